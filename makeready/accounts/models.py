@@ -1,0 +1,87 @@
+"""Account tables. One `users` table for everyone; staff roles live on the user, org roles on Membership."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import Enum, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from makeready.db.base import Base, IdMixin, TenantOwned, TimestampMixin, VersionedMixin
+
+
+def str_enum(enum_cls: type[enum.Enum], length: int = 24) -> Enum:
+    """Enum stored as its values, which equal the member names (piccolo-admin reads values)."""
+    return Enum(
+        enum_cls,
+        native_enum=False,
+        length=length,
+        values_callable=lambda e: [m.value for m in e],
+        validate_strings=True,
+    )
+
+
+class OrgRole(enum.StrEnum):
+    owner = "owner"
+    member = "member"
+    viewer = "viewer"
+
+
+class Organization(IdMixin, TimestampMixin, VersionedMixin, Base):
+    """A client brand."""
+
+    __tablename__ = "organizations"
+
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    default_currency: Mapped[str] = mapped_column(String(3), default="USD")
+    archived_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    memberships: Mapped[list[Membership]] = relationship(back_populates="org", lazy="raise")
+
+
+class User(IdMixin, TimestampMixin, VersionedMixin, Base):
+    """Everyone who logs in: brand users, coordinators (`is_staff`) and admins (`is_admin`)."""
+
+    __tablename__ = "users"
+
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    password_hash: Mapped[str] = mapped_column(String(255))
+    locale: Mapped[str | None] = mapped_column(String(16), default=None)
+    is_active: Mapped[bool] = mapped_column(default=True)
+    is_staff: Mapped[bool] = mapped_column(default=False)
+    is_admin: Mapped[bool] = mapped_column(default=False)
+    last_login_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    memberships: Mapped[list[Membership]] = relationship(back_populates="user", lazy="raise")
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.email
+
+
+class Membership(IdMixin, TenantOwned, TimestampMixin, Base):
+    """A user's role in one organization."""
+
+    __tablename__ = "memberships"
+    __table_args__ = (UniqueConstraint("org_id", "user_id", name="uq_memberships_org_user"),)
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    role: Mapped[OrgRole] = mapped_column(str_enum(OrgRole), default=OrgRole.member)
+
+    org: Mapped[Organization] = relationship(back_populates="memberships", lazy="raise")
+    user: Mapped[User] = relationship(back_populates="memberships", lazy="raise")
+
+
+class ApiToken(IdMixin, TimestampMixin, Base):
+    """A personal API token; only its SHA-256 is stored."""
+
+    __tablename__ = "api_tokens"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100), default="")
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(12))
+    last_used_at: Mapped[datetime | None] = mapped_column(default=None)
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)

@@ -1,0 +1,109 @@
+"""Tenancy in the data layer: every ORM read and write of client data is filtered by the session's scope.
+
+A session carries a `Scope` in `session.info["scope"]`. Every ORM SELECT, UPDATE and DELETE it runs is given a
+loader criterion that keeps only rows of the scope's organizations, so a handler cannot forget the filter, and
+a flush refuses to write a row of another organization. A session without a scope refuses ORM statements
+(fail closed): CLI commands and jobs state `Scope.system()` on purpose.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
+
+from makeready.db.base import TenantOwned
+
+
+class TenancyError(RuntimeError):
+    """A session without a scope, or a write outside it: a programming error, never a user error."""
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Who is asking: the organizations whose rows they may see, or everything for staff and the system."""
+
+    user_id: int | None
+    org_ids: frozenset[int] = field(default_factory=frozenset)
+    unrestricted: bool = False
+
+    @classmethod
+    def anonymous(cls) -> Scope:
+        return cls(user_id=None)
+
+    @classmethod
+    def system(cls) -> Scope:
+        return cls(user_id=None, unrestricted=True)
+
+    @classmethod
+    def staff(cls, user_id: int) -> Scope:
+        return cls(user_id=user_id, unrestricted=True)
+
+    @classmethod
+    def member(cls, user_id: int, org_ids: set[int] | frozenset[int]) -> Scope:
+        return cls(user_id=user_id, org_ids=frozenset(org_ids))
+
+    def allows(self, org_id: int | None) -> bool:
+        return self.unrestricted or (org_id is not None and org_id in self.org_ids)
+
+
+def set_scope(session: Any, scope: Scope) -> None:
+    """Attach a scope to a Session or AsyncSession."""
+    target = getattr(session, "sync_session", session)
+    target.info["scope"] = scope
+
+
+def get_scope(session: Any) -> Scope:
+    target = getattr(session, "sync_session", session)
+    scope = target.info.get("scope")
+    if scope is None:
+        raise TenancyError("this database session has no tenancy scope")
+    return scope
+
+
+def _org_filter(ids: list[int]) -> Any:
+    return with_loader_criteria(TenantOwned, lambda cls: cls.org_id.in_(ids), include_aliases=True)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _scope_statement(state: ORMExecuteState) -> None:
+    if not (state.is_select or state.is_update or state.is_delete):
+        return
+    if state.is_column_load or state.is_relationship_load:
+        # lazy loads of an already-filtered parent carry the criteria of the original statement
+        return
+    if state.execution_options.get("tenancy_bypass"):
+        # internal reads that must see every row (the audit chain head); never used for client data
+        return
+    scope = state.session.info.get("scope")
+    if scope is None:
+        raise TenancyError("ORM statement on a session without a tenancy scope")
+    if scope.unrestricted:
+        return
+    from makeready.accounts.models import Organization  # the org table is scoped by its own id
+
+    ids = sorted(scope.org_ids)
+    state.statement = state.statement.options(
+        _org_filter(ids),
+        with_loader_criteria(Organization, lambda cls: cls.id.in_(ids), include_aliases=True),
+    )
+
+
+@event.listens_for(Session, "before_flush")
+def _guard_writes(session: Session, _ctx: Any, _instances: Any) -> None:
+    scope = session.info.get("scope")
+    touched = [*session.new, *session.dirty, *session.deleted]
+    if not touched:
+        return
+    if scope is None:
+        raise TenancyError("flush on a session without a tenancy scope")
+    if scope.unrestricted:
+        return
+    from makeready.accounts.models import Organization
+
+    for obj in touched:
+        org_id = obj.id if isinstance(obj, Organization) else getattr(obj, "org_id", None)
+        if isinstance(obj, TenantOwned | Organization) and not scope.allows(org_id):
+            raise TenancyError(f"write to {type(obj).__name__} outside the caller's organizations")

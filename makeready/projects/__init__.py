@@ -1,0 +1,1 @@
+"""Projects (products being made), their milestones and their files."""

@@ -1,0 +1,112 @@
+"""Project, Milestone and Attachment tables."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import BigInteger, Date, ForeignKey, Integer, Numeric, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from makeready.accounts.models import Organization, User, str_enum
+from makeready.db.base import Base, IdMixin, TenantOwned, TimestampMixin, VersionedMixin
+from makeready.i18n import N_
+
+
+class Phase(enum.StrEnum):
+    feasibility = "feasibility"
+    development = "development"
+    production = "production"
+    delivered = "delivered"
+    on_hold = "on_hold"
+    cancelled = "cancelled"
+
+    @staticmethod
+    def labels() -> dict[Phase, str]:
+        return {
+            Phase.feasibility: N_("Feasibility"),
+            Phase.development: N_("Development"),
+            Phase.production: N_("Production"),
+            Phase.delivered: N_("Delivered"),
+            Phase.on_hold: N_("On hold"),
+            Phase.cancelled: N_("Cancelled"),
+        }
+
+
+class MilestoneStatus(enum.StrEnum):
+    planned = "planned"
+    in_progress = "in_progress"
+    done = "done"
+
+    @staticmethod
+    def labels() -> dict[MilestoneStatus, str]:
+        return {
+            MilestoneStatus.planned: N_("Planned"),
+            MilestoneStatus.in_progress: N_("In progress"),
+            MilestoneStatus.done: N_("Done"),
+        }
+
+
+class Project(IdMixin, TenantOwned, TimestampMixin, VersionedMixin, Base):
+    """A product a brand is having made."""
+
+    __tablename__ = "projects"
+
+    name: Mapped[str] = mapped_column(String(200))
+    category: Mapped[str] = mapped_column(String(100), default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    target_quantity: Mapped[int | None] = mapped_column(Integer, default=None)
+    target_unit_price: Mapped[Decimal | None] = mapped_column(Numeric(12, 2), default=None)
+    currency: Mapped[str] = mapped_column(String(3), default="USD")
+    target_date: Mapped[date | None] = mapped_column(Date, default=None)
+    phase: Mapped[Phase] = mapped_column(str_enum(Phase), default=Phase.feasibility, index=True)
+    coordinator_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None, index=True
+    )
+    archived_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    org: Mapped[Organization] = relationship(lazy="raise")
+    coordinator: Mapped[User | None] = relationship(lazy="raise")
+    milestones: Mapped[list[Milestone]] = relationship(
+        back_populates="project", lazy="raise", order_by="Milestone.position"
+    )
+
+
+class Milestone(IdMixin, TenantOwned, TimestampMixin, VersionedMixin, Base):
+    """A step with an owner and a due date."""
+
+    __tablename__ = "milestones"
+
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    phase: Mapped[Phase] = mapped_column(str_enum(Phase))
+    title: Mapped[str] = mapped_column(String(200))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), default=None)
+    due_date: Mapped[date | None] = mapped_column(Date, default=None)
+    status: Mapped[MilestoneStatus] = mapped_column(str_enum(MilestoneStatus), default=MilestoneStatus.planned)
+    started_at: Mapped[datetime | None] = mapped_column(default=None)
+    completed_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    project: Mapped[Project] = relationship(back_populates="milestones", lazy="raise")
+    owner: Mapped[User | None] = relationship(lazy="raise")
+
+    def is_late(self, today: date) -> bool:
+        return self.status != MilestoneStatus.done and self.due_date is not None and self.due_date < today
+
+
+class Attachment(IdMixin, TenantOwned, TimestampMixin, Base):
+    """A verified file in storage. Rows exist only for objects that passed verification."""
+
+    __tablename__ = "attachments"
+
+    project_id: Mapped[int | None] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), default=None, index=True
+    )
+    kind: Mapped[str] = mapped_column(String(24))
+    object_key: Mapped[str] = mapped_column(String(500), unique=True)
+    original_name: Mapped[str] = mapped_column(String(255))
+    size: Mapped[int] = mapped_column(BigInteger)
+    content_type: Mapped[str] = mapped_column(String(100))
+    checksum: Mapped[str] = mapped_column(String(64))
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

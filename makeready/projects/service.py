@@ -1,0 +1,197 @@
+"""Project services. Reads go through the session's tenancy scope; writes check the caller's role."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from makeready.accounts.models import Membership, OrgRole, User
+from makeready.audit import service as audit
+from makeready.db.tenancy import get_scope
+from makeready.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from makeready.i18n import N_, _
+from makeready.projects.models import Milestone, MilestoneStatus, Phase, Project
+
+# The agency's standard plan for a new product: (phase, title, days after submission).
+STANDARD_MILESTONES: list[tuple[Phase, str, int]] = [
+    (Phase.feasibility, N_("Feasibility review"), 10),
+    (Phase.feasibility, N_("Cost estimate and approach"), 14),
+    (Phase.development, N_("Supplier selection"), 28),
+    (Phase.development, N_("First sample"), 56),
+    (Phase.development, N_("Spec revision approved"), 70),
+    (Phase.production, N_("Production run"), 110),
+    (Phase.production, N_("Final inspection"), 120),
+    (Phase.production, N_("Shipment"), 130),
+]
+
+EDITABLE_FIELDS = {
+    "name", "category", "description", "target_quantity", "target_unit_price", "currency", "target_date",
+}
+
+
+@dataclass(frozen=True)
+class ProjectInput:
+    name: str
+    category: str = ""
+    description: str = ""
+    target_quantity: int | None = None
+    target_unit_price: Decimal | None = None
+    currency: str = "USD"
+    target_date: date | None = None
+
+
+def clean_project_fields(values: dict[str, Any]) -> dict[str, Any]:
+    """Validate and normalise editable project fields; raise ValidationFailed naming the first bad one."""
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        if key not in EDITABLE_FIELDS:
+            raise ValidationFailed(_("The field %(field)s cannot be changed here.") % {"field": key}, field=key)
+        if key == "name":
+            value = (value or "").strip()
+            if not value or len(value) > 200:
+                raise ValidationFailed(_("The product needs a name of at most 200 characters."), field=key)
+        elif key in {"category", "description"}:
+            value = (value or "").strip()
+            limit = 100 if key == "category" else 10_000
+            if len(value) > limit:
+                raise ValidationFailed(_("%(field)s is too long.") % {"field": key}, field=key)
+        elif key == "target_quantity" and value not in (None, ""):
+            try:
+                value = int(value)
+            except (TypeError, ValueError):
+                raise ValidationFailed(_("The quantity must be a whole number."), field=key) from None
+            if value <= 0 or value > 100_000_000:
+                raise ValidationFailed(_("The quantity must be a positive number."), field=key)
+        elif key == "target_unit_price" and value not in (None, ""):
+            try:
+                value = Decimal(str(value))
+            except InvalidOperation:
+                raise ValidationFailed(_("The unit price must be a number."), field=key) from None
+            if not value.is_finite() or value < 0 or value >= Decimal("10000000000"):
+                raise ValidationFailed(_("The unit price must be zero or more."), field=key)
+            value = value.quantize(Decimal("0.01"))
+        elif key == "currency":
+            value = (value or "USD").strip().upper()
+            if len(value) != 3 or not value.isalpha():
+                raise ValidationFailed(_("The currency must be a three-letter code such as USD."), field=key)
+        elif key == "target_date" and value not in (None, ""):
+            if isinstance(value, str):
+                try:
+                    value = date.fromisoformat(value)
+                except ValueError:
+                    raise ValidationFailed(_("The target date must be a date (YYYY-MM-DD)."), field=key) from None
+        if value == "":
+            value = None
+        out[key] = value
+    return out
+
+
+async def role_in(session: AsyncSession, *, user: User, org_id: int) -> OrgRole | None:
+    return await session.scalar(
+        select(Membership.role).where(Membership.user_id == user.id, Membership.org_id == org_id)
+    )
+
+
+async def require_writer(session: AsyncSession, *, user: User, org_id: int) -> None:
+    """Staff, owners and members may change a project; viewers may only look."""
+    if user.is_staff:
+        return
+    role = await role_in(session, user=user, org_id=org_id)
+    if role is None:
+        raise NotFound(_("Not found."))
+    if role == OrgRole.viewer:
+        raise PermissionDenied(_("Viewers can look but not change anything. Ask an owner for a member role."))
+
+
+async def list_projects(
+    session: AsyncSession, *, org_id: int | None = None, offset: int = 0, limit: int = 50
+) -> tuple[list[Project], int]:
+    """Projects visible to the session's scope, newest first, with their milestones loaded in one query."""
+    query = select(Project).where(Project.archived_at.is_(None))
+    if org_id is not None:
+        query = query.where(Project.org_id == org_id)
+    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = await session.scalars(
+        query.options(selectinload(Project.milestones), selectinload(Project.org))
+        .order_by(Project.updated_at.desc(), Project.id.desc())
+        .offset(offset)
+        .limit(limit)
+    )
+    return list(rows.all()), total
+
+
+async def get_project(session: AsyncSession, project_id: int) -> Project:
+    project = await session.scalar(
+        select(Project)
+        .where(Project.id == project_id)
+        .options(selectinload(Project.milestones).selectinload(Milestone.owner), selectinload(Project.org),
+                 selectinload(Project.coordinator))
+    )
+    if project is None:
+        raise NotFound(_("This project does not exist or you do not have access to it."))
+    return project
+
+
+async def create_project(session: AsyncSession, *, actor: User, org_id: int, data: dict[str, Any]) -> Project:
+    await require_writer(session, user=actor, org_id=org_id)
+    fields = clean_project_fields(data)
+    if "name" not in fields:
+        raise ValidationFailed(_("The product needs a name of at most 200 characters."), field="name")
+    project = Project(org_id=org_id, phase=Phase.feasibility, **fields)
+    session.add(project)
+    await session.flush()
+    today = date.today()
+    for position, (phase, title, days) in enumerate(STANDARD_MILESTONES):
+        session.add(
+            Milestone(
+                org_id=org_id, project_id=project.id, phase=phase, title=title, position=position,
+                due_date=today + timedelta(days=days), status=MilestoneStatus.planned,
+            )
+        )
+    await audit.record(
+        session, actor_id=actor.id, action="project.created", subject_type="project", subject_id=project.id,
+        org_id=org_id, project_id=project.id, after={k: fields[k] for k in sorted(fields)},
+    )
+    return project
+
+
+async def update_project(
+    session: AsyncSession, *, actor: User, project_id: int, expected_version: int, changes: dict[str, Any],
+    reason: str = "",
+) -> Project:
+    """Apply edits if the caller saw the current version; otherwise Conflict carrying the current one."""
+    project = await get_project(session, project_id)
+    await require_writer(session, user=actor, org_id=project.org_id)
+    if project.version != expected_version:
+        raise Conflict(
+            _("This project was changed by someone else. Reload it and apply your change again."),
+            current_version=project.version,
+        )
+    fields = clean_project_fields(changes)
+    before = {k: getattr(project, k) for k in fields if getattr(project, k) != fields[k]}
+    if not before:
+        return project
+    for key in before:
+        setattr(project, key, fields[key])
+    await session.flush()  # the version column guards a concurrent writer between our read and this write
+    await audit.record(
+        session, actor_id=actor.id, action="project.updated", subject_type="project", subject_id=project.id,
+        org_id=project.org_id, project_id=project.id, before=before, after={k: fields[k] for k in before},
+        reason=reason,
+    )
+    return project
+
+
+async def list_milestones(session: AsyncSession, project_id: int) -> list[Milestone]:
+    project = await get_project(session, project_id)
+    return list(project.milestones)
+
+
+def scope_org_ids(session: AsyncSession) -> frozenset[int]:
+    return get_scope(session).org_ids

@@ -1,0 +1,33 @@
+"""File storage: one interface, a local backend (default) and S3 (boto3)."""
+
+from __future__ import annotations
+
+from makeready.storage.base import Storage, StorageUnavailable, UploadTicket
+
+__all__ = ["Storage", "StorageUnavailable", "UploadTicket", "get_storage"]
+
+_instance: Storage | None = None
+
+
+def get_storage() -> Storage:
+    """The configured backend, built once: S3 when S3_BUCKET is set, else local files under MEDIA_ROOT."""
+    global _instance
+    if _instance is None:
+        from makeready.settings import get_settings
+
+        settings = get_settings()
+        if settings.storage.backend == "s3":
+            from makeready.storage.s3 import S3Storage
+
+            _instance = S3Storage(settings.storage)
+        else:
+            from makeready.storage.local import LocalStorage
+
+            _instance = LocalStorage(settings.storage, secret_key=settings.app.secret_key, base_url="")
+    return _instance
+
+
+def reset_storage() -> None:
+    """Forget the built backend (tests switch settings)."""
+    global _instance
+    _instance = None

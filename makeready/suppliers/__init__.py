@@ -1,0 +1,1 @@
+"""The agency's directory of factories."""

@@ -1,0 +1,102 @@
+"""The JSON API under /api/v1 for brands (bearer token or session cookie)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+from litestar import Controller, Router, get, patch, post
+from litestar.di import Provide
+from litestar.openapi.spec import Example
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import Parameter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from makeready.db.types import utcnow
+from makeready.errors import ValidationFailed
+from makeready.i18n import _
+from makeready.projects import service as projects
+from portal.auth import Actor, provide_user
+from portal.schemas import MilestoneOut, Page, Problem, ProjectCreate, ProjectOut, ProjectPatch
+
+PROBLEMS = {
+    code: ResponseSpec(data_container=Problem, description=desc, media_type="application/problem+json")
+    for code, desc in {
+        400: "Bad request",
+        401: "Not authenticated",
+        403: "Not allowed for this role",
+        404: "Not found, or another organization's",
+        409: "Stale version or wrong state",
+        422: "Invalid input",
+    }.items()
+}
+
+Limit = Annotated[int, Parameter(ge=1, le=200, description="Page size")]
+Offset = Annotated[int, Parameter(ge=0, description="Items to skip")]
+
+
+class ProjectController(Controller):
+    """Projects of the caller's organizations."""
+
+    path = "/projects"
+    tags = ["projects"]
+    responses = PROBLEMS
+
+    @get("/")
+    async def list_projects(self, db: AsyncSession, user: Actor, limit: Limit = 50, offset: Offset = 0) -> Page[ProjectOut]:
+        """List projects, newest first."""
+        rows, total = await projects.list_projects(db, offset=offset, limit=limit)
+        return Page(items=[ProjectOut.of(p) for p in rows], total=total, limit=limit, offset=offset)
+
+    @post("/")
+    async def create_project(self, db: AsyncSession, user: Actor, data: ProjectCreate) -> ProjectOut:
+        """Submit a new product; it starts in feasibility with the standard milestones."""
+        org_ids = {m.org_id for m in user.memberships}
+        org_id = data.org_id
+        if org_id is None:
+            if len(org_ids) != 1:
+                raise ValidationFailed(_("Say which organization the project is for (org_id)."), field="org_id")
+            org_id = next(iter(org_ids))
+        fields = msgspec.structs.asdict(data)
+        fields.pop("org_id")
+        project = await projects.create_project(db, actor=user.user, org_id=org_id, data=fields)
+        return ProjectOut.of(await projects.get_project(db, project.id))
+
+    @get("/{project_id:int}")
+    async def get_project(self, db: AsyncSession, user: Actor, project_id: int) -> ProjectOut:
+        """One project."""
+        return ProjectOut.of(await projects.get_project(db, project_id))
+
+    @patch(
+        "/{project_id:int}",
+        responses={
+            **PROBLEMS,
+            409: ResponseSpec(
+                data_container=Problem, media_type="application/problem+json",
+                description="The version sent is stale; `current_version` carries the current one",
+                examples=[Example(value={"title": "Conflict", "status": 409, "detail": "...", "current_version": 4})],
+            ),
+        },
+    )
+    async def update_project(self, db: AsyncSession, user: Actor, project_id: int, data: ProjectPatch) -> ProjectOut:
+        """Change project fields; `version` must be the one you read."""
+        changes = {
+            k: v for k, v in msgspec.structs.asdict(data).items() if k != "version" and v is not msgspec.UNSET
+        }
+        project = await projects.update_project(
+            db, actor=user.user, project_id=project_id, expected_version=data.version, changes=changes
+        )
+        return ProjectOut.of(project)
+
+    @get("/{project_id:int}/milestones")
+    async def list_milestones(self, db: AsyncSession, user: Actor, project_id: int) -> list[MilestoneOut]:
+        """The project's milestones in plan order."""
+        today = utcnow().date()
+        return [MilestoneOut.of(m, today) for m in await projects.list_milestones(db, project_id)]
+
+
+api_router = Router(
+    path="/api/v1",
+    route_handlers=[ProjectController],
+    dependencies={"user": Provide(provide_user)},
+)

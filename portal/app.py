@@ -1,0 +1,154 @@
+"""One assembly point: `create_app()` returns the whole Makeready web application."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+from advanced_alchemy.extensions.litestar import AsyncSessionConfig, SQLAlchemyAsyncConfig, SQLAlchemyPlugin
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from litestar import Litestar, asgi, get
+from litestar.config.csrf import CSRFConfig
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.logging.config import StructLoggingConfig
+from litestar.middleware.logging import LoggingMiddlewareConfig
+from litestar.middleware.session.client_side import CookieBackendConfig
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.plugins.structlog import StructlogConfig, StructlogPlugin
+from litestar.response import Redirect
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
+from litestar.types import ASGIApp, Receive, Scope, Send
+
+from makeready import i18n
+from makeready.db.session import get_engine
+from makeready.settings import BASE_DIR, Settings, get_settings
+from portal.api import api_router
+from portal.auth import CSRF_COOKIE, CSRF_HEADER, provide_actor, provide_db
+from portal.errors import EXCEPTION_HANDLERS
+from portal.health import healthz, readyz
+from portal.locale import LocaleMiddleware
+from portal.pages import PortalPages, login_page, login_submit, logout, switch_locale
+
+TEMPLATES = BASE_DIR / "templates"
+STATIC = BASE_DIR / "portal" / "static"
+
+
+def _derive(secret: str, purpose: str) -> bytes:
+    """A separate 32-byte key per purpose, so one leaked key cannot forge the others."""
+    return hashlib.sha256(f"{purpose}:{secret}".encode()).digest()
+
+
+def build_jinja(directory: Path = TEMPLATES) -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(directory),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        extensions=["jinja2.ext.i18n"],
+        auto_reload=False,
+    )
+    env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
+    env.filters.update(money=i18n.format_money, date=i18n.format_date, datetime=i18n.format_datetime)
+    env.globals.update(
+        current_locale=i18n.get_locale,
+        label=i18n.label,
+        languages=i18n.LANGUAGE_NAMES,
+        csrf_cookie=CSRF_COOKIE,
+    )
+    return env
+
+
+@get("/admin", include_in_schema=False)
+async def admin_redirect() -> Redirect:
+    """piccolo-admin's assets break without the trailing slash."""
+    return Redirect("/admin/", status_code=301)
+
+
+def _mount_backoffice(settings: Settings) -> Any:
+    from backoffice import create_backoffice
+
+    admin_app: ASGIApp = create_backoffice(settings)
+
+    @asgi("/admin", is_mount=True, copy_scope=True)
+    async def admin(scope: Scope, receive: Receive, send: Send) -> None:
+        await admin_app(scope, receive, send)
+
+    return admin
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    """Assemble plugins, middleware, routes and error handlers. Reading this function tells you the whole app."""
+    settings = settings or get_settings()
+    settings.check()
+    engine = get_engine(settings.db.url)
+    db_config = SQLAlchemyAsyncConfig(
+        engine_instance=engine,
+        session_config=AsyncSessionConfig(expire_on_commit=False),
+        before_send_handler="autocommit_include_redirects",
+    )
+    secure = settings.app.is_production
+    sessions = CookieBackendConfig(
+        secret=_derive(settings.app.secret_key, "session"),
+        key="mr_session",
+        max_age=settings.app.session_hours * 3600,
+        httponly=True,
+        secure=secure,
+        samesite="lax",
+        exclude=["/healthz", "/readyz", "/static"],
+    )
+    csrf = CSRFConfig(
+        secret=_derive(settings.app.secret_key, "csrf").hex(),
+        cookie_name=CSRF_COOKIE,
+        header_name=CSRF_HEADER,
+        cookie_secure=secure,
+        cookie_samesite="lax",
+        # the API checks its own double-submit header for cookie callers (bearer tokens need none); piccolo-admin
+        # has its own CSRF middleware; Stripe signs its webhooks
+        exclude=["/api/", "/admin", "/webhooks/stripe", "/healthz", "/readyz"],
+    )
+    return Litestar(
+        route_handlers=[
+            healthz,
+            readyz,
+            login_page,
+            login_submit,
+            logout,
+            switch_locale,
+            PortalPages,
+            api_router,
+            admin_redirect,
+            _mount_backoffice(settings),
+            create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False),
+        ],
+        dependencies={"actor": Provide(provide_actor), "db": Provide(provide_db)},
+        plugins=[
+            SQLAlchemyPlugin(config=db_config),
+            StructlogPlugin(
+                config=StructlogConfig(
+                    structlog_logging_config=StructLoggingConfig(log_exceptions="debug"),
+                    # never log bodies, cookies or headers: they carry passwords, tokens and sessions
+                    middleware_logging_config=LoggingMiddlewareConfig(
+                        request_log_fields=("path", "method", "query"),
+                        response_log_fields=("status_code",),
+                    ),
+                )
+            ),
+        ],
+        middleware=[sessions.middleware, LocaleMiddleware()],
+        csrf_config=csrf,
+        template_config=TemplateConfig(engine=JinjaTemplateEngine.from_environment(build_jinja())),
+        openapi_config=OpenAPIConfig(
+            title="Makeready API",
+            version="1",
+            path="/schema",
+            description="Brands' API: projects, milestones, files, samples and decisions. Errors are RFC 9457 "
+            "problem details. Authenticate with `Authorization: Bearer <token>` (see `makeready users token`).",
+            render_plugins=[ScalarRenderPlugin()],
+        ),
+        exception_handlers=EXCEPTION_HANDLERS,
+        state=State({"settings": settings}),
+        debug=False,
+    )

@@ -1,0 +1,120 @@
+"""Who is calling: session cookie or bearer token, resolved once per request, and the tenancy scope it implies."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass, field
+
+from litestar import Request
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from makeready.accounts import service as accounts
+from makeready.accounts.models import Membership, OrgRole, User
+from makeready.db.tenancy import Scope, set_scope
+from makeready.i18n import SUPPORTED, _, set_locale
+from makeready.settings import get_settings
+
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+CSRF_COOKIE = "csrftoken"
+CSRF_HEADER = "x-csrftoken"
+
+
+class SessionExpired(NotAuthorizedException):
+    """The portal session is older than SESSION_HOURS."""
+
+
+@dataclass
+class Actor:
+    """The authenticated caller with their memberships; `scope` is what the data layer filters by."""
+
+    user: User
+    memberships: list[Membership] = field(default_factory=list)
+    via_token: bool = False
+
+    @property
+    def scope(self) -> Scope:
+        return accounts.scope_for(self.user, self.memberships)
+
+    @property
+    def is_staff(self) -> bool:
+        return self.user.is_staff
+
+    def role_in(self, org_id: int) -> OrgRole | None:
+        return next((m.role for m in self.memberships if m.org_id == org_id), None)
+
+    @property
+    def primary_org_id(self) -> int | None:
+        return self.memberships[0].org_id if self.memberships else None
+
+
+def login_session(request: Request, user: User) -> None:
+    request.set_session({"uid": user.id, "iat": int(time.time()), "locale": user.locale or _current_locale(request)})
+
+
+def _current_locale(request: Request) -> str | None:
+    value = request.session.get("locale") if request.scope.get("session") else None
+    return value if value in SUPPORTED else None
+
+
+async def _resolve(request: Request, db: AsyncSession) -> Actor | None:
+    set_scope(db, Scope.system())  # identity lookups read the users table itself
+    header = request.headers.get("authorization", "")
+    user: User | None = None
+    via_token = False
+    if header:
+        scheme, _sep, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise NotAuthorizedException(_("Use an Authorization header of the form: Bearer <token>."))
+        user = await accounts.user_for_token(db, token.strip())
+        if user is None:
+            raise NotAuthorizedException(_("This API token is not valid or has been revoked."))
+        via_token = True
+        if user.locale:
+            set_locale(user.locale)
+    else:
+        session = request.session if request.scope.get("session") else {}
+        uid = session.get("uid")
+        if uid is not None:
+            if int(session.get("iat", 0)) + get_settings().app.session_hours * 3600 < time.time():
+                request.clear_session()
+                raise SessionExpired(_("Your session has expired. Please log in again."))
+            user = await db.scalar(select(User).where(User.id == uid, User.is_active))
+            if user is None:
+                request.clear_session()
+            elif request.method not in SAFE_METHODS and request.url.path.startswith("/api/"):
+                # cookie-authenticated API writes need the CSRF double-submit header; bearer tokens do not
+                cookie, sent = request.cookies.get(CSRF_COOKIE, ""), request.headers.get(CSRF_HEADER, "")
+                if not (cookie and sent and secrets.compare_digest(cookie, sent)):
+                    raise PermissionDeniedException(_("The CSRF token is missing or does not match."))
+    if user is None:
+        set_scope(db, Scope.anonymous())
+        return None
+    memberships = await accounts.memberships_of(db, user.id)
+    actor = Actor(user=user, memberships=memberships, via_token=via_token)
+    set_scope(db, actor.scope)
+    return actor
+
+
+async def provide_actor(request: Request, db_session: AsyncSession) -> Actor | None:
+    """The caller, or None when anonymous. Sets the session's tenancy scope as a side effect."""
+    return await _resolve(request, db_session)
+
+
+async def provide_user(actor: Actor | None) -> Actor:
+    """The caller, who must be logged in."""
+    if actor is None:
+        raise NotAuthorizedException(_("Please log in to continue."))
+    return actor
+
+
+async def provide_db(db_session: AsyncSession, actor: Actor | None) -> AsyncSession:
+    """The request's database session, with the caller's tenancy scope already set."""
+    return db_session
+
+
+def require_staff(actor: Actor) -> None:
+    if not actor.is_staff:
+        raise PermissionDeniedException(_("Only coordinators can do this."))

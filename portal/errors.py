@@ -1,0 +1,98 @@
+"""Errors as RFC 9457 problem details on the API, and as pages in the user's language elsewhere."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
+from litestar.response import Redirect, Template
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from sqlalchemy.orm.exc import StaleDataError
+
+from makeready.errors import Conflict, DomainError
+from makeready.i18n import _
+from portal.auth import SessionExpired
+
+PROBLEM = "application/problem+json"
+TITLES = {
+    400: "Bad request",
+    401: "Not logged in",
+    403: "Not allowed",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    410: "Gone",
+    413: "Too large",
+    422: "Invalid input",
+    429: "Too many requests",
+    500: "Internal error",
+    503: "Unavailable",
+}
+
+
+def wants_json(request: Request[Any, Any, Any]) -> bool:
+    path = request.url.path
+    if path.startswith(("/api/", "/webhooks/", "/schema")):
+        return True
+    accept = request.headers.get("accept", "")
+    return "application/json" in accept and "text/html" not in accept
+
+
+def problem(request: Request[Any, Any, Any], status: int, detail: str, **extra: Any) -> Response[Any]:
+    title = _(TITLES.get(status, "Error"))
+    if wants_json(request):
+        body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
+        return Response(body, status_code=status, media_type=PROBLEM)
+    return Template(
+        template_name="portal/error.html",
+        context={"status": status, "title": title, "detail": detail},
+        status_code=status,
+        media_type=MediaType.HTML,
+    )
+
+
+def domain_error_handler(request: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
+    return problem(request, exc.status_code, exc.message, **exc.extra)
+
+
+def stale_write_handler(request: Request[Any, Any, Any], exc: StaleDataError) -> Response[Any]:
+    conflict = Conflict(_("This record was changed by someone else at the same time. Reload it and try again."))
+    return domain_error_handler(request, conflict)
+
+
+def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    if isinstance(exc, NotAuthorizedException) and not wants_json(request):
+        target = "/login?next=" + quote(request.url.path, safe="/")
+        if isinstance(exc, SessionExpired):
+            target += "&expired=1"
+        return Redirect(target, status_code=303)
+    extra: dict[str, Any] = {}
+    detail = exc.detail
+    if isinstance(exc, ValidationException):
+        extra["errors"] = exc.extra if isinstance(exc.extra, list) else []
+        detail = _("Some of the values sent are not valid.")
+    elif exc.status_code == 404 and detail in ("", "Not Found"):
+        detail = _("This page does not exist or you do not have access to it.")
+    elif exc.status_code == 403 and "CSRF" in str(detail):
+        detail = _("Your form expired or was sent from another site. Reload the page and try again.")
+    elif exc.status_code == 405:
+        detail = _("This address does not accept this method.")
+    response = problem(request, exc.status_code, str(detail), **extra)
+    if exc.headers:
+        response.headers.update(exc.headers)
+    return response
+
+
+def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    request.logger.exception("unhandled error", exc_info=exc)
+    return problem(request, HTTP_500_INTERNAL_SERVER_ERROR, _("Something went wrong on our side. Please try again."))
+
+
+EXCEPTION_HANDLERS: dict[Any, Any] = {
+    DomainError: domain_error_handler,
+    StaleDataError: stale_write_handler,
+    HTTPException: http_error_handler,
+    HTTP_500_INTERNAL_SERVER_ERROR: internal_error_handler,
+}
