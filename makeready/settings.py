@@ -13,7 +13,14 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 
 # Values that ship in examples and must never protect a real deployment.
-PLACEHOLDER_SECRETS = {"", "change-me", "changeme", "secret", "dev-secret-key-change-me", "sk_test_placeholder"}
+PLACEHOLDER_SECRETS = {
+    "",
+    "change-me",
+    "changeme",
+    "secret",
+    "dev-secret-key-change-me",
+    "sk_test_placeholder",
+}
 
 
 class _Section(BaseSettings):

@@ -7,8 +7,8 @@ from typing import Annotated
 import msgspec
 from litestar import Controller, Router, get, patch, post
 from litestar.di import Provide
-from litestar.openapi.spec import Example
 from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import Example
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -43,7 +43,9 @@ class ProjectController(Controller):
     responses = PROBLEMS
 
     @get("/")
-    async def list_projects(self, db: AsyncSession, user: Actor, limit: Limit = 50, offset: Offset = 0) -> Page[ProjectOut]:
+    async def list_projects(
+        self, db: AsyncSession, user: Actor, limit: Limit = 50, offset: Offset = 0
+    ) -> Page[ProjectOut]:
         """List projects, newest first."""
         rows, total = await projects.list_projects(db, offset=offset, limit=limit)
         return Page(items=[ProjectOut.of(p) for p in rows], total=total, limit=limit, offset=offset)
@@ -55,7 +57,9 @@ class ProjectController(Controller):
         org_id = data.org_id
         if org_id is None:
             if len(org_ids) != 1:
-                raise ValidationFailed(_("Say which organization the project is for (org_id)."), field="org_id")
+                raise ValidationFailed(
+                    _("Say which organization the project is for (org_id)."), field="org_id"
+                )
             org_id = next(iter(org_ids))
         fields = msgspec.structs.asdict(data)
         fields.pop("org_id")
@@ -72,13 +76,18 @@ class ProjectController(Controller):
         responses={
             **PROBLEMS,
             409: ResponseSpec(
-                data_container=Problem, media_type="application/problem+json",
+                data_container=Problem,
+                media_type="application/problem+json",
                 description="The version sent is stale; `current_version` carries the current one",
-                examples=[Example(value={"title": "Conflict", "status": 409, "detail": "...", "current_version": 4})],
+                examples=[
+                    Example(value={"title": "Conflict", "status": 409, "detail": "...", "current_version": 4})
+                ],
             ),
         },
     )
-    async def update_project(self, db: AsyncSession, user: Actor, project_id: int, data: ProjectPatch) -> ProjectOut:
+    async def update_project(
+        self, db: AsyncSession, user: Actor, project_id: int, data: ProjectPatch
+    ) -> ProjectOut:
         """Change project fields; `version` must be the one you read."""
         changes = {
             k: v for k, v in msgspec.structs.asdict(data).items() if k != "version" and v is not msgspec.UNSET

@@ -131,8 +131,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
                     structlog_logging_config=StructLoggingConfig(log_exceptions="debug"),
                     # never log bodies, cookies or headers: they carry passwords, tokens and sessions
                     middleware_logging_config=LoggingMiddlewareConfig(
-                        request_log_fields=("path", "method", "query"),
-                        response_log_fields=("status_code",),
+                        request_log_fields=["path", "method", "query"],
+                        response_log_fields=["status_code"],
                     ),
                 )
             ),

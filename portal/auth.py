@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass, field
 
 from litestar import Request
+from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -51,7 +52,9 @@ class Actor:
 
 
 def login_session(request: Request, user: User) -> None:
-    request.set_session({"uid": user.id, "iat": int(time.time()), "locale": user.locale or _current_locale(request)})
+    request.set_session(
+        {"uid": user.id, "iat": int(time.time()), "locale": user.locale or _current_locale(request)}
+    )
 
 
 def _current_locale(request: Request) -> str | None:
@@ -98,7 +101,7 @@ async def _resolve(request: Request, db: AsyncSession) -> Actor | None:
     return actor
 
 
-async def provide_actor(request: Request, db_session: AsyncSession) -> Actor | None:
+async def provide_actor(request: Request, db_session: NamedDependency[AsyncSession]) -> Actor | None:
     """The caller, or None when anonymous. Sets the session's tenancy scope as a side effect."""
     return await _resolve(request, db_session)
 
@@ -110,7 +113,7 @@ async def provide_user(actor: Actor | None) -> Actor:
     return actor
 
 
-async def provide_db(db_session: AsyncSession, actor: Actor | None) -> AsyncSession:
+async def provide_db(db_session: NamedDependency[AsyncSession], actor: Actor | None) -> AsyncSession:
     """The request's database session, with the caller's tenancy scope already set."""
     return db_session
 

@@ -58,7 +58,9 @@ def domain_error_handler(request: Request[Any, Any, Any], exc: DomainError) -> R
 
 
 def stale_write_handler(request: Request[Any, Any, Any], exc: StaleDataError) -> Response[Any]:
-    conflict = Conflict(_("This record was changed by someone else at the same time. Reload it and try again."))
+    conflict = Conflict(
+        _("This record was changed by someone else at the same time. Reload it and try again.")
+    )
     return domain_error_handler(request, conflict)
 
 
@@ -87,7 +89,9 @@ def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> R
 
 def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     request.logger.exception("unhandled error", exc_info=exc)
-    return problem(request, HTTP_500_INTERNAL_SERVER_ERROR, _("Something went wrong on our side. Please try again."))
+    return problem(
+        request, HTTP_500_INTERNAL_SERVER_ERROR, _("Something went wrong on our side. Please try again.")
+    )
 
 
 EXCEPTION_HANDLERS: dict[Any, Any] = {

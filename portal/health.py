@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Response, get
+from litestar.di import NamedDependency
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -18,7 +19,7 @@ def healthz() -> dict[str, str]:
 
 
 @get("/readyz", tags=["health"])
-async def readyz(db_engine: AsyncEngine) -> Response[dict[str, Any]]:
+async def readyz(db_engine: NamedDependency[AsyncEngine]) -> Response[dict[str, Any]]:
     """The database and storage are reachable; 503 names the part that is down."""
     checks: dict[str, str] = {}
     try:
@@ -33,4 +34,6 @@ async def readyz(db_engine: AsyncEngine) -> Response[dict[str, Any]]:
     except Exception as exc:  # any backend error means not ready
         checks["storage"] = f"down: {type(exc).__name__}: {exc}"[:200]
     ready = all(v == "ok" for v in checks.values())
-    return Response({"status": "ok" if ready else "unavailable", "checks": checks}, status_code=200 if ready else 503)
+    return Response(
+        {"status": "ok" if ready else "unavailable", "checks": checks}, status_code=200 if ready else 503
+    )

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 from urllib.parse import urlparse
 
 from litestar import Controller, Request, get, post
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, Parameter
 from litestar.response import Redirect, Template
@@ -33,7 +33,9 @@ def safe_next(target: str | None) -> str:
 
 
 @get("/login", tags=["pages"], include_in_schema=False)
-async def login_page(request: Request[Any, Any, Any], next: str | None = None, expired: bool = False) -> Template:
+async def login_page(
+    request: Request[Any, Any, Any], next: str | None = None, expired: bool = False
+) -> Template:
     """The login form."""
     message = _("Your session has expired. Please log in again.") if expired else None
     return Template("portal/login.html", context={"next": safe_next(next), "message": message, "email": ""})
@@ -42,7 +44,7 @@ async def login_page(request: Request[Any, Any, Any], next: str | None = None, e
 @post("/login", tags=["pages"], include_in_schema=False)
 async def login_submit(
     request: Request[Any, Any, Any],
-    db_session: AsyncSession,
+    db_session: NamedDependency[AsyncSession],
     data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)],
 ) -> Template | Redirect:
     """Check the credentials; on success start a session, else show the form again with the message."""
@@ -52,8 +54,11 @@ async def login_submit(
     if user is None:
         return Template(
             "portal/login.html",
-            context={"next": safe_next(data.get("next")), "email": email,
-                     "error": _("The email or password is not correct.")},
+            context={
+                "next": safe_next(data.get("next")),
+                "email": email,
+                "error": _("The email or password is not correct."),
+            },
             status_code=400,
         )
     login_session(request, user)
@@ -75,7 +80,7 @@ async def logout(request: Request[Any, Any, Any]) -> Redirect:
 @post("/locale", tags=["pages"], include_in_schema=False)
 async def switch_locale(
     request: Request[Any, Any, Any],
-    db_session: AsyncSession,
+    db_session: NamedDependency[AsyncSession],
     data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)],
 ) -> Redirect:
     """Switch the interface language; a logged-in user keeps it as their preference."""
@@ -101,7 +106,9 @@ class PortalPages(Controller):
     dependencies = {"user": Provide(provide_user)}
 
     @get("/", name="dashboard")
-    async def dashboard(self, db: AsyncSession, user: Actor, page: Annotated[int, Parameter(ge=1)] = 1) -> Template:
+    async def dashboard(
+        self, db: AsyncSession, user: Actor, page: Annotated[int, Parameter(ge=1)] = 1
+    ) -> Template:
         """Every project the caller can see, with its phase and next milestone."""
         rows, total = await projects.list_projects(db, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
         today = utcnow().date()

@@ -34,8 +34,15 @@ class MilestoneOut(msgspec.Struct):
     @classmethod
     def of(cls, m: Milestone, today: date) -> MilestoneOut:
         return cls(
-            id=m.id, phase=m.phase.value, title=m.title, status=m.status.value, due_date=m.due_date,
-            owner_id=m.owner_id, started_at=m.started_at, completed_at=m.completed_at, late=m.is_late(today),
+            id=m.id,
+            phase=m.phase.value,
+            title=m.title,
+            status=m.status.value,
+            due_date=m.due_date,
+            owner_id=m.owner_id,
+            started_at=m.started_at,
+            completed_at=m.completed_at,
+            late=m.is_late(today),
         )
 
 
@@ -57,9 +64,18 @@ class ProjectOut(msgspec.Struct):
     @classmethod
     def of(cls, p: Project) -> ProjectOut:
         return cls(
-            id=p.id, org_id=p.org_id, name=p.name, category=p.category, description=p.description,
-            target_quantity=p.target_quantity, target_unit_price=p.target_unit_price, currency=p.currency,
-            target_date=p.target_date, phase=p.phase.value, version=p.version, created_at=p.created_at,
+            id=p.id,
+            org_id=p.org_id,
+            name=p.name,
+            category=p.category,
+            description=p.description,
+            target_quantity=p.target_quantity,
+            target_unit_price=p.target_unit_price,
+            currency=p.currency,
+            target_date=p.target_date,
+            phase=p.phase.value,
+            version=p.version,
+            created_at=p.created_at,
             updated_at=p.updated_at,
         )
 
@@ -82,10 +98,10 @@ class ProjectPatch(msgspec.Struct, forbid_unknown_fields=True):
     name: str | msgspec.UnsetType = msgspec.UNSET
     category: str | msgspec.UnsetType = msgspec.UNSET
     description: str | msgspec.UnsetType = msgspec.UNSET
-    target_quantity: int | None | msgspec.UnsetType = msgspec.UNSET
-    target_unit_price: Decimal | None | msgspec.UnsetType = msgspec.UNSET
+    target_quantity: int | msgspec.UnsetType | None = msgspec.UNSET
+    target_unit_price: Decimal | msgspec.UnsetType | None = msgspec.UNSET
     currency: str | msgspec.UnsetType = msgspec.UNSET
-    target_date: date | None | msgspec.UnsetType = msgspec.UNSET
+    target_date: date | msgspec.UnsetType | None = msgspec.UNSET
 
 
 class Problem(msgspec.Struct):

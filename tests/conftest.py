@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,7 +60,10 @@ def _create_pg_database(admin_url: str) -> str:
 
     async def create() -> None:
         conn = await asyncpg.connect(
-            user=url.username, password=url.password, host=url.host or "127.0.0.1", port=url.port or 5432,
+            user=url.username,
+            password=url.password,
+            host=url.host or "127.0.0.1",
+            port=url.port or 5432,
             database=url.database or "postgres",
         )
         try:
@@ -184,8 +187,3 @@ async def login(client: AsyncTestClient[Litestar], email: str, password: str = P
 
 def csrf(client: AsyncTestClient[Litestar]) -> str:
     return client.cookies.get("csrftoken", "")
-
-
-@pytest.fixture
-def tmp_media(tmp_path: Path) -> Iterator[Path]:
-    yield tmp_path / "media"

@@ -18,7 +18,7 @@ from makeready.db.types import utcnow
 from makeready.errors import Conflict, ValidationFailed
 from makeready.i18n import _
 
-TOKEN_PREFIX = "mr_"
+TOKEN_PREFIX = "mr_"  # noqa: S105 - a public prefix that makes leaked tokens easy to scan for, not a secret
 
 
 def normalize_email(email: str) -> str:
@@ -47,8 +47,13 @@ async def get_or_create_org(session: AsyncSession, *, name: str, actor_id: int |
     session.add(org)
     await session.flush()
     await audit.record(
-        session, actor_id=actor_id, action="org.created", subject_type="organization", subject_id=org.id,
-        org_id=org.id, after={"name": name},
+        session,
+        actor_id=actor_id,
+        action="org.created",
+        subject_type="organization",
+        subject_id=org.id,
+        org_id=org.id,
+        after={"name": name},
     )
     return org
 
@@ -82,7 +87,11 @@ async def create_user(
     except IntegrityError as exc:  # a concurrent create of the same email
         raise Conflict(_("A user with this email already exists."), field="email") from exc
     await audit.record(
-        session, actor_id=actor_id, action="user.created", subject_type="user", subject_id=user.id,
+        session,
+        actor_id=actor_id,
+        action="user.created",
+        subject_type="user",
+        subject_id=user.id,
         after={"email": email, "is_staff": user.is_staff, "is_admin": is_admin},
     )
     return user
@@ -99,16 +108,27 @@ async def add_member(
             before = existing.role
             existing.role = role
             await audit.record(
-                session, actor_id=actor_id, action="membership.role_changed", subject_type="membership",
-                subject_id=existing.id, org_id=org.id, before={"role": before}, after={"role": role},
+                session,
+                actor_id=actor_id,
+                action="membership.role_changed",
+                subject_type="membership",
+                subject_id=existing.id,
+                org_id=org.id,
+                before={"role": before},
+                after={"role": role},
             )
         return existing
     membership = Membership(org_id=org.id, user_id=user.id, role=role)
     session.add(membership)
     await session.flush()
     await audit.record(
-        session, actor_id=actor_id, action="membership.created", subject_type="membership",
-        subject_id=membership.id, org_id=org.id, after={"user": user.email, "role": role},
+        session,
+        actor_id=actor_id,
+        action="membership.created",
+        subject_type="membership",
+        subject_id=membership.id,
+        org_id=org.id,
+        after={"user": user.email, "role": role},
     )
     return membership
 
@@ -130,8 +150,9 @@ async def change_password(session: AsyncSession, *, user: User, current: str, ne
         raise ValidationFailed(_("The current password is not correct."), field="current_password")
     check_password_strength(new)
     user.password_hash = hash_password(new)
-    await audit.record(session, actor_id=user.id, action="user.password_changed", subject_type="user",
-                       subject_id=user.id)
+    await audit.record(
+        session, actor_id=user.id, action="user.password_changed", subject_type="user", subject_id=user.id
+    )
 
 
 @dataclass(frozen=True)
@@ -147,11 +168,19 @@ def _token_digest(token: str) -> str:
 async def issue_api_token(session: AsyncSession, *, user: User, name: str = "") -> IssuedToken:
     """A new personal API token. The plain value is returned once; only its hash is stored."""
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    record = ApiToken(user_id=user.id, name=name.strip()[:100], token_hash=_token_digest(token), prefix=token[:10])
+    record = ApiToken(
+        user_id=user.id, name=name.strip()[:100], token_hash=_token_digest(token), prefix=token[:10]
+    )
     session.add(record)
     await session.flush()
-    await audit.record(session, actor_id=user.id, action="api_token.issued", subject_type="api_token",
-                       subject_id=record.id, after={"prefix": record.prefix, "name": record.name})
+    await audit.record(
+        session,
+        actor_id=user.id,
+        action="api_token.issued",
+        subject_type="api_token",
+        subject_id=record.id,
+        after={"prefix": record.prefix, "name": record.name},
+    )
     return IssuedToken(token=token, record=record)
 
 

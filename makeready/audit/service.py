@@ -72,7 +72,7 @@ async def record(
     reason: str = "",
 ) -> AuditEvent:
     """Append one event to the chain, in the caller's transaction."""
-    if session.bind.dialect.name == "postgresql":
+    if session.get_bind().dialect.name == "postgresql":
         # serialise appenders so two transactions cannot read the same chain head
         await session.execute(text("SELECT pg_advisory_xact_lock(4242001)"))
     # the chain head is read outside tenancy filtering: the chain spans every organization
@@ -126,7 +126,10 @@ async def verify(session: AsyncSession, *, batch: int = 1000) -> ChainReport:
         for event in rows:
             if event.seq != expected_seq:
                 return ChainReport(
-                    False, checked, f"event #{expected_seq} is missing (next found is #{event.seq})", expected_seq
+                    False,
+                    checked,
+                    f"event #{expected_seq} is missing (next found is #{event.seq})",
+                    expected_seq,
                 )
             if event.prev_hash != expected_prev:
                 return ChainReport(
@@ -134,7 +137,10 @@ async def verify(session: AsyncSession, *, batch: int = 1000) -> ChainReport:
                 )
             if _digest(event) != event.hash:
                 return ChainReport(
-                    False, checked, f"event #{event.seq} ({event.action}) was altered after it was written", event.seq
+                    False,
+                    checked,
+                    f"event #{event.seq} ({event.action}) was altered after it was written",
+                    event.seq,
                 )
             expected_prev, expected_seq = event.hash, event.seq + 1
             checked += 1

@@ -8,8 +8,8 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.pool import NullPool
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import NullPool
 
 from makeready.db.tenancy import Scope, set_scope
 from makeready.settings import get_settings, to_async_url
@@ -46,9 +46,7 @@ def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
 
 @asynccontextmanager
-async def unit_of_work(
-    scope: Scope, *, engine: AsyncEngine | None = None
-) -> AsyncIterator[AsyncSession]:
+async def unit_of_work(scope: Scope, *, engine: AsyncEngine | None = None) -> AsyncIterator[AsyncSession]:
     """One transaction for CLI commands and jobs: commits on success, rolls back on any error."""
     maker = make_sessionmaker(engine or get_engine())
     async with maker() as session:

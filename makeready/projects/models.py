@@ -84,7 +84,9 @@ class Milestone(IdMixin, TenantOwned, TimestampMixin, VersionedMixin, Base):
     position: Mapped[int] = mapped_column(Integer, default=0)
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), default=None)
     due_date: Mapped[date | None] = mapped_column(Date, default=None)
-    status: Mapped[MilestoneStatus] = mapped_column(str_enum(MilestoneStatus), default=MilestoneStatus.planned)
+    status: Mapped[MilestoneStatus] = mapped_column(
+        str_enum(MilestoneStatus), default=MilestoneStatus.planned
+    )
     started_at: Mapped[datetime | None] = mapped_column(default=None)
     completed_at: Mapped[datetime | None] = mapped_column(default=None)
 

@@ -31,7 +31,13 @@ STANDARD_MILESTONES: list[tuple[Phase, str, int]] = [
 ]
 
 EDITABLE_FIELDS = {
-    "name", "category", "description", "target_quantity", "target_unit_price", "currency", "target_date",
+    "name",
+    "category",
+    "description",
+    "target_quantity",
+    "target_unit_price",
+    "currency",
+    "target_date",
 }
 
 
@@ -51,7 +57,9 @@ def clean_project_fields(values: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in values.items():
         if key not in EDITABLE_FIELDS:
-            raise ValidationFailed(_("The field %(field)s cannot be changed here.") % {"field": key}, field=key)
+            raise ValidationFailed(
+                _("The field %(field)s cannot be changed here.") % {"field": key}, field=key
+            )
         if key == "name":
             value = (value or "").strip()
             if not value or len(value) > 200:
@@ -80,12 +88,13 @@ def clean_project_fields(values: dict[str, Any]) -> dict[str, Any]:
             value = (value or "USD").strip().upper()
             if len(value) != 3 or not value.isalpha():
                 raise ValidationFailed(_("The currency must be a three-letter code such as USD."), field=key)
-        elif key == "target_date" and value not in (None, ""):
-            if isinstance(value, str):
-                try:
-                    value = date.fromisoformat(value)
-                except ValueError:
-                    raise ValidationFailed(_("The target date must be a date (YYYY-MM-DD)."), field=key) from None
+        elif key == "target_date" and value not in (None, "") and isinstance(value, str):
+            try:
+                value = date.fromisoformat(value)
+            except ValueError:
+                raise ValidationFailed(
+                    _("The target date must be a date (YYYY-MM-DD)."), field=key
+                ) from None
         if value == "":
             value = None
         out[key] = value
@@ -130,8 +139,11 @@ async def get_project(session: AsyncSession, project_id: int) -> Project:
     project = await session.scalar(
         select(Project)
         .where(Project.id == project_id)
-        .options(selectinload(Project.milestones).selectinload(Milestone.owner), selectinload(Project.org),
-                 selectinload(Project.coordinator))
+        .options(
+            selectinload(Project.milestones).selectinload(Milestone.owner),
+            selectinload(Project.org),
+            selectinload(Project.coordinator),
+        )
     )
     if project is None:
         raise NotFound(_("This project does not exist or you do not have access to it."))
@@ -150,19 +162,35 @@ async def create_project(session: AsyncSession, *, actor: User, org_id: int, dat
     for position, (phase, title, days) in enumerate(STANDARD_MILESTONES):
         session.add(
             Milestone(
-                org_id=org_id, project_id=project.id, phase=phase, title=title, position=position,
-                due_date=today + timedelta(days=days), status=MilestoneStatus.planned,
+                org_id=org_id,
+                project_id=project.id,
+                phase=phase,
+                title=title,
+                position=position,
+                due_date=today + timedelta(days=days),
+                status=MilestoneStatus.planned,
             )
         )
     await audit.record(
-        session, actor_id=actor.id, action="project.created", subject_type="project", subject_id=project.id,
-        org_id=org_id, project_id=project.id, after={k: fields[k] for k in sorted(fields)},
+        session,
+        actor_id=actor.id,
+        action="project.created",
+        subject_type="project",
+        subject_id=project.id,
+        org_id=org_id,
+        project_id=project.id,
+        after={k: fields[k] for k in sorted(fields)},
     )
     return project
 
 
 async def update_project(
-    session: AsyncSession, *, actor: User, project_id: int, expected_version: int, changes: dict[str, Any],
+    session: AsyncSession,
+    *,
+    actor: User,
+    project_id: int,
+    expected_version: int,
+    changes: dict[str, Any],
     reason: str = "",
 ) -> Project:
     """Apply edits if the caller saw the current version; otherwise Conflict carrying the current one."""
@@ -181,8 +209,15 @@ async def update_project(
         setattr(project, key, fields[key])
     await session.flush()  # the version column guards a concurrent writer between our read and this write
     await audit.record(
-        session, actor_id=actor.id, action="project.updated", subject_type="project", subject_id=project.id,
-        org_id=project.org_id, project_id=project.id, before=before, after={k: fields[k] for k in before},
+        session,
+        actor_id=actor.id,
+        action="project.updated",
+        subject_type="project",
+        subject_id=project.id,
+        org_id=project.org_id,
+        project_id=project.id,
+        before=before,
+        after={k: fields[k] for k in before},
         reason=reason,
     )
     return project

@@ -1,5 +1,11 @@
 """PLACEHOLDER"""
+
+
 class LocalStorage:
     name = "local"
-    def __init__(self, *a, **k): pass
-    async def check(self): pass
+
+    def __init__(self, *a, **k):
+        pass
+
+    async def check(self):
+        pass
