@@ -1,0 +1,1 @@
+"""Telling people things: email now (rendered from templates/email/, sent by SMTP or written to the outbox)."""
