@@ -1,0 +1,216 @@
+"""How each table appears in the back office: menu group, list columns, filters, order, and what may be written.
+
+Specs name columns as strings; `table_configs` resolves them against the generated classes at start, so a renamed
+or dropped column fails the start loudly instead of silently vanishing from the admin.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from piccolo.table import Table
+from piccolo_admin.endpoints import TableConfig
+from piccolo_api.crud.endpoints import OrderBy
+from piccolo_api.crud.hooks import Hook
+
+from backoffice.guards import (
+    PUT_MESSAGE,
+    USER_HOOKS,
+    WRITE_METHODS,
+    Validator,
+    admins_only,
+    check_version,
+    combine,
+    known_sort_columns,
+    refuse,
+    unchanged_columns,
+    valid_email,
+)
+
+logger = logging.getLogger(__name__)
+
+CLIENTS, PROJECTS, SUPPLIERS, SYSTEM, OTHER = "Clients", "Projects", "Suppliers", "System", "Other"
+
+# Never in any Piccolo class, so the admin API cannot select, filter, order by or return them.
+HIDDEN_COLUMNS: Mapping[str, frozenset[str]] = {
+    "users": frozenset({"password_hash"}),
+    "api_tokens": frozenset({"token_hash"}),
+}
+
+# Tables the admin does not list: the back office's own session store is piccolo-admin's business.
+NOT_LISTED = frozenset({"admin_sessions"})
+
+PHASE_MESSAGE = (
+    "A project's phase changes through the project workflow (it checks the conditions of each phase and records "
+    "who decided), not by editing the field."
+)
+API_KEY_OWNER_MESSAGE = "A token stays with the user it was issued to: revoke it (set revoked_at) instead."
+STATUS_MESSAGE = (
+    "A milestone's status changes through the milestone workflow (it records when each step started and ended), "
+    "not by editing the field."
+)
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    group: str
+    visible: tuple[str, ...]
+    filters: tuple[str, ...]
+    order: tuple[str, ...]
+    """Column names, "-name" for descending."""
+    read_only: str | None = None
+    """Refuse every write with this message."""
+    no_create: str | None = None
+    """Refuse new rows with this message (edits stay possible)."""
+    workflow: Mapping[str, str] = field(default_factory=dict)
+    """Columns that only a workflow (or nobody) may change, with the message that says so."""
+    admins_only: str | None = None
+    """Only agency admins may write; others get this message."""
+    hooks: tuple[Hook, ...] = ()
+    extra_validators: Mapping[str, tuple[Validator, ...]] = field(default_factory=dict)
+
+
+SPECS: Mapping[str, TableSpec] = {
+    "organizations": TableSpec(
+        group=CLIENTS,
+        visible=("id", "name", "default_currency", "archived_at", "created_at"),
+        filters=("name", "default_currency", "archived_at"),
+        order=("name",),
+    ),
+    "users": TableSpec(
+        group=CLIENTS,
+        visible=("id", "email", "name", "is_active", "is_staff", "is_admin", "last_login_at"),
+        filters=("email", "name", "is_active", "is_staff", "is_admin"),
+        order=("email",),
+        no_create="Create users with the form “Create a user” (it sets their password), or `makeready users create`.",
+        admins_only="Only agency admins can change users.",
+        hooks=tuple(USER_HOOKS),
+        extra_validators={"patch_single": (valid_email,)},
+    ),
+    "memberships": TableSpec(
+        group=CLIENTS,
+        visible=("id", "org_id", "user_id", "role", "created_at"),
+        filters=("org_id", "user_id", "role"),
+        order=("org_id", "user_id"),
+    ),
+    "api_tokens": TableSpec(
+        group=CLIENTS,
+        visible=("id", "user_id", "name", "prefix", "created_at", "last_used_at", "revoked_at"),
+        filters=("user_id", "prefix", "revoked_at"),
+        order=("-created_at",),
+        no_create="API tokens are issued to their owner, who sees the token once: use the portal or the CLI.",
+        # moving a token to another user would hand its holder that user's rights
+        workflow={"user_id": API_KEY_OWNER_MESSAGE, "prefix": API_KEY_OWNER_MESSAGE},
+    ),
+    "projects": TableSpec(
+        group=PROJECTS,
+        visible=("id", "name", "org_id", "phase", "coordinator_id", "target_date", "updated_at"),
+        filters=("name", "org_id", "phase", "coordinator_id", "category", "target_date", "archived_at"),
+        order=("-updated_at",),
+        workflow={"phase": PHASE_MESSAGE},
+    ),
+    "milestones": TableSpec(
+        group=PROJECTS,
+        visible=("id", "project_id", "phase", "title", "status", "owner_id", "due_date"),
+        filters=("project_id", "phase", "status", "owner_id", "due_date"),
+        order=("project_id", "position"),
+        workflow={"status": STATUS_MESSAGE},
+    ),
+    "attachments": TableSpec(
+        group=PROJECTS,
+        visible=("id", "project_id", "kind", "original_name", "content_type", "size", "created_at"),
+        filters=("project_id", "kind", "content_type", "org_id"),
+        order=("-created_at",),
+        # a row exists only for a verified object in storage: adding or deleting rows here would orphan one side
+        read_only="Files are added and removed through the project pages, which keep storage and rows in step.",
+    ),
+    "suppliers": TableSpec(
+        group=SUPPLIERS,
+        visible=("id", "name_en", "name_zh", "city", "province", "contact_name", "archived_at"),
+        filters=("name_en", "name_zh", "city", "province", "archived_at"),
+        order=("name_en",),
+    ),
+    "audit_events": TableSpec(
+        group=SYSTEM,
+        visible=(
+            "seq",
+            "created_at",
+            "action",
+            "subject_type",
+            "subject_id",
+            "actor_id",
+            "org_id",
+            "project_id",
+        ),
+        filters=("action", "subject_type", "subject_id", "actor_id", "org_id", "project_id", "created_at"),
+        order=("-seq",),
+        read_only="The audit trail is append-only: its events cannot be added, edited or deleted here.",
+    ),
+}
+
+# A table nobody described yet: visible to staff, but nothing may be written until someone decides what is safe.
+DEFAULT_SPEC = TableSpec(
+    group=OTHER,
+    visible=(),
+    filters=(),
+    order=(),
+    read_only="This table is not configured for editing in the back office yet.",
+)
+
+
+def _validators(spec: TableSpec, table: type[Table]) -> dict[str, list[Validator]]:
+    rules: dict[str, list[Validator]] = {"get_all": [known_sort_columns]}
+    if spec.read_only:
+        for method in WRITE_METHODS:
+            rules.setdefault(method, []).append(refuse(405, spec.read_only))
+    if spec.admins_only:
+        for method in WRITE_METHODS:
+            rules.setdefault(method, []).append(admins_only(spec.admins_only))
+    if spec.no_create:
+        rules.setdefault("post_single", []).append(refuse(405, spec.no_create))
+    rules.setdefault("put_single", []).append(refuse(405, PUT_MESSAGE))
+    if spec.workflow:
+        guard = unchanged_columns(spec.workflow)
+        for method in ("post_single", "patch_single"):
+            rules.setdefault(method, []).append(guard)
+    if "version" in {c._meta.name for c in table._meta.columns}:
+        rules.setdefault("patch_single", []).append(check_version)
+    for method, extra in spec.extra_validators.items():
+        rules.setdefault(method, []).extend(extra)
+    return rules
+
+
+def table_config(table: type[Table], spec: TableSpec) -> TableConfig:
+    def columns(names: tuple[str, ...]) -> list | None:
+        return [table._meta.get_column_by_name(name) for name in names] or None
+
+    order = [
+        OrderBy(column=table._meta.get_column_by_name(name.lstrip("-")), ascending=not name.startswith("-"))
+        for name in spec.order
+    ]
+    return TableConfig(
+        table_class=table,
+        visible_columns=columns(spec.visible),
+        visible_filters=columns(spec.filters),
+        order_by=order or None,
+        menu_group=spec.group,
+        hooks=list(spec.hooks) or None,
+        validators=combine(_validators(spec, table)),
+    )
+
+
+def table_configs(tables: Mapping[str, type[Table]]) -> list[TableConfig]:
+    configs = []
+    for name, table in tables.items():
+        if name in NOT_LISTED:
+            continue
+        spec = SPECS.get(name)
+        if spec is None:
+            logger.warning(
+                "back office: table %s has no TableSpec; it is shown read-only under %s", name, OTHER
+            )
+            spec = DEFAULT_SPEC
+        configs.append(table_config(table, spec))
+    return configs
