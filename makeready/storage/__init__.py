@@ -2,9 +2,30 @@
 
 from __future__ import annotations
 
-from makeready.storage.base import Storage, StorageUnavailable, UploadTicket
+from makeready.storage.base import (
+    InvalidKey,
+    LinkExpired,
+    SignatureInvalid,
+    Storage,
+    StorageUnavailable,
+    UploadRejected,
+    UploadTicket,
+    UploadTooLarge,
+)
 
-__all__ = ["Storage", "StorageUnavailable", "UploadTicket", "get_storage"]
+__all__ = [
+    "InvalidKey",
+    "LinkExpired",
+    "SignatureInvalid",
+    "Storage",
+    "StorageUnavailable",
+    "UploadRejected",
+    "UploadTicket",
+    "UploadTooLarge",
+    "get_storage",
+    "reset_storage",
+    "set_storage",
+]
 
 _instance: Storage | None = None
 
@@ -27,7 +48,12 @@ def get_storage() -> Storage:
     return _instance
 
 
+def set_storage(storage: Storage | None) -> None:
+    """Use this backend from now on (tests point the app at a moto server or a clock they control)."""
+    global _instance
+    _instance = storage
+
+
 def reset_storage() -> None:
     """Forget the built backend (tests switch settings)."""
-    global _instance
-    _instance = None
+    set_storage(None)
