@@ -29,6 +29,7 @@ from makeready.settings import BASE_DIR, Settings, get_settings
 from portal.api import api_router
 from portal.auth import CSRF_COOKIE, CSRF_HEADER, provide_actor, provide_db
 from portal.errors import EXCEPTION_HANDLERS
+from portal.files import files_api, local_download, local_upload
 from portal.health import healthz, readyz
 from portal.locale import LocaleMiddleware
 from portal.pages import PortalPages, login_page, login_submit, logout, switch_locale
@@ -101,7 +102,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         cookie_samesite="lax",
         # the API checks its own double-submit header for cookie callers (bearer tokens need none); piccolo-admin
         # has its own CSRF middleware; Stripe signs its webhooks
-        exclude=["/api/", "/admin", "/webhooks/stripe", "/healthz", "/readyz"],
+        # /uploads/local is authenticated by its signed form fields, like an S3 presigned POST
+        exclude=["/api/", "/admin", "/webhooks/stripe", "/healthz", "/readyz", "/uploads/local"],
     )
     return Litestar(
         route_handlers=[
@@ -113,6 +115,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             switch_locale,
             PortalPages,
             api_router,
+            files_api, local_upload, local_download,
             # the mount also answers /admin with a redirect to /admin/: a plain route at the mount's own path
             # would replace the mount's routing node (Litestar 2.25), hiding /admin/api/... behind the portal's /api
             _mount_backoffice(settings),
