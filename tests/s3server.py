@@ -1,0 +1,166 @@
+"""Storage test fixtures: a real S3 HTTP endpoint (moto's standalone server on 127.0.0.1, on a free port, one
+per run) and the sample files uploads are tried with.
+
+Test modules load the fixtures with `pytest_plugins = ["tests.s3server"]`.
+Each test gets its own bucket, so objects never leak between tests. Nothing is mocked in-process: boto3 and
+httpx talk HTTP to the server, exactly as the app and browsers talk to S3.
+"""
+
+from __future__ import annotations
+
+import io
+import random
+import socket
+import struct
+import uuid
+import zlib
+from collections.abc import AsyncIterator, Iterator
+
+import boto3
+import pytest
+from moto.server import ThreadedMotoServer
+from PIL import ExifTags, Image
+
+from makeready.settings import StorageSettings
+from makeready.storage import reset_storage, set_storage
+from makeready.storage.s3 import S3Storage
+
+CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
+
+
+def closed_port() -> int:
+    """A port nothing listens on (bound once, then released)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def s3_settings(endpoint: str, bucket: str, *, expiry: int = 300) -> StorageSettings:
+    return StorageSettings().model_copy(
+        update={
+            "s3_bucket": bucket,
+            "s3_endpoint_url": endpoint,
+            "s3_region": "us-east-1",
+            "url_expiry_seconds": expiry,
+        }
+    )
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """moto's server, started once; the AWS_* variables point boto3 at fake credentials meanwhile."""
+    with pytest.MonkeyPatch.context() as mp:
+        for name, value in CREDENTIALS.items():
+            mp.setenv(name, value)
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        server.start()
+        host, port = server.get_host_and_port()
+        try:
+            yield f"http://{host}:{port}"
+        finally:
+            server.stop()
+
+
+@pytest.fixture
+def s3_storage(s3_endpoint: str) -> S3Storage:
+    """An S3Storage on a fresh bucket of the moto server."""
+    bucket = f"test-{uuid.uuid4().hex[:12]}"
+    admin = boto3.session.Session().client("s3", endpoint_url=s3_endpoint, region_name="us-east-1")
+    admin.create_bucket(Bucket=bucket)
+    return S3Storage(s3_settings(s3_endpoint, bucket))
+
+
+@pytest.fixture
+async def use_s3(s3_storage: S3Storage) -> AsyncIterator[S3Storage]:
+    """Make the app (get_storage) use the moto bucket for this test."""
+    set_storage(s3_storage)
+    try:
+        yield s3_storage
+    finally:
+        reset_storage()
+
+
+# --- sample files ---------------------------------------------------------------------------------------------
+
+
+def png_bytes(width: int = 64, height: int = 48) -> bytes:
+    noise = random.Random(width * height).randbytes(width * height * 3)  # noqa: S311 (not security)
+    image = Image.frombytes("RGB", (width, height), noise)  # incompressible: truncation cuts pixel data
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
+
+
+def jpeg_with_gps() -> bytes:
+    """A photo whose EXIF says where it was taken (Shanghai) and with which camera."""
+    image = Image.new("RGB", (80, 60), (200, 120, 40))
+    exif = Image.Exif()
+    exif[ExifTags.Base.Make] = "SpyCam"
+    exif[ExifTags.Base.Model] = "Serial 123456"
+    exif[ExifTags.IFD.GPSInfo] = {
+        ExifTags.GPS.GPSLatitudeRef: "N",
+        ExifTags.GPS.GPSLatitude: (31.0, 14.0, 0.0),
+        ExifTags.GPS.GPSLongitudeRef: "E",
+        ExifTags.GPS.GPSLongitude: (121.0, 28.0, 0.0),
+    }
+    out = io.BytesIO()
+    image.save(out, "JPEG", exif=exif, quality=90)
+    return out.getvalue()
+
+
+def pdf_bytes(text: str = "Spec") -> bytes:
+    """A small, valid one-page PDF."""
+    stream = f"BT /F1 24 Tf 72 720 Td ({text}) Tj ET".encode()
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
+
+
+HTML = b"<!DOCTYPE html><html><body><script>fetch('/api/v1/projects')</script></body></html>"
+SVG = b'<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'
+EXE = (
+    b"MZ\x90\x00\x03\x00\x00\x00"
+    + b"\x00" * 52
+    + b"\x80\x00\x00\x00"
+    + b"\x00" * 64
+    + b"PE\x00\x00"
+    + b"\x00" * 200
+)
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def bomb_png(width: int = 20_000, height: int = 20_000) -> bytes:
+    """A valid 1-bit PNG that is a few KB on the wire and `width * height` pixels once decoded."""
+    row = b"\x00" * (1 + (width + 7) // 8)
+    packer = zlib.compressobj(9)
+    idat = b"".join(packer.compress(row) for _ in range(height)) + packer.flush()
+    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _png_chunk(b"IHDR", header)
+        + _png_chunk(b"IDAT", idat)
+        + _png_chunk(b"IEND", b"")
+    )
