@@ -1,22 +1,27 @@
 """Runtime i18n: the current locale (a context variable), gettext over the Babel catalogs, and formatting.
 
-Catalogs live in `i18n/<locale>/LC_MESSAGES/messages.mo`, compiled from the `.po` files by `make setup`.
+Catalogs live in `i18n/<locale>/LC_MESSAGES/messages.po`. `make catalogs` compiles them to `.mo`; when a `.mo` is
+missing or older than its `.po` (a fresh clone, a just-edited catalog) the `.po` is compiled in memory instead, so
+no build step is needed for the translations to show.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
+from io import BytesIO
 from pathlib import Path
 
 from babel import Locale
-from babel.core import UnknownLocaleError
 from babel.dates import format_date as _format_date
 from babel.dates import format_datetime as _format_datetime
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
 from babel.numbers import format_currency
 from babel.support import NullTranslations, Translations
 
@@ -28,37 +33,63 @@ LANGUAGE_NAMES = {"en": "English", "zh_Hans": "中文"}
 _current: ContextVar[str] = ContextVar("makeready_locale", default=DEFAULT)
 
 
+# Chinese written in these regions is Traditional unless the tag says otherwise; we offer Simplified only
+_TRADITIONAL_REGIONS = frozenset({"TW", "HK", "MO"})
+_SUBTAG = re.compile(r"[-_]")
+# a browser sends a handful of languages; an untrusted header longer than this is cut, not parsed whole
+_MAX_ACCEPT_ITEMS = 32
+
+
 def normalize(tag: str | None) -> str | None:
-    """Map any spelling (zh, zh-CN, zh_Hans_CN, en-GB) to a supported locale, or None."""
+    """Map any spelling of a language tag (zh, zh-CN, zh_Hans_CN, zh-hans, en-GB, zh_CN.UTF-8) to a supported
+    locale, or None.
+
+    Parsed by hand rather than with `Locale.parse`: Babel fills in likely subtags and rewrites an explicit script
+    (it reads zh-Hant-CN as zh_Hans_CN), and a failed parse costs file lookups that an untrusted header should not
+    be able to buy.
+    """
     if not tag:
         return None
-    try:
-        loc = Locale.parse(tag.strip().replace("-", "_"))
-    except (UnknownLocaleError, ValueError, TypeError):
-        return None
-    if loc.language == "zh":
-        # Babel does not infer scripts: zh and zh_CN carry none; Traditional (zh_TW, zh_Hant) is not offered
-        if loc.script == "Hant" or (loc.script is None and loc.territory in {"TW", "HK", "MO"}):
-            return None
-        return "zh_Hans"
-    if loc.language == "en":
+    # POSIX spellings carry an encoding and a modifier: zh_CN.UTF-8@pinyin
+    subtags = _SUBTAG.split(tag.strip().split(".", 1)[0].split("@", 1)[0])
+    language = subtags[0].lower()
+    script: str | None = None
+    region: str | None = None
+    for sub in subtags[1:]:
+        # a singleton starts extensions or private use (x-...): nothing after it is a script or region
+        if len(sub) == 1:
+            break
+        if len(sub) == 4 and sub.isalpha() and script is None and region is None:
+            script = sub.title()
+        elif ((len(sub) == 2 and sub.isalpha()) or (len(sub) == 3 and sub.isdigit())) and region is None:
+            region = sub.upper()
+    if language in {"zh", "cmn"}:  # cmn: Mandarin, the spoken form written in Chinese characters
+        if script == "Hans" or (script is None and region not in _TRADITIONAL_REGIONS):
+            return "zh_Hans"
+        return None  # Traditional (zh-TW, zh-Hant) or romanised (zh-Latn) Chinese is not offered
+    if language == "en":
         return "en"
     return None
 
 
 def negotiate(accept_language: str | None) -> str | None:
-    """The first supported locale in an Accept-Language header, by quality."""
+    """The supported locale a browser prefers most, from its Accept-Language header (RFC 9110 section 12.5.4).
+
+    Higher quality wins, then earlier position; `q=0` means "not this one"; a malformed quality drops that item.
+    """
     if not accept_language:
         return None
     choices: list[tuple[float, int, str]] = []
-    for index, part in enumerate(accept_language.split(",")):
-        tag, _, params = part.strip().partition(";")
+    for index, part in enumerate(accept_language.split(",")[:_MAX_ACCEPT_ITEMS]):
+        tag, *params = (piece.strip() for piece in part.split(";"))
         quality = 1.0
-        if params.strip().startswith("q="):
-            try:
-                quality = float(params.strip()[2:])
-            except ValueError:
-                quality = 0.0
+        for param in params:
+            name, _sep, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    quality = min(float(value.strip()), 1.0)
+                except ValueError:
+                    quality = 0.0
         if tag and tag != "*" and quality > 0:
             choices.append((-quality, index, tag))
     for _q, _i, tag in sorted(choices):
@@ -68,13 +99,32 @@ def negotiate(accept_language: str | None) -> str | None:
     return None
 
 
+def _catalog_files(locale: str) -> tuple[Path, Path]:
+    folder = CATALOG_DIR / locale / "LC_MESSAGES"
+    return folder / "messages.po", folder / "messages.mo"
+
+
+def compile_catalog(po: Path) -> bytes:
+    """A `.po` catalog compiled to `.mo` bytes, as `pybabel compile` would (fuzzy entries left out)."""
+    with po.open("rb") as fp:
+        catalog = read_po(fp)
+    buffer = BytesIO()
+    write_mo(buffer, catalog, use_fuzzy=False)
+    return buffer.getvalue()
+
+
 @lru_cache(maxsize=8)
 def translations(locale: str) -> NullTranslations:
-    mo = CATALOG_DIR / locale / "LC_MESSAGES" / "messages.mo"
-    if not mo.exists():
+    """The catalog of a supported locale: the compiled `.mo` when it is current, else the `.po` compiled now."""
+    if locale not in SUPPORTED:
         return NullTranslations()
-    with mo.open("rb") as fp:
-        return Translations(fp, domain="messages")
+    po, mo = _catalog_files(locale)
+    if mo.exists() and (not po.exists() or mo.stat().st_mtime >= po.stat().st_mtime):
+        with mo.open("rb") as fp:
+            return Translations(fp, domain="messages")
+    if po.exists():
+        return Translations(BytesIO(compile_catalog(po)), domain="messages")
+    return NullTranslations()
 
 
 def get_locale() -> str:
