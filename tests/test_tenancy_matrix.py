@@ -1,0 +1,221 @@
+"""Every route the app registers x {anonymous, member of org A, member of org B, coordinator}.
+
+Routes are enumerated from the app, so a new route joins the matrix by itself; a path parameter the matrix
+does not know fails the test until it is taught here. Org B's member must get, for org A's objects, exactly
+what a nonexistent id gets (so nothing confirms they exist), never org A's data, and org A's rows must be
+unchanged afterwards. Anonymous callers are refused everywhere but the public routes.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+from litestar import Litestar
+from litestar.routes import HTTPRoute
+from litestar.testing import AsyncTestClient
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from makeready.accounts import service as accounts
+from makeready.db.models import Base
+from makeready.db.session import make_sessionmaker
+from makeready.db.tenancy import Scope, set_scope
+from makeready.projects import service as projects
+from makeready.projects.models import Attachment, Project
+from tests.conftest import World, csrf, login
+
+MARKER = "Acme-secret-lamp-7f3a"
+MISSING_ID = 987654
+
+# Routes anyone may call. Everything else must refuse an anonymous caller.
+PUBLIC = {"/healthz", "/readyz", "/login", "/logout", "/locale"}
+PUBLIC_PREFIXES = ("/schema", "/static")
+# Routes that authenticate by a signature in the URL or body instead of a login: never by a session.
+SIGNED_PREFIXES = ("/uploads/local", "/files/local")
+# Mounted ASGI apps with their own auth, tested in their own module (tests/test_backoffice.py).
+MOUNTED = ("/admin",)
+
+# Bodies that pass validation, so the request reaches the ownership check.
+WRITE_BODIES: dict[tuple[str, str], dict[str, Any]] = {
+    ("PATCH", "/api/v1/projects/{project_id:int}"): {"version": 1, "name": "hijacked"},
+    ("POST", "/api/v1/projects/{project_id:int}/uploads"): {"filename": "a.png", "kind": "image", "size": 100},
+    ("POST", "/api/v1/projects/{project_id:int}/files"): {"key": "org/1/image/x/a.png", "original_name": "a.png"},
+}
+
+
+@dataclass
+class Fixture:
+    project_a: int
+    attachment_a: int
+
+
+# How to fill each path parameter with one of org A's objects.
+PATH_VALUES = {
+    "project_id": lambda f: f.project_a,
+    "file_id": lambda f: f.attachment_a,
+    # signed routes: a forged token must be refused (the signature tests live in tests/test_storage_local.py)
+    "token": lambda f: "forged-token",
+    "file_path": lambda f: "app.css",
+    "path": lambda f: "openapi.json",
+}
+
+
+@pytest.fixture
+async def fixture_a(engine: AsyncEngine, world: World) -> Fixture:
+    async with make_sessionmaker(engine)() as session:
+        set_scope(session, Scope.system())
+        async with session.begin():
+            project = await projects.create_project(
+                session, actor=world.owner_a, org_id=world.org_a.id, data={"name": MARKER}
+            )
+            attachment = Attachment(
+                org_id=world.org_a.id, project_id=project.id, kind="image", object_key=f"org/{world.org_a.id}/x.png",
+                original_name=f"{MARKER}.png", size=10, content_type="image/png", checksum="0" * 64,
+                uploaded_by_id=world.owner_a.id,
+            )
+            session.add(attachment)
+            await session.flush()
+    return Fixture(project_a=project.id, attachment_a=attachment.id)
+
+
+async def snapshot(engine: AsyncEngine, org_id: int) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row org A owns, whole."""
+    out: dict[str, list[tuple[Any, ...]]] = {}
+    async with engine.connect() as conn:
+        for table in Base.metadata.sorted_tables:
+            if "org_id" in table.c:
+                rows = (await conn.execute(select(table).where(table.c.org_id == org_id))).all()
+            elif table.name == "organizations":
+                rows = (await conn.execute(select(table).where(table.c.id == org_id))).all()
+            else:
+                continue
+            out[table.name] = sorted(tuple(r) for r in rows)
+    return out
+
+
+def routes(app: Litestar) -> list[tuple[str, str]]:
+    found = []
+    for route in app.routes:
+        if not isinstance(route, HTTPRoute) or route.path.startswith(MOUNTED):
+            continue
+        for method in sorted(route.methods - {"OPTIONS", "HEAD"}):
+            found.append((method, route.path))
+    return found
+
+
+def fill(path: str, values: Fixture | None) -> str:
+    def one(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in PATH_VALUES:
+            pytest.fail(f"{path} has a path parameter {name!r} the tenancy matrix does not know: add it to PATH_VALUES")
+        return str(MISSING_ID if values is None else PATH_VALUES[name](values))
+
+    return re.sub(r"\{(\w+)(?::\w+)?\}", one, path)
+
+
+def is_public(path: str) -> bool:
+    return path in PUBLIC or path.startswith(PUBLIC_PREFIXES) or path.startswith(SIGNED_PREFIXES)
+
+
+@dataclass
+class Caller:
+    """One identity on the shared test client: its own cookie jar and API token."""
+
+    client: AsyncTestClient[Litestar]
+    cookies: httpx.Cookies
+    token: str | None
+
+    async def call(self, method: str, route: str, url: str) -> Any:
+        self.client.cookies = httpx.Cookies(self.cookies)
+        headers: dict[str, str] = {"accept": "text/html"}
+        kwargs: dict[str, Any] = {"follow_redirects": False}
+        if url.startswith("/api/"):
+            headers = {"accept": "application/json"}
+            if self.token:
+                headers["authorization"] = f"Bearer {self.token}"
+            if method != "GET":
+                kwargs["json"] = WRITE_BODIES.get((method, route), {})
+        elif method != "GET":
+            kwargs["data"] = {"_csrf_token": csrf(self.client)}
+        response = await self.client.request(method, url, headers=headers, **kwargs)
+        self.cookies = httpx.Cookies(self.client.cookies)
+        return response
+
+
+@pytest.fixture
+async def callers(client: AsyncTestClient[Litestar], engine: AsyncEngine, world: World) -> dict[str, Caller]:
+    # one client (one app lifespan); each identity keeps its own cookies
+    out: dict[str, Caller] = {}
+    for name, user in [
+        ("anonymous", None),
+        ("member_a", world.owner_a),
+        ("member_b", world.owner_b),
+        ("coordinator", world.coordinator),
+    ]:
+        client.cookies = httpx.Cookies()
+        token = None
+        if user is not None:
+            await login(client, user.email)
+            async with make_sessionmaker(engine)() as session:
+                set_scope(session, Scope.system())
+                async with session.begin():
+                    token = (await accounts.issue_api_token(session, user=user)).token
+        else:
+            await client.get("/login")  # a CSRF cookie, so refusals are about identity, not the form token
+        out[name] = Caller(client, httpx.Cookies(client.cookies), token)
+    return out
+
+
+async def test_route_matrix(app: Litestar, engine: AsyncEngine, world: World, fixture_a: Fixture,
+                            callers: dict[str, Caller]) -> None:
+    table = routes(app)
+    assert ("GET", "/api/v1/projects") in table and ("GET", "/projects/{project_id:int}") in table
+    baseline = await snapshot(engine, world.org_a.id)
+    failures: list[str] = []
+
+    for method, route in table:
+        if route in {"/logout", "/login", "/locale"}:
+            continue  # they act on the caller's own session only
+        url = fill(route, fixture_a)
+        has_params = url != route
+
+        # anonymous: refused unless public
+        response = await callers["anonymous"].call(method, route, url)
+        if route.startswith(SIGNED_PREFIXES) and response.status_code < 400:
+            failures.append(f"anonymous {method} {url}: a forged signature got {response.status_code}")
+        if not is_public(route):
+            refused = response.status_code in (401, 403) or (
+                response.status_code == 303 and response.headers["location"].startswith("/login")
+            )
+            if not refused:
+                failures.append(f"anonymous {method} {url}: {response.status_code}")
+        if MARKER in response.text:
+            failures.append(f"anonymous {method} {url}: shows org A's data")
+
+        # member of org B: A's objects look exactly like missing ones, and nothing of A shows
+        if not is_public(route):
+            theirs = await callers["member_b"].call(method, route, url)
+            if MARKER in theirs.text:
+                failures.append(f"member_b {method} {url}: shows org A's data")
+            if has_params:
+                missing = await callers["member_b"].call(method, route, fill(route, None))
+                if theirs.status_code != missing.status_code or theirs.status_code < 400:
+                    failures.append(
+                        f"member_b {method} {url}: {theirs.status_code}, a missing id gets {missing.status_code}"
+                    )
+
+        # member of org A and coordinators can read A's objects
+        if method == "GET" and not is_public(route):
+            for who in ("member_a", "coordinator"):
+                ok = await callers[who].call(method, route, url)
+                if ok.status_code >= 400:
+                    failures.append(f"{who} GET {url}: {ok.status_code}")
+                elif route.endswith("}") and ok.status_code == 200 and MARKER not in ok.text:
+                    failures.append(f"{who} GET {url}: does not show the object")
+
+    assert await snapshot(engine, world.org_a.id) == baseline, "org A's rows changed"
+    assert not failures, "\n".join(failures)
