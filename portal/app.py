@@ -23,7 +23,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from makeready import i18n
+from makeready import i18n, jobs
 from makeready.db.session import get_engine
 from makeready.settings import BASE_DIR, Settings, get_settings
 from portal.api import api_router
@@ -51,7 +51,11 @@ def build_jinja(directory: Path = TEMPLATES) -> Environment:
         auto_reload=False,
     )
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
-    env.filters.update(money=i18n.format_money, date=i18n.format_date, datetime=i18n.format_datetime)
+    # `translated` is for data that may hold a catalog message (standard milestone titles): unlike newstyle _(),
+    # it neither marks the result safe nor %-formats it, so stored text stays escaped
+    env.filters.update(
+        money=i18n.format_money, date=i18n.format_date, datetime=i18n.format_datetime, translated=i18n.gettext
+    )
     env.globals.update(
         current_locale=i18n.get_locale,
         label=i18n.label,
@@ -88,7 +92,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
     sessions = CookieBackendConfig(
         secret=_derive(settings.app.secret_key, "session"),
         key="mr_session",
-        max_age=settings.app.session_hours * 3600,
+        # a day longer than the session itself, so portal.auth sees the stale session and says it expired
+        max_age=(settings.app.session_hours + 24) * 3600,
         httponly=True,
         secure=secure,
         samesite="lax",
@@ -147,6 +152,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             render_plugins=[ScalarRenderPlugin()],
         ),
         exception_handlers=EXCEPTION_HANDLERS,
+        lifespan=[jobs.lifespan],
         state=State({"settings": settings}),
         debug=False,
     )

@@ -42,8 +42,15 @@ MOUNTED = ("/admin",)
 # Bodies that pass validation, so the request reaches the ownership check.
 WRITE_BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("PATCH", "/api/v1/projects/{project_id:int}"): {"version": 1, "name": "hijacked"},
-    ("POST", "/api/v1/projects/{project_id:int}/uploads"): {"filename": "a.png", "kind": "image", "size": 100},
-    ("POST", "/api/v1/projects/{project_id:int}/files"): {"key": "org/1/image/x/a.png", "original_name": "a.png"},
+    ("POST", "/api/v1/projects/{project_id:int}/uploads"): {
+        "filename": "a.png",
+        "kind": "image",
+        "size": 100,
+    },
+    ("POST", "/api/v1/projects/{project_id:int}/files"): {
+        "key": "org/1/image/x/a.png",
+        "original_name": "a.png",
+    },
 }
 
 
@@ -73,8 +80,14 @@ async def fixture_a(engine: AsyncEngine, world: World) -> Fixture:
                 session, actor=world.owner_a, org_id=world.org_a.id, data={"name": MARKER}
             )
             attachment = Attachment(
-                org_id=world.org_a.id, project_id=project.id, kind="image", object_key=f"org/{world.org_a.id}/x.png",
-                original_name=f"{MARKER}.png", size=10, content_type="image/png", checksum="0" * 64,
+                org_id=world.org_a.id,
+                project_id=project.id,
+                kind="image",
+                object_key=f"org/{world.org_a.id}/x.png",
+                original_name=f"{MARKER}.png",
+                size=10,
+                content_type="image/png",
+                checksum="0" * 64,
                 uploaded_by_id=world.owner_a.id,
             )
             session.add(attachment)
@@ -111,7 +124,9 @@ def fill(path: str, values: Fixture | None) -> str:
     def one(match: re.Match[str]) -> str:
         name = match.group(1)
         if name not in PATH_VALUES:
-            pytest.fail(f"{path} has a path parameter {name!r} the tenancy matrix does not know: add it to PATH_VALUES")
+            pytest.fail(
+                f"{path} has a path parameter {name!r} the tenancy matrix does not know: add it to PATH_VALUES"
+            )
         return str(MISSING_ID if values is None else PATH_VALUES[name](values))
 
     return re.sub(r"\{(\w+)(?::\w+)?\}", one, path)
@@ -170,8 +185,9 @@ async def callers(client: AsyncTestClient[Litestar], engine: AsyncEngine, world:
     return out
 
 
-async def test_route_matrix(app: Litestar, engine: AsyncEngine, world: World, fixture_a: Fixture,
-                            callers: dict[str, Caller]) -> None:
+async def test_route_matrix(
+    app: Litestar, engine: AsyncEngine, world: World, fixture_a: Fixture, callers: dict[str, Caller]
+) -> None:
     table = routes(app)
     assert ("GET", "/api/v1/projects") in table and ("GET", "/projects/{project_id:int}") in table
     baseline = await snapshot(engine, world.org_a.id)
