@@ -50,7 +50,8 @@ async def test_hostile_text_is_shown_as_text(
     for url in ("/", f"/projects/{project.id}"):
         page = await client.get(url)
         assert page.status_code == 200
-        assert "<script>" not in page.text and "<img src=x" not in page.text
+        assert "<script>" not in page.text
+        assert "<img src=x" not in page.text
         assert "&lt;script&gt;" in page.text
 
 
@@ -115,14 +116,16 @@ async def test_api_create_update_and_stale_write(
     )
     assert created.status_code == 201, created.text
     body = created.json()
-    assert body["phase"] == "feasibility" and body["version"] == 1
+    assert body["phase"] == "feasibility"
+    assert body["version"] == 1
     milestones = await client.get(f"/api/v1/projects/{body['id']}/milestones", headers=headers)
     assert len(milestones.json()) == len(projects.STANDARD_MILESTONES)
 
     first = await client.patch(
         f"/api/v1/projects/{body['id']}", json={"version": 1, "name": "Desk lamp v2"}, headers=headers
     )
-    assert first.status_code == 200 and first.json()["version"] == 2
+    assert first.status_code == 200
+    assert first.json()["version"] == 2
     stale = await client.patch(
         f"/api/v1/projects/{body['id']}", json={"version": 1, "name": "Overwrite"}, headers=headers
     )
@@ -130,7 +133,8 @@ async def test_api_create_update_and_stale_write(
     assert stale.headers["content-type"].startswith("application/problem+json")
     assert stale.json()["current_version"] == 2
     project = await db.get(Project, body["id"])
-    assert project is not None and project.name == "Desk lamp v2"
+    assert project is not None
+    assert project.name == "Desk lamp v2"
     actions = (await db.scalars(select(AuditEvent.action).where(AuditEvent.project_id == body["id"]))).all()
     assert list(actions) == ["project.created", "project.updated"]
 
@@ -165,7 +169,8 @@ async def test_viewer_cannot_change_anything(
 async def test_api_auth_errors(client: AsyncTestClient[Litestar], world: World) -> None:
     assert (await client.get("/api/v1/projects")).status_code == 401
     bad = await client.get("/api/v1/projects", headers={"authorization": "Bearer mr_not-a-token"})
-    assert bad.status_code == 401 and "not valid" in bad.json()["detail"]
+    assert bad.status_code == 401
+    assert "not valid" in bad.json()["detail"]
     basic = await client.get("/api/v1/projects", headers={"authorization": "Basic abc"})
     assert basic.status_code == 401
 

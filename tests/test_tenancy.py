@@ -19,8 +19,12 @@ async def _projects_for_both(engine: AsyncEngine, world: World) -> tuple[int, in
     async with make_sessionmaker(engine)() as session:
         set_scope(session, Scope.system())
         async with session.begin():
-            a = await projects.create_project(session, actor=world.owner_a, org_id=world.org_a.id, data={"name": "A"})
-            b = await projects.create_project(session, actor=world.owner_b, org_id=world.org_b.id, data={"name": "B"})
+            a = await projects.create_project(
+                session, actor=world.owner_a, org_id=world.org_a.id, data={"name": "A"}
+            )
+            b = await projects.create_project(
+                session, actor=world.owner_b, org_id=world.org_b.id, data={"name": "B"}
+            )
     return a.id, b.id
 
 

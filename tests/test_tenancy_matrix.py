@@ -25,7 +25,7 @@ from makeready.db.models import Base
 from makeready.db.session import make_sessionmaker
 from makeready.db.tenancy import Scope, set_scope
 from makeready.projects import service as projects
-from makeready.projects.models import Attachment, Project
+from makeready.projects.models import Attachment
 from tests.conftest import World, csrf, login
 
 MARKER = "Acme-secret-lamp-7f3a"
@@ -189,7 +189,8 @@ async def test_route_matrix(
     app: Litestar, engine: AsyncEngine, world: World, fixture_a: Fixture, callers: dict[str, Caller]
 ) -> None:
     table = routes(app)
-    assert ("GET", "/api/v1/projects") in table and ("GET", "/projects/{project_id:int}") in table
+    assert ("GET", "/api/v1/projects") in table
+    assert ("GET", "/projects/{project_id:int}") in table
     baseline = await snapshot(engine, world.org_a.id)
     failures: list[str] = []
 
