@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Back up the database (custom-format pg_dump) and the media bucket to a dated folder.
+# Usage: DATABASE_URL=postgresql://... S3_BUCKET=... infra/backup.sh /backups
+set -euo pipefail
+dest="${1:?usage: backup.sh DEST_DIR}/$(date -u +%Y%m%dT%H%M%SZ)"
+mkdir -p "$dest"
+pg_dump --format=custom --no-owner --dbname="${DATABASE_URL/postgresql+asyncpg/postgresql}" --file="$dest/makeready.dump"
+if [ -n "${S3_BUCKET:-}" ]; then
+  aws s3 sync ${S3_ENDPOINT_URL:+--endpoint-url "$S3_ENDPOINT_URL"} "s3://$S3_BUCKET" "$dest/media"
+else
+  cp -a "${MEDIA_ROOT:-var/media}" "$dest/media"
+fi
+echo "backup written to $dest"
