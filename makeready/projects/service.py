@@ -7,9 +7,9 @@ from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from makeready.accounts.models import Membership, OrgRole, User
 from makeready.audit import service as audit
@@ -118,16 +118,37 @@ async def require_writer(session: AsyncSession, *, user: User, org_id: int) -> N
         raise PermissionDenied(_("Viewers can look but not change anything. Ask an owner for a member role."))
 
 
+def _is_next_open_milestone() -> ColumnElement[bool]:
+    """True for a project's next open milestone: not done, and first in plan order among those not done."""
+    other = aliased(Milestone)
+    first_open = (
+        select(func.min(other.position))
+        .where(other.project_id == Milestone.project_id, other.status != MilestoneStatus.done)
+        .correlate(Milestone)
+        .scalar_subquery()
+    )
+    return and_(Milestone.status != MilestoneStatus.done, Milestone.position == first_open)
+
+
 async def list_projects(
     session: AsyncSession, *, org_id: int | None = None, offset: int = 0, limit: int = 50
 ) -> tuple[list[Project], int]:
-    """Projects visible to the session's scope, newest first, with their milestones loaded in one query."""
+    """Projects visible to the session's scope, newest first, with their organization and next open milestone.
+
+    A list shows one milestone per project, so `project.milestones` holds only the next open one (empty when all
+    are done), loaded for the whole page in one query: loading every milestone of every row was the largest
+    single cost of the dashboard (bench/portal_throughput.py). For a project's whole plan use `get_project` or
+    `list_milestones`, which reload it.
+    """
     query = select(Project).where(Project.archived_at.is_(None))
     if org_id is not None:
         query = query.where(Project.org_id == org_id)
     total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = await session.scalars(
-        query.options(selectinload(Project.milestones), selectinload(Project.org))
+        query.options(
+            selectinload(Project.milestones.and_(_is_next_open_milestone())),
+            joinedload(Project.org),
+        )
         .order_by(Project.updated_at.desc(), Project.id.desc())
         .offset(offset)
         .limit(limit)
@@ -144,6 +165,8 @@ async def get_project(session: AsyncSession, project_id: int) -> Project:
             selectinload(Project.org),
             selectinload(Project.coordinator),
         )
+        # a list_projects earlier in this session left only the next milestone in the collection: reload it all
+        .execution_options(populate_existing=True)
     )
     if project is None:
         raise NotFound(_("This project does not exist or you do not have access to it."))
