@@ -69,7 +69,9 @@ def _mount_backoffice(settings: Settings) -> Any:
     from backoffice import create_backoffice
 
     # the back office issues CSRF cookies signed like ours, so one `csrftoken` cookie serves both
-    admin_app: ASGIApp = create_backoffice(settings, csrf_secret=_derive(settings.app.secret_key, "csrf").hex())
+    admin_app: ASGIApp = create_backoffice(
+        settings, csrf_secret=_derive(settings.app.secret_key, "csrf").hex()
+    )
 
     @asgi("/admin", is_mount=True, copy_scope=True)
     async def admin(scope: Scope, receive: Receive, send: Send) -> None:
@@ -120,7 +122,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             switch_locale,
             PortalPages,
             api_router,
-            files_api, local_upload, local_download,
+            files_api,
+            local_upload,
+            local_download,
             # the mount also answers /admin with a redirect to /admin/: a plain route at the mount's own path
             # would replace the mount's routing node (Litestar 2.25), hiding /admin/api/... behind the portal's /api
             _mount_backoffice(settings),

@@ -11,24 +11,26 @@ from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from sqlalchemy.orm.exc import StaleDataError
 
+from makeready import i18n
 from makeready.errors import Conflict, DomainError
-from makeready.i18n import _
+from makeready.i18n import N_, _
 from portal.auth import SessionExpired
+from portal.locale import request_locale
 
 PROBLEM = "application/problem+json"
 TITLES = {
-    400: "Bad request",
-    401: "Not logged in",
-    403: "Not allowed",
-    404: "Not found",
-    405: "Method not allowed",
-    409: "Conflict",
-    410: "Gone",
-    413: "Too large",
-    422: "Invalid input",
-    429: "Too many requests",
-    500: "Internal error",
-    503: "Unavailable",
+    400: N_("Bad request"),
+    401: N_("Not logged in"),
+    403: N_("Not allowed"),
+    404: N_("Not found"),
+    405: N_("Method not allowed"),
+    409: N_("Conflict"),
+    410: N_("Gone"),
+    413: N_("Too large"),
+    422: N_("Invalid input"),
+    429: N_("Too many requests"),
+    500: N_("Internal error"),
+    503: N_("Unavailable"),
 }
 
 
@@ -41,7 +43,10 @@ def wants_json(request: Request[Any, Any, Any]) -> bool:
 
 
 def problem(request: Request[Any, Any, Any], status: int, detail: str, **extra: Any) -> Response[Any]:
-    title = _(TITLES.get(status, "Error"))
+    if "session" not in request.scope:
+        # no route matched, so the middleware that picks the language did not run
+        i18n.set_locale(request_locale(request.scope))
+    title = _(TITLES.get(status, N_("Error")))
     if wants_json(request):
         body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
         return Response(body, status_code=status, media_type=PROBLEM)

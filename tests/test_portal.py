@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import time
 
+import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+import portal.auth
 from makeready.accounts import service as accounts
 from makeready.accounts.models import User
 from makeready.audit.models import AuditEvent
@@ -56,18 +58,13 @@ async def test_hostile_text_is_shown_as_text(
 
 
 async def test_expired_session_sends_back_to_login_with_message(
-    client: AsyncTestClient[Litestar], world: World, monkeypatch: object
+    client: AsyncTestClient[Litestar], world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await login(client, world.owner_a.email)
     assert (await client.get("/", follow_redirects=False)).status_code == 200
-    real_time = time.time
-    import portal.auth
-
-    portal.auth.time.time = lambda: real_time() + 13 * 3600  # type: ignore[attr-defined]
-    try:
-        response = await client.get("/", follow_redirects=False)
-    finally:
-        portal.auth.time.time = real_time  # type: ignore[attr-defined]
+    thirteen_hours_later = time.time() + 13 * 3600
+    monkeypatch.setattr(portal.auth, "clock", lambda: thirteen_hours_later)
+    response = await client.get("/", follow_redirects=False)
     assert response.status_code == 303
     assert "expired=1" in response.headers["location"]
     page = await client.get(response.headers["location"])

@@ -15,7 +15,9 @@ async def test_brand_logs_in_and_sees_dashboard(client: AsyncTestClient[Litestar
     assert "owner_a" in response.text
 
 
-async def test_wrong_password_reshows_form_with_message(client: AsyncTestClient[Litestar], world: World) -> None:
+async def test_wrong_password_reshows_form_with_message(
+    client: AsyncTestClient[Litestar], world: World
+) -> None:
     await client.get("/login")
     response = await client.post(
         "/login", data={"email": world.owner_a.email, "password": "nope", "_csrf_token": csrf(client)}
