@@ -583,10 +583,12 @@ def report(results: list[Result], tool: str, concurrency: int, loadavg: tuple[fl
         "note: 'srv CPU ms/req' is the server process's own CPU time (all its threads) per request: it does not "
         "depend on the client and is the steadier figure on a busy machine."
     )
-    if max(loadavg) > 0.5 * (cores or 1) + 1:
+    # the run itself keeps about two processes busy (client and server), which the load average shows afterwards
+    if loadavg[0] > 0.5 * (cores or 1) or loadavg[1] > (cores or 1) + 1:
         print(
-            f"note: load average {loadavg[0]:.1f} before and {loadavg[1]:.1f} after the run: other processes "
-            "competed for the CPU, so req/s and latencies are noisy; rerun on a quiet machine to compare runs."
+            f"note: load average {loadavg[0]:.1f} before and {loadavg[1]:.1f} after the run (this run accounts for "
+            "about 2): other processes competed for the CPU, so req/s and latencies are noisy; rerun on a quiet "
+            "machine to compare runs."
         )
     for r in results:
         for sample in r.error_samples:
@@ -650,6 +652,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    load_before = os.getloadavg()[0]
     workdir = Path(tempfile.mkdtemp(prefix="makeready-bench-"))
     os.environ.update(app_env("sqlite+aiosqlite:///" + str(workdir / "unused.db"), workdir))
     database: Database | None = None
@@ -710,7 +713,6 @@ def main(argv: list[str] | None = None) -> int:
             f"load: {args.tool}, {args.concurrency} concurrent, {args.warmup:g} s warm-up + {args.duration:g} s "
             f"measured per target in {args.rounds} interleaved rounds, on {os.cpu_count()} cores"
         )
-        load_before = os.getloadavg()[0]
         per_round = args.duration / args.rounds
         rounds: dict[str, list[Result]] = {t.key: [] for t in targets}
         for n in range(args.rounds):
