@@ -37,6 +37,7 @@ CLIENTS, PROJECTS, SUPPLIERS, SYSTEM, OTHER = "Clients", "Projects", "Suppliers"
 HIDDEN_COLUMNS: Mapping[str, frozenset[str]] = {
     "users": frozenset({"password_hash"}),
     "api_tokens": frozenset({"token_hash"}),
+    "invitations": frozenset({"token_hash"}),
 }
 
 # Tables the admin does not list: the back office's own session store is piccolo-admin's business.
@@ -47,6 +48,18 @@ PHASE_MESSAGE = (
     "who decided), not by editing the field."
 )
 API_KEY_OWNER_MESSAGE = "A token stays with the user it was issued to: revoke it (set revoked_at) instead."
+SAMPLE_STATUS_MESSAGE = (
+    "A sample round's status changes through its actions (ship, receive) and the brand's decision, which record "
+    "who did what and when, not by editing the field."
+)
+CHANGE_STATUS_MESSAGE = "A change request is approved or rejected through its decision action, with a reason."
+TASK_STATUS_MESSAGE = "A task is closed through its action, which records when it was done."
+QUOTE_STATUS_MESSAGE = "A quote is selected through supplier selection, which records the reason."
+ANSWER_MESSAGE = "Brands answer questions on the project page in the portal; their answer is recorded there."
+INVITATION_MESSAGE = "An invitation is accepted by the person invited, through the link in their email."
+FEASIBILITY_MESSAGE = (
+    "A feasibility review is completed in the feasibility workspace, which checks it is finished."
+)
 STATUS_MESSAGE = (
     "A milestone's status changes through the milestone workflow (it records when each step started and ended), "
     "not by editing the field."
@@ -131,6 +144,104 @@ SPECS: Mapping[str, TableSpec] = {
         visible=("id", "name_en", "name_zh", "city", "province", "contact_name", "archived_at"),
         filters=("name_en", "name_zh", "city", "province", "archived_at"),
         order=("name_en",),
+    ),
+    "tasks": TableSpec(
+        group=PROJECTS,
+        visible=("id", "project_id", "kind", "title", "owner_id", "due_date", "status"),
+        filters=("project_id", "kind", "owner_id", "status", "due_date"),
+        order=("due_date",),
+        workflow={"status": TASK_STATUS_MESSAGE, "completed_at": TASK_STATUS_MESSAGE},
+    ),
+    "questions": TableSpec(
+        group=PROJECTS,
+        visible=("id", "project_id", "body", "asked_by_id", "answered_at"),
+        filters=("project_id", "asked_by_id", "answered_at"),
+        order=("-created_at",),
+        workflow={"answer": ANSWER_MESSAGE, "answered_by_id": ANSWER_MESSAGE, "answered_at": ANSWER_MESSAGE},
+    ),
+    "sample_rounds": TableSpec(
+        group=PROJECTS,
+        visible=("id", "project_id", "number", "supplier_id", "status", "received_at", "decided_at"),
+        filters=("project_id", "supplier_id", "status"),
+        order=("-created_at",),
+        workflow={
+            "status": SAMPLE_STATUS_MESSAGE,
+            "decided_at": SAMPLE_STATUS_MESSAGE,
+            "decided_by_id": SAMPLE_STATUS_MESSAGE,
+            "decision_comment": SAMPLE_STATUS_MESSAGE,
+        },
+    ),
+    "sample_photos": TableSpec(
+        group=PROJECTS,
+        visible=("id", "round_id", "caption", "position", "created_at"),
+        filters=("round_id",),
+        order=("round_id", "position"),
+        no_create="Photos are uploaded with the sample round action, which verifies and resizes them.",
+    ),
+    "change_requests": TableSpec(
+        group=PROJECTS,
+        visible=("id", "project_id", "number", "title", "status", "raised_by_id", "decided_at"),
+        filters=("project_id", "status", "raised_by_id"),
+        order=("-created_at",),
+        workflow={
+            "status": CHANGE_STATUS_MESSAGE,
+            "decided_at": CHANGE_STATUS_MESSAGE,
+            "decided_by_id": CHANGE_STATUS_MESSAGE,
+        },
+    ),
+    "feasibility_reviews": TableSpec(
+        group=PROJECTS,
+        visible=("id", "project_id", "completed_at", "completed_by_id", "updated_at"),
+        filters=("project_id", "completed_at"),
+        order=("-updated_at",),
+        workflow={"completed_at": FEASIBILITY_MESSAGE, "completed_by_id": FEASIBILITY_MESSAGE},
+    ),
+    "feasibility_checks": TableSpec(
+        group=PROJECTS,
+        visible=("id", "review_id", "area", "requirement", "verdict"),
+        filters=("review_id", "area", "verdict"),
+        order=("review_id", "position"),
+    ),
+    "production_approaches": TableSpec(
+        group=PROJECTS,
+        visible=("id", "review_id", "name", "currency", "tooling_cost", "unit_cost"),
+        filters=("review_id",),
+        order=("review_id", "id"),
+    ),
+    "risks": TableSpec(
+        group=PROJECTS,
+        visible=("id", "review_id", "description", "likelihood", "impact", "owner_id", "closed_at"),
+        filters=("review_id", "owner_id", "closed_at"),
+        order=("review_id", "id"),
+    ),
+    "quotes": TableSpec(
+        group=SUPPLIERS,
+        visible=("id", "project_id", "supplier_id", "status", "currency", "tooling_cost", "lead_time_days"),
+        filters=("project_id", "supplier_id", "status"),
+        order=("-updated_at",),
+        workflow={"status": QUOTE_STATUS_MESSAGE, "selection_reason": QUOTE_STATUS_MESSAGE},
+    ),
+    "invitations": TableSpec(
+        group=CLIENTS,
+        visible=("id", "org_id", "email", "role", "expires_at", "accepted_at", "revoked_at"),
+        filters=("org_id", "email", "role", "accepted_at", "revoked_at"),
+        order=("-created_at",),
+        no_create="Invitations are sent by an organization owner from the portal, which emails the link.",
+        workflow={"accepted_at": INVITATION_MESSAGE},
+    ),
+    "notifications": TableSpec(
+        group=SYSTEM,
+        visible=("id", "user_id", "kind", "project_id", "read_at", "created_at"),
+        filters=("user_id", "kind", "project_id", "read_at"),
+        order=("-created_at",),
+        read_only="Notifications are written by the events they report.",
+    ),
+    "email_outbox": TableSpec(
+        group=SYSTEM,
+        visible=("id", "to_email", "template", "status", "attempts", "sent_at", "created_at"),
+        filters=("to_email", "template", "status"),
+        order=("-created_at",),
+        read_only="Emails are queued by the events they report and sent by the worker.",
     ),
     "audit_events": TableSpec(
         group=SYSTEM,

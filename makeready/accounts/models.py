@@ -85,3 +85,17 @@ class ApiToken(IdMixin, TimestampMixin, Base):
     prefix: Mapped[str] = mapped_column(String(12))
     last_used_at: Mapped[datetime | None] = mapped_column(default=None)
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class Invitation(IdMixin, TenantOwned, TimestampMixin, Base):
+    """An owner's invitation to join an organization; the link carries a token whose hash is stored."""
+
+    __tablename__ = "invitations"
+
+    email: Mapped[str] = mapped_column(String(320), index=True)
+    role: Mapped[OrgRole] = mapped_column(str_enum(OrgRole), default=OrgRole.member)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    invited_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    expires_at: Mapped[datetime]
+    accepted_at: Mapped[datetime | None] = mapped_column(default=None)
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)

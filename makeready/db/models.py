@@ -1,11 +1,15 @@
 """Imports every model so `Base.metadata` is complete (Alembic, piccolo-admin and tests read it)."""
 
 from makeready.accounts.admin_sessions import AdminSession
-from makeready.accounts.models import ApiToken, Membership, Organization, User
+from makeready.accounts.models import ApiToken, Invitation, Membership, Organization, User
 from makeready.audit.models import AuditEvent
+from makeready.changes.models import ChangeRequest
 from makeready.db.base import Base
-from makeready.projects.models import Attachment, Milestone, Project
-from makeready.suppliers.models import Supplier
+from makeready.feasibility.models import FeasibilityCheck, FeasibilityReview, ProductionApproach, Risk
+from makeready.notify.models import EmailOutbox, Notification
+from makeready.projects.models import Attachment, Milestone, Project, Question, Task
+from makeready.samples.models import SamplePhoto, SampleRound
+from makeready.suppliers.models import Quote, Supplier
 
 __all__ = [
     "AdminSession",
@@ -13,10 +17,23 @@ __all__ = [
     "Attachment",
     "AuditEvent",
     "Base",
+    "ChangeRequest",
+    "EmailOutbox",
+    "FeasibilityCheck",
+    "FeasibilityReview",
+    "Invitation",
     "Membership",
     "Milestone",
+    "Notification",
     "Organization",
+    "ProductionApproach",
     "Project",
+    "Question",
+    "Quote",
+    "Risk",
+    "SamplePhoto",
+    "SampleRound",
     "Supplier",
+    "Task",
     "User",
 ]

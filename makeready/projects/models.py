@@ -65,9 +65,21 @@ class Project(IdMixin, TenantOwned, TimestampMixin, VersionedMixin, Base):
         ForeignKey("users.id", ondelete="SET NULL"), default=None, index=True
     )
     archived_at: Mapped[datetime | None] = mapped_column(default=None)
+    # the phase to return to when a project on hold resumes
+    held_from: Mapped[Phase | None] = mapped_column(str_enum(Phase), default=None)
+    # the brand's go-ahead after reading the feasibility summary: an input of the development gate
+    go_ahead_at: Mapped[datetime | None] = mapped_column(default=None)
+    go_ahead_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    # the supplier chosen for this product (from its quotes)
+    supplier_id: Mapped[int | None] = mapped_column(
+        ForeignKey("suppliers.id", ondelete="RESTRICT"), default=None, index=True
+    )
+    phase_changed_at: Mapped[datetime | None] = mapped_column(default=None)
 
     org: Mapped[Organization] = relationship(lazy="raise")
-    coordinator: Mapped[User | None] = relationship(lazy="raise")
+    coordinator: Mapped[User | None] = relationship(foreign_keys=[coordinator_id], lazy="raise")
     milestones: Mapped[list[Milestone]] = relationship(
         back_populates="project", lazy="raise", order_by="Milestone.position"
     )
@@ -89,6 +101,10 @@ class Milestone(IdMixin, TenantOwned, TimestampMixin, VersionedMixin, Base):
     )
     started_at: Mapped[datetime | None] = mapped_column(default=None)
     completed_at: Mapped[datetime | None] = mapped_column(default=None)
+    # when the escalation job told the owner it is at risk / late, and told the coordinator; each is said once
+    risk_notified_at: Mapped[datetime | None] = mapped_column(default=None)
+    late_notified_at: Mapped[datetime | None] = mapped_column(default=None)
+    escalated_at: Mapped[datetime | None] = mapped_column(default=None)
 
     project: Mapped[Project] = relationship(back_populates="milestones", lazy="raise")
     owner: Mapped[User | None] = relationship(lazy="raise")
@@ -112,3 +128,57 @@ class Attachment(IdMixin, TenantOwned, TimestampMixin, Base):
     content_type: Mapped[str] = mapped_column(String(100))
     checksum: Mapped[str] = mapped_column(String(64))
     uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
+class TaskStatus(enum.StrEnum):
+    open = "open"
+    done = "done"
+    cancelled = "cancelled"
+
+    @staticmethod
+    def labels() -> dict[TaskStatus, str]:
+        return {
+            TaskStatus.open: N_("Open"),
+            TaskStatus.done: N_("Done"),
+            TaskStatus.cancelled: N_("Cancelled"),
+        }
+
+
+class Task(IdMixin, TenantOwned, TimestampMixin, VersionedMixin, Base):
+    """Work a trigger opened for a person (a new sample round after a rejection, a spec revision after a change)."""
+
+    __tablename__ = "tasks"
+
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(50))
+    title: Mapped[str] = mapped_column(String(300))
+    owner_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None, index=True
+    )
+    due_date: Mapped[date | None] = mapped_column(Date, default=None)
+    status: Mapped[TaskStatus] = mapped_column(str_enum(TaskStatus), default=TaskStatus.open)
+    # what opened it: a subject type and id (e.g. "sample_round", 12)
+    source_type: Mapped[str] = mapped_column(String(50), default="")
+    source_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    completed_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    project: Mapped[Project] = relationship(lazy="raise")
+    owner: Mapped[User | None] = relationship(lazy="raise")
+
+
+class Question(IdMixin, TenantOwned, TimestampMixin, VersionedMixin, Base):
+    """A coordinator's question to the brand, answered in place on the project page."""
+
+    __tablename__ = "questions"
+
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    asked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    body: Mapped[str] = mapped_column(Text)
+    answer: Mapped[str] = mapped_column(Text, default="")
+    answered_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    answered_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    project: Mapped[Project] = relationship(lazy="raise")
+    asked_by: Mapped[User | None] = relationship(foreign_keys=[asked_by_id], lazy="raise")

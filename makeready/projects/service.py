@@ -92,9 +92,7 @@ def clean_project_fields(values: dict[str, Any]) -> dict[str, Any]:
             try:
                 value = date.fromisoformat(value)
             except ValueError:
-                raise ValidationFailed(
-                    _("The target date must be a date (YYYY-MM-DD)."), field=key
-                ) from None
+                raise ValidationFailed(_("The target date must be a date (YYYY-MM-DD)."), field=key) from None
         if value == "":
             value = None
         out[key] = value

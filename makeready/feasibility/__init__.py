@@ -1,0 +1,1 @@
+"""Feasibility: requirements against manufacturing constraints, production approaches and their costs, risks."""
