@@ -64,10 +64,7 @@ async def login_submit(
     login_session(request, user)
     if user.locale:
         set_locale(user.locale)
-    target = safe_next(data.get("next"))
-    if user.is_staff and target == "/":
-        target = "/"
-    return Redirect(target, status_code=303)
+    return Redirect(safe_next(data.get("next")), status_code=303)
 
 
 @post("/logout", tags=["pages"], include_in_schema=False)
@@ -91,11 +88,7 @@ async def switch_locale(
         request.set_session(session)
         if session.get("uid"):
             set_scope(db_session, Scope.system())
-            from makeready.accounts.models import User
-
-            user = await db_session.get(User, session["uid"])
-            if user is not None and user.locale != locale:
-                user.locale = locale
+            await accounts.set_preferred_locale(db_session, user_id=session["uid"], locale=locale)
     return Redirect(safe_next(data.get("next")), status_code=303)
 
 

@@ -155,6 +155,13 @@ async def change_password(session: AsyncSession, *, user: User, current: str, ne
     )
 
 
+async def set_preferred_locale(session: AsyncSession, *, user_id: int, locale: str) -> None:
+    """Remember the interface language a user chose; it also picks the language of their emails."""
+    user = await session.get(User, user_id)
+    if user is not None and user.locale != locale:
+        user.locale = locale
+
+
 @dataclass(frozen=True)
 class IssuedToken:
     token: str
