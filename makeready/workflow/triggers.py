@@ -1,0 +1,318 @@
+"""Triggers: what happens because something happened, as rules in one list.
+
+After every transition (and every creation the workflow records: a sample round requested, a change request raised,
+a question asked, a task opened, a milestone found at risk or late) the service calls `fire(session, event)`, which
+runs, in order and in the same transaction, every rule in RULES registered for the event's name. A rule that fails
+fails the transition: nothing is half-done.
+
+To add a reaction, add a function and a line to RULES; nothing else in the workflow changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from makeready.accounts.models import User
+from makeready.i18n import N_
+from makeready.notify.service import notify
+from makeready.projects.models import Milestone, Project, Question, Task
+from makeready.workflow.common import brand_writers, load_project, project_link, user_by_id
+
+
+@dataclass(frozen=True)
+class Event:
+    """One thing that happened: its audit action name, who did it (None: the system) and to what."""
+
+    name: str
+    actor: User | None
+    subject: Any
+    org_id: int
+    project_id: int | None
+    now: datetime | None = None
+    after: dict[str, Any] = field(default_factory=dict)
+
+
+Rule = Callable[[AsyncSession, Event], Awaitable[None]]
+
+NEW_SAMPLE_ROUND_TASK = N_("Request a new sample round")
+SPEC_REVISION_TASK = N_("Issue a spec revision")
+ESCALATION_TASK = N_("Resolve a late milestone")
+
+
+def _actor_name(event: Event) -> str:
+    return event.actor.display_name if event.actor else "Makeready"
+
+
+async def _project(session: AsyncSession, event: Event) -> Project:
+    assert event.project_id is not None
+    return await load_project(session, event.project_id)
+
+
+async def _coordinator(session: AsyncSession, project: Project, event: Event) -> User | None:
+    """The project's coordinator, unless they are the one acting (nobody is told what they just did)."""
+    coordinator = await user_by_id(session, project.coordinator_id)
+    if coordinator is None or (event.actor is not None and event.actor.id == coordinator.id):
+        return None
+    return coordinator
+
+
+# --------------------------------------------------------------------------------------------------------------
+# The rules
+
+
+async def tell_brand_sample_received(session: AsyncSession, event: Event) -> None:
+    project = await _project(session, event)
+    for user in await brand_writers(session, project.org_id):
+        await notify(
+            session,
+            user=user,
+            kind="sample_received",
+            params={"project": project.name, "round": event.subject.number},
+            project_id=project.id,
+            link=project_link(project.id),
+        )
+
+
+async def tell_coordinator_sample_decided(session: AsyncSession, event: Event) -> None:
+    project = await _project(session, event)
+    coordinator = await _coordinator(session, project, event)
+    if coordinator is None:
+        return
+    kind = "sample_approved" if event.name == "sample_round.approved" else "sample_rejected"
+    await notify(
+        session,
+        user=coordinator,
+        kind=kind,
+        params={
+            "project": project.name,
+            "round": event.subject.number,
+            "actor": _actor_name(event),
+            "comment": event.subject.decision_comment,
+        },
+        project_id=project.id,
+        link=project_link(project.id),
+    )
+
+
+async def open_new_sample_round_task(session: AsyncSession, event: Event) -> None:
+    from makeready.workflow.tasks import open_task
+
+    project = await _project(session, event)
+    await open_task(
+        session,
+        project=project,
+        kind="new_sample_round",
+        title=NEW_SAMPLE_ROUND_TASK,
+        owner_id=project.coordinator_id,
+        source_type="sample_round",
+        source_id=event.subject.id,
+        actor=event.actor,
+    )
+
+
+async def tell_coordinator_change_raised(session: AsyncSession, event: Event) -> None:
+    project = await _project(session, event)
+    coordinator = await _coordinator(session, project, event)
+    if coordinator is None:
+        return
+    await notify(
+        session,
+        user=coordinator,
+        kind="change_request_raised",
+        params={
+            "project": project.name,
+            "number": event.subject.number,
+            "title": event.subject.title,
+            "actor": _actor_name(event),
+        },
+        project_id=project.id,
+        link=project_link(project.id),
+    )
+
+
+async def open_spec_revision_task(session: AsyncSession, event: Event) -> None:
+    from makeready.workflow.tasks import open_task
+
+    project = await _project(session, event)
+    await open_task(
+        session,
+        project=project,
+        kind="spec_revision",
+        title=SPEC_REVISION_TASK,
+        owner_id=project.coordinator_id,
+        source_type="change_request",
+        source_id=event.subject.id,
+        actor=event.actor,
+    )
+
+
+async def tell_brand_question_asked(session: AsyncSession, event: Event) -> None:
+    project = await _project(session, event)
+    question: Question = event.subject
+    for user in await brand_writers(session, project.org_id):
+        await notify(
+            session,
+            user=user,
+            kind="question_asked",
+            params={"project": project.name, "question": question.body, "actor": _actor_name(event)},
+            project_id=project.id,
+            link=project_link(project.id),
+        )
+
+
+async def tell_asker_question_answered(session: AsyncSession, event: Event) -> None:
+    project = await _project(session, event)
+    question: Question = event.subject
+    asker = await user_by_id(session, question.asked_by_id)
+    if asker is None or (event.actor is not None and asker.id == event.actor.id):
+        return
+    await notify(
+        session,
+        user=asker,
+        kind="question_answered",
+        params={
+            "project": project.name,
+            "question": question.body,
+            "answer": question.answer,
+            "actor": _actor_name(event),
+        },
+        project_id=project.id,
+        link=project_link(project.id),
+    )
+
+
+async def tell_coordinator_go_ahead(session: AsyncSession, event: Event) -> None:
+    project = await _project(session, event)
+    coordinator = await _coordinator(session, project, event)
+    if coordinator is None:
+        return
+    await notify(
+        session,
+        user=coordinator,
+        kind="go_ahead_given",
+        params={"project": project.name, "actor": _actor_name(event)},
+        project_id=project.id,
+        link=project_link(project.id),
+    )
+
+
+async def tell_task_owner(session: AsyncSession, event: Event) -> None:
+    task: Task = event.subject
+    owner = await user_by_id(session, task.owner_id)
+    if owner is None or (event.actor is not None and owner.id == event.actor.id):
+        return
+    project = await _project(session, event)
+    await notify(
+        session,
+        user=owner,
+        kind="task_opened",
+        params={"project": project.name, "task": task.title},
+        project_id=project.id,
+        link=project_link(project.id),
+    )
+
+
+def _milestone_params(project: Project, milestone: Milestone, owner: User | None) -> dict[str, Any]:
+    return {
+        "project": project.name,
+        "milestone": milestone.title,
+        "due_date": milestone.due_date,
+        "owner": owner.display_name if owner else "",
+    }
+
+
+async def tell_owner_milestone_at_risk(session: AsyncSession, event: Event) -> None:
+    """At risk: tell the owner (the coordinator when the milestone has none)."""
+    project = await _project(session, event)
+    milestone: Milestone = event.subject
+    owner = await user_by_id(session, milestone.owner_id)
+    recipient = owner or await user_by_id(session, project.coordinator_id)
+    if recipient is None:
+        return
+    await notify(
+        session,
+        user=recipient,
+        kind="milestone_at_risk",
+        params=_milestone_params(project, milestone, owner),
+        project_id=project.id,
+        link=project_link(project.id),
+    )
+
+
+async def tell_owner_milestone_late(session: AsyncSession, event: Event) -> None:
+    """Late: tell the owner (the coordinator when the milestone has none)."""
+    project = await _project(session, event)
+    milestone: Milestone = event.subject
+    owner = await user_by_id(session, milestone.owner_id)
+    recipient = owner or await user_by_id(session, project.coordinator_id)
+    if recipient is None:
+        return
+    await notify(
+        session,
+        user=recipient,
+        kind="milestone_late",
+        params=_milestone_params(project, milestone, owner),
+        project_id=project.id,
+        link=project_link(project.id),
+    )
+
+
+async def escalate_late_milestone(session: AsyncSession, event: Event) -> None:
+    """Still late after the delay: the coordinator is told and gets a task to resolve it."""
+    from makeready.workflow.tasks import open_task
+
+    project = await _project(session, event)
+    milestone: Milestone = event.subject
+    owner = await user_by_id(session, milestone.owner_id)
+    coordinator = await user_by_id(session, project.coordinator_id)
+    if coordinator is not None:
+        await notify(
+            session,
+            user=coordinator,
+            kind="milestone_escalated",
+            params=_milestone_params(project, milestone, owner),
+            project_id=project.id,
+            link=project_link(project.id),
+        )
+    await open_task(
+        session,
+        project=project,
+        kind="escalation",
+        title=ESCALATION_TASK,
+        owner_id=project.coordinator_id,
+        source_type="milestone",
+        source_id=milestone.id,
+        actor=event.actor,
+    )
+
+
+RULES: list[tuple[str, Rule]] = [
+    ("sample_round.received", tell_brand_sample_received),
+    ("sample_round.approved", tell_coordinator_sample_decided),
+    ("sample_round.rejected", tell_coordinator_sample_decided),
+    ("sample_round.rejected", open_new_sample_round_task),
+    ("change_request.raised", tell_coordinator_change_raised),
+    ("change_request.approved", open_spec_revision_task),
+    ("question.asked", tell_brand_question_asked),
+    ("question.answered", tell_asker_question_answered),
+    ("project.go_ahead_given", tell_coordinator_go_ahead),
+    ("task.opened", tell_task_owner),
+    ("milestone.at_risk", tell_owner_milestone_at_risk),
+    ("milestone.late", tell_owner_milestone_late),
+    ("milestone.escalated", escalate_late_milestone),
+]
+
+
+def rules_for(name: str) -> list[Rule]:
+    return [rule for event_name, rule in RULES if event_name == name]
+
+
+async def fire(session: AsyncSession, event: Event) -> None:
+    """Run every rule registered for `event.name`, in order, in the caller's transaction."""
+    for rule in rules_for(event.name):
+        await rule(session, event)
