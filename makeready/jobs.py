@@ -367,6 +367,7 @@ class _Runtime:
     queue: Queue | None = None
     worker: Worker | None = None
     worker_task: asyncio.Task[None] | None = None
+    ticker: asyncio.Task[None] | None = None
 
 
 # one runtime per event loop: queues and workers hold connections and tasks bound to the loop that made them
@@ -422,12 +423,23 @@ async def start(settings: Settings | None = None, *, queue_name: str = QUEUE_NAM
             log.warning("JOBS_IN_PROCESS is off but REDIS_URL is empty: jobs run in-process anyway")
         runtime.embedded = EmbeddedWorker(settings)
         runtime.embedded.start()
+        runtime.ticker = _start_ticker(settings)
         return
     runtime.queue = saq_queue(settings.jobs.redis_url, queue_name)
     await runtime.queue.connect()
     if settings.jobs.in_process:
         runtime.worker = saq_worker(settings, runtime.queue, handle_signals=False)
         runtime.worker_task = asyncio.create_task(runtime.worker.start(), name="makeready-saq-worker")
+        runtime.ticker = _start_ticker(settings)
+
+
+def _start_ticker(settings: Settings) -> asyncio.Task[None] | None:
+    """Enqueue the periodic jobs (makeready.workflow.jobs.PERIODIC) unless JOBS_PERIODIC is off."""
+    if not settings.jobs.periodic:
+        return None
+    from makeready.workflow.jobs import tick_forever
+
+    return asyncio.create_task(tick_forever(), name="makeready-job-ticker")
 
 
 async def stop(grace: float = 10.0) -> None:
@@ -438,6 +450,9 @@ async def stop(grace: float = 10.0) -> None:
 
 
 async def _stop_runtime(runtime: _Runtime, grace: float) -> None:
+    if runtime.ticker is not None:
+        runtime.ticker.cancel()
+        await asyncio.gather(runtime.ticker, return_exceptions=True)
     if runtime.embedded is not None:
         await runtime.embedded.stop(grace)
     if runtime.worker is not None:
@@ -474,9 +489,16 @@ async def run_worker(settings: Settings, *, concurrency: int = 10, queue_name: s
         await queue.connect()
         worker = saq_worker(settings, queue, concurrency=concurrency)
         log.info("worker on queue %r, jobs: %s", queue_name, ", ".join(sorted(REGISTRY)))
+        runtime = _Runtime(settings=settings, queue_name=queue_name, queue=queue)
+        _runtimes[asyncio.get_running_loop()] = runtime  # enqueue() from the ticker uses this queue
+        ticker = _start_ticker(settings)
         try:
             await worker.start()  # returns after SIGINT/SIGTERM, once running jobs are wound down
         finally:
+            if ticker is not None:
+                ticker.cancel()
+                await asyncio.gather(ticker, return_exceptions=True)
+            _runtimes.pop(asyncio.get_running_loop(), None)
             await queue.disconnect()
         return
     import signal
@@ -514,3 +536,7 @@ async def send_email(
     except email.EmailRejected as exc:
         raise PermanentJobError(str(exc)) from exc
     return delivery.describe()
+
+
+# Jobs of other modules register themselves when imported: import them here, so every worker knows every job.
+from makeready.workflow import jobs as _workflow_jobs  # noqa: E402, F401

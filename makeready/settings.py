@@ -99,6 +99,8 @@ class JobSettings(_Section):
     """Empty runs background jobs in-process; set, jobs go through SAQ workers on Redis."""
     in_process: bool = Field(True, validation_alias="JOBS_IN_PROCESS")
     """Run the worker inside the web process too (the embedded default)."""
+    periodic: bool = Field(True, validation_alias="JOBS_PERIODIC")
+    """Enqueue the periodic jobs (outbox delivery, the escalation pass) from every process that runs a worker."""
 
 
 class Settings:

@@ -25,6 +25,7 @@ os.environ.update(
         "S3_BUCKET": "",
         "SMTP_URL": "",
         "REDIS_URL": "",
+        "JOBS_PERIODIC": "false",  # tests run the periodic jobs themselves, with a controlled clock
         "STRIPE_SECRET_KEY": "",
         "STRIPE_WEBHOOK_SECRET": "",
     }

@@ -57,10 +57,12 @@ async def open_task(
     source_id: int | None = None,
     due_date: date | None = None,
     actor: User | None = None,
+    notify_owner: bool = True,
 ) -> Task:
     """Open a task (a trigger's action); an open task of the same kind and source is returned instead of a second.
 
-    `title` is an N_ msgid, translated where the task is shown.
+    `title` is an N_ msgid, translated where the task is shown. The owner is told (`task_opened`) unless the
+    caller's own notification already says a task is open for them (`notify_owner=False`).
     """
     existing = await session.scalar(
         select(Task).where(
@@ -101,7 +103,12 @@ async def open_task(
     await triggers.fire(
         session,
         triggers.Event(
-            name="task.opened", actor=actor, subject=task, org_id=project.org_id, project_id=project.id
+            name="task.opened",
+            actor=actor,
+            subject=task,
+            org_id=project.org_id,
+            project_id=project.id,
+            after={"notify_owner": notify_owner},
         ),
     )
     return task

@@ -112,6 +112,7 @@ async def open_new_sample_round_task(session: AsyncSession, event: Event) -> Non
         source_type="sample_round",
         source_id=event.subject.id,
         actor=event.actor,
+        notify_owner=False,  # the sample_rejected notification says the task is open
     )
 
 
@@ -203,6 +204,8 @@ async def tell_coordinator_go_ahead(session: AsyncSession, event: Event) -> None
 
 async def tell_task_owner(session: AsyncSession, event: Event) -> None:
     task: Task = event.subject
+    if not event.after.get("notify_owner", True):
+        return
     owner = await user_by_id(session, task.owner_id)
     if owner is None or (event.actor is not None and owner.id == event.actor.id):
         return
@@ -288,6 +291,7 @@ async def escalate_late_milestone(session: AsyncSession, event: Event) -> None:
         source_type="milestone",
         source_id=milestone.id,
         actor=event.actor,
+        notify_owner=coordinator is None,  # milestone_escalated says the task is open
     )
 
 
