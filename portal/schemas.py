@@ -52,6 +52,8 @@ class ProjectOut(msgspec.Struct):
     name: str
     category: str
     description: str
+    materials_notes: str
+    """The brand's notes on materials and finish."""
     target_quantity: int | None
     target_unit_price: Decimal | None
     currency: str
@@ -69,6 +71,7 @@ class ProjectOut(msgspec.Struct):
             name=p.name,
             category=p.category,
             description=p.description,
+            materials_notes=p.materials_notes,
             target_quantity=p.target_quantity,
             target_unit_price=p.target_unit_price,
             currency=p.currency,
@@ -84,6 +87,7 @@ class ProjectCreate(msgspec.Struct, forbid_unknown_fields=True):
     name: str
     category: str = ""
     description: str = ""
+    materials_notes: str = ""
     target_quantity: int | None = None
     target_unit_price: Decimal | None = None
     currency: str = "USD"
@@ -98,6 +102,7 @@ class ProjectPatch(msgspec.Struct, forbid_unknown_fields=True):
     name: str | msgspec.UnsetType = msgspec.UNSET
     category: str | msgspec.UnsetType = msgspec.UNSET
     description: str | msgspec.UnsetType = msgspec.UNSET
+    materials_notes: str | msgspec.UnsetType = msgspec.UNSET
     target_quantity: int | msgspec.UnsetType | None = msgspec.UNSET
     target_unit_price: Decimal | msgspec.UnsetType | None = msgspec.UNSET
     currency: str | msgspec.UnsetType = msgspec.UNSET

@@ -56,6 +56,8 @@ class Project(IdMixin, TenantOwned, TimestampMixin, VersionedMixin, Base):
     name: Mapped[str] = mapped_column(String(200))
     category: Mapped[str] = mapped_column(String(100), default="")
     description: Mapped[str] = mapped_column(Text, default="")
+    # the brand's notes on materials and finish (submitted with the product)
+    materials_notes: Mapped[str] = mapped_column(Text, default="")
     target_quantity: Mapped[int | None] = mapped_column(Integer, default=None)
     target_unit_price: Mapped[Decimal | None] = mapped_column(Numeric(12, 2), default=None)
     currency: Mapped[str] = mapped_column(String(3), default="USD")

@@ -34,6 +34,7 @@ EDITABLE_FIELDS = {
     "name",
     "category",
     "description",
+    "materials_notes",
     "target_quantity",
     "target_unit_price",
     "currency",
@@ -64,7 +65,7 @@ def clean_project_fields(values: dict[str, Any]) -> dict[str, Any]:
             value = (value or "").strip()
             if not value or len(value) > 200:
                 raise ValidationFailed(_("The product needs a name of at most 200 characters."), field=key)
-        elif key in {"category", "description"}:
+        elif key in {"category", "description", "materials_notes"}:
             value = (value or "").strip()
             limit = 100 if key == "category" else 10_000
             if len(value) > limit:
