@@ -28,6 +28,7 @@ from backoffice.guards import (
     unchanged_columns,
     valid_email,
 )
+from backoffice.suppliers import BULK_DELETE_REFUSED, refuse_referenced_delete
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +56,10 @@ SAMPLE_STATUS_MESSAGE = (
 CHANGE_STATUS_MESSAGE = "A change request is approved or rejected through its decision action, with a reason."
 TASK_STATUS_MESSAGE = "A task is closed through its action, which records when it was done."
 QUOTE_STATUS_MESSAGE = "A quote is selected through supplier selection, which records the reason."
+QUOTE_CREATE_MESSAGE = (
+    "Quotes are requested for a project on its supplier selection page (/coordinator/projects/<id>/quotes), "
+    "which keeps each quote with its project, client and supplier."
+)
 ANSWER_MESSAGE = "Brands answer questions on the project page in the portal; their answer is recorded there."
 INVITATION_MESSAGE = "An invitation is accepted by the person invited, through the link in their email."
 FEASIBILITY_MESSAGE = (
@@ -144,6 +149,11 @@ SPECS: Mapping[str, TableSpec] = {
         visible=("id", "name_en", "name_zh", "city", "province", "contact_name", "archived_at"),
         filters=("name_en", "name_zh", "city", "province", "archived_at"),
         order=("name_en",),
+        # a supplier that quotes, sample rounds or a selection refer to is archived, never deleted
+        extra_validators={
+            "delete_single": (refuse_referenced_delete,),
+            "delete_all": (refuse(405, BULK_DELETE_REFUSED),),
+        },
     ),
     "tasks": TableSpec(
         group=PROJECTS,
@@ -219,7 +229,15 @@ SPECS: Mapping[str, TableSpec] = {
         visible=("id", "project_id", "supplier_id", "status", "currency", "tooling_cost", "lead_time_days"),
         filters=("project_id", "supplier_id", "status"),
         order=("-updated_at",),
-        workflow={"status": QUOTE_STATUS_MESSAGE, "selection_reason": QUOTE_STATUS_MESSAGE},
+        no_create=QUOTE_CREATE_MESSAGE,
+        workflow={
+            "status": QUOTE_STATUS_MESSAGE,
+            "selection_reason": QUOTE_STATUS_MESSAGE,
+            # a quote stays with the project and organization it was requested for
+            "project_id": QUOTE_CREATE_MESSAGE,
+            "org_id": QUOTE_CREATE_MESSAGE,
+            "supplier_id": QUOTE_CREATE_MESSAGE,
+        },
     ),
     "invitations": TableSpec(
         group=CLIENTS,

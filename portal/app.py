@@ -23,6 +23,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from litestar.types import ASGIApp, Receive, Scope, Send
 
+from backoffice.suppliers import SupplierPages
 from makeready import i18n, jobs
 from makeready.db.session import get_engine
 from makeready.settings import BASE_DIR, Settings, get_settings
@@ -121,6 +122,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             logout,
             switch_locale,
             PortalPages,
+            SupplierPages,
             api_router,
             files_api,
             local_upload,
