@@ -3,7 +3,8 @@
 Routes are enumerated from the app, so a new route joins the matrix by itself; a path parameter the matrix
 does not know fails the test until it is taught here. Org B's member must get, for org A's objects, exactly
 what a nonexistent id gets (so nothing confirms they exist), never org A's data, and org A's rows must be
-unchanged afterwards. Anonymous callers are refused everywhere but the public routes.
+unchanged afterwards. Anonymous callers are refused everywhere but the public routes, and the coordinator pages
+(/coordinator/...) refuse every brand user, org A's own members included.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from makeready.db.session import make_sessionmaker
 from makeready.db.tenancy import Scope, set_scope
 from makeready.projects import service as projects
 from makeready.projects.models import Attachment
+from makeready.suppliers import service as suppliers
 from tests.conftest import World, csrf, login
 
 MARKER = "Acme-secret-lamp-7f3a"
@@ -38,6 +40,8 @@ PUBLIC_PREFIXES = ("/schema", "/static")
 SIGNED_PREFIXES = ("/uploads/local", "/files/local")
 # Mounted ASGI apps with their own auth, tested in their own module (tests/test_backoffice.py).
 MOUNTED = ("/admin",)
+# Coordinator pages: agency staff only, so every brand user (org A's included) is refused, never served.
+STAFF_ONLY_PREFIXES = ("/coordinator",)
 
 # Bodies that pass validation, so the request reaches the ownership check.
 WRITE_BODIES: dict[tuple[str, str], dict[str, Any]] = {
@@ -58,12 +62,17 @@ WRITE_BODIES: dict[tuple[str, str], dict[str, Any]] = {
 class Fixture:
     project_a: int
     attachment_a: int
+    supplier_a: int
+    """A supplier (agency-wide, not tenant-owned) selected for org A's project, so its page names the project."""
+    quote_a: int
 
 
 # How to fill each path parameter with one of org A's objects.
 PATH_VALUES = {
     "project_id": lambda f: f.project_a,
     "file_id": lambda f: f.attachment_a,
+    "supplier_id": lambda f: f.supplier_a,
+    "quote_id": lambda f: f.quote_a,
     # signed routes: a forged token must be refused (the signature tests live in tests/test_storage_local.py)
     "token": lambda f: "forged-token",
     "file_path": lambda f: "app.css",
@@ -91,8 +100,17 @@ async def fixture_a(engine: AsyncEngine, world: World) -> Fixture:
                 uploaded_by_id=world.owner_a.id,
             )
             session.add(attachment)
+            supplier = await suppliers.create_supplier(
+                session,
+                actor=world.coordinator,
+                data={"name_en": "Matrix Works", "name_zh": "矩阵工厂"},
+            )
+            [quote] = await suppliers.request_quotes(
+                session, actor=world.coordinator, project_id=project.id, supplier_ids=[supplier.id]
+            )
+            project.supplier_id = supplier.id
             await session.flush()
-    return Fixture(project_a=project.id, attachment_a=attachment.id)
+    return Fixture(project_a=project.id, attachment_a=attachment.id, supplier_a=supplier.id, quote_a=quote.id)
 
 
 async def snapshot(engine: AsyncEngine, org_id: int) -> dict[str, list[tuple[Any, ...]]]:
@@ -225,9 +243,17 @@ async def test_route_matrix(
                         f"member_b {method} {url}: {theirs.status_code}, a missing id gets {missing.status_code}"
                     )
 
+        # staff-only pages refuse org A's own members too
+        if route.startswith(STAFF_ONLY_PREFIXES):
+            theirs = await callers["member_a"].call(method, route, url)
+            if theirs.status_code not in (403, 404):
+                failures.append(f"member_a {method} {url}: {theirs.status_code} on a coordinator page")
+
         # member of org A and coordinators can read A's objects
         if method == "GET" and not is_public(route):
-            for who in ("member_a", "coordinator"):
+            for who in (
+                ("coordinator",) if route.startswith(STAFF_ONLY_PREFIXES) else ("member_a", "coordinator")
+            ):
                 ok = await callers[who].call(method, route, url)
                 if ok.status_code >= 400:
                     failures.append(f"{who} GET {url}: {ok.status_code}")
