@@ -14,6 +14,7 @@ from makeready.feasibility.service import review_complete
 from makeready.i18n import N_, _
 from makeready.projects.models import Milestone, MilestoneStatus, Phase, Project
 from makeready.samples.models import SampleRound, SampleStatus
+from makeready.workflow.common import join_list
 
 REVIEW_MISSING = N_("The feasibility review is not complete.")
 GO_AHEAD_MISSING = N_("The brand has not given the go-ahead for development.")
@@ -72,6 +73,6 @@ async def missing_for(session: AsyncSession, project: Project, to_phase: Phase) 
     elif to_phase == Phase.delivered:
         open_milestones = await open_production_milestones(session, project.id)
         if open_milestones:
-            titles = ", ".join(_(m.title) for m in open_milestones)
+            titles = join_list(_(m.title) for m in open_milestones)
             missing.append(_(MILESTONES_MISSING) % {"titles": titles})
     return missing

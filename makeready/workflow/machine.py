@@ -255,7 +255,9 @@ async def perform(
     if transition.precondition is not None:
         missing = await transition.precondition(ctx)
         if missing:
-            raise Conflict(" ".join(missing), missing=missing)
+            from makeready.workflow.common import join_sentences
+
+            raise Conflict(join_sentences(missing), missing=missing)
     ctx.before[machine.column] = current
     if transition.target is not None:
         setattr(obj, machine.column, transition.target)

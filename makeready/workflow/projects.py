@@ -16,7 +16,7 @@ from makeready.feasibility.service import review_complete
 from makeready.i18n import N_, _, format_date, label
 from makeready.projects.models import Phase, Project
 from makeready.workflow import gates
-from makeready.workflow.common import ACTIVE_PHASES, load_project
+from makeready.workflow.common import ACTIVE_PHASES, join_sentences, load_project
 from makeready.workflow.machine import Context, Machine, Precondition, Role, Transition, perform, states
 
 ADVANCE_FORBIDDEN = N_("Only a coordinator can move a project to its next phase.")
@@ -28,7 +28,7 @@ def _gate(to_phase: Phase) -> Precondition:
         missing = await gates.missing_for(ctx.session, ctx.obj, to_phase)
         if missing:
             header = _(BLOCKED) % {"phase": label(to_phase)}
-            raise Conflict(" ".join([header, *missing]), missing=missing, phase=to_phase.value)
+            raise Conflict(join_sentences([header, *missing]), missing=missing, phase=to_phase.value)
         return []
 
     return check
