@@ -12,6 +12,8 @@ import logging
 from datetime import date
 from typing import Any
 
+from sqlalchemy.orm.exc import StaleDataError
+
 from makeready.db.session import get_engine, make_sessionmaker, unit_of_work
 from makeready.db.tenancy import Scope
 from makeready.db.types import utcnow
@@ -25,6 +27,9 @@ ESCALATION_EVERY = 3600.0
 OUTBOX_EVERY = 30.0
 """Seconds between two outbox deliveries."""
 
+CONCURRENT_RETRIES = 3
+"""Passes one escalation job tries when a concurrent pass wins a race for the same milestone."""
+
 
 @job("run_escalation", attempts=3, retry_delay=60.0, timeout=600.0)
 async def escalation_job(ctx: dict[str, Any], *, today: str | None = None) -> str:
@@ -33,9 +38,18 @@ async def escalation_job(ctx: dict[str, Any], *, today: str | None = None) -> st
 
     settings: Settings = ctx["settings"]
     day = date.fromisoformat(today) if today else utcnow().date()
-    async with unit_of_work(Scope.system(), engine=get_engine(settings.db.url)) as session:
-        report = await run_escalation(session, today=day, settings=settings)
-    return f"at risk {len(report.at_risk)}, late {len(report.late)}, escalated {len(report.escalated)}"
+    for attempt in range(1, CONCURRENT_RETRIES + 1):
+        try:
+            async with unit_of_work(Scope.system(), engine=get_engine(settings.db.url)) as session:
+                report = await run_escalation(session, today=day, settings=settings)
+        except StaleDataError:
+            # another pass (another process's ticker) stamped a milestone first: run again on what is left
+            if attempt == CONCURRENT_RETRIES:
+                raise
+            log.info("escalation pass met a concurrent pass; running it again")
+            continue
+        return f"at risk {len(report.at_risk)}, late {len(report.late)}, escalated {len(report.escalated)}"
+    raise AssertionError("unreachable")
 
 
 @job("deliver_outbox", attempts=1, timeout=600.0)
