@@ -669,6 +669,21 @@ async def test_selection_needs_a_reason_and_is_recorded_for_the_brand(
         )
     statuses = {q.id: q.status for q in await suppliers.list_quotes(db, project_id)}
     assert statuses == {qa: QuoteStatus.declined, qb: QuoteStatus.selected, qc: QuoteStatus.declined}
+    # the selected and declined quotes are the record of the decision: their prices no longer change
+    versions = {q.id: q.version for q in await suppliers.list_quotes(db, project_id)}
+    await db.commit()
+    for quote_id, message in ((qb, "was selected"), (qa, "was declined")):
+        with pytest.raises(Conflict) as refused:
+            async with db.begin():
+                await suppliers.record_quote(
+                    db,
+                    actor=world.coordinator,
+                    project_id=project_id,
+                    quote_id=quote_id,
+                    expected_version=versions[quote_id],
+                    price_breaks=[("100", "1")],
+                )
+        assert message in refused.value.message
     stored = await db.get(Project, project_id, populate_existing=True)
     assert stored is not None
     assert stored.supplier_id == b
@@ -693,3 +708,27 @@ async def test_selection_needs_a_reason_and_is_recorded_for_the_brand(
     assert selections[-1].before["supplier_id"] == a
     assert not [e for e in seen if e.subject_type == "quote"]
     assert "price" not in str([e.after for e in seen])
+
+
+async def test_an_archived_supplier_cannot_be_selected(db: AsyncSession, world: World) -> None:
+    [supplier_id] = await add_suppliers(db, world, DIRECTORY[:1])
+    project_id = (await add_project(db, world, "Desk lamp")).id
+    async with db.begin():
+        [quote] = await suppliers.request_quotes(
+            db, actor=world.coordinator, project_id=project_id, supplier_ids=[supplier_id]
+        )
+    await record(db, world, quote, price_breaks=[("100", "5")])
+    async with db.begin():
+        await suppliers.archive_supplier(
+            db, actor=world.coordinator, supplier_id=supplier_id, expected_version=1
+        )
+    quote_id = quote.id
+    with pytest.raises(Conflict) as caught:
+        async with db.begin():
+            await suppliers.select_supplier(
+                db, actor=world.coordinator, project_id=project_id, quote_id=quote_id, reason="cheapest"
+            )
+    assert "archived" in caught.value.message
+    stored = await db.get(Project, project_id, populate_existing=True)
+    assert stored is not None
+    assert stored.supplier_id is None

@@ -974,6 +974,11 @@ async def select_supplier(
             if chosen.status == QuoteStatus.requested
             else _("A declined quote cannot be selected: ask the supplier for a new quote.")
         )
+    if chosen.supplier.archived_at is not None:
+        raise Conflict(
+            _("%(name)s is archived: restore it in the directory before selecting it.")
+            % {"name": chosen.supplier.name_en}
+        )
     previous = next((q.supplier for q in quotes if q.status == QuoteStatus.selected), None)
     changed: list[tuple[Quote, QuoteStatus]] = []
     for quote in quotes:
@@ -1099,7 +1104,8 @@ async def compare_quotes(
     Highlights go to received or selected quotes in the project's currency whose MOQ the quantity meets: the
     lowest landed unit cost is the cheapest, the shortest lead time the fastest (ties share the highlight). A quote
     whose MOQ exceeds the quantity is flagged and left out of the highlights, since it cannot be ordered as is.
-    Rows are ordered by landed unit cost, quotes without one last.
+    Rows are ordered by status (selected, received, requested, declined), highlighted candidates before flagged
+    ones, then by landed unit cost, quotes without one last.
     """
     _require_staff_session(session)
     project = await get_project(session, project_id)
@@ -1140,6 +1146,7 @@ async def compare_quotes(
     rows.sort(
         key=lambda r: (
             status_order[r.quote.status],
+            not r.ranked,
             r.landed_unit_cost is None,
             r.landed_unit_cost or Decimal(0),
             r.quote.id,
