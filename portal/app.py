@@ -27,6 +27,7 @@ from backoffice.suppliers import SupplierPages
 from makeready import i18n, jobs
 from makeready.db.session import get_engine
 from makeready.settings import BASE_DIR, Settings, get_settings
+from portal.account import AccountPages
 from portal.api import api_router
 from portal.auth import CSRF_COOKIE, CSRF_HEADER, provide_actor, provide_db
 from portal.errors import EXCEPTION_HANDLERS
@@ -34,6 +35,7 @@ from portal.files import files_api, local_download, local_upload
 from portal.health import healthz, readyz
 from portal.locale import LocaleMiddleware
 from portal.pages import PortalPages, login_page, login_submit, logout, switch_locale
+from portal.team import InvitationPages, TeamPages
 
 TEMPLATES = BASE_DIR / "templates"
 STATIC = BASE_DIR / "portal" / "static"
@@ -121,6 +123,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             login_submit,
             logout,
             switch_locale,
+            TeamPages,
+            InvitationPages,
+            AccountPages,
             PortalPages,
             SupplierPages,
             api_router,

@@ -22,6 +22,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from makeready.accounts import service as accounts
+from makeready.accounts import team
+from makeready.accounts.models import Membership
 from makeready.db.models import Base
 from makeready.db.session import make_sessionmaker
 from makeready.db.tenancy import Scope, set_scope
@@ -38,6 +40,8 @@ PUBLIC = {"/healthz", "/readyz", "/login", "/logout", "/locale"}
 PUBLIC_PREFIXES = ("/schema", "/static")
 # Routes that authenticate by a signature in the URL or body instead of a login: never by a session.
 SIGNED_PREFIXES = ("/uploads/local", "/files/local")
+# Links whose token in the path is the credential (it is stored hashed): public by design, a forged one is a 404.
+TOKEN_LINK_PREFIXES = ("/invitations/",)
 # Mounted ASGI apps with their own auth, tested in their own module (tests/test_backoffice.py).
 MOUNTED = ("/admin",)
 # Coordinator pages: agency staff only, so every brand user (org A's included) is refused, never served.
@@ -69,6 +73,9 @@ class Fixture:
 
 # How to fill each path parameter with one of org A's objects.
 PATH_VALUES = {
+    "membership_id": lambda f: f.membership_a,
+    "invitation_id": lambda f: f.invitation_a,
+    "token_id": lambda f: f.api_token_a,
     "project_id": lambda f: f.project_a,
     "file_id": lambda f: f.attachment_a,
     "supplier_id": lambda f: f.supplier_a,
@@ -78,6 +85,37 @@ PATH_VALUES = {
     "file_path": lambda f: "app.css",
     "path": lambda f: "openapi.json",
 }
+
+
+@dataclass
+class TeamRows:
+    """Org A's team objects: a member's membership, a pending invitation, and an org A user's own API token."""
+
+    membership_a: int
+    invitation_a: int
+    api_token_a: int
+
+
+@pytest.fixture
+async def team_a(engine: AsyncEngine, world: World) -> TeamRows:
+    async with make_sessionmaker(engine)() as session:
+        set_scope(session, Scope.system())
+        async with session.begin():
+            membership = await session.scalar(
+                select(Membership).where(
+                    Membership.org_id == world.org_a.id, Membership.user_id == world.member_a.id
+                )
+            )
+            assert membership is not None
+            sent = await team.invite(
+                session,
+                actor=world.owner_a,
+                org_id=world.org_a.id,
+                email="invitee@example.com",
+                role="member",
+            )
+            token = await accounts.issue_api_token(session, user=world.owner_a, name=MARKER)
+    return TeamRows(membership.id, sent.invitation.id, token.record.id)
 
 
 @pytest.fixture
@@ -151,7 +189,12 @@ def fill(path: str, values: Fixture | None) -> str:
 
 
 def is_public(path: str) -> bool:
-    return path in PUBLIC or path.startswith(PUBLIC_PREFIXES) or path.startswith(SIGNED_PREFIXES)
+    return (
+        path in PUBLIC
+        or path.startswith(PUBLIC_PREFIXES)
+        or path.startswith(SIGNED_PREFIXES)
+        or path.startswith(TOKEN_LINK_PREFIXES)
+    )
 
 
 @dataclass
@@ -204,8 +247,15 @@ async def callers(client: AsyncTestClient[Litestar], engine: AsyncEngine, world:
 
 
 async def test_route_matrix(
-    app: Litestar, engine: AsyncEngine, world: World, fixture_a: Fixture, callers: dict[str, Caller]
+    app: Litestar,
+    engine: AsyncEngine,
+    world: World,
+    fixture_a: Fixture,
+    team_a: TeamRows,
+    callers: dict[str, Caller],
 ) -> None:
+    for name, value in vars(team_a).items():
+        setattr(fixture_a, name, value)
     table = routes(app)
     assert ("GET", "/api/v1/projects") in table
     assert ("GET", "/projects/{project_id:int}") in table
@@ -220,7 +270,7 @@ async def test_route_matrix(
 
         # anonymous: refused unless public
         response = await callers["anonymous"].call(method, route, url)
-        if route.startswith(SIGNED_PREFIXES) and response.status_code < 400:
+        if route.startswith(SIGNED_PREFIXES + TOKEN_LINK_PREFIXES) and response.status_code < 400:
             failures.append(f"anonymous {method} {url}: a forged signature got {response.status_code}")
         if not is_public(route):
             refused = response.status_code in (401, 403) or (
