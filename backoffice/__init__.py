@@ -24,7 +24,7 @@ from sqlalchemy.engine import make_url
 
 from backoffice.config import HIDDEN_COLUMNS, NOT_LISTED, table_configs
 from backoffice.csrf import share_csrf_cookie
-from backoffice.forms import user_forms
+from backoffice.forms import admin_forms
 from backoffice.identity import ADMIN_SESSION_BASES, STAFF_USER_BASES
 from backoffice.tables import generate_table, generate_tables
 from makeready.db.models import Base
@@ -131,7 +131,7 @@ def create_backoffice(settings: Settings, *, csrf_secret: str | None = None) -> 
     host = urlsplit(settings.app.base_url).hostname
     admin = create_admin(
         tables=table_configs(tables),
-        forms=user_forms(accounts_engine),
+        forms=admin_forms(accounts_engine),
         auth_table=staff_user,  # type: ignore[arg-type]
         session_table=admin_session,  # type: ignore[arg-type]
         session_expiry=SESSION_EXPIRY,
