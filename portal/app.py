@@ -23,6 +23,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from litestar.types import ASGIApp, Receive, Scope, Send
 
+from backoffice.feasibility import FeasibilityWorkspace
 from backoffice.suppliers import SupplierPages
 from makeready import i18n, jobs
 from makeready.db.session import get_engine
@@ -128,6 +129,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             AccountPages,
             PortalPages,
             SupplierPages,
+            FeasibilityWorkspace,
             api_router,
             files_api,
             local_upload,

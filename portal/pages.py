@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from makeready.accounts import service as accounts
 from makeready.db.tenancy import Scope, set_scope
 from makeready.db.types import utcnow
+from makeready.feasibility import service as feasibility
 from makeready.i18n import SUPPORTED, _, get_locale, set_locale
 from makeready.projects import service as projects
 from portal.auth import Actor, login_session, provide_user
@@ -123,5 +124,11 @@ class PortalPages(Controller):
         """One project: phase, milestones with owners and due dates."""
         project = await projects.get_project(db, project_id)
         return Template(
-            "portal/project.html", context={"user": user, "project": project, "today": utcnow().date()}
+            "portal/project.html",
+            context={
+                "user": user,
+                "project": project,
+                "today": utcnow().date(),
+                "feasibility": await feasibility.brand_summary(db, project_id),
+            },
         )

@@ -27,9 +27,11 @@ from makeready.accounts.models import Membership
 from makeready.db.models import Base
 from makeready.db.session import make_sessionmaker
 from makeready.db.tenancy import Scope, set_scope
+from makeready.feasibility import service as feasibility
 from makeready.projects import service as projects
 from makeready.projects.models import Attachment
 from makeready.suppliers import service as suppliers
+from makeready.workflow import decisions
 from tests.conftest import World, csrf, login
 
 MARKER = "Acme-secret-lamp-7f3a"
@@ -69,6 +71,12 @@ class Fixture:
     supplier_a: int
     """A supplier (agency-wide, not tenant-owned) selected for org A's project, so its page names the project."""
     quote_a: int
+    check_a: int
+    """A row of the feasibility review of org A's project, as are the approach and the risk."""
+    approach_a: int
+    risk_a: int
+    question_a: int
+    """A coordinator's question to org A (answered on the project page)."""
 
 
 # How to fill each path parameter with one of org A's objects.
@@ -80,6 +88,10 @@ PATH_VALUES = {
     "file_id": lambda f: f.attachment_a,
     "supplier_id": lambda f: f.supplier_a,
     "quote_id": lambda f: f.quote_a,
+    "question_id": lambda f: f.question_a,
+    "check_id": lambda f: f.check_a,
+    "approach_id": lambda f: f.approach_a,
+    "risk_id": lambda f: f.risk_a,
     # signed routes: a forged token must be refused (the signature tests live in tests/test_storage_local.py)
     "token": lambda f: "forged-token",
     "file_path": lambda f: "app.css",
@@ -148,7 +160,38 @@ async def fixture_a(engine: AsyncEngine, world: World) -> Fixture:
             )
             project.supplier_id = supplier.id
             await session.flush()
-    return Fixture(project_a=project.id, attachment_a=attachment.id, supplier_a=supplier.id, quote_a=quote.id)
+            review = await feasibility.get_or_start_review(
+                session, actor=world.coordinator, project_id=project.id
+            )
+            approach = await feasibility.save_approach(
+                session,
+                actor=world.coordinator,
+                project_id=project.id,
+                name=MARKER,
+                tooling_cost=1,
+                unit_cost=1,
+            )
+            risk = await feasibility.save_risk(
+                session,
+                actor=world.coordinator,
+                project_id=project.id,
+                description=MARKER,
+                likelihood=3,
+                impact=3,
+            )
+            question = await decisions.ask_question(
+                session, actor=world.coordinator, project_id=project.id, body=MARKER
+            )
+    return Fixture(
+        project_a=project.id,
+        attachment_a=attachment.id,
+        supplier_a=supplier.id,
+        quote_a=quote.id,
+        check_a=review.checks[0].id,
+        approach_a=approach.id,
+        risk_a=risk.id,
+        question_a=question.id,
+    )
 
 
 async def snapshot(engine: AsyncEngine, org_id: int) -> dict[str, list[tuple[Any, ...]]]:
