@@ -35,7 +35,9 @@ from portal.errors import EXCEPTION_HANDLERS
 from portal.files import files_api, local_download, local_upload
 from portal.health import healthz, readyz
 from portal.locale import LocaleMiddleware
-from portal.pages import PortalPages, login_page, login_submit, logout, switch_locale
+from portal.pages import login_page, login_submit, logout, switch_locale
+from portal.projects_pages import ProjectPages
+from portal.submit import SubmitPages
 from portal.team import InvitationPages, TeamPages
 
 TEMPLATES = BASE_DIR / "templates"
@@ -127,7 +129,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             TeamPages,
             InvitationPages,
             AccountPages,
-            PortalPages,
+            ProjectPages,
+            SubmitPages,
             SupplierPages,
             FeasibilityWorkspace,
             api_router,
