@@ -1,0 +1,196 @@
+"""Reads behind the portal's dashboard and project page: what is waiting on the brand, files with their versions,
+and the coordinator's questions.
+
+Each function is one SQL statement whatever the number of projects, files or questions (tests/test_query_counts.py
+holds the pages to that). Reads go through the session's tenancy scope like every other read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, ScalarSelect, and_, case, exists, func, literal, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased, joinedload, selectinload
+
+from makeready.accounts.models import User
+from makeready.feasibility.models import FeasibilityReview
+from makeready.projects.models import Attachment, Milestone, MilestoneStatus, Phase, Project, Question
+from makeready.projects.service import _is_next_open_milestone
+from makeready.samples.models import SamplePhoto, SampleRound, SampleStatus
+
+CLOSED_PHASES = (Phase.delivered, Phase.cancelled)
+
+
+# --- the dashboard ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DashboardRow:
+    """A project with what waits on its brand: questions to answer, sample rounds to decide, the go-ahead."""
+
+    project: Project
+    open_questions: int = 0
+    samples_to_decide: int = 0
+    go_ahead_pending: bool = False
+
+    @property
+    def waiting(self) -> bool:
+        return bool(self.open_questions or self.samples_to_decide or self.go_ahead_pending)
+
+    @property
+    def next_milestone(self) -> Milestone | None:
+        return next((m for m in self.project.milestones if m.status != MilestoneStatus.done), None)
+
+
+def _open_questions() -> ScalarSelect[int]:
+    return (
+        select(func.count(Question.id))
+        .where(Question.project_id == Project.id, Question.answered_at.is_(None))
+        .correlate(Project)
+        .scalar_subquery()
+    )
+
+
+def _samples_to_decide() -> ScalarSelect[int]:
+    return (
+        select(func.count(SampleRound.id))
+        .where(SampleRound.project_id == Project.id, SampleRound.status == SampleStatus.received)
+        .correlate(Project)
+        .scalar_subquery()
+    )
+
+
+def _go_ahead_pending() -> ColumnElement[bool]:
+    """In feasibility, the review completed, and the brand has not given the go-ahead yet."""
+    review_done = exists().where(
+        FeasibilityReview.project_id == Project.id, FeasibilityReview.completed_at.is_not(None)
+    )
+    return and_(Project.phase == Phase.feasibility, Project.go_ahead_at.is_(None), review_done)
+
+
+async def dashboard(
+    session: AsyncSession, *, offset: int = 0, limit: int = 25
+) -> tuple[list[DashboardRow], int, int]:
+    """The scope's projects, those waiting on the brand first, then the rest, each newest first.
+
+    Returns (rows of the page, total projects, how many are waiting on the brand). Two statements plus the next
+    open milestone of the page's projects (one more), whatever the number of projects.
+    """
+    questions = _open_questions()
+    samples = _samples_to_decide()
+    go_ahead = _go_ahead_pending()
+    active = Project.phase.not_in(CLOSED_PHASES)
+    q_col = case((active, questions), else_=literal(0))
+    s_col = case((active, samples), else_=literal(0))
+    g_col = case((go_ahead, literal(1)), else_=literal(0))
+    waiting = case((or_(q_col > 0, s_col > 0, g_col > 0), literal(1)), else_=literal(0))
+    base = select(Project).where(Project.archived_at.is_(None))
+    flags = select(Project.id, waiting.label("waiting")).where(Project.archived_at.is_(None)).subquery()
+    totals = (
+        await session.execute(
+            select(func.count(), func.coalesce(func.sum(flags.c.waiting), 0)).select_from(flags)
+        )
+    ).one()
+    result = await session.execute(
+        base.add_columns(q_col.label("questions"), s_col.label("samples"), g_col.label("go_ahead"))
+        .options(
+            selectinload(Project.milestones.and_(_is_next_open_milestone())),
+            joinedload(Project.org),
+        )
+        .order_by(waiting.desc(), Project.updated_at.desc(), Project.id.desc())
+        .offset(offset)
+        .limit(limit)
+    )
+    rows = [
+        DashboardRow(
+            project=project,
+            open_questions=int(q or 0),
+            samples_to_decide=int(s or 0),
+            go_ahead_pending=bool(g),
+        )
+        for project, q, s, g in result.all()
+    ]
+    return rows, int(totals[0] or 0), int(totals[1] or 0)
+
+
+# --- files and their versions -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FileVersion:
+    attachment: Attachment
+    number: int
+    uploader: str
+
+
+@dataclass
+class FileGroup:
+    """Every upload of one original name: a new upload of the same name is its next version."""
+
+    name: str
+    versions: list[FileVersion] = field(default_factory=list)
+    """Newest first."""
+
+    @property
+    def latest(self) -> FileVersion:
+        return self.versions[0]
+
+
+async def file_versions(session: AsyncSession, project_id: int) -> list[FileGroup]:
+    """The project's files grouped by original name, versions numbered from 1 (the first upload), each group's
+    versions newest first and the groups by their latest upload, newest first. Sample photos are shown with their
+    sample round, not here. One statement."""
+    uploader = aliased(User)
+    version = (
+        func.row_number()
+        .over(partition_by=Attachment.original_name, order_by=(Attachment.created_at, Attachment.id))
+        .label("version")
+    )
+    photo = exists().where(SamplePhoto.attachment_id == Attachment.id)
+    rows = (
+        await session.execute(
+            select(Attachment, version, uploader)
+            .outerjoin(uploader, uploader.id == Attachment.uploaded_by_id)
+            .where(Attachment.project_id == project_id, ~photo)
+            .order_by(Attachment.created_at.desc(), Attachment.id.desc())
+        )
+    ).all()
+    groups: dict[str, FileGroup] = {}
+    for attachment, number, user in rows:
+        group = groups.setdefault(attachment.original_name, FileGroup(attachment.original_name))
+        group.versions.append(
+            FileVersion(attachment=attachment, number=int(number), uploader=user.display_name if user else "")
+        )
+    return list(groups.values())
+
+
+# --- questions ----------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Questions:
+    open: list[Question]
+    """Oldest first: the brand answers in the order they were asked."""
+    answered: list[Question]
+    """Newest answer first."""
+
+
+async def questions(session: AsyncSession, project_id: int) -> Questions:
+    """The project's questions with who asked them (one statement)."""
+    rows = (
+        await session.scalars(
+            select(Question)
+            .where(Question.project_id == project_id)
+            .options(joinedload(Question.asked_by))
+            .order_by(Question.created_at, Question.id)
+        )
+    ).all()
+    open_ = [q for q in rows if q.answered_at is None]
+    answered = sorted(
+        (q for q in rows if q.answered_at is not None),
+        key=lambda q: (q.answered_at or datetime.min, q.id),
+        reverse=True,
+    )
+    return Questions(open=open_, answered=answered)
