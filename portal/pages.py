@@ -1,26 +1,22 @@
-"""Server-rendered portal pages: login, logout, language switch, dashboard and project page."""
+"""Server-rendered portal pages: login, logout and the language switch (the dashboard and project page are in
+portal.projects_pages, the submit form in portal.submit)."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 from urllib.parse import urlparse
 
-from litestar import Controller, Request, get, post
-from litestar.di import NamedDependency, Provide
+from litestar import Request, get, post
+from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
-from litestar.params import Body, Parameter
+from litestar.params import Body
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from makeready.accounts import service as accounts
 from makeready.db.tenancy import Scope, set_scope
-from makeready.db.types import utcnow
-from makeready.feasibility import service as feasibility
-from makeready.i18n import SUPPORTED, _, get_locale, set_locale
-from makeready.projects import service as projects
-from portal.auth import Actor, login_session, provide_user
-
-PAGE_SIZE = 25
+from makeready.i18n import SUPPORTED, _, set_locale
+from portal.auth import login_session
 
 
 def safe_next(target: str | None) -> str:
@@ -91,44 +87,3 @@ async def switch_locale(
             set_scope(db_session, Scope.system())
             await accounts.set_preferred_locale(db_session, user_id=session["uid"], locale=locale)
     return Redirect(safe_next(data.get("next")), status_code=303)
-
-
-class PortalPages(Controller):
-    """Pages for logged-in brand users and coordinators."""
-
-    include_in_schema = False
-    dependencies = {"user": Provide(provide_user)}
-
-    @get("/", name="dashboard")
-    async def dashboard(
-        self, db: AsyncSession, user: Actor, page: Annotated[int, Parameter(ge=1)] = 1
-    ) -> Template:
-        """Every project the caller can see, with its phase and next milestone."""
-        rows, total = await projects.list_projects(db, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
-        today = utcnow().date()
-        return Template(
-            "portal/dashboard.html",
-            context={
-                "user": user,
-                "projects": rows,
-                "today": today,
-                "page": page,
-                "pages": max(1, -(-total // PAGE_SIZE)),
-                "total": total,
-                "locale": get_locale(),
-            },
-        )
-
-    @get("/projects/{project_id:int}", name="project")
-    async def project_page(self, db: AsyncSession, user: Actor, project_id: int) -> Template:
-        """One project: phase, milestones with owners and due dates."""
-        project = await projects.get_project(db, project_id)
-        return Template(
-            "portal/project.html",
-            context={
-                "user": user,
-                "project": project,
-                "today": utcnow().date(),
-                "feasibility": await feasibility.brand_summary(db, project_id),
-            },
-        )

@@ -1,0 +1,179 @@
+"""The brand's pages for following projects: the dashboard and the project page, where coordinators' questions
+are answered in place.
+
+Every read is a fixed number of statements whatever the number of projects, milestones, files, questions or events
+(tests/test_query_counts.py); writes go through the core services (makeready.workflow for answers) in the request's
+transaction. A refused answer rolls back and shows the page again with the message next to the question.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from babel.dates import format_skeleton
+from litestar import Controller, get, post
+from litestar.di import Provide
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, Parameter
+from litestar.response import Redirect, Template
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from makeready.accounts.models import OrgRole
+from makeready.db.types import utcnow
+from makeready.errors import Conflict, NotFound, ValidationFailed
+from makeready.feasibility import service as feasibility
+from makeready.i18n import _, babel_locale, get_locale
+from makeready.projects import decision_log, overview, timeline
+from makeready.projects import service as projects
+from makeready.projects.models import Project, Question
+from makeready.storage.base import human_size
+from makeready.workflow import decisions
+from portal.auth import Actor, provide_user
+
+PAGE_SIZE = 25
+WRITERS = frozenset({OrgRole.owner, OrgRole.member})
+Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
+
+
+def tick_label(day: date) -> str:
+    """A timeline tick: day and month, in the reader's language (Jan 5, 1月5日)."""
+    return format_skeleton("MMMd", day, locale=babel_locale())
+
+
+def can_submit(user: Actor) -> bool:
+    """Staff, and owners or members of at least one organization, may submit a product."""
+    return user.is_staff or any(m.role in WRITERS for m in user.memberships)
+
+
+def can_write(user: Actor, project: Project) -> bool:
+    """May upload files to the project (staff, the brand's owners and members)."""
+    return user.is_staff or user.role_in(project.org_id) in WRITERS
+
+
+def can_answer(user: Actor, project: Project) -> bool:
+    """Questions are the coordinator's to the brand: its owners and members answer them."""
+    return not user.is_staff and user.role_in(project.org_id) in WRITERS
+
+
+async def project_context(
+    db: AsyncSession,
+    user: Actor,
+    project_id: int,
+    *,
+    log_page: int = 1,
+    answer_errors: dict[int, str] | None = None,
+    answer_values: dict[int, str] | None = None,
+) -> dict[str, Any]:
+    """Everything the project page shows; a fixed number of statements."""
+    project = await projects.get_project(db, project_id)
+    today = utcnow().date()
+    picture = timeline.build(
+        timeline.steps_of(project.milestones), today=today, origin=project.created_at.date()
+    )
+    log = await decision_log.page_of(
+        db,
+        project.id,
+        milestones={m.id: m.title for m in project.milestones},
+        page=log_page,
+        staff=user.is_staff,
+    )
+    return {
+        "user": user,
+        "project": project,
+        "today": today,
+        "timeline": picture,
+        "files": await overview.file_versions(db, project.id),
+        "questions": await overview.questions(db, project.id),
+        "log": log,
+        "feasibility": await feasibility.brand_summary(db, project.id),
+        "can_write": can_write(user, project),
+        "can_answer": can_answer(user, project),
+        "answer_errors": answer_errors or {},
+        "answer_values": answer_values or {},
+        "locale": get_locale(),
+        "human_size": human_size,
+        "tick_label": tick_label,
+    }
+
+
+class ProjectPages(Controller):
+    """The dashboard and the project page."""
+
+    include_in_schema = False
+    dependencies = {"user": Provide(provide_user)}
+
+    @get("/", name="dashboard")
+    async def dashboard(
+        self, db: AsyncSession, user: Actor, page: Annotated[int, Parameter(ge=1)] = 1
+    ) -> Template:
+        """Every project the caller can see: those waiting on the brand first, then the rest."""
+        rows, total, waiting = await overview.dashboard(db, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+        return Template(
+            "portal/dashboard.html",
+            context={
+                "user": user,
+                "waiting_rows": [r for r in rows if r.waiting],
+                "other_rows": [r for r in rows if not r.waiting],
+                "waiting_total": waiting,
+                "today": utcnow().date(),
+                "page": page,
+                "pages": max(1, -(-total // PAGE_SIZE)),
+                "total": total,
+                "can_submit": can_submit(user),
+                "locale": get_locale(),
+            },
+        )
+
+    @get("/projects/{project_id:int}", name="project")
+    async def project_page(
+        self,
+        db: AsyncSession,
+        user: Actor,
+        project_id: int,
+        log: Annotated[int, Parameter(ge=1, description="Page of the decision log")] = 1,
+        submitted: bool = False,
+        answered: bool = False,
+    ) -> Template:
+        """One project: phase, timeline, files and versions, open questions and the decision log."""
+        context = await project_context(db, user, project_id, log_page=log)
+        context.update(submitted=submitted, answered=answered)
+        return Template("portal/project.html", context=context)
+
+    @post("/projects/{project_id:int}/questions/{question_id:int}/answer", name="answer_question")
+    async def answer_question(
+        self, db: AsyncSession, user: Actor, project_id: int, question_id: int, data: Form
+    ) -> Template | Redirect:
+        """The brand answers a coordinator's question; the answer is recorded in the decision log."""
+        project = await projects.get_project(db, project_id)
+        found = await db.scalar(
+            select(Question.id).where(Question.id == question_id, Question.project_id == project.id)
+        )
+        if found is None:
+            raise NotFound(_("This question does not exist or you do not have access to it."))
+        answer = data.get("answer") or ""
+        version = data.get("version") or ""
+        try:
+            await decisions.answer_question(
+                db,
+                actor=user.user,
+                question_id=question_id,
+                answer=answer,
+                expected_version=int(version) if version.isdigit() else None,
+            )
+        except (ValidationFailed, Conflict) as exc:
+            # nothing of the refused answer may stay; the rollback expires every loaded row, the caller's too
+            await db.rollback()
+            for row in (user.user, *user.memberships):
+                await db.refresh(row)
+            context = await project_context(
+                db,
+                user,
+                project_id,
+                answer_errors={question_id: exc.message},
+                answer_values={question_id: answer},
+            )
+            context.update(submitted=False, answered=False)
+            return Template("portal/project.html", context=context, status_code=exc.status_code)
+        return Redirect(f"/projects/{project_id}?answered=1#questions", status_code=303)
