@@ -28,7 +28,7 @@ from makeready.errors import Conflict
 from makeready.notify.models import EmailOutbox
 from makeready.notify.service import deliver_outbox
 from makeready.projects import service as projects
-from tests.conftest import World, csrf, login
+from tests.conftest import PASSWORD, World, csrf, login
 from tests.test_email import Mailbox, parts, settings_with, smtp, smtp_url
 
 __all__ = ["smtp"]  # the real SMTP server fixture of tests/test_email.py
@@ -650,3 +650,61 @@ async def test_names_with_markup_are_text_on_pages_and_in_emails(
     assert page.status_code == 200
     assert "<script>alert" not in page.text
     assert page.text.count("&lt;script&gt;") >= 2
+
+
+async def test_log_in_from_the_invitation_page_then_accept(
+    client: AsyncTestClient[Litestar], db: AsyncSession, world: World
+) -> None:
+    await login(client, world.owner_b.email)
+    await invite(client, world.org_b.id, world.viewer_a.email, "viewer")
+    path = await link_for(db, world.viewer_a.email)
+    anonymous(client)
+    page = await client.get(path)
+    login_link = f'href="/login?next={path}"'
+    assert login_link in page.text
+    await client.get(f"/login?next={path}")
+    response = await client.post(
+        "/login",
+        data={"email": world.viewer_a.email, "password": PASSWORD, "next": path, "_csrf_token": csrf(client)},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303
+    assert response.headers["location"] == path
+    assert "Accept and join" in (await client.get(path)).text
+    joined = await client.post(path, data={"_csrf_token": csrf(client)}, follow_redirects=False)
+    assert joined.status_code == 303
+    membership = await membership_of(db, world.org_b.id, world.viewer_a.id)
+    assert membership is not None
+    assert membership.role == OrgRole.viewer
+
+
+async def test_two_accepts_of_one_link_at_once_make_one_member(
+    engine: AsyncEngine, db: AsyncSession, world: World
+) -> None:
+    async with db.begin():
+        sent = await team.invite(
+            db, actor=world.owner_a, org_id=world.org_a.id, email=world.owner_b.email, role="member"
+        )
+    maker = make_sessionmaker(engine)
+    async with maker() as one, maker() as two:
+        for session in (one, two):
+            set_scope(session, Scope.system())
+        user_one = await one.get(User, world.owner_b.id)
+        user_two = await two.get(User, world.owner_b.id)
+        assert user_one is not None
+        assert user_two is not None
+        await team.open_invitation(two, sent.token)  # the second has seen the link as still open
+        await team.accept(one, token=sent.token, user=user_one)  # written, not committed
+
+        async def second() -> None:
+            await team.accept(two, token=sent.token, user=user_two)
+            await two.commit()
+
+        racer = asyncio.create_task(second())
+        await one.commit()
+        with pytest.raises(team.Gone):
+            await racer
+        await two.rollback()
+    accepted = (await db.scalars(select(AuditEvent).where(AuditEvent.action == "invitation.accepted"))).all()
+    assert len(accepted) == 1
+    assert await membership_of(db, world.org_a.id, world.owner_b.id) is not None
