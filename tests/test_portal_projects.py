@@ -29,7 +29,7 @@ from makeready.samples.models import SamplePhoto, SampleRound, SampleStatus
 from makeready.settings import StorageSettings
 from makeready.storage import reset_storage, set_storage
 from makeready.storage.local import LocalStorage
-from makeready.workflow import decisions
+from makeready.workflow import decisions, triggers
 from tests.conftest import World, csrf, login
 from tests.s3server import pdf_bytes, png_bytes
 
@@ -139,6 +139,24 @@ async def test_submit_a_product_through_the_form(
     assert "Brushed brass, opal glass, braided cable" in shown.text
     assert "<svg" in shown.text
     assert "member_a submitted the product." in shown.text
+
+
+async def test_a_submission_fires_the_project_created_trigger(
+    client: AsyncTestClient[Litestar], world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The hook where a coordinator is told: a rule registered for "project.created" runs in the submission's
+    transaction, with the new project and who submitted it."""
+    seen: list[tuple[str, int | None, str]] = []
+
+    async def rule(session: AsyncSession, event: triggers.Event) -> None:
+        seen.append((event.name, event.project_id, event.actor.email if event.actor else ""))
+
+    monkeypatch.setattr(triggers, "RULES", [*triggers.RULES, ("project.created", rule)])
+    await login(client, world.member_a.email)
+    response = await client.post("/projects/new", data=form(client, **valid_fields()), follow_redirects=False)
+    assert response.status_code == 303
+    project_id = int(response.headers["location"].split("/")[2].split("?")[0])
+    assert seen == [("project.created", project_id, world.member_a.email)]
 
 
 async def test_the_script_gets_json_answers(

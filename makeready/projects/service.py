@@ -203,6 +203,17 @@ async def create_project(session: AsyncSession, *, actor: User, org_id: int, dat
         project_id=project.id,
         after={k: fields[k] for k in sorted(fields)},
     )
+    # "a coordinator is notified": the workflow's triggers run every rule registered for "project.created", in
+    # this transaction, for submissions from every door (portal form, API). A new project has no coordinator yet,
+    # so whom to tell (and the notification kind) is the rule's to decide, in makeready.workflow.triggers.
+    from makeready.workflow import triggers  # the workflow builds on this module
+
+    await triggers.fire(
+        session,
+        triggers.Event(
+            name="project.created", actor=actor, subject=project, org_id=org_id, project_id=project.id
+        ),
+    )
     return project
 
 
