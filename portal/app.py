@@ -31,12 +31,14 @@ from makeready.settings import BASE_DIR, Settings, get_settings
 from portal.account import AccountPages
 from portal.api import api_router
 from portal.auth import CSRF_COOKIE, CSRF_HEADER, provide_actor, provide_db
+from portal.changes import ChangePages, changes_api
 from portal.errors import EXCEPTION_HANDLERS
 from portal.files import files_api, local_download, local_upload
 from portal.health import healthz, readyz
 from portal.locale import LocaleMiddleware
 from portal.pages import login_page, login_submit, logout, switch_locale
 from portal.projects_pages import ProjectPages
+from portal.samples import SamplePages, SamplePhotoRoutes, samples_api
 from portal.submit import SubmitPages
 from portal.team import InvitationPages, TeamPages
 
@@ -134,6 +136,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
             SupplierPages,
             FeasibilityWorkspace,
             api_router,
+            ChangePages,
+            changes_api,
+            SamplePages,
+            SamplePhotoRoutes,
+            samples_api,
             files_api,
             local_upload,
             local_download,
