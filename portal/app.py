@@ -36,6 +36,7 @@ from portal.errors import EXCEPTION_HANDLERS
 from portal.files import files_api, local_download, local_upload
 from portal.health import healthz, readyz
 from portal.locale import LocaleMiddleware
+from portal.notifications import NotificationPages, notifications_api
 from portal.pages import login_page, login_submit, logout, switch_locale
 from portal.projects_pages import ProjectPages
 from portal.samples import SamplePages, SamplePhotoRoutes, samples_api
@@ -136,6 +137,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             SupplierPages,
             FeasibilityWorkspace,
             api_router,
+            NotificationPages,
+            notifications_api,
             ChangePages,
             changes_api,
             SamplePages,

@@ -16,6 +16,7 @@ from makeready.accounts import service as accounts
 from makeready.accounts.models import Membership, OrgRole, User
 from makeready.db.tenancy import Scope, set_scope
 from makeready.i18n import SUPPORTED, _, set_locale
+from makeready.notify import service as notify
 from makeready.settings import get_settings
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
@@ -39,6 +40,8 @@ class Actor:
     user: User
     memberships: list[Membership] = field(default_factory=list)
     via_token: bool = False
+    unread_notifications: int | None = None
+    """For the header's bell on pages; None on the API and on routes that draw no page."""
 
     @property
     def scope(self) -> Scope:
@@ -103,7 +106,19 @@ async def _resolve(request: Request, db: AsyncSession) -> Actor | None:
     memberships = await accounts.memberships_of(db, user.id)
     actor = Actor(user=user, memberships=memberships, via_token=via_token)
     set_scope(db, actor.scope)
+    if _draws_page(request):
+        actor.unread_notifications = await notify.unread_count(db, user)
     return actor
+
+
+def _draws_page(request: Request) -> bool:
+    """A GET that renders a page with the header (not the API, and not a route marked `opt={"bell": False}`:
+    images, fragments)."""
+    return (
+        request.method == "GET"
+        and not request.url.path.startswith("/api/")
+        and request.route_handler.opt.get("bell", True)
+    )
 
 
 async def provide_actor(request: Request, db_session: NamedDependency[AsyncSession]) -> Actor | None:
