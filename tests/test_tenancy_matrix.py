@@ -9,6 +9,7 @@ unchanged afterwards. Anonymous callers are refused everywhere but the public ro
 
 from __future__ import annotations
 
+import io
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -18,9 +19,11 @@ import pytest
 from litestar import Litestar
 from litestar.routes import HTTPRoute
 from litestar.testing import AsyncTestClient
+from PIL import Image
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from makeready import workflow
 from makeready.accounts import service as accounts
 from makeready.accounts import team
 from makeready.accounts.models import Membership
@@ -28,8 +31,12 @@ from makeready.db.models import Base
 from makeready.db.session import make_sessionmaker
 from makeready.db.tenancy import Scope, set_scope
 from makeready.feasibility import service as feasibility
+from makeready.notify.service import notify
 from makeready.projects import service as projects
 from makeready.projects.models import Attachment
+from makeready.samples.models import SamplePhoto, SampleRound, SampleStatus
+from makeready.storage import get_storage
+from makeready.storage.keys import make_key
 from makeready.suppliers import service as suppliers
 from makeready.workflow import decisions
 from tests.conftest import World, csrf, login
@@ -61,6 +68,12 @@ WRITE_BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "key": "org/1/image/x/a.png",
         "original_name": "a.png",
     },
+    ("POST", "/api/v1/samples/{round_id:int}/decision"): {"decision": "approve"},
+    ("POST", "/api/v1/projects/{project_id:int}/change-requests"): {
+        "title": "hijacked",
+        "description": "d",
+        "reason": "r",
+    },
 }
 
 
@@ -86,6 +99,10 @@ PATH_VALUES = {
     "token_id": lambda f: f.api_token_a,
     "project_id": lambda f: f.project_a,
     "file_id": lambda f: f.attachment_a,
+    "round_id": lambda f: f.round_a,
+    "photo_id": lambda f: f.photo_a,
+    "change_id": lambda f: f.change_a,
+    "notification_id": lambda f: f.notification_a,
     "supplier_id": lambda f: f.supplier_a,
     "quote_id": lambda f: f.quote_a,
     "question_id": lambda f: f.question_a,
@@ -128,6 +145,80 @@ async def team_a(engine: AsyncEngine, world: World) -> TeamRows:
             )
             token = await accounts.issue_api_token(session, user=world.owner_a, name=MARKER)
     return TeamRows(membership.id, sent.invitation.id, token.record.id)
+
+
+@dataclass
+class SampleRows:
+    """Org A's received sample round with a photo (a real image, so its thumbnail can be made), a change
+    request, and a notification to org A's owner."""
+
+    round_a: int
+    photo_a: int
+    change_a: int
+    notification_a: int
+
+
+@pytest.fixture
+async def samples_a(engine: AsyncEngine, world: World, fixture_a: Fixture) -> SampleRows:
+    async with make_sessionmaker(engine)() as session:
+        set_scope(session, Scope.system())
+        async with session.begin():
+            image = io.BytesIO()
+            Image.new("RGB", (64, 48), (90, 120, 150)).save(image, "JPEG")
+            key = make_key(world.org_a.id, "image", "sample.jpg")
+            await get_storage().put(key, image.getvalue(), content_type="image/jpeg")
+            attachment = Attachment(
+                org_id=world.org_a.id,
+                project_id=fixture_a.project_a,
+                kind="image",
+                object_key=key,
+                original_name=f"{MARKER}-sample.jpg",
+                size=len(image.getvalue()),
+                content_type="image/jpeg",
+                checksum="1" * 64,
+                uploaded_by_id=world.coordinator.id,
+            )
+            session.add(attachment)
+            sample = SampleRound(
+                org_id=world.org_a.id,
+                project_id=fixture_a.project_a,
+                number=1,
+                status=SampleStatus.received,
+                coordinator_notes=MARKER,
+                pinned_photo_ids=[],
+            )
+            session.add(sample)
+            await session.flush()
+            # as the back office's photo upload leaves it: with a stored thumbnail
+            thumbnail_key = make_key(world.org_a.id, "image", "sample-thumb.jpg")
+            await get_storage().put(thumbnail_key, image.getvalue(), content_type="image/jpeg")
+            photo = SamplePhoto(
+                org_id=world.org_a.id,
+                round_id=sample.id,
+                attachment_id=attachment.id,
+                thumbnail_key=thumbnail_key,
+                caption=MARKER,
+            )
+            session.add(photo)
+            change = await workflow.raise_change_request(
+                session,
+                actor=world.owner_a,
+                project_id=fixture_a.project_a,
+                title=MARKER,
+                description=MARKER,
+                reason=MARKER,
+            )
+            told = await notify(
+                session,
+                user=world.owner_a,
+                kind="sample_received",
+                params={"project": MARKER, "round": 1},
+                project_id=fixture_a.project_a,
+                link=f"/projects/{fixture_a.project_a}",
+            )
+            assert told is not None
+            await session.flush()
+    return SampleRows(round_a=sample.id, photo_a=photo.id, change_a=change.id, notification_a=told.id)
 
 
 @pytest.fixture
@@ -295,10 +386,12 @@ async def test_route_matrix(
     world: World,
     fixture_a: Fixture,
     team_a: TeamRows,
+    samples_a: SampleRows,
     callers: dict[str, Caller],
 ) -> None:
-    for name, value in vars(team_a).items():
-        setattr(fixture_a, name, value)
+    for rows in (team_a, samples_a):
+        for name, value in vars(rows).items():
+            setattr(fixture_a, name, value)
     table = routes(app)
     assert ("GET", "/api/v1/projects") in table
     assert ("GET", "/projects/{project_id:int}") in table
