@@ -25,6 +25,7 @@ ARTIFACTS = ROOT / "test-artifacts"
 MAKEREADY = str(Path(sys.executable).parent / "makeready")
 PASSWORD = "demo-password-1"
 BRAND = "maya@lumenandoak.example"
+BRAND_MEMBER = "tom@lumenandoak.example"
 COORDINATOR = "chen.wei@makeready-agency.example"
 CHROMIUM_ARGS = [
     "--headless",
@@ -105,11 +106,11 @@ async def test_brand_logs_in_and_switches_to_chinese(server: str, browser: Brows
     await _shot(page, "portal-dashboard-en")
 
     await rows.first.locator("a").first.click()
-    await expect(page.locator("h2")).to_have_text("Milestones")
+    await expect(page.locator("#milestones-heading")).to_have_text("Milestones")
     await _shot(page, "portal-project-en")
 
     await page.click("button[name=locale][value=zh_Hans]")
-    await expect(page.locator("h2")).to_have_text("里程碑")
+    await expect(page.locator("#milestones-heading")).to_have_text("里程碑")
     await expect(page.locator("html")).to_have_attribute("lang", "zh-Hans")
     await _shot(page, "portal-project-zh")
     await page.goto(f"{server}/")
@@ -149,3 +150,63 @@ async def test_brand_user_cannot_enter_the_back_office(server: str, browser: Bro
     await expect(page).to_have_url(re.compile(r"/admin/#/login"))
     async with httpx.AsyncClient(base_url=server) as client:
         assert (await client.get("/admin/api/tables/projects/")).status_code in (401, 403)
+
+
+async def test_brand_submits_a_product_with_two_files_and_follows_it(
+    server: str, browser: Browser, tmp_path: Path
+) -> None:
+    """The submit form with the real upload.js against the local storage backend: two files at once, a progress
+    bar each, both verified and listed on the project page with the timeline; then the page in Chinese. (A member,
+    not the owner: the owner's language preference is Chinese once the first test switched it.)"""
+    from tests.s3server import pdf_bytes, png_bytes
+
+    drawing = tmp_path / "arc-lamp drawing.pdf"
+    drawing.write_bytes(pdf_bytes("Arc lamp, front view"))
+    photo = tmp_path / "reference photo.png"
+    photo.write_bytes(png_bytes(640, 480))
+
+    page = await browser.new_page(locale="en-US")
+    await page.goto(f"{server}/login")
+    await page.fill("input[name=email]", BRAND_MEMBER)
+    await page.fill("input[name=password]", PASSWORD)
+    await page.click("form[action='/login'] button[type=submit]")
+    await expect(page.locator("h1")).to_have_text("Projects")
+    await page.get_by_role("link", name="Submit a product").click()
+    await expect(page.locator("h1")).to_have_text("Submit a product")
+
+    await page.fill("#name", "Arc floor lamp")
+    await page.fill("#category", "Lighting")
+    await page.fill("#description", "A brass arc lamp with an opal glass shade.")
+    await page.fill("#target_quantity", "1200")
+    await page.fill("#target_unit_price", "48.50")
+    await page.select_option("#currency", "EUR")
+    await page.fill("#target_date", "2031-03-01")
+    await page.fill("#materials_notes", "Brushed brass, opal glass")
+    await page.set_input_files("[data-upload-input]", [str(drawing), str(photo)])
+    await page.click("[data-submit-button]")
+
+    items = page.locator(".upload-item")
+    await expect(items).to_have_count(2)
+    for name in (drawing.name, photo.name):
+        item = page.locator(f".upload-item[data-file-name='{name}']")
+        await expect(item).to_have_class(re.compile(r"\bdone\b"), timeout=30_000)
+        await expect(item.locator("progress")).to_have_attribute("value", "100")
+    await expect(page.locator("[data-upload-summary]")).to_contain_text("All files were added.")
+    await _shot(page, "portal-submit-uploaded-en")
+
+    await page.locator("[data-upload-continue]").click()
+    await expect(page.locator("h1")).to_contain_text("Arc floor lamp")
+    files = page.locator("#files")
+    await expect(files.get_by_role("link", name=drawing.name, exact=True)).to_be_visible()
+    await expect(files.get_by_role("link", name=photo.name, exact=True)).to_be_visible()
+    timeline = page.locator("svg.timeline-svg")
+    await expect(timeline).to_be_visible()
+    assert await timeline.locator("g.tl-row").count() >= 8  # the standard milestones
+    await expect(page.locator("#log")).to_contain_text("Tom Okafor added the file reference photo.png.")
+    await _shot(page, "portal-project-submitted-en")
+
+    await page.click("button[name=locale][value=zh_Hans]")
+    await expect(page.locator("#milestones-heading")).to_have_text("里程碑")
+    await expect(page.locator("#files-heading")).to_have_text("文件")
+    await expect(page.locator("#log")).to_contain_text("Tom Okafor 提交了产品。")
+    await _shot(page, "portal-project-submitted-zh")
