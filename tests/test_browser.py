@@ -46,9 +46,15 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The folder of the served demo's database (demo.db) and files (media/)."""
+    return tmp_path_factory.mktemp("browser")
+
+
+@pytest.fixture(scope="module")
+def server(demo_home: Path) -> Iterator[str]:
     """The real CLI: seed the demo agency, then serve it on a free port."""
-    home = tmp_path_factory.mktemp("browser")
+    home = demo_home
     env = {
         **os.environ,
         "DATABASE_URL": f"sqlite+aiosqlite:///{home / 'demo.db'}",
@@ -210,3 +216,142 @@ async def test_brand_submits_a_product_with_two_files_and_follows_it(
     await expect(page.locator("#files-heading")).to_have_text("文件")
     await expect(page.locator("#log")).to_contain_text("Tom Okafor 提交了产品。")
     await _shot(page, "portal-project-submitted-zh")
+
+
+async def _received_rounds(home: Path) -> dict[str, tuple[int, int]]:
+    """The demo has no sample rounds: through the services, against the served database and media folder, give
+    Tide Table Lamp a rejected round 1 and a received round 2 (photos of both), and Arc Pendant 40 a received
+    round 1. Returns (project id, round id) of each round awaiting the brand's decision."""
+    from sqlalchemy import select
+
+    from makeready import workflow
+    from makeready.accounts.models import User
+    from makeready.db.session import get_engine, make_sessionmaker
+    from makeready.db.tenancy import Scope, set_scope
+    from makeready.projects.models import Project
+    from makeready.settings import StorageSettings
+    from makeready.storage.local import LocalStorage
+    from tests.sample_data import sample_round
+
+    storage = LocalStorage(StorageSettings(media_root=home / "media"), secret_key="unused-for-writes")
+    engine = get_engine(f"sqlite+aiosqlite:///{home / 'demo.db'}")
+    out: dict[str, tuple[int, int]] = {}
+    async with make_sessionmaker(engine)() as session:
+        set_scope(session, Scope.system())
+        async with session.begin():
+            chen = await session.scalar(select(User).where(User.email == COORDINATOR))
+            maya = await session.scalar(select(User).where(User.email == BRAND))
+            assert chen is not None
+            assert maya is not None
+            for name, earlier in (("Tide Table Lamp", 1), ("Arc Pendant 40", 0)):
+                project = await session.scalar(select(Project).where(Project.name == name))
+                assert project is not None
+                for _ in range(earlier):
+                    old = await sample_round(
+                        session,
+                        project=project,
+                        coordinator=chen,
+                        photos=2,
+                        notes="Brass tone check.",
+                        storage=storage,
+                    )
+                    await workflow.decide_sample_round(
+                        session, actor=maya, round_id=old.id, decision="reject", comment="Shade too yellow."
+                    )
+                sample = await sample_round(
+                    session,
+                    project=project,
+                    coordinator=chen,
+                    photos=3,
+                    notes="Final finish; the diffuser sits flush now.",
+                    storage=storage,
+                )
+                out[name] = (project.id, sample.id)
+    return out
+
+
+async def test_brand_approves_one_sample_round_and_rejects_another(
+    server: str, demo_home: Path, browser: Browser
+) -> None:
+    """Two received rounds made through the services before the browser starts; the brand's owner looks at the
+    newest round beside the one before it on the project page, opens a photo in the viewer (arrow keys, Escape),
+    approves it, then rejects the other round from its own page with a comment pinned to a photo."""
+    rounds = await _received_rounds(demo_home)
+    tide_project, tide_round = rounds["Tide Table Lamp"]
+    arc_project, arc_round = rounds["Arc Pendant 40"]
+
+    page = await browser.new_page(locale="en-US")
+    await page.goto(f"{server}/login")
+    await page.fill("input[name=email]", BRAND)
+    await page.fill("input[name=password]", PASSWORD)
+    await page.click("form[action='/login'] button[type=submit]")
+    await page.click("button[name=locale][value=en]")  # an earlier test left this user in Chinese
+    await expect(page.locator(".bell-count")).to_be_visible()  # the rounds arrived: the brand was told
+
+    # the project page loads its samples section: round 2 beside round 1, with the decision form
+    await page.goto(f"{server}/projects/{tide_project}#samples")
+    section = page.locator("#samples")
+    await expect(section.locator(".decision-form")).to_be_visible()
+    await expect(section.locator(".compare.two .sample-round")).to_have_count(2)
+    await expect(section).to_contain_text("Previous round")
+    await expect(section).to_contain_text("Shade too yellow.")
+    thumbs = section.locator(f"#round-{tide_round} .gallery-photo img")
+    await expect(thumbs).to_have_count(3)
+    for i in range(3):  # really decoded images, made by the server
+        await thumbs.nth(i).scroll_into_view_if_needed()
+        await expect(thumbs.nth(i)).to_have_js_property("naturalWidth", 480)
+    await _shot(page, "portal-samples-compare-en")
+
+    # the viewer: click a thumbnail, move with the arrow keys, close with Escape
+    await section.locator(f"#round-{tide_round} a.gallery-open").first.click()
+    viewer = page.locator(".viewer")
+    await expect(viewer).to_be_visible()
+    await expect(viewer.locator(".viewer-count")).to_have_text("1 / 3")
+    await expect(viewer.locator("img")).to_have_js_property("naturalWidth", 1200)
+    await page.keyboard.press("ArrowRight")
+    await expect(viewer.locator(".viewer-count")).to_have_text("2 / 3")
+    await page.keyboard.press("ArrowLeft")
+    await page.keyboard.press("ArrowLeft")
+    await expect(viewer.locator(".viewer-count")).to_have_text("3 / 3")
+    await _shot(page, "portal-samples-viewer")
+    await page.keyboard.press("Escape")
+    await expect(viewer).to_be_hidden()
+
+    await section.locator("input[name=decision][value=approve]").check()
+    await section.locator("textarea[name=comment]").fill("Brass tone and diffuser are right.")
+    await section.locator(".decision-form button[type=submit]").click()
+    await expect(page).to_have_url(re.compile(rf"/projects/{tide_project}#samples$"))
+    approved = page.locator(f"#samples #round-{tide_round}")
+    await expect(approved.locator(".sample-status")).to_have_text("Approved")
+    await expect(approved).to_contain_text("Approved by Maya Lindqvist")
+    await expect(page.locator("#samples .decision-form")).to_have_count(0)
+    await _shot(page, "portal-samples-approved-en")
+
+    # the other round, on its own page: a rejection needs a comment before the form is sent
+    await page.goto(f"{server}/projects/{arc_project}/samples/{arc_round}")
+    await expect(page.locator("h1")).to_contain_text("Sample round 1 of Arc Pendant 40")
+    form = page.locator(f"#decide-{arc_round}")
+    await page.locator(f"#round-{arc_round} input[name=pinned_photo_ids]").nth(1).check()
+    await form.locator("input[name=decision][value=reject]").check()
+    await form.locator("button[type=submit]").click()
+    assert await form.locator("textarea[name=comment]").evaluate("t => t.validity.valueMissing")
+    await expect(page).to_have_url(re.compile(rf"/samples/{arc_round}$"))  # not sent
+    await form.locator("textarea[name=comment]").fill(
+        "The canopy screws show <b>scratches</b>; see the second photo."
+    )
+    await form.locator("button[type=submit]").click()
+    rejected = page.locator(f"#round-{arc_round}")
+    await expect(rejected.locator(".sample-status")).to_have_text("Rejected")
+    await expect(rejected).to_contain_text("Rejected by Maya Lindqvist")
+    await expect(rejected.locator(".comment")).to_have_text(
+        "The canopy screws show <b>scratches</b>; see the second photo."  # typed markup stays text
+    )
+    await expect(rejected.locator(".gallery-photo.is-pinned")).to_have_count(1)
+    await _shot(page, "portal-samples-rejected-en")
+
+    await page.click("button[name=locale][value=zh_Hans]")
+    await expect(rejected.locator(".sample-status")).to_have_text("已驳回")
+    await _shot(page, "portal-samples-rejected-zh")
+    await page.goto(f"{server}/projects/{arc_project}")
+    await expect(page.locator("#log")).to_contain_text("Maya Lindqvist")
+    await _shot(page, "portal-project-decision-log-zh")
