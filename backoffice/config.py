@@ -15,6 +15,7 @@ from piccolo_admin.endpoints import TableConfig
 from piccolo_api.crud.endpoints import OrderBy
 from piccolo_api.crud.hooks import Hook
 
+from backoffice.board import PROJECT_BULK_DELETE_REFUSED, refuse_project_delete
 from backoffice.guards import (
     PUT_MESSAGE,
     USER_HOOKS,
@@ -128,6 +129,11 @@ SPECS: Mapping[str, TableSpec] = {
         filters=("name", "org_id", "phase", "coordinator_id", "category", "target_date", "archived_at"),
         order=("-updated_at",),
         workflow={"phase": PHASE_MESSAGE},
+        # a project with a history (decisions, phase changes, samples, quotes, files) is archived, never deleted
+        extra_validators={
+            "delete_single": (refuse_project_delete,),
+            "delete_all": (refuse(405, PROJECT_BULK_DELETE_REFUSED),),
+        },
     ),
     "milestones": TableSpec(
         group=PROJECTS,

@@ -23,6 +23,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from litestar.types import ASGIApp, Receive, Scope, Send
 
+from backoffice.board import CoordinatorPages
 from backoffice.feasibility import FeasibilityWorkspace
 from backoffice.suppliers import SupplierPages
 from makeready import i18n, jobs
@@ -136,6 +137,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             SubmitPages,
             SupplierPages,
             FeasibilityWorkspace,
+            CoordinatorPages,
             api_router,
             NotificationPages,
             notifications_api,

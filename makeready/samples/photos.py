@@ -26,7 +26,7 @@ from sqlalchemy.orm import joinedload
 
 from makeready.accounts.models import User
 from makeready.audit import service as audit
-from makeready.errors import Conflict, ValidationFailed
+from makeready.errors import Conflict, DomainError, ValidationFailed
 from makeready.i18n import N_, _, label
 from makeready.projects import files
 from makeready.projects.models import Attachment
@@ -82,10 +82,14 @@ def thumbnail_name(original_name: str) -> str:
     return f"{stem}-thumb.jpg"
 
 
-async def _check_round(session: AsyncSession, actor: User, round_id: int) -> SampleRound:
+async def _load_round(session: AsyncSession, actor: User, round_id: int) -> SampleRound:
     sample = await load(session, SampleRound, round_id, ROUND_NOT_FOUND)
     roles = await roles_of(session, actor, org_id=sample.org_id)
     require_role(roles, {Role.STAFF}, N_("Only a coordinator can add photos to a sample round."))
+    return sample
+
+
+async def _check_round(session: AsyncSession, sample: SampleRound) -> None:
     require_open(await load_project(session, sample.project_id))
     if sample.status in DECIDED:
         raise Conflict(
@@ -95,7 +99,24 @@ async def _check_round(session: AsyncSession, actor: User, round_id: int) -> Sam
             % {"number": sample.number, "state": label(sample.status)},
             current_state=sample.status.value,
         )
-    return sample
+
+
+async def keys_in_use(session: AsyncSession, keys: Iterable[str]) -> set[str]:
+    """Which of these keys are stored files already (an attachment or a thumbnail), not fresh uploads."""
+    wanted = list(keys)
+    if not wanted:
+        return set()
+    found = set(
+        (await session.scalars(select(Attachment.object_key).where(Attachment.object_key.in_(wanted)))).all()
+    )
+    found |= set(
+        (
+            await session.scalars(
+                select(SamplePhoto.thumbnail_key).where(SamplePhoto.thumbnail_key.in_(wanted))
+            )
+        ).all()
+    )
+    return found
 
 
 async def _check_uploads(session: AsyncSession, sample: SampleRound, uploads: Sequence[PhotoUpload]) -> None:
@@ -124,16 +145,7 @@ async def _check_uploads(session: AsyncSession, sample: SampleRound, uploads: Se
         raise ValidationFailed(_("The same upload was sent twice."), field="photos")
     # a key already in use is a stored file, not a fresh upload: completing it again would move it away from
     # the row that points at it
-    taken = await session.scalar(
-        select(func.count()).select_from(Attachment).where(Attachment.object_key.in_(keys))
-    )
-    taken = (taken or 0) + (
-        await session.scalar(
-            select(func.count()).select_from(SamplePhoto).where(SamplePhoto.thumbnail_key.in_(keys))
-        )
-        or 0
-    )
-    if taken:
+    if await keys_in_use(session, keys):
         raise ValidationFailed(
             _("This upload does not exist or you do not have access to it."), field="photos"
         )
@@ -161,12 +173,14 @@ async def attach_photos(
 ) -> list[SamplePhoto]:
     """Verify each uploaded photo, make its thumbnail and add it to the round, in the caller's transaction."""
     storage = storage or get_storage()
-    sample = await _check_round(session, actor, round_id)
+    sample = await _load_round(session, actor, round_id)
     try:
+        await _check_round(session, sample)
         await _check_uploads(session, sample, uploads)
-    except ValidationFailed:
-        # refused before anything was read: the uploads of our own organization are not kept either
-        await _delete_uploads(storage, sample.org_id, uploads)
+    except DomainError:
+        # refused before anything was read: the fresh uploads of our own organization are not kept either
+        in_use = await keys_in_use(session, [u.key for u in uploads])
+        await _delete_uploads(storage, sample.org_id, [u for u in uploads if u.key not in in_use])
         raise
     position = await session.scalar(
         select(func.max(SamplePhoto.position)).where(SamplePhoto.round_id == sample.id)
