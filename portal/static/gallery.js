@@ -15,7 +15,8 @@
       placeholder.removeAttribute("data-fragment");
       fetch(url, { credentials: "same-origin", headers: { Accept: "text/html" } })
         .then(function (response) {
-          if (!response.ok) throw new Error(String(response.status));
+          // a session that expired redirects to the login page: keep the link rather than show that here
+          if (!response.ok || response.redirected) throw new Error(String(response.status));
           return response.text();
         })
         .then(function (html) {
