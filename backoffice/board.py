@@ -64,7 +64,7 @@ from makeready.projects.models import (
     TaskStatus,
 )
 from makeready.samples import photos as sample_photos
-from makeready.samples.models import SampleRound, SampleStatus
+from makeready.samples.models import SamplePhoto, SampleRound, SampleStatus
 from makeready.suppliers.models import Quote, Supplier
 from makeready.workflow import Health, milestone_health
 from makeready.workflow.common import brand_writers
@@ -631,7 +631,7 @@ async def project_context(
         "waiting": await workflow.waiting_on(db, project_id=project.id, today=day),
         "rounds": rounds,
         "photos": photos,
-        "thumbnail_url": sample_photos.thumbnail_url,
+        "thumbnail_url": thumbnail_src,
         "photo_url": sample_photos.photo_url,
         "questions": questions,
         "changes": changes,
@@ -648,6 +648,14 @@ async def project_context(
         "today": day,
         "photo_limit": sample_photos.MAX_PHOTOS_PER_CALL,
     }
+
+
+def thumbnail_src(photo: SamplePhoto) -> str:
+    """Where the page loads a photo's thumbnail: straight from storage when one was made at upload, else the
+    portal's photo route, which makes it on first use (photos added before thumbnails were made at upload)."""
+    if photo.thumbnail_key:
+        return sample_photos.thumbnail_url(photo)
+    return f"/samples/photos/{photo.id}/thumbnail"
 
 
 TEMPLATE_LABELS = {

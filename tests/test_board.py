@@ -503,6 +503,12 @@ async def test_project_page_shows_the_gate_and_links(
     assert "Complete the feasibility review." in html  # waiting on
     assert (await client.get("/coordinator/projects/987654")).status_code == 404
 
+    # photos stored before thumbnails were made at upload are shown through the portal's photo route
+    developing = await make_project(engine, people, phase=Phase.development, name="Older photos")
+    _sample, [photo] = await make_round(engine, developing, status=SampleStatus.received, photos=1)
+    html = (await client.get(f"/coordinator/projects/{developing.id}")).text
+    assert f'src="/samples/photos/{photo.id}/thumbnail"' in html
+
 
 async def test_project_page_moves_milestones_and_advances_through_the_gate(
     client: Client, engine: AsyncEngine, world: World, people: People

@@ -355,3 +355,69 @@ async def test_brand_approves_one_sample_round_and_rejects_another(
     await page.goto(f"{server}/projects/{arc_project}")
     await expect(page.locator("#log")).to_contain_text("Maya Lindqvist")
     await _shot(page, "portal-project-decision-log-zh")
+
+
+async def test_coordinator_runs_projects_from_the_board(server: str, browser: Browser) -> None:
+    """Signed in at /admin/ only, the demo coordinator opens the board, puts a development project on hold and
+    resumes it, then finishes Arc Pendant 40's production milestones on its page and delivers it through the gate."""
+    page = await browser.new_page(locale="en-US")
+    await page.goto(f"{server}/admin/")
+    await page.locator("input[type=text]").first.fill(COORDINATOR)
+    await page.locator("input[type=password]").first.fill(PASSWORD)
+    await page.get_by_role("button", name=re.compile("log ?in", re.IGNORECASE)).click()
+    await expect(page.get_by_text("projects", exact=False).first).to_be_visible()
+
+    await page.goto(f"{server}/coordinator/board")  # the back-office session is enough
+    await expect(page.locator("h1")).to_have_text("Board")
+    production = page.locator("section.column[data-phase=production]")
+    await expect(production.locator("article.board-card", has_text="Arc Pendant 40")).to_be_visible()
+    await expect(page.locator("section.column[data-phase=on_hold]")).to_contain_text("Lantern Mini")
+    await _shot(page, "coordinator-board-en")
+
+    # hold and resume: the card moves to "On hold" and back
+    await page.locator("section.column[data-phase=development] a", has_text="Stormfront Roll-top 20L").click()
+    await expect(page.locator("h1 .phase")).to_have_text("Development")
+    hold = page.locator("form[data-action=hold]")
+    await hold.locator("textarea[name=reason]").fill("The brand is renegotiating the fabric price.")
+    await hold.locator("button[type=submit]").click()
+    await expect(page.locator("h1 .phase")).to_have_text("On hold")
+    await expect(page.locator("[role=status]")).to_have_text("The project is on hold.")
+    await page.goto(f"{server}/coordinator/board")
+    await expect(page.locator("section.column[data-phase=on_hold]")).to_contain_text(
+        "Stormfront Roll-top 20L"
+    )
+    await page.locator("section.column[data-phase=on_hold] a", has_text="Stormfront Roll-top 20L").click()
+    await page.locator("form[data-action=resume] button[type=submit]").click()
+    await expect(page.locator("h1 .phase")).to_have_text("Development")
+
+    # Arc Pendant 40 cannot be delivered while production milestones are open; finish them, then deliver
+    await page.goto(f"{server}/coordinator/board")
+    await production.locator("a", has_text="Arc Pendant 40").click()
+    await expect(page.locator("h1 .phase")).to_have_text("Production")
+    advance = page.locator("form[data-action=advance]")
+    await expect(advance).to_contain_text("These production milestones are not done")
+    await _shot(page, "coordinator-project-gate-closed-en")
+    for title, steps in (
+        ("Production run", ("complete",)),
+        ("Final inspection", ("start", "complete")),
+        ("Shipment", ("start", "complete")),
+    ):
+        for step in steps:
+            row = page.locator("#milestones tbody tr", has_text=title)
+            await row.locator(f"button[name=action][value={step}]").click()
+            await expect(page.locator("[role=status]")).to_have_text("The milestone was updated.")
+        await expect(page.locator("#milestones tbody tr", has_text=title)).to_have_attribute(
+            "data-status", "done"
+        )
+    await expect(advance).to_contain_text("Everything Delivered needs is in place.")
+    await advance.locator("textarea[name=reason]").fill("Shipped and inspected; the brand confirmed receipt.")
+    await advance.locator("button[type=submit]").click()
+    await expect(page.locator("h1 .phase")).to_have_text("Delivered")
+    await expect(page.locator("[role=status]")).to_have_text("The project moved to its next phase.")
+    await _shot(page, "coordinator-project-delivered-en")
+
+    # delivered projects leave the board
+    await page.goto(f"{server}/coordinator/board")
+    await expect(page.locator("h1")).to_have_text("Board")
+    await expect(production.locator("article.board-card", has_text="Arc Pendant 40")).to_have_count(0)
+    await _shot(page, "coordinator-board-after-en")
