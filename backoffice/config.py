@@ -47,14 +47,19 @@ NOT_LISTED = frozenset({"admin_sessions"})
 
 PHASE_MESSAGE = (
     "A project's phase changes through the project workflow (it checks the conditions of each phase and records "
-    "who decided), not by editing the field."
+    "who decided), not by editing the field: use the forms “Advance a project”, “Put a project on hold”, "
+    "“Resume a project” or “Cancel a project”, or the project's page under /coordinator/projects/<id>."
 )
 API_KEY_OWNER_MESSAGE = "A token stays with the user it was issued to: revoke it (set revoked_at) instead."
 SAMPLE_STATUS_MESSAGE = (
     "A sample round's status changes through its actions (ship, receive) and the brand's decision, which record "
-    "who did what and when, not by editing the field."
+    "who did what and when, not by editing the field: use the form “Mark a sample round in production, shipped "
+    "or received”, or the project's page under /coordinator/projects/<id>."
 )
-CHANGE_STATUS_MESSAGE = "A change request is approved or rejected through its decision action, with a reason."
+CHANGE_STATUS_MESSAGE = (
+    "A change request is approved or rejected through its decision action, with a reason: use the form "
+    "“Decide a change request”, or the project's page under /coordinator/projects/<id>."
+)
 TASK_STATUS_MESSAGE = "A task is closed through its action, which records when it was done."
 QUOTE_STATUS_MESSAGE = "A quote is selected through supplier selection, which records the reason."
 QUOTE_CREATE_MESSAGE = (
@@ -68,7 +73,8 @@ FEASIBILITY_MESSAGE = (
 )
 STATUS_MESSAGE = (
     "A milestone's status changes through the milestone workflow (it records when each step started and ended), "
-    "not by editing the field."
+    "not by editing the field: use the form “Start, complete or reopen a milestone”, or the project's page under "
+    "/coordinator/projects/<id>."
 )
 
 

@@ -621,3 +621,24 @@ async def test_records_with_a_history_are_archived_not_deleted(
         await client.delete(f"/admin/api/tables/suppliers/{unused.id}/", headers=headers)
     ).status_code < 300
     assert await count(engine, Project) == 1
+
+
+async def test_a_raw_edit_of_a_workflow_column_points_at_its_form(
+    client: Client, engine: AsyncEngine, world: World
+) -> None:
+    people = await people_of(engine, world)
+    project = await make_project(engine, people, phase=Phase.development)
+    milestone = await make_milestone(engine, project)
+    await sign_in(client, engine, world.coordinator)
+    headers = {"X-CSRFToken": csrf(client)}
+    response = await client.patch(
+        f"/admin/api/tables/projects/{project.id}/", json={"phase": "production"}, headers=headers
+    )
+    assert response.status_code == 422
+    assert "“Advance a project”" in response.json()["detail"]
+    response = await client.patch(
+        f"/admin/api/tables/milestones/{milestone.id}/", json={"status": "done"}, headers=headers
+    )
+    assert response.status_code == 422
+    assert "“Start, complete or reopen a milestone”" in response.json()["detail"]
+    assert (await reload(engine, Project, project.id)).phase == Phase.development
