@@ -211,6 +211,14 @@ async def test_brand_submits_a_product_with_two_files_and_follows_it(
     await expect(page.locator("#log")).to_contain_text("Tom Okafor added the file reference photo.png.")
     await _shot(page, "portal-project-submitted-en")
 
+    # the same drawing again, from the project page: its second version
+    await page.set_input_files("#files [data-upload-input]", [str(drawing)])
+    await page.click("#files [data-upload-start]")
+    await expect(page.locator("#files .upload-item.done")).to_have_count(1, timeout=30_000)
+    await page.locator("#files [data-upload-continue]").click()
+    await expect(files.get_by_role("link", name=f"Download version 2 of {drawing.name}")).to_be_visible()
+    await expect(files.get_by_role("link", name=f"Download version 1 of {drawing.name}")).to_be_visible()
+
     await page.click("button[name=locale][value=zh_Hans]")
     await expect(page.locator("#milestones-heading")).to_have_text("里程碑")
     await expect(page.locator("#files-heading")).to_have_text("文件")

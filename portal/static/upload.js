@@ -249,7 +249,8 @@
       uploadAll(widget.getAttribute("data-project"), files, list).then(function (results) {
         button.disabled = false;
         widget.querySelector("[data-upload-input]").value = "";
-        summarize(summary, results, window.location.pathname + "#files", t("reload"));
+        // a new query string, so following the link loads the page again (a bare #files would only scroll)
+        summarize(summary, results, window.location.pathname + "?uploaded=" + Date.now() + "#files", t("reload"));
       });
     });
   }
