@@ -40,9 +40,8 @@ class ProjectController(Controller):
 
     path = "/projects"
     tags = ["projects"]
-    responses = PROBLEMS
 
-    @get("/")
+    @get("/", responses=PROBLEMS)
     async def list_projects(
         self, db: AsyncSession, user: Actor, limit: Limit = 50, offset: Offset = 0
     ) -> Page[ProjectOut]:
@@ -50,7 +49,7 @@ class ProjectController(Controller):
         rows, total = await projects.list_projects(db, offset=offset, limit=limit)
         return Page(items=[ProjectOut.of(p) for p in rows], total=total, limit=limit, offset=offset)
 
-    @post("/")
+    @post("/", responses=PROBLEMS)
     async def create_project(self, db: AsyncSession, user: Actor, data: ProjectCreate) -> ProjectOut:
         """Submit a new product; it starts in feasibility with the standard milestones."""
         org_ids = {m.org_id for m in user.memberships}
@@ -66,7 +65,7 @@ class ProjectController(Controller):
         project = await projects.create_project(db, actor=user.user, org_id=org_id, data=fields)
         return ProjectOut.of(await projects.get_project(db, project.id))
 
-    @get("/{project_id:int}")
+    @get("/{project_id:int}", responses=PROBLEMS)
     async def get_project(self, db: AsyncSession, user: Actor, project_id: int) -> ProjectOut:
         """One project."""
         return ProjectOut.of(await projects.get_project(db, project_id))
@@ -97,7 +96,7 @@ class ProjectController(Controller):
         )
         return ProjectOut.of(project)
 
-    @get("/{project_id:int}/milestones")
+    @get("/{project_id:int}/milestones", responses=PROBLEMS)
     async def list_milestones(self, db: AsyncSession, user: Actor, project_id: int) -> list[MilestoneOut]:
         """The project's milestones in plan order."""
         today = utcnow().date()

@@ -117,9 +117,8 @@ class FileController(Controller):
 
     path = "/"
     tags = ["files"]
-    responses = PROBLEMS
 
-    @post("/projects/{project_id:int}/uploads", status_code=200)
+    @post("/projects/{project_id:int}/uploads", status_code=200, responses=PROBLEMS)
     async def start_upload(
         self, db: AsyncSession, user: Actor, project_id: int, data: UploadStart
     ) -> UploadInstructions:
@@ -137,7 +136,7 @@ class FileController(Controller):
             max_size=ticket.max_size,
         )
 
-    @post("/projects/{project_id:int}/files", status_code=201)
+    @post("/projects/{project_id:int}/files", status_code=201, responses=PROBLEMS)
     async def add_file(self, db: AsyncSession, user: Actor, project_id: int, data: FileComplete) -> FileOut:
         """Verify an uploaded file and add it to the project. A refused file is deleted (422 says why)."""
         attachment = await files.complete_upload(
@@ -145,7 +144,7 @@ class FileController(Controller):
         )
         return FileOut.of(attachment)
 
-    @get("/projects/{project_id:int}/files")
+    @get("/projects/{project_id:int}/files", responses=PROBLEMS)
     async def list_files(
         self, db: AsyncSession, user: Actor, project_id: int, limit: Limit = 50, offset: Offset = 0
     ) -> Page[FileOut]:
@@ -153,7 +152,7 @@ class FileController(Controller):
         rows, total = await files.list_files(db, project_id, offset=offset, limit=limit)
         return Page(items=[FileOut.of(a) for a in rows], total=total, limit=limit, offset=offset)
 
-    @get("/files/{file_id:int}/download", status_code=302)
+    @get("/files/{file_id:int}/download", status_code=302, responses=PROBLEMS)
     async def download(
         self,
         db: AsyncSession,

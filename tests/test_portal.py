@@ -196,3 +196,15 @@ async def test_openapi_documents_the_api(client: AsyncTestClient[Litestar]) -> N
     patch = schema["paths"]["/api/v1/projects/{project_id}"]["patch"]
     assert "409" in patch["responses"]
     assert "application/problem+json" in patch["responses"]["409"]["content"]
+
+
+async def test_every_api_operation_documents_its_errors(client: AsyncTestClient[Litestar]) -> None:
+    schema = (await client.get("/schema/openapi.json")).json()
+    undocumented = [
+        f"{method.upper()} {path}"
+        for path, operations in schema["paths"].items()
+        if path.startswith("/api/")
+        for method, operation in operations.items()
+        if not {"401", "404"} <= set(operation.get("responses", {}))
+    ]
+    assert undocumented == []
