@@ -208,3 +208,19 @@ async def test_every_api_operation_documents_its_errors(client: AsyncTestClient[
         if not {"401", "404"} <= set(operation.get("responses", {}))
     ]
     assert undocumented == []
+
+
+async def test_new_product_notifies_the_agency_staff(
+    client: AsyncTestClient[Litestar], engine: AsyncEngine, world: World, db: AsyncSession
+) -> None:
+    from makeready.notify.models import EmailOutbox, Notification
+
+    headers = await _token(engine, world.member_a)
+    created = await client.post("/api/v1/projects", json={"name": "<b>Trail mug</b>"}, headers=headers)
+    assert created.status_code == 201
+    told = (
+        await db.scalars(select(Notification.user_id).where(Notification.kind == "project_submitted"))
+    ).all()
+    assert sorted(told) == sorted([world.coordinator.id, world.admin.id])  # no coordinator yet: all staff
+    emails = (await db.scalars(select(EmailOutbox).where(EmailOutbox.template == "project_submitted"))).all()
+    assert sorted(e.to_email for e in emails) == sorted([world.coordinator.email, world.admin.email])

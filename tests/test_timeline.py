@@ -56,8 +56,8 @@ def x_of(picture: timeline.Timeline, day: date) -> float:
         (MilestoneStatus.planned, TODAY - timedelta(days=1), Health.late),
         (MilestoneStatus.in_progress, TODAY - timedelta(days=1), Health.late),
         (MilestoneStatus.planned, TODAY, Health.at_risk),
-        (MilestoneStatus.planned, TODAY + timedelta(days=7), Health.at_risk),
-        (MilestoneStatus.planned, TODAY + timedelta(days=8), Health.on_track),
+        (MilestoneStatus.planned, TODAY + timedelta(days=timeline.RISK_DAYS), Health.at_risk),
+        (MilestoneStatus.planned, TODAY + timedelta(days=timeline.RISK_DAYS + 1), Health.on_track),
         (MilestoneStatus.in_progress, TODAY + timedelta(days=2), Health.in_progress),
         (MilestoneStatus.planned, None, Health.unscheduled),
     ],
@@ -79,10 +79,11 @@ def test_planned_start_is_the_previous_due_date_never_after_its_own() -> None:
 
 
 def test_bars_are_placed_from_their_dates() -> None:
+    third_due = TODAY + timedelta(days=timeline.RISK_DAYS)  # not started and inside the risk window
     steps = [
         step(1, date(2026, 3, 5), MilestoneStatus.done, started=date(2026, 3, 1), completed=date(2026, 3, 6)),
         step(2, date(2026, 3, 9), MilestoneStatus.in_progress, started=date(2026, 3, 7)),
-        step(3, date(2026, 3, 15), phase=Phase.development, owner="Chen Wei"),
+        step(3, third_due, phase=Phase.development, owner="Chen Wei"),
         step(4, date(2026, 4, 30), phase=Phase.development),
     ]
     picture = timeline.build(steps, today=TODAY, origin=ORIGIN)
@@ -96,7 +97,7 @@ def test_bars_are_placed_from_their_dates() -> None:
     assert first.end_x == pytest.approx(x_of(picture, date(2026, 3, 5)), abs=0.11)
     assert second.x == x_of(picture, date(2026, 3, 5))
     assert third.x == x_of(picture, date(2026, 3, 9))
-    assert fourth.x == x_of(picture, date(2026, 3, 15))
+    assert fourth.x == x_of(picture, third_due)
     assert fourth.end_x == pytest.approx(x_of(picture, date(2026, 4, 30)), abs=0.11)
     # later dates are further right, and widths grow with the number of days
     xs = [bar.x for bar in picture.bars]

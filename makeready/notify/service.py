@@ -78,6 +78,9 @@ KINDS: Mapping[str, Kind] = {
     "go_ahead_given": Kind(
         N_("%(actor)s gave the go-ahead for development of %(project)s."), ("project", "actor")
     ),
+    "project_submitted": Kind(
+        N_("%(actor)s submitted a new product for %(org)s: %(project)s"), ("project", "org", "actor")
+    ),
     "task_opened": Kind(N_("New task on %(project)s: %(task)s"), ("project", "task")),
     "milestone_at_risk": Kind(
         N_('The milestone "%(milestone)s" of %(project)s is due on %(due_date)s and has not started.'),

@@ -24,8 +24,10 @@ from typing import Any
 
 from makeready.i18n import N_
 from makeready.projects.models import MilestoneStatus, Phase
+from makeready.workflow.milestones import RISK_WINDOW_DAYS
 
-RISK_DAYS = 7
+# one window for the picture and for the escalation job, so the timeline never disagrees with the reminders
+RISK_DAYS = RISK_WINDOW_DAYS
 """A milestone not started and due within this many days from today is at risk."""
 
 # Layout, in SVG user units (the SVG scales to the page width through its viewBox).

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from makeready.accounts.models import User
@@ -187,6 +188,29 @@ async def tell_asker_question_answered(session: AsyncSession, event: Event) -> N
     )
 
 
+async def tell_coordinators_project_submitted(session: AsyncSession, event: Event) -> None:
+    """A new product needs a coordinator: tell its coordinator if one is set, else every active staff user."""
+    from makeready.accounts.models import Organization
+
+    project = await _project(session, event)
+    coordinator = await _coordinator(session, project, event)
+    if coordinator is not None:
+        recipients = [coordinator]
+    else:
+        staff = await session.scalars(select(User).where(User.is_staff, User.is_active).order_by(User.id))
+        recipients = [u for u in staff if event.actor is None or u.id != event.actor.id]
+    org_name = await session.scalar(select(Organization.name).where(Organization.id == project.org_id))
+    for user in recipients:
+        await notify(
+            session,
+            user=user,
+            kind="project_submitted",
+            params={"project": project.name, "org": org_name or "", "actor": _actor_name(event)},
+            project_id=project.id,
+            link=project_link(project.id),
+        )
+
+
 async def tell_coordinator_go_ahead(session: AsyncSession, event: Event) -> None:
     project = await _project(session, event)
     coordinator = await _coordinator(session, project, event)
@@ -296,6 +320,7 @@ async def escalate_late_milestone(session: AsyncSession, event: Event) -> None:
 
 
 RULES: list[tuple[str, Rule]] = [
+    ("project.created", tell_coordinators_project_submitted),
     ("sample_round.received", tell_brand_sample_received),
     ("sample_round.approved", tell_coordinator_sample_decided),
     ("sample_round.rejected", tell_coordinator_sample_decided),
