@@ -36,6 +36,8 @@ class AppSettings(_Section):
     """Public address, used in emails and factory links."""
     session_hours: int = Field(12, validation_alias="SESSION_HOURS")
     """A portal session ends this many hours after login."""
+    argon2_profile: Literal["standard", "fast"] = Field("standard", validation_alias="ARGON2_PROFILE")
+    """`fast` makes argon2 cheap for test suites; refused in production."""
     default_locale: str = Field("en", validation_alias="DEFAULT_LOCALE")
     """Locale used when neither the user nor the browser names a supported one."""
 
@@ -121,6 +123,8 @@ class Settings:
         problems = []
         if self.app.secret_key in PLACEHOLDER_SECRETS or len(self.app.secret_key) < 32:
             problems.append("SECRET_KEY must be set to a random value of at least 32 characters")
+        if self.app.argon2_profile != "standard":
+            problems.append("ARGON2_PROFILE must be 'standard' in production")
         if self.billing.stripe_secret_key and self.billing.stripe_webhook_secret in PLACEHOLDER_SECRETS:
             problems.append("STRIPE_WEBHOOK_SECRET must be set when STRIPE_SECRET_KEY is")
         if self.billing.stripe_secret_key in PLACEHOLDER_SECRETS - {""}:

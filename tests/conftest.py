@@ -21,6 +21,7 @@ os.environ.update(
         "DATABASE_URL": f"sqlite+aiosqlite:///{_TMP / 'default.db'}",
         "MEDIA_ROOT": str(_TMP / "media"),
         "OUTBOX_DIR": str(_TMP / "outbox"),
+        "ARGON2_PROFILE": "fast",  # cheap argon2 parameters; production refuses them
         "DATABASE_POOL": "null",  # the test client runs the app on its own event loop
         "S3_BUCKET": "",
         "SMTP_URL": "",

@@ -303,13 +303,14 @@ def test_unreachable_database_is_one_clear_line_and_exit_2() -> None:
 
 
 def test_placeholder_secret_in_production_names_the_variable_and_exits_2() -> None:
-    result = run_executable("audit", "verify", APP_ENV="production", SECRET_KEY="change-me")
+    production = {"APP_ENV": "production", "ARGON2_PROFILE": "standard"}
+    result = run_executable("audit", "verify", SECRET_KEY="change-me", **production)
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert result.stderr.strip() == (
         "Error: Configuration error: SECRET_KEY must be set to a random value of at least 32 characters"
     )
-    demo_refused = run_executable("demo", "--no-serve", APP_ENV="production", SECRET_KEY="x" * 40)
+    demo_refused = run_executable("demo", "--no-serve", SECRET_KEY="x" * 40, **production)
     assert demo_refused.returncode == 2
     assert "refuses to run with APP_ENV=production" in demo_refused.stderr
 

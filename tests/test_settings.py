@@ -39,3 +39,11 @@ def test_production_needs_webhook_secret_with_stripe(monkeypatch: pytest.MonkeyP
 def test_postgres_urls_get_the_async_driver(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DATABASE_URL", "postgres://u:p@db:5432/makeready")
     assert Settings().db.async_url == "postgresql+asyncpg://u:p@db:5432/makeready"
+
+
+def test_production_refuses_the_fast_password_profile(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("APP_ENV", "production")
+    monkeypatch.setenv("SECRET_KEY", "x" * 40)
+    monkeypatch.setenv("ARGON2_PROFILE", "fast")
+    with pytest.raises(ConfigurationError, match="ARGON2_PROFILE"):
+        Settings().check()

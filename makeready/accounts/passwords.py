@@ -5,7 +5,15 @@ from __future__ import annotations
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-_hasher = PasswordHasher()
+from makeready.settings import get_settings
+
+# argon2-cffi's defaults (RFC 9106 low-memory profile). The test suite sets ARGON2_PROFILE=fast, because
+# hundreds of fixtures hashing at 64 MiB each dominate its run time; production refuses that profile at start.
+_hasher = (
+    PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    if get_settings().app.argon2_profile == "fast"
+    else PasswordHasher()
+)
 
 MIN_LENGTH = 10
 
