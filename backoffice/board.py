@@ -465,7 +465,7 @@ async def load_work(db: AsyncSession, person: User, *, me: User, day: date) -> W
                     Task.owner_id == person.id,
                     and_(Task.owner_id.is_(None), Project.coordinator_id == person.id),
                 ),
-                Project.archived_at.is_(None),
+                _live_project(),
             )
             .options(joinedload(Project.org))
         )
@@ -492,7 +492,7 @@ async def load_work(db: AsyncSession, person: User, *, me: User, day: date) -> W
             .where(
                 Question.answered_at.is_(None),
                 or_(Question.asked_by_id == person.id, Project.coordinator_id == person.id),
-                Project.archived_at.is_(None),
+                _live_project(),
             )
             .options(joinedload(Project.org))
             .order_by(Question.created_at, Question.id)

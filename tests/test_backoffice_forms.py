@@ -21,6 +21,7 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from backoffice.config import SPECS
 from makeready.accounts import service as accounts
 from makeready.accounts.admin_sessions import AdminSession
 from makeready.accounts.models import Invitation, OrgRole, User
@@ -172,8 +173,21 @@ async def test_forms_need_the_csrf_header_and_a_coordinator(
         headers={"X-CSRFToken": "forged"},
     )
     assert forged.status_code == 403
-    # a brand user's session opens nothing, forms included
+    # a brand user's session opens nothing: no table, no row, no form
     await sign_in(client, engine, world.owner_a)
+    for table in SPECS:
+        for url in (
+            f"/admin/api/tables/{table}/",
+            f"/admin/api/tables/{table}/schema/",
+            f"/admin/api/tables/{table}/1/",
+        ):
+            assert (await client.get(url)).status_code == 401, url
+        response = await client.post(
+            f"/admin/api/tables/{table}/", json={}, headers={"X-CSRFToken": csrf(client)}
+        )
+        assert response.status_code == 401, table
+    for url in ("/admin/api/forms/", "/admin/api/forms/grouped/", "/admin/api/tables/", "/admin/api/user/"):
+        assert (await client.get(url)).status_code == 401, url
     for slug in FORMS:
         assert (await client.get(f"/admin/api/forms/{slug}/schema/")).status_code == 401, slug
         response = await submit(client, slug, {"project": project.name, "reason": "Mine"})

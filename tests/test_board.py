@@ -364,6 +364,7 @@ async def test_my_work_lists_what_i_own_late_first(
     unowned = await make_task(engine, lamp, status=TaskStatus.open, owner=None)  # falls to the coordinator
     await make_task(engine, chair, status=TaskStatus.open, owner=None)  # Chair has no coordinator
     await make_task(engine, lamp, status=TaskStatus.done, owner=me)
+    await make_task(engine, shelved, status=TaskStatus.open, owner=me)  # the project is cancelled
     async with system(engine) as session:
         await session.execute(update(Task).where(Task.id == mine.id).values(due_date=day(-1)))
         asked = [
@@ -379,6 +380,7 @@ async def test_my_work_lists_what_i_own_late_first(
                 answer="Yes",
                 answered_at=utcnow(),
             ),
+            Question(org_id=shelved.org_id, project_id=shelved.id, asked_by_id=me.id, body="Moot", answer=""),
         ]
         session.add_all(asked)
     await login(client, me.email)
