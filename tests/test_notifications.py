@@ -107,7 +107,9 @@ async def test_the_bell_counts_unread_notifications_on_every_page(
     # nobody else's count moved: the coordinator has their own
     client.cookies.clear()
     await login(client, world.coordinator.email)
-    assert _bell((await client.get("/")).text) == 1  # round 1 was rejected
+    told = [n.kind for n in await _notifications(db, world.coordinator)]
+    assert sorted(told) == ["project_submitted", "sample_rejected"]  # the new product, and round 1 rejected
+    assert _bell((await client.get("/")).text) == 2
 
 
 async def test_notifications_page_in_the_readers_language_with_links(
