@@ -327,3 +327,23 @@ async def test_readyz_is_ok_with_reachable_storage(
     response = await client.get("/readyz")
     assert response.status_code == 200, response.text
     assert response.json()["checks"] == {"database": "ok", "storage": "ok"}
+
+
+async def test_completing_a_stored_files_key_is_refused_and_the_file_stays(
+    client: AsyncTestClient[Litestar], world: World, engine: AsyncEngine, local: LocalStorage
+) -> None:
+    # a stored key shows in download URLs; completing it "again" must not move the file away from its record
+    await login(client, world.owner_a.email)
+    project_id = await create_project(client)
+    ticket = await upload_through_api(client, project_id, "drawing.pdf", pdf_bytes(), "document")
+    first = await add(client, project_id, ticket["key"], "drawing.pdf")
+    assert first.status_code == 201, first.text
+    async with make_sessionmaker(engine)() as session:
+        set_scope(session, Scope.system())
+        stored = await session.scalar(select(Attachment.object_key))
+    assert stored is not None
+    before = await counts(engine)
+    again = await add(client, project_id, stored, "drawing.pdf")
+    assert again.status_code == 404
+    assert await counts(engine) == before
+    assert await local.size(stored) is not None

@@ -8,6 +8,7 @@ completion naming any other key is a 404, like any other organization's object.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Iterable
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -63,6 +64,26 @@ async def start_upload(
     return await storage.presign_upload(make_key(project.org_id, rule.kind, name), max_size=rule.max_size)
 
 
+async def keys_in_use(session: AsyncSession, keys: Iterable[str]) -> set[str]:
+    """Which of these keys are stored files already (an attachment or a thumbnail), not fresh uploads."""
+    from makeready.samples.models import SamplePhoto  # samples build on projects, not the other way
+
+    wanted = list(keys)
+    if not wanted:
+        return set()
+    found = set(
+        (await session.scalars(select(Attachment.object_key).where(Attachment.object_key.in_(wanted)))).all()
+    )
+    found |= set(
+        (
+            await session.scalars(
+                select(SamplePhoto.thumbnail_key).where(SamplePhoto.thumbnail_key.in_(wanted))
+            )
+        ).all()
+    )
+    return found
+
+
 async def complete_upload(
     session: AsyncSession,
     *,
@@ -76,8 +97,9 @@ async def complete_upload(
     project = await projects.get_project(session, project_id)
     await projects.require_writer(session, user=actor, org_id=project.org_id)
     parsed = parse_key(key)
-    if parsed is None or parsed.org_id != project.org_id:
-        # another organization's upload, or a key we never generated: the same answer for both
+    if parsed is None or parsed.org_id != project.org_id or await keys_in_use(session, [key]):
+        # another organization's upload, a key we never generated, or a file already stored (completing it
+        # again would move it away from its record): the same answer for all
         raise NotFound(_("This upload does not exist or you do not have access to it."))
     name = clean_filename(original_name)
     storage = storage or get_storage()

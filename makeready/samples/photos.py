@@ -29,7 +29,6 @@ from makeready.audit import service as audit
 from makeready.errors import Conflict, DomainError, ValidationFailed
 from makeready.i18n import N_, _, label
 from makeready.projects import files
-from makeready.projects.models import Attachment
 from makeready.samples.models import SamplePhoto, SampleRound, SampleStatus
 from makeready.storage import Storage, get_storage
 from makeready.storage.keys import make_key, parse_key, safe_name
@@ -101,22 +100,7 @@ async def _check_round(session: AsyncSession, sample: SampleRound) -> None:
         )
 
 
-async def keys_in_use(session: AsyncSession, keys: Iterable[str]) -> set[str]:
-    """Which of these keys are stored files already (an attachment or a thumbnail), not fresh uploads."""
-    wanted = list(keys)
-    if not wanted:
-        return set()
-    found = set(
-        (await session.scalars(select(Attachment.object_key).where(Attachment.object_key.in_(wanted)))).all()
-    )
-    found |= set(
-        (
-            await session.scalars(
-                select(SamplePhoto.thumbnail_key).where(SamplePhoto.thumbnail_key.in_(wanted))
-            )
-        ).all()
-    )
-    return found
+keys_in_use = files.keys_in_use
 
 
 async def _check_uploads(session: AsyncSession, sample: SampleRound, uploads: Sequence[PhotoUpload]) -> None:
