@@ -152,7 +152,7 @@ async def command_engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
 
 
 class _SchemaOutdated(Exception):
-    pass
+    """The database exists but its schema is behind the code: `makeready db upgrade` fixes it."""
 
 
 async def _probe(settings: Settings, *, need_schema: bool) -> None:

@@ -9,6 +9,7 @@ database write is needed to cache one.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 from dataclasses import dataclass
@@ -161,10 +162,8 @@ async def thumbnail(photo: SamplePhoto, *, storage: Storage | None = None) -> by
     """The photo's thumbnail bytes (JPEG), made and stored on first use."""
     storage = storage or get_storage()
     key = thumbnail_key(photo)
-    try:
+    with contextlib.suppress(FileNotFoundError):  # not made yet: make it below
         return await storage.read(key, max_bytes=MAX_THUMBNAIL_BYTES)
-    except FileNotFoundError:
-        pass
     try:
         source = await storage.read(photo.attachment.object_key, max_bytes=MAX_SOURCE_BYTES)
     except FileNotFoundError:
