@@ -34,12 +34,14 @@ from backoffice.suppliers import BULK_DELETE_REFUSED, refuse_referenced_delete
 logger = logging.getLogger(__name__)
 
 CLIENTS, PROJECTS, SUPPLIERS, SYSTEM, OTHER = "Clients", "Projects", "Suppliers", "System", "Other"
+SPECIFICATIONS = "Specifications"
 
 # Never in any Piccolo class, so the admin API cannot select, filter, order by or return them.
 HIDDEN_COLUMNS: Mapping[str, frozenset[str]] = {
     "users": frozenset({"password_hash"}),
     "api_tokens": frozenset({"token_hash"}),
     "invitations": frozenset({"token_hash"}),
+    "factory_links": frozenset({"token_hash"}),
 }
 
 # Tables the admin does not list: the back office's own session store is piccolo-admin's business.
@@ -51,6 +53,14 @@ PHASE_MESSAGE = (
     "“Resume a project” or “Cancel a project”, or the project's page under /coordinator/projects/<id>."
 )
 API_KEY_OWNER_MESSAGE = "A token stays with the user it was issued to: revoke it (set revoked_at) instead."
+SPEC_MESSAGE = "Spec revisions are written, reviewed and issued on the project's Specification page, which keeps their history."
+SPEC_DOCUMENT_MESSAGE = (
+    "Spec PDFs are rendered by the worker and cached by their content; nothing here is edited."
+)
+FACTORY_LINK_MESSAGE = "Factory links are sent and revoked on the project's Specification page: the token is shown once, when sent."
+FACTORY_QUESTION_MESSAGE = (
+    "Factories ask on their link; coordinators answer on the project's Specification page."
+)
 SAMPLE_STATUS_MESSAGE = (
     "A sample round's status changes through its actions (ship, receive) and the brand's decision, which record "
     "who did what and when, not by editing the field: use the form “Mark a sample round in production, shipped "
@@ -272,6 +282,48 @@ SPECS: Mapping[str, TableSpec] = {
         filters=("to_email", "template", "status"),
         order=("-created_at",),
         read_only="Emails are queued by the events they report and sent by the worker.",
+    ),
+    "spec_revisions": TableSpec(
+        group=SPECIFICATIONS,
+        visible=("id", "project_id", "number", "status", "approved_at", "issued_at", "superseded_at"),
+        filters=("project_id", "status"),
+        order=("-created_at",),
+        read_only=SPEC_MESSAGE,
+    ),
+    "spec_documents": TableSpec(
+        group=SPECIFICATIONS,
+        visible=("id", "revision_id", "status", "size_bytes", "pages", "render_ms", "rendered_at"),
+        filters=("revision_id", "status"),
+        order=("-created_at",),
+        read_only=SPEC_DOCUMENT_MESSAGE,
+    ),
+    "factory_links": TableSpec(
+        group=SPECIFICATIONS,
+        visible=(
+            "id",
+            "revision_id",
+            "supplier_id",
+            "expires_at",
+            "revoked_at",
+            "view_count",
+            "acknowledged_at",
+        ),
+        filters=("revision_id", "supplier_id", "project_id"),
+        order=("-created_at",),
+        read_only=FACTORY_LINK_MESSAGE,
+    ),
+    "factory_questions": TableSpec(
+        group=SPECIFICATIONS,
+        visible=("id", "revision_id", "field_path", "asked_by_name", "answered_at", "created_at"),
+        filters=("revision_id", "project_id", "answered_at"),
+        order=("-created_at",),
+        read_only=FACTORY_QUESTION_MESSAGE,
+    ),
+    "glossary_terms": TableSpec(
+        group=SPECIFICATIONS,
+        visible=("id", "en", "zh", "category", "alternatives"),
+        filters=("en", "zh", "category"),
+        order=("en_key",),
     ),
     "audit_events": TableSpec(
         group=SYSTEM,

@@ -106,7 +106,9 @@ def piccolo_column(column: sa.Column[Any], references: Mapping[str, type[Table]]
 
     if column.foreign_keys:
         (fk,) = column.foreign_keys
-        target = references.get(fk.column.table.name)
+        target: type[Table] | str | None = references.get(fk.column.table.name)
+        if target is None and fk.column.table.name == column.table.name:
+            target = "self"  # Piccolo's own spelling of a self-reference (spec revisions' based_on)
         if target is None:
             raise SchemaMismatch(
                 f"{column.table.name}.{column.name}: {fk.column.table.name} was not generated"

@@ -9,6 +9,7 @@ from makeready.feasibility.models import FeasibilityCheck, FeasibilityReview, Pr
 from makeready.notify.models import EmailOutbox, Notification
 from makeready.projects.models import Attachment, Milestone, Project, Question, Task
 from makeready.samples.models import SamplePhoto, SampleRound
+from makeready.specs.models import FactoryLink, FactoryQuestion, GlossaryTerm, SpecDocument, SpecRevision
 from makeready.suppliers.models import Quote, Supplier
 
 __all__ = [
@@ -19,8 +20,11 @@ __all__ = [
     "Base",
     "ChangeRequest",
     "EmailOutbox",
+    "FactoryLink",
+    "FactoryQuestion",
     "FeasibilityCheck",
     "FeasibilityReview",
+    "GlossaryTerm",
     "Invitation",
     "Membership",
     "Milestone",
@@ -33,6 +37,8 @@ __all__ = [
     "Risk",
     "SamplePhoto",
     "SampleRound",
+    "SpecDocument",
+    "SpecRevision",
     "Supplier",
     "Task",
     "User",

@@ -1,0 +1,1 @@
+"""Specifications: versioned bilingual spec revisions, their documents, factory links and the glossary."""
