@@ -26,13 +26,10 @@ MILESTONES_MISSING = N_("These production milestones are not done: %(titles)s.")
 
 
 async def approved_spec_revision(session: AsyncSession, project_id: int) -> bool:
-    """Whether the project has an approved (or issued) spec revision.
+    """Whether the brand approved a spec revision of the project (approved, or approved and issued)."""
+    from makeready.specs.service import has_approved_revision  # the specs package builds on the workflow
 
-    Spec revisions arrive with their own issue. Until that issue's SpecRevision table exists there is no approved
-    revision for any project, so this answers False and the production gate stays closed with
-    SPEC_REVISION_MISSING. The spec issue replaces this body with its query; nothing else in the workflow changes.
-    """
-    return False
+    return await has_approved_revision(session, project_id)
 
 
 async def has_approved_sample(session: AsyncSession, project_id: int) -> bool:
