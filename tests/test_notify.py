@@ -116,6 +116,15 @@ PARAMS: dict[str, dict[str, Any]] = {
         "due_date": date(2027, 3, 5),
         "owner": "Chen <b>W</b>",
     },
+    "spec_review_requested": {"project": f"Arc {SCRIPT}", "revision": "B"},
+    "spec_approved": {"project": f"Arc {SCRIPT}", "revision": "B", "actor": "Maya <i>O</i>"},
+    "spec_changes_requested": {
+        "project": f"Arc {SCRIPT}",
+        "revision": "B",
+        "actor": "Maya",
+        "comment": "Use <b>matte</b> black",
+    },
+    "spec_issued": {"project": f"Arc {SCRIPT}", "revision": "C"},
 }
 
 

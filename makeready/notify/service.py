@@ -82,6 +82,22 @@ KINDS: Mapping[str, Kind] = {
         N_("%(actor)s submitted a new product for %(org)s: %(project)s"), ("project", "org", "actor")
     ),
     "task_opened": Kind(N_("New task on %(project)s: %(task)s"), ("project", "task")),
+    "spec_review_requested": Kind(
+        N_("Revision %(revision)s of the specification of %(project)s is ready for your review."),
+        ("project", "revision"),
+    ),
+    "spec_approved": Kind(
+        N_("%(actor)s approved revision %(revision)s of the specification of %(project)s."),
+        ("project", "revision", "actor"),
+    ),
+    "spec_changes_requested": Kind(
+        N_("%(actor)s asked for changes to revision %(revision)s of the specification of %(project)s: %(comment)s"),
+        ("project", "revision", "actor", "comment"),
+    ),
+    "spec_issued": Kind(
+        N_("Revision %(revision)s of the specification of %(project)s was issued to the factory."),
+        ("project", "revision"),
+    ),
     "milestone_at_risk": Kind(
         N_('The milestone "%(milestone)s" of %(project)s is due on %(due_date)s and has not started.'),
         ("project", "milestone", "due_date"),

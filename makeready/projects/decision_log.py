@@ -59,6 +59,17 @@ SENTENCES: Mapping[str, str] = {
     "feasibility.completed": N_("%(actor)s completed the feasibility review."),
     "feasibility.reopened": N_("%(actor)s reopened the feasibility review."),
     "supplier.selected": N_("%(actor)s chose the supplier %(supplier)s."),
+    "spec_revision.submitted": N_(
+        "%(actor)s submitted revision %(revision)s of the specification for review."
+    ),
+    "spec_revision.approved": N_("%(actor)s approved revision %(revision)s of the specification."),
+    "spec_revision.changes_requested": N_(
+        "%(actor)s asked for changes to revision %(revision)s of the specification."
+    ),
+    "spec_revision.issued": N_("%(actor)s issued revision %(revision)s of the specification to the factory."),
+    "spec_revision.superseded": N_(
+        "Revision %(revision)s of the specification was superseded by revision %(by)s."
+    ),
 }
 """The actions brands read, each with its sentence."""
 
@@ -163,6 +174,8 @@ def describe(
             number=_text(change_number if change_number is not None else after.get("number")),
             title=_text(change_title if change_title is not None else after.get("title")),
         )
+    elif action.startswith("spec_revision."):
+        params.update(revision=_text(after.get("label")), by=_text(after.get("by")))
     elif action == "supplier.selected":
         chinese = get_locale() == "zh_Hans" and after.get("supplier_zh")
         params["supplier"] = _text(after.get("supplier_zh") if chinese else after.get("supplier"))

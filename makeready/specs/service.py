@@ -145,13 +145,20 @@ async def _can_submit(ctx: Context[SpecRevision]) -> list[str]:
     return []
 
 
+async def _labelled(ctx: Context[SpecRevision]) -> None:
+    """Every lifecycle event names the revision, so the decision log can say which."""
+    ctx.after["label"] = ctx.obj.label
+
+
 async def _approved(ctx: Context[SpecRevision]) -> None:
     assert ctx.actor is not None
+    ctx.after["label"] = ctx.obj.label
     ctx.obj.approved_by_id = ctx.actor.id
     ctx.obj.review_comment = ""
 
 
 async def _sent_back(ctx: Context[SpecRevision]) -> None:
+    ctx.after["label"] = ctx.obj.label
     ctx.obj.review_comment = (ctx.inputs.get("comment") or "").strip()
     ctx.obj.submitted_at = None
     ctx.after["comment"] = ctx.obj.review_comment
@@ -208,6 +215,7 @@ SPEC_REVISION: Machine[RevisionStatus] = Machine(
             forbidden=STAFF_ONLY,
             stamp="submitted_at",
             precondition=_can_submit,
+            effect=_labelled,
         ),
         Transition(
             "withdraw",
@@ -218,6 +226,7 @@ SPEC_REVISION: Machine[RevisionStatus] = Machine(
             wrong_state=N_("Only a revision in review can be withdrawn; this one is %(state)s."),
             forbidden=STAFF_ONLY,
             precondition=_project_open,
+            effect=_labelled,
         ),
         Transition(
             "approve",

@@ -319,6 +319,46 @@ async def escalate_late_milestone(session: AsyncSession, event: Event) -> None:
     )
 
 
+def spec_link(project_id: int, *, staff: bool) -> str:
+    return f"/coordinator/projects/{project_id}/spec" if staff else f"/projects/{project_id}/spec"
+
+
+async def tell_brand_spec_revision(session: AsyncSession, event: Event) -> None:
+    """The brand reviews a submitted revision and learns when one is issued."""
+    project = await _project(session, event)
+    kind = "spec_review_requested" if event.name == "spec_revision.submitted" else "spec_issued"
+    for user in await brand_writers(session, project.org_id):
+        await notify(
+            session,
+            user=user,
+            kind=kind,
+            params={"project": project.name, "revision": event.subject.label},
+            project_id=project.id,
+            link=spec_link(project.id, staff=False),
+        )
+
+
+async def tell_coordinator_spec_decided(session: AsyncSession, event: Event) -> None:
+    project = await _project(session, event)
+    coordinator = await _coordinator(session, project, event)
+    if coordinator is None:
+        return
+    approved = event.name == "spec_revision.approved"
+    await notify(
+        session,
+        user=coordinator,
+        kind="spec_approved" if approved else "spec_changes_requested",
+        params={
+            "project": project.name,
+            "revision": event.subject.label,
+            "actor": _actor_name(event),
+            "comment": event.subject.review_comment,
+        },
+        project_id=project.id,
+        link=spec_link(project.id, staff=True),
+    )
+
+
 RULES: list[tuple[str, Rule]] = [
     ("project.created", tell_coordinators_project_submitted),
     ("sample_round.received", tell_brand_sample_received),
@@ -334,6 +374,10 @@ RULES: list[tuple[str, Rule]] = [
     ("milestone.at_risk", tell_owner_milestone_at_risk),
     ("milestone.late", tell_owner_milestone_late),
     ("milestone.escalated", escalate_late_milestone),
+    ("spec_revision.submitted", tell_brand_spec_revision),
+    ("spec_revision.issued", tell_brand_spec_revision),
+    ("spec_revision.approved", tell_coordinator_spec_decided),
+    ("spec_revision.changes_requested", tell_coordinator_spec_decided),
 ]
 
 
