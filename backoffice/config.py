@@ -29,12 +29,21 @@ from backoffice.guards import (
     unchanged_columns,
     valid_email,
 )
+from backoffice.billing import (
+    EVENTS_AS_RECEIVED,
+    FEES_BY_FORM,
+    PLANS_ADMINS_ONLY,
+    STRIPE_RECORD,
+    refuse_milestone_delete_with_fees,
+    refuse_plan_delete,
+)
 from backoffice.suppliers import BULK_DELETE_REFUSED, refuse_referenced_delete
 
 logger = logging.getLogger(__name__)
 
 CLIENTS, PROJECTS, SUPPLIERS, SYSTEM, OTHER = "Clients", "Projects", "Suppliers", "System", "Other"
 SPECIFICATIONS = "Specifications"
+BILLING = "Billing"
 
 # Never in any Piccolo class, so the admin API cannot select, filter, order by or return them.
 HIDDEN_COLUMNS: Mapping[str, frozenset[str]] = {
@@ -157,6 +166,7 @@ SPECS: Mapping[str, TableSpec] = {
         filters=("project_id", "phase", "status", "owner_id", "due_date"),
         order=("project_id", "position"),
         workflow={"status": STATUS_MESSAGE},
+        extra_validators={"delete_single": (refuse_milestone_delete_with_fees,)},
     ),
     "attachments": TableSpec(
         group=PROJECTS,
@@ -324,6 +334,112 @@ SPECS: Mapping[str, TableSpec] = {
         visible=("id", "en", "zh", "category", "alternatives"),
         filters=("en", "zh", "category"),
         order=("en_key",),
+    ),
+    "billing_plans": TableSpec(
+        group=BILLING,
+        visible=(
+            "id",
+            "name",
+            "stripe_price_id",
+            "amount",
+            "currency",
+            "interval",
+            "max_active_projects",
+            "is_active",
+            "position",
+        ),
+        filters=("name", "stripe_price_id", "is_active"),
+        order=("position", "name"),
+        admins_only=PLANS_ADMINS_ONLY,
+        extra_validators={
+            "delete_single": (refuse_plan_delete,),
+            "delete_all": (refuse(405, PLANS_ADMINS_ONLY),),
+        },
+    ),
+    "billing_accounts": TableSpec(
+        group=BILLING,
+        visible=(
+            "id",
+            "org_id",
+            "status",
+            "plan_id",
+            "stripe_customer_id",
+            "delinquent_since",
+            "current_period_end",
+            "status_changed_at",
+        ),
+        filters=("org_id", "status", "plan_id", "stripe_customer_id", "delinquent_since"),
+        order=("org_id",),
+        read_only=STRIPE_RECORD,
+    ),
+    "subscriptions": TableSpec(
+        group=BILLING,
+        visible=(
+            "id",
+            "org_id",
+            "stripe_subscription_id",
+            "plan_id",
+            "status",
+            "current_period_end",
+            "cancel_at_period_end",
+            "synced_at",
+        ),
+        filters=("org_id", "stripe_subscription_id", "plan_id", "status"),
+        order=("-stripe_created",),
+        read_only=STRIPE_RECORD,
+    ),
+    "invoices": TableSpec(
+        group=BILLING,
+        visible=(
+            "id",
+            "org_id",
+            "number",
+            "status",
+            "currency",
+            "amount_due",
+            "amount_paid",
+            "fee_id",
+            "due_date",
+            "paid_at",
+        ),
+        filters=("org_id", "status", "fee_id", "stripe_invoice_id", "number", "currency"),
+        order=("-stripe_created",),
+        read_only=STRIPE_RECORD,
+    ),
+    "milestone_fees": TableSpec(
+        group=BILLING,
+        visible=(
+            "id",
+            "project_id",
+            "milestone_id",
+            "description",
+            "currency",
+            "amount_minor",
+            "status",
+            "attempts",
+            "stripe_invoice_id",
+            "last_error",
+        ),
+        filters=("org_id", "project_id", "milestone_id", "status", "currency"),
+        order=("-created_at",),
+        read_only=FEES_BY_FORM,
+    ),
+    "stripe_events": TableSpec(
+        group=BILLING,
+        visible=(
+            "id",
+            "stripe_event_id",
+            "type",
+            "status",
+            "attempts",
+            "org_id",
+            "result",
+            "last_error",
+            "created_at",
+        ),
+        filters=("type", "status", "org_id", "stripe_event_id"),
+        order=("-created_at",),
+        read_only=EVENTS_AS_RECEIVED,
     ),
     "audit_events": TableSpec(
         group=SYSTEM,

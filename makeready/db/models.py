@@ -3,6 +3,7 @@
 from makeready.accounts.admin_sessions import AdminSession
 from makeready.accounts.models import ApiToken, Invitation, Membership, Organization, User
 from makeready.audit.models import AuditEvent
+from makeready.billing.models import BillingAccount, Invoice, MilestoneFee, Plan, StripeEvent, Subscription
 from makeready.changes.models import ChangeRequest
 from makeready.db.base import Base
 from makeready.feasibility.models import FeasibilityCheck, FeasibilityReview, ProductionApproach, Risk
@@ -18,6 +19,7 @@ __all__ = [
     "Attachment",
     "AuditEvent",
     "Base",
+    "BillingAccount",
     "ChangeRequest",
     "EmailOutbox",
     "FactoryLink",
@@ -26,10 +28,13 @@ __all__ = [
     "FeasibilityReview",
     "GlossaryTerm",
     "Invitation",
+    "Invoice",
     "Membership",
     "Milestone",
+    "MilestoneFee",
     "Notification",
     "Organization",
+    "Plan",
     "ProductionApproach",
     "Project",
     "Question",
@@ -39,6 +44,8 @@ __all__ = [
     "SampleRound",
     "SpecDocument",
     "SpecRevision",
+    "StripeEvent",
+    "Subscription",
     "Supplier",
     "Task",
     "User",
