@@ -70,6 +70,12 @@ SENTENCES: Mapping[str, str] = {
     "spec_revision.superseded": N_(
         "Revision %(revision)s of the specification was superseded by revision %(by)s."
     ),
+    "factory_link.sent": N_("%(actor)s sent revision %(revision)s of the specification to %(supplier)s."),
+    "factory.acknowledged": N_(
+        "%(name)s of %(supplier)s acknowledged revision %(revision)s of the specification (received and understood)."
+    ),
+    "factory_question.asked": N_("%(name)s of %(supplier)s asked about %(field)s: %(question)s"),
+    "factory_question.answered": N_("%(actor)s answered %(supplier)s about %(field)s: %(answer)s"),
 }
 """The actions brands read, each with its sentence."""
 
@@ -176,6 +182,20 @@ def describe(
         )
     elif action.startswith("spec_revision."):
         params.update(revision=_text(after.get("label")), by=_text(after.get("by")))
+    elif action.startswith(("factory_link.", "factory.", "factory_question.")):
+        # the factory has no account: the person's name and the supplier come from the event
+        in_chinese = get_locale() == "zh_Hans"
+        supplier = (
+            after.get("supplier_zh") if in_chinese and after.get("supplier_zh") else after.get("supplier")
+        )
+        params.update(
+            revision=_text(after.get("label")),
+            supplier=_text(supplier),
+            name=_text(after.get("name")),
+            field=after.get("field_zh" if in_chinese else "field_en") or _("the whole specification"),
+            question=_text(after.get("question")),
+            answer=_text(after.get("answer")),
+        )
     elif action == "supplier.selected":
         chinese = get_locale() == "zh_Hans" and after.get("supplier_zh")
         params["supplier"] = _text(after.get("supplier_zh") if chinese else after.get("supplier"))
