@@ -112,6 +112,14 @@ KINDS: Mapping[str, Kind] = {
         ),
         ("project", "milestone", "due_date", "owner"),
     ),
+    "factory_acknowledged": Kind(
+        N_("%(person)s of %(supplier)s acknowledged revision %(revision)s of the specification of %(project)s."),
+        ("project", "revision", "supplier", "person"),
+    ),
+    "factory_question_asked": Kind(
+        N_("%(person)s of %(supplier)s asked about revision %(revision)s of %(project)s: %(question)s"),
+        ("project", "revision", "supplier", "person", "field", "question"),
+    ),
 }
 
 # parameter values that are msgids, translated for the reader
