@@ -70,7 +70,7 @@ def filled(*, reviewed: bool = True) -> dict[str, Any]:
             {
                 "id": "f1",
                 "part": {"en": "Shade", "zh": "灯罩", "status": status},
-                "finish": {"en": "Powder coating, matte", "zh": "喷粉，哑光", "status": status},
+                "finish": {"en": "Powder coating, matte", "zh": "喷粉、哑光", "status": status},
                 "colour_system": "ral",
                 "colour_code": "RAL 9005",
             }
@@ -131,14 +131,16 @@ async def test_a_revision_goes_from_draft_to_issued_and_the_next_one_supersedes_
 ) -> None:
     first = await issued_revision(engine, people, project)
     assert (first.number, first.label, first.status) == (1, "A", RevisionStatus.issued)
-    assert first.issued_by_id == people.coordinator.id and first.approved_by_id == people.owner_a.id
+    assert first.issued_by_id == people.coordinator.id
+    assert first.approved_by_id == people.owner_a.id
     assert first.content_hash == specs.canonical_hash(first.content)
 
     second = await start(engine, people, project)
     assert (second.label, second.status, second.based_on_id) == ("B", RevisionStatus.draft, first.id)
     # a copy of the last revision, without its change summary
     copied = spec_content.parse(second.content)
-    assert copied.dimensions[0].id == "d1" and copied.overview.summary.zh == "黄铜吊灯"
+    assert copied.dimensions[0].id == "d1"
+    assert copied.overview.summary.zh == "黄铜吊灯"
     assert copied.change_summary.is_empty
 
     content = filled()
@@ -212,7 +214,8 @@ async def test_the_brand_sends_a_revision_back_with_a_comment(
         None,
     )
     [told] = await notifications(engine, people.coordinator)
-    assert told.kind == "spec_changes_requested" and told.params["comment"] == "Use <b>matte</b> black"
+    assert told.kind == "spec_changes_requested"
+    assert told.params["comment"] == "Use <b>matte</b> black"
 
 
 async def test_every_action_from_a_wrong_state_is_a_conflict_naming_the_state(
@@ -236,12 +239,15 @@ async def test_an_issued_revision_never_changes(
     changed["overview"]["summary"]["en"] = "Something else"
     with pytest.raises(Conflict, match="never changes"):
         await save(engine, people, revision, changed)
+
     # not through the service either: the data layer refuses it
-    with pytest.raises(specs.ImmutableRevision):
+    async def overwrite() -> None:
         async with session_as(engine, people, people.coordinator) as session:
             row = await specs.get_revision(session, revision.id)
             row.content = {"overview": {}}
-            await session.flush()
+
+    with pytest.raises(specs.ImmutableRevision):
+        await overwrite()
     assert (await reload(engine, SpecRevision, revision.id)).content == revision.content
 
 
