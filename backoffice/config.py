@@ -15,6 +15,14 @@ from piccolo_admin.endpoints import TableConfig
 from piccolo_api.crud.endpoints import OrderBy
 from piccolo_api.crud.hooks import Hook
 
+from backoffice.billing import (
+    EVENTS_AS_RECEIVED,
+    FEES_BY_FORM,
+    PLANS_ADMINS_ONLY,
+    STRIPE_RECORD,
+    refuse_milestone_delete_with_fees,
+    refuse_plan_delete,
+)
 from backoffice.board import PROJECT_BULK_DELETE_REFUSED, refuse_project_delete
 from backoffice.guards import (
     PUT_MESSAGE,
@@ -28,14 +36,6 @@ from backoffice.guards import (
     refuse,
     unchanged_columns,
     valid_email,
-)
-from backoffice.billing import (
-    EVENTS_AS_RECEIVED,
-    FEES_BY_FORM,
-    PLANS_ADMINS_ONLY,
-    STRIPE_RECORD,
-    refuse_milestone_delete_with_fees,
-    refuse_plan_delete,
 )
 from backoffice.suppliers import BULK_DELETE_REFUSED, refuse_referenced_delete
 
