@@ -23,9 +23,13 @@ from makeready.errors import Conflict, NotFound, PermissionDenied
 from makeready.i18n import label
 from makeready.projects.models import Milestone, MilestoneStatus, Phase, Project, Task, TaskStatus
 from makeready.samples.models import SampleRound, SampleStatus
+from makeready.specs import content as spec_content
+from makeready.specs import service as specs
+from makeready.specs.models import RevisionStatus, SpecRevision
 from makeready.workflow import gates
 from makeready.workflow.machine import VIEWER_MESSAGE, Machine
 from makeready.workflow.triggers import NEW_SAMPLE_ROUND_TASK, SPEC_REVISION_TASK
+from tests.test_spec_revisions import filled
 from tests.workflow_support import (
     People,
     call_as,
@@ -466,13 +470,78 @@ TASK_SPEC = Spec(
     expected_state=task_target,
 )
 
+# -- spec revision ---------------------------------------------------------------------------------------------
+
+
+async def arrange_spec_revision(
+    engine: AsyncEngine, people: People, state: RevisionStatus, action: str
+) -> SpecRevision:
+    project = await make_project(engine, people, phase=Phase.development)
+    async with system(engine) as session:
+        revision = SpecRevision(
+            org_id=project.org_id,
+            project_id=project.id,
+            number=1,
+            status=state,
+            content=spec_content.parse(filled()).to_json(),  # every field translated and reviewed
+        )
+        session.add(revision)
+    return revision
+
+
+def _spec_act(action: str, **inputs: Any) -> Call:
+    return lambda s, a, r, _: specs.act(s, action, actor=a, revision_id=r.id, inputs=inputs or None)
+
+
+SPEC_REVISION_CALLS: dict[str, tuple[str, Call]] = {
+    "submit": ("coordinator", _spec_act("submit")),
+    "withdraw": ("coordinator", _spec_act("withdraw")),
+    "approve": ("owner_a", _spec_act("approve")),
+    "request_changes": ("member_a", _spec_act("request_changes", comment="Rounder corners")),
+    "issue": ("coordinator", _spec_act("issue")),
+}
+
+
+async def check_spec_issued(
+    engine: AsyncEngine, people: People, before: Any, after: SpecRevision, _r: Any
+) -> None:
+    assert after.issued_by_id == people.coordinator.id
+    assert after.content_hash == specs.canonical_hash(after.content)
+    assert {n.kind for n in await notifications(engine)} == {"spec_issued"}
+
+
+async def check_spec_sent_back(
+    engine: AsyncEngine, people: People, before: Any, after: SpecRevision, _r: Any
+) -> None:
+    assert after.review_comment == "Rounder corners"
+    assert [(n.user_id, n.kind) for n in await notifications(engine)] == [
+        (people.coordinator.id, "spec_changes_requested")
+    ]
+
+
+def spec_revision_target(action: str, state: RevisionStatus) -> RevisionStatus:
+    target = specs.SPEC_REVISION.transition(action).target
+    assert target is not None
+    return target
+
+
+SPEC_REVISION_SPEC = Spec(
+    machine=specs.SPEC_REVISION,
+    model=SpecRevision,
+    arrange=arrange_spec_revision,
+    calls=SPEC_REVISION_CALLS,
+    effects={"issue": check_spec_issued, "request_changes": check_spec_sent_back},
+    expected_state=spec_revision_target,
+)
+
 SPECS = {
-    spec.machine.name: spec for spec in (PROJECT_SPEC, MILESTONE_SPEC, SAMPLE_SPEC, CHANGE_SPEC, TASK_SPEC)
+    spec.machine.name: spec
+    for spec in (PROJECT_SPEC, MILESTONE_SPEC, SAMPLE_SPEC, CHANGE_SPEC, TASK_SPEC, SPEC_REVISION_SPEC)
 }
 
 
 def test_every_action_has_a_case() -> None:
-    assert {m.name for m in workflow.MACHINES} == set(SPECS)
+    assert {m.name for m in (*workflow.MACHINES, specs.SPEC_REVISION)} == set(SPECS)
     for spec in SPECS.values():
         assert set(spec.calls) == set(spec.machine.actions), spec.machine.name
 
@@ -570,6 +639,11 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("change_request", "withdraw"): {"member_a"},  # only whoever raised it
     ("task", "complete"): STAFF | {"member_a"},
     ("task", "cancel"): STAFF,
+    ("spec_revision", "submit"): STAFF,
+    ("spec_revision", "withdraw"): STAFF,
+    ("spec_revision", "approve"): BRAND,  # a coordinator cannot approve the brand's specification
+    ("spec_revision", "request_changes"): BRAND,
+    ("spec_revision", "issue"): STAFF,
 }
 EVERYONE = ["owner_a", "member_a", "viewer_a", "owner_b", "coordinator", "admin"]
 
@@ -608,6 +682,7 @@ async def test_who_may_act(engine: AsyncEngine, people: People, machine: str, ac
         "sample_round": "This sample round does not exist or you do not have access to it.",
         "change_request": "This change request does not exist or you do not have access to it.",
         "task": "This task does not exist or you do not have access to it.",
+        "spec_revision": "This spec revision does not exist or you do not have access to it.",
     }[machine]
     expected = {}
     for who in EVERYONE:
