@@ -26,6 +26,7 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 from backoffice.board import CoordinatorPages
 from backoffice.feasibility import FeasibilityWorkspace
 from backoffice.suppliers import SupplierPages
+from backoffice.specs import SpecWorkspace
 from makeready import i18n, jobs
 from makeready.db.session import get_engine
 from makeready.settings import BASE_DIR, Settings, get_settings
@@ -144,6 +145,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ChangePages,
             changes_api,
             SamplePages,
+            SpecWorkspace,
             SamplePhotoRoutes,
             samples_api,
             files_api,
