@@ -1,0 +1,299 @@
+"""The spec document: one view model and one Jinja2 template (`templates/specs/document.html`) for the web page and
+the PDF, with both languages side by side, the factory's language first.
+
+`build_document()` loads what the document shows; `render_html()` renders it with our own Jinja environment (the
+same settings as portal.app.build_jinja: autoescape everywhere, newstyle gettext). A web page that wants its own
+chrome renders a template that `{% extends "specs/document.html" %}` with `document_context(...)` as its context,
+from a Litestar `Template` response (portal's environment has everything the template needs).
+
+Context keys of `specs/document.html`:
+
+- `doc` (Document), `content` (SpecContent), `mode` ("web" | "pdf"), `languages` (("zh_Hans", "en") or the other
+  way round), `both(msgid)` (the label in languages[0] and languages[1]), `image_src(figure_view)` (the `src` of a
+  figure's picture; for the PDF an `asset:` name), `ask_url` (web only: each text field links to
+  `<ask_url>?field=<path>#ask`), `sections` (content.SECTIONS), `field_names` (content.FIELDS), `field_id(path)`,
+  `lang_attr(locale)`, `css_string(text)`, `fmt_number(decimal)`, `N_`, plus whatever `extra` adds.
+- Blocks to override: `head_extra`, `banner`, `toolbar`, `after_document` (and `title`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from makeready import i18n
+from makeready.errors import ValidationFailed
+from makeready.i18n import N_
+from makeready.projects.models import Attachment, Project
+from makeready.samples.models import SamplePhoto, SampleRound
+from makeready.specs import service
+from makeready.specs.content import FIELDS, SECTIONS, Figure, FigureSource, SpecContent, Text, walk
+from makeready.specs.models import RevisionStatus, SpecRevision
+
+TEMPLATES = Path(__file__).resolve().parent.parent.parent / "templates"
+TEMPLATE = "specs/document.html"
+TEMPLATE_VERSION = "1"
+"""Bump when the document's look changes in a way the template files' hash would not show (e.g. a filter)."""
+
+LANGUAGE_ORDERS = (("zh_Hans", "en"), ("en", "zh_Hans"))
+BAD_LANGUAGES = N_("The document's languages must be Chinese and English, in either order.")
+
+
+def check_languages(languages: tuple[str, ...] | list[str] | str) -> tuple[str, str]:
+    """("zh_Hans", "en") or ("en", "zh_Hans") from a tuple or "zh_Hans,en"; ValidationFailed otherwise."""
+    if isinstance(languages, str):
+        languages = tuple(part.strip() for part in languages.split(","))
+    pair = tuple(languages)
+    for order in LANGUAGE_ORDERS:
+        if pair == order:
+            return order
+    raise ValidationFailed(i18n.gettext(BAD_LANGUAGES), field="languages")
+
+
+@dataclass(frozen=True)
+class FigureView:
+    """A figure and the stored image it shows (storage_key "" when the picture is gone or not an image)."""
+
+    figure: Figure
+    number: int
+    storage_key: str
+    content_type: str
+    size: int
+    checksum: str
+
+    @property
+    def available(self) -> bool:
+        return bool(self.storage_key)
+
+    @property
+    def asset_name(self) -> str:
+        """The figure's name in the PDF renderer's asset set."""
+        return f"figure-{self.number}"
+
+
+@dataclass(frozen=True)
+class ChangeEntry:
+    label: str
+    status: RevisionStatus
+    issued_at: datetime | None
+    summary: Text
+
+
+@dataclass
+class Document:
+    """Everything the spec document shows for one revision, in one language order."""
+
+    org_id: int
+    project_id: int
+    project_name: str
+    revision_id: int
+    revision_label: str
+    status: RevisionStatus
+    issued_at: datetime | None
+    content: SpecContent
+    languages: tuple[str, str]
+    change_log: list[ChangeEntry] = field(default_factory=list)
+    figures: list[FigureView] = field(default_factory=list)
+    fields: list[tuple[str, str]] = field(default_factory=list)
+    """(path, label) of every field, in document order, for a question's field list (labels in the locale
+    current when the document was built)."""
+
+    @property
+    def issue_date(self) -> str:
+        """ISO date of issue (language-neutral, as drawings print it), or ""."""
+        return self.issued_at.date().isoformat() if self.issued_at else ""
+
+    def figure(self, figure_id: str) -> FigureView | None:
+        return next((view for view in self.figures if view.figure.id == figure_id), None)
+
+
+async def _figure_views(session: AsyncSession, project_id: int, figures: list[Figure]) -> list[FigureView]:
+    photo_ids = [f.ref_id for f in figures if f.source == FigureSource.sample_photo]
+    attachment_ids = [f.ref_id for f in figures if f.source == FigureSource.attachment]
+    photos: dict[int, Attachment] = {}
+    if photo_ids:
+        rows = await session.execute(
+            select(SamplePhoto.id, Attachment)
+            .join(Attachment, Attachment.id == SamplePhoto.attachment_id)
+            .join(SampleRound, SampleRound.id == SamplePhoto.round_id)
+            .where(SamplePhoto.id.in_(photo_ids), SampleRound.project_id == project_id)
+        )
+        photos = {photo_id: attachment for photo_id, attachment in rows.all()}
+    attachments: dict[int, Attachment] = {}
+    if attachment_ids:
+        found = await session.scalars(
+            select(Attachment).where(Attachment.id.in_(attachment_ids), Attachment.project_id == project_id)
+        )
+        attachments = {a.id: a for a in found}
+    views = []
+    for number, figure in enumerate(figures, start=1):
+        source = photos if figure.source == FigureSource.sample_photo else attachments
+        attachment = source.get(figure.ref_id)
+        if attachment is not None and attachment.content_type.startswith("image/"):
+            views.append(
+                FigureView(
+                    figure,
+                    number,
+                    attachment.object_key,
+                    attachment.content_type,
+                    attachment.size,
+                    attachment.checksum,
+                )
+            )
+        else:
+            views.append(FigureView(figure, number, "", "", 0, ""))
+    return views
+
+
+async def build_document(
+    session: AsyncSession, revision: SpecRevision, *, languages: tuple[str, ...] | str
+) -> Document:
+    """The document of `revision` (read through the session's tenancy scope)."""
+    order = check_languages(languages)
+    project = await session.get_one(Project, revision.project_id)
+    content = service.content_of(revision)
+    log = await service.change_log(session, revision)
+    changes = [
+        ChangeEntry(r.label, r.status, r.issued_at, service.content_of(r).change_summary)
+        for r in log
+        if r.id != revision.id
+    ]
+    changes.append(ChangeEntry(revision.label, revision.status, revision.issued_at, content.change_summary))
+    return Document(
+        org_id=revision.org_id,
+        project_id=project.id,
+        project_name=project.name,
+        revision_id=revision.id,
+        revision_label=revision.label,
+        status=revision.status,
+        issued_at=revision.issued_at,
+        content=content,
+        languages=order,
+        change_log=changes,
+        figures=await _figure_views(session, project.id, content.figures),
+        fields=[(ref.path, service.describe_field(ref)) for ref in walk(content)],
+    )
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Rendering
+
+
+def both(languages: tuple[str, str]) -> Callable[[str], tuple[str, str]]:
+    """A label's translation in the first and the second language."""
+    first, second = (i18n.translations(locale) for locale in languages)
+
+    def translate(msgid: str) -> tuple[str, str]:
+        return first.gettext(msgid), second.gettext(msgid)
+
+    return translate
+
+
+def field_id(path: str) -> str:
+    return "f-" + path.replace(".", "-")
+
+
+def lang_attr(locale: str) -> str:
+    return "zh-Hans" if locale == "zh_Hans" else "en"
+
+
+def css_string(text: str) -> Markup:
+    """`text` as a quoted CSS string, safe inside a <style> element (our labels only; never stored text)."""
+    escaped = (
+        text.replace("\\", "\\\\")
+        .replace('"', '\\"')
+        .replace("\n", "\\A ")
+        .replace("<", "\\3C ")
+        .replace(">", "\\3E ")
+    )
+    return Markup(f'"{escaped}"')  # noqa: S704 - every character that could end the string or the <style> is escaped
+
+
+def fmt_number(value: Decimal | int | float) -> str:
+    """A measure without trailing zeros or exponent: 12.50 -> 12.5, 1E+2 -> 100."""
+    number = Decimal(value)
+    text = format(number.normalize(), "f") if number else "0"
+    return text
+
+
+def document_context(
+    document: Document,
+    *,
+    mode: str,
+    image_src: Callable[[FigureView], str],
+    ask_url: str | None = None,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The context of specs/document.html (and of templates extending it)."""
+    if mode not in ("web", "pdf"):
+        raise ValueError(f"mode must be 'web' or 'pdf', not {mode!r}")
+    return {
+        "doc": document,
+        "content": document.content,
+        "mode": mode,
+        "languages": document.languages,
+        "both": both(document.languages),
+        "image_src": image_src,
+        "ask_url": ask_url if mode == "web" else None,
+        "sections": SECTIONS,
+        "field_names": FIELDS,
+        "status_labels": RevisionStatus.labels(),
+        "field_id": field_id,
+        "lang_attr": lang_attr,
+        "css_string": css_string,
+        "fmt_number": fmt_number,
+        "N_": N_,
+        **(extra or {}),
+    }
+
+
+@lru_cache(maxsize=1)
+def environment() -> Environment:
+    """Our Jinja environment for the document: portal.app.build_jinja's settings (the core cannot import portal)."""
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        extensions=["jinja2.ext.i18n"],
+        auto_reload=False,
+    )
+    env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
+    env.filters.update(date=i18n.format_date, datetime=i18n.format_datetime, translated=i18n.gettext)
+    env.globals.update(current_locale=i18n.get_locale, label=i18n.label)
+    return env
+
+
+def render_html(
+    document: Document,
+    *,
+    mode: str,
+    image_src: Callable[[FigureView], str],
+    ask_url: str | None = None,
+    extra: dict[str, Any] | None = None,
+    template: str = TEMPLATE,
+) -> str:
+    """The document as HTML. Single-language text (the "Ask about this" links) follows the current locale."""
+    context = document_context(document, mode=mode, image_src=image_src, ask_url=ask_url, extra=extra)
+    return environment().get_template(template).render(context)
+
+
+@lru_cache(maxsize=1)
+def template_fingerprint() -> str:
+    """sha256 of the document's template files (a changed template makes new PDFs); read once per process."""
+    digest = hashlib.sha256(TEMPLATE_VERSION.encode())
+    for path in sorted((TEMPLATES / "specs").glob("document*")) + sorted(
+        (TEMPLATES / "specs").glob("_doc_*")
+    ):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()

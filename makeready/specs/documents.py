@@ -1,0 +1,327 @@
+"""Rendered spec PDFs, cached by the hash of everything that goes into them: one render per content.
+
+`request_pdf` returns the SpecDocument of a revision in a language order: the ready one when that content was
+rendered before, else a pending row (created once, whoever asks at the same time) whose render job is enqueued when
+the caller's transaction commits. The `render_spec_pdf` job (`render_pending`) renders in the PDF worker pool,
+stores the file and marks the row ready, or failed after a bounded number of tries. `open_pdf` / `pdf_download_url`
+read a ready one back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+from datetime import timedelta
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from makeready import i18n
+from makeready.db.session import get_engine, unit_of_work
+from makeready.db.tenancy import Scope
+from makeready.db.types import utcnow
+from makeready.errors import Conflict, NotFound
+from makeready.i18n import N_
+from makeready.jobs import PermanentJobError, enqueue, job
+from makeready.settings import Settings, get_settings
+from makeready.specs import pdf
+from makeready.specs.document import (
+    Document,
+    build_document,
+    check_languages,
+    render_html,
+    template_fingerprint,
+)
+from makeready.specs.models import DocumentStatus, SpecDocument, SpecRevision
+from makeready.storage import get_storage
+from makeready.storage.keys import safe_name
+
+log = logging.getLogger("makeready.specs")
+
+RENDER_JOB = "render_spec_pdf"
+RENDER_ATTEMPTS = 3
+PENDING_STALE_AFTER = timedelta(minutes=10)
+"""A row pending this long lost its job (an in-process queue dies with its process): asking again re-enqueues it."""
+PDF_TYPE = "application/pdf"
+MAX_PDF_BYTES = 50 * 1024 * 1024
+NOT_READY = N_("The PDF is not ready yet.")
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Enqueueing once the row is committed (a job started earlier would not find it)
+
+_AFTER_COMMIT = "spec_documents_to_render"
+_tasks: set[asyncio.Task[Any]] = set()
+
+
+def _render_after_commit(session: AsyncSession, document_id: int) -> None:
+    sync = session.sync_session
+    pending: set[int] | None = sync.info.get(_AFTER_COMMIT)
+    if pending is None:
+        pending = sync.info[_AFTER_COMMIT] = set()
+        event.listen(sync, "after_commit", _committed)
+        event.listen(sync, "after_rollback", _rolled_back)
+    pending.add(document_id)
+
+
+def _take(sync: Any) -> set[int]:
+    pending: set[int] = sync.info.pop(_AFTER_COMMIT, None) or set()
+    event.remove(sync, "after_commit", _committed)
+    event.remove(sync, "after_rollback", _rolled_back)
+    return pending
+
+
+def _committed(sync: Any) -> None:
+    pending = _take(sync)
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:  # committed outside an event loop: the next request_pdf re-enqueues a stale row
+        return
+    for document_id in sorted(pending):
+        task = loop.create_task(_enqueue(document_id))
+        _tasks.add(task)
+        task.add_done_callback(_tasks.discard)
+
+
+def _rolled_back(sync: Any) -> None:
+    _take(sync)
+
+
+async def _enqueue(document_id: int) -> None:
+    try:
+        await enqueue(RENDER_JOB, document_id=document_id)
+    except Exception:  # the row stays pending; asking again after PENDING_STALE_AFTER enqueues it again
+        log.exception("could not enqueue the render of spec document %s", document_id)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# The cache key
+
+
+@lru_cache(maxsize=4)
+def _catalog_digest(files: tuple[tuple[str, float], ...]) -> str:
+    digest = hashlib.sha256()
+    for name, _mtime in files:
+        path = Path(name)
+        if path.exists():
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def catalog_version() -> str:
+    """sha256 of the two catalogs (labels print in both languages); recomputed only when a file changes."""
+    files = []
+    for locale in i18n.SUPPORTED:
+        po = i18n.CATALOG_DIR / locale / "LC_MESSAGES" / "messages.po"
+        files.append((str(po), po.stat().st_mtime if po.exists() else 0.0))
+    return _catalog_digest(tuple(files))
+
+
+def pdf_inputs(document: Document, languages: tuple[str, str]) -> dict[str, Any]:
+    """Everything that goes into the PDF, as JSON data."""
+    return {
+        "template": template_fingerprint(),
+        "catalogs": catalog_version(),
+        "languages": list(languages),
+        "project": [document.project_id, document.project_name],
+        "revision": [document.revision_id, document.revision_label, document.status.value],
+        "issued_at": document.issued_at.isoformat() if document.issued_at else None,
+        "content": document.content.to_json(),
+        "change_log": [
+            [
+                entry.label,
+                entry.status.value,
+                entry.issued_at.isoformat() if entry.issued_at else None,
+                entry.summary.en,
+                entry.summary.zh,
+            ]
+            for entry in document.change_log
+        ],
+        "figures": [
+            [view.figure.id, view.storage_key, view.size, view.checksum, view.content_type]
+            for view in document.figures
+        ],
+        "renderer": [pdf.PRINT_LONG_SIDE, pdf.PRINT_JPEG_QUALITY, pdf.FONT_FAMILY],
+    }
+
+
+def pdf_inputs_hash(document: Document, languages: tuple[str, str]) -> str:
+    """sha256 over the canonical JSON of `pdf_inputs`: the PDF cache key."""
+    body = json.dumps(
+        pdf_inputs(document, languages), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    )
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def storage_key(document: Document, content_hash: str) -> str:
+    """Under the organization's prefix like every object we store; the same key for the same content."""
+    name = safe_name(f"spec-{document.project_name}-rev-{document.revision_label}.pdf")
+    return f"org/{document.org_id}/document/{content_hash[:32]}/{name}"
+
+
+def download_name(document: SpecDocument, revision: SpecRevision, project_name: str) -> str:
+    return f"{project_name} - spec rev {revision.label}.pdf"
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Asking for a PDF
+
+
+async def request_pdf(
+    session: AsyncSession, *, revision: SpecRevision, languages: tuple[str, ...] | str
+) -> SpecDocument:
+    """The revision's PDF in this language order: ready, or pending with its render enqueued after commit.
+
+    Concurrent callers get the same row (the content hash is unique); a failed or long-pending one is tried again.
+    """
+    order = check_languages(languages)
+    document = await build_document(session, revision, languages=order)
+    content_hash = pdf_inputs_hash(document, order)
+    existing = await _by_hash(session, content_hash)
+    if existing is None:
+        row = SpecDocument(
+            org_id=revision.org_id,
+            revision_id=revision.id,
+            content_hash=content_hash,
+            languages=",".join(order),
+            status=DocumentStatus.pending,
+        )
+        try:
+            async with session.begin_nested():
+                session.add(row)
+        except IntegrityError:  # a concurrent request created it first
+            existing = await _by_hash(session, content_hash)
+            if existing is None:
+                raise
+        else:
+            _render_after_commit(session, row.id)
+            return row
+    if existing.status == DocumentStatus.ready:
+        return existing
+    stale = existing.updated_at is not None and utcnow() - existing.updated_at > PENDING_STALE_AFTER
+    if existing.status == DocumentStatus.failed or stale:
+        existing.status = DocumentStatus.pending
+        existing.attempts = 0
+        existing.error = ""
+        existing.updated_at = utcnow()
+        await session.flush()
+        _render_after_commit(session, existing.id)
+    return existing
+
+
+async def _by_hash(session: AsyncSession, content_hash: str) -> SpecDocument | None:
+    found: SpecDocument | None = await session.scalar(
+        select(SpecDocument).where(SpecDocument.content_hash == content_hash)
+    )
+    return found
+
+
+async def open_pdf(session: AsyncSession, document: SpecDocument) -> bytes:
+    """The bytes of a ready PDF (the session is for symmetry with the readers that check access first)."""
+    if document.status != DocumentStatus.ready or not document.storage_key:
+        raise Conflict(i18n.gettext(NOT_READY), current_state=document.status.value)
+    try:
+        return await get_storage().read(document.storage_key, max_bytes=MAX_PDF_BYTES)
+    except FileNotFoundError:
+        raise NotFound(i18n.gettext(NOT_READY)) from None
+
+
+def pdf_download_url(document: SpecDocument, *, filename: str, inline: bool = True) -> str:
+    """A short-lived URL of a ready PDF (presigned on S3, signed by us on local storage)."""
+    if document.status != DocumentStatus.ready or not document.storage_key:
+        raise Conflict(i18n.gettext(NOT_READY), current_state=document.status.value)
+    return get_storage().download_url(
+        document.storage_key, filename=filename, content_type=PDF_TYPE, inline=inline
+    )
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Rendering
+
+
+async def pdf_assets(document: Document) -> dict[str, pdf.Asset]:
+    """The pictures of the document as renderer assets, read from storage (missing ones are left out)."""
+    storage = get_storage()
+    assets: dict[str, pdf.Asset] = {}
+    for view in document.figures:
+        if not view.available:
+            continue
+        try:
+            data = await storage.read(view.storage_key, max_bytes=64 * 1024 * 1024)
+        except FileNotFoundError:
+            log.warning("spec figure %s: object %s is missing", view.figure.id, view.storage_key)
+            continue
+        assets[view.asset_name] = pdf.Asset(data, view.content_type)
+    return assets
+
+
+def pdf_html(document: Document) -> str:
+    """The document's HTML for the PDF (labels of one language follow the first language)."""
+    with i18n.use_locale(document.languages[0]):
+        return render_html(document, mode="pdf", image_src=lambda view: pdf.asset_url(view.asset_name))
+
+
+async def render_pending(document_id: int, *, settings: Settings | None = None) -> DocumentStatus:
+    """Render one pending SpecDocument (the job's body). Runs in system scope: a job has no caller to scope it to,
+    and it touches only the row it was given and the revision that row names."""
+    settings = settings or get_settings()
+    engine = get_engine(settings.db.url)
+    async with unit_of_work(Scope.system(), engine=engine) as session:
+        row = await session.get(SpecDocument, document_id)
+        if row is None:
+            raise PermanentJobError(f"spec document {document_id} does not exist")
+        if row.status != DocumentStatus.pending:
+            return row.status
+        revision = await session.get_one(SpecRevision, row.revision_id)
+        order = check_languages(row.languages)
+        with i18n.use_locale(order[0]):
+            document = await build_document(session, revision, languages=order)
+        content_hash = row.content_hash
+        row.attempts += 1
+        attempt = row.attempts
+    try:
+        html = pdf_html(document)
+        assets = await pdf_assets(document)
+        result = await pdf.render_async(html, assets)
+        key = storage_key(document, content_hash)
+        await get_storage().put(key, result.pdf, content_type=PDF_TYPE)
+    except Exception as exc:
+        final = attempt >= RENDER_ATTEMPTS
+        async with unit_of_work(Scope.system(), engine=engine) as session:
+            row = await session.get_one(SpecDocument, document_id)
+            row.error = f"{type(exc).__name__}: {exc}"[:2000]
+            if final:
+                row.status = DocumentStatus.failed
+        if final:
+            raise PermanentJobError(f"spec document {document_id}: {exc}") from exc
+        raise
+    async with unit_of_work(Scope.system(), engine=engine) as session:
+        row = await session.get_one(SpecDocument, document_id)
+        row.status = DocumentStatus.ready
+        row.storage_key = key
+        row.size_bytes = len(result.pdf)
+        row.pages = result.pages
+        row.render_ms = result.render_ms
+        row.error = ""
+        row.rendered_at = utcnow()
+    log.info(
+        "spec document %s rendered: %d pages, %d bytes, %d ms",
+        document_id,
+        result.pages,
+        len(result.pdf),
+        result.render_ms,
+    )
+    return DocumentStatus.ready
+
+
+@job(RENDER_JOB, attempts=RENDER_ATTEMPTS, retry_delay=10.0, timeout=300.0)
+async def render_spec_pdf(ctx: dict[str, Any], *, document_id: int) -> str:
+    """Render a spec revision's PDF (see makeready.specs.documents.render_pending)."""
+    status = await render_pending(document_id, settings=ctx["settings"])
+    return str(status)
