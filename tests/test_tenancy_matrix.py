@@ -33,8 +33,9 @@ from makeready.db.tenancy import Scope, set_scope
 from makeready.feasibility import service as feasibility
 from makeready.notify.service import notify
 from makeready.projects import service as projects
-from makeready.projects.models import Attachment
+from makeready.projects.models import Attachment, Phase, Project
 from makeready.samples.models import SamplePhoto, SampleRound, SampleStatus
+from makeready.specs import service as spec_service
 from makeready.storage import get_storage
 from makeready.storage.keys import make_key
 from makeready.suppliers import service as suppliers
@@ -50,7 +51,7 @@ PUBLIC_PREFIXES = ("/schema", "/static")
 # Routes that authenticate by a signature in the URL or body instead of a login: never by a session.
 SIGNED_PREFIXES = ("/uploads/local", "/files/local")
 # Links whose token in the path is the credential (it is stored hashed): public by design, a forged one is a 404.
-TOKEN_LINK_PREFIXES = ("/invitations/",)
+TOKEN_LINK_PREFIXES = ("/invitations/", "/f/")
 # Mounted ASGI apps with their own auth, tested in their own module (tests/test_backoffice.py).
 MOUNTED = ("/admin",)
 # Coordinator pages: agency staff only, so every brand user (org A's included) is refused, never served.
@@ -69,6 +70,8 @@ WRITE_BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "original_name": "a.png",
     },
     ("POST", "/api/v1/samples/{round_id:int}/decision"): {"decision": "approve"},
+    ("PUT", "/api/v1/spec-revisions/{revision_id:int}/content"): {"version": 1, "content": {}},
+    ("POST", "/api/v1/spec-revisions/{revision_id:int}/actions"): {"action": "approve"},
     ("POST", "/api/v1/projects/{project_id:int}/change-requests"): {
         "title": "hijacked",
         "description": "d",
@@ -109,8 +112,16 @@ PATH_VALUES = {
     "check_id": lambda f: f.check_a,
     "approach_id": lambda f: f.approach_a,
     "risk_id": lambda f: f.risk_a,
+    # spec revisions (tests/test_spec_pages.py): org A's issued revision A, by number and by id
+    "number": lambda f: f.revision_number_a,
+    "revision_id": lambda f: f.revision_a,
     # signed routes: a forged token must be refused (the signature tests live in tests/test_storage_local.py)
     "token": lambda f: "forged-token",
+    # factory links (tests/test_factory_links.py): a figure of a forged link's revision; the coordinator's link and
+    # question routes are staff-only, refused to every brand user before any row is looked up
+    "figure_id": lambda f: "g1",
+    "link_id": lambda f: MISSING_ID,
+    "factory_question_id": lambda f: MISSING_ID,
     "file_path": lambda f: "app.css",
     "path": lambda f: "openapi.json",
 }
@@ -285,6 +296,43 @@ async def fixture_a(engine: AsyncEngine, world: World) -> Fixture:
     )
 
 
+@dataclass
+class SpecRows:
+    """Org A's project in development with an issued spec revision A whose product name is the marker."""
+
+    revision_a: int
+    revision_number_a: int
+
+
+@pytest.fixture
+async def specs_a(engine: AsyncEngine, world: World, fixture_a: Fixture) -> SpecRows:
+    async with make_sessionmaker(engine)() as session:
+        set_scope(session, Scope.system())
+        async with session.begin():
+            project = await session.get_one(Project, fixture_a.project_a)
+            project.phase = Phase.development  # arranged directly: the gate is tested elsewhere
+            revision = await spec_service.start_revision(
+                session, actor=world.coordinator, project_id=fixture_a.project_a
+            )
+            content = revision.content
+            content["overview"]["product_name"] = {"en": MARKER, "zh": MARKER, "status": "reviewed"}
+            content["overview"]["summary"] = {"en": "", "zh": "", "status": "missing"}
+            await spec_service.save_content(
+                session,
+                actor=world.coordinator,
+                revision_id=revision.id,
+                content=content,
+                expected_version=None,
+            )
+            for action, actor in (
+                ("submit", world.coordinator),
+                ("approve", world.owner_a),
+                ("issue", world.coordinator),
+            ):
+                await spec_service.act(session, action, actor=actor, revision_id=revision.id)
+    return SpecRows(revision_a=revision.id, revision_number_a=revision.number)
+
+
 async def snapshot(engine: AsyncEngine, org_id: int) -> dict[str, list[tuple[Any, ...]]]:
     """Every row org A owns, whole."""
     out: dict[str, list[tuple[Any, ...]]] = {}
@@ -387,9 +435,10 @@ async def test_route_matrix(
     fixture_a: Fixture,
     team_a: TeamRows,
     samples_a: SampleRows,
+    specs_a: SpecRows,
     callers: dict[str, Caller],
 ) -> None:
-    for rows in (team_a, samples_a):
+    for rows in (team_a, samples_a, specs_a):
         for name, value in vars(rows).items():
             setattr(fixture_a, name, value)
     table = routes(app)
