@@ -24,6 +24,7 @@ from backoffice.billing import (
     refuse_plan_delete,
 )
 from backoffice.board import PROJECT_BULK_DELETE_REFUSED, refuse_project_delete
+from backoffice.glossary import EN_KEY_HELP, GLOSSARY_HOOKS, check_glossary_term
 from backoffice.guards import (
     PUT_MESSAGE,
     USER_HOOKS,
@@ -114,6 +115,8 @@ class TableSpec:
     """Only agency admins may write; others get this message."""
     hooks: tuple[Hook, ...] = ()
     extra_validators: Mapping[str, tuple[Validator, ...]] = field(default_factory=dict)
+    derived: Mapping[str, str] = field(default_factory=dict)
+    """Columns a hook fills in, with the help text the form shows: not required from whoever writes the row."""
 
 
 SPECS: Mapping[str, TableSpec] = {
@@ -334,6 +337,9 @@ SPECS: Mapping[str, TableSpec] = {
         visible=("id", "en", "zh", "category", "alternatives"),
         filters=("en", "zh", "category"),
         order=("en_key",),
+        hooks=GLOSSARY_HOOKS,
+        extra_validators={"post_single": (check_glossary_term,), "patch_single": (check_glossary_term,)},
+        derived={"en_key": EN_KEY_HELP},
     ),
     "billing_plans": TableSpec(
         group=BILLING,
@@ -495,6 +501,11 @@ def table_config(table: type[Table], spec: TableSpec) -> TableConfig:
     def columns(names: tuple[str, ...]) -> list | None:
         return [table._meta.get_column_by_name(name) for name in names] or None
 
+    for name, help_text in spec.derived.items():
+        # the classes are built per back office (backoffice.tables), so changing their columns is local to it
+        column = table._meta.get_column_by_name(name)
+        column._meta.required = False
+        column._meta.help_text = help_text
     order = [
         OrderBy(column=table._meta.get_column_by_name(name.lstrip("-")), ascending=not name.startswith("-"))
         for name in spec.order
