@@ -34,3 +34,9 @@ class Conflict(DomainError):
 
 class ValidationFailed(DomainError):
     status_code = 422
+
+
+class PaymentRequired(DomainError):
+    """The organization's billing stopped beyond its grace period: its portal is read-only until it pays."""
+
+    status_code = 402

@@ -90,6 +90,13 @@ class BillingSettings(_Section):
     """Empty turns billing off."""
     stripe_webhook_secret: str = Field("", validation_alias="STRIPE_WEBHOOK_SECRET")
     """Endpoint secret that signs webhook payloads."""
+    grace_days: int = Field(14, ge=0, validation_alias="BILLING_GRACE_DAYS")
+    """Days an organization keeps writing after its payments stopped (past due, unpaid or canceled); then its
+    portal is read-only until it pays again."""
+    invoice_days_until_due: int = Field(30, ge=1, validation_alias="BILLING_INVOICE_DAYS")
+    """Days a client has to pay a milestone fee invoice."""
+    webhook_tolerance_seconds: int = Field(300, ge=1, validation_alias="STRIPE_WEBHOOK_TOLERANCE")
+    """Oldest signature timestamp a webhook may carry (Stripe's default, 5 minutes); older is refused as a replay."""
 
     @property
     def enabled(self) -> bool:

@@ -125,6 +125,16 @@ PARAMS: dict[str, dict[str, Any]] = {
         "comment": "Use <b>matte</b> black",
     },
     "spec_issued": {"project": f"Arc {SCRIPT}", "revision": "C"},
+    "invoice_issued": {
+        "project": f"Arc {SCRIPT}",
+        "description": "Development <b>retainer</b>",
+        "amount": "1500.00",
+        "currency": "USD",
+        "number": "MR-0001",
+        "due_date": date(2027, 3, 5),
+        "invoice_url": "https://invoice.stripe.test/in_1",
+    },
+    "billing_past_due": {"org": f"Arc {SCRIPT}"},
 }
 
 

@@ -24,6 +24,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
@@ -120,12 +121,22 @@ KINDS: Mapping[str, Kind] = {
         N_("%(person)s of %(supplier)s asked about revision %(revision)s of %(project)s: %(question)s"),
         ("project", "revision", "supplier", "person", "field", "question"),
     ),
+    "invoice_issued": Kind(
+        N_("Invoice %(number)s for %(description)s (%(project)s): %(amount)s, due on %(due_date)s."),
+        ("project", "description", "amount", "currency", "number", "due_date", "invoice_url"),
+    ),
+    "billing_past_due": Kind(
+        N_("The subscription payment for %(org)s failed. Update the payment method on the billing page."),
+        ("org",),
+    ),
 }
 
 # parameter values that are msgids, translated for the reader
 TRANSLATED = frozenset({"milestone", "task"})
 # parameter values that are ISO dates, formatted for the reader
 DATES = frozenset({"due_date"})
+# parameter values that are decimal amounts in the `currency` parameter, formatted for the reader
+MONEY = frozenset({"amount"})
 
 MAX_ATTEMPTS = 5
 """Tries of one email before it is marked failed."""
@@ -204,6 +215,9 @@ def message_text(kind: str, params: Mapping[str, Any]) -> str:
         elif key in DATES and isinstance(value, str) and value:
             with contextlib.suppress(ValueError):
                 value = i18n.format_date(date.fromisoformat(value[:10]))
+        elif key in MONEY and isinstance(value, str) and value and params.get("currency"):
+            with contextlib.suppress(ArithmeticError, ValueError):
+                value = i18n.format_money(Decimal(value), str(params["currency"]))
         values[key] = "" if value is None else str(value)
     for name in spec.params:
         values.setdefault(name, "")

@@ -16,7 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from makeready.accounts.models import User
 from makeready.audit import service as audit
-from makeready.errors import Conflict, NotFound, ValidationFailed
+from makeready.billing import gating as billing_gate
+from makeready.errors import Conflict, NotFound, PaymentRequired, ValidationFailed
 from makeready.i18n import _
 from makeready.projects import service as projects
 from makeready.projects.models import Attachment
@@ -52,6 +53,7 @@ async def start_upload(
     """Instructions for uploading one file of `kind` to the project, straight to storage."""
     project = await projects.get_project(session, project_id)
     await projects.require_writer(session, user=actor, org_id=project.org_id)
+    await billing_gate.require_writable(session, org_id=project.org_id, actor=actor)
     rule = kind_rule(kind)
     name = clean_filename(filename)
     check_name(name, rule)
@@ -103,6 +105,11 @@ async def complete_upload(
         raise NotFound(_("This upload does not exist or you do not have access to it."))
     name = clean_filename(original_name)
     storage = storage or get_storage()
+    try:
+        await billing_gate.require_writable(session, org_id=project.org_id, actor=actor)
+    except PaymentRequired:
+        await storage.delete(key)  # uploaded before the portal became read-only: no orphan object stays
+        raise
     verified = await verify_upload(storage, key, kind=parsed.kind, name=name)
     attachment = Attachment(
         org_id=project.org_id,

@@ -13,6 +13,7 @@ from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from makeready.accounts.models import Membership, OrgRole, User
 from makeready.audit import service as audit
+from makeready.billing import gating as billing_gate
 from makeready.db.tenancy import get_scope
 from makeready.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from makeready.i18n import N_, _
@@ -175,6 +176,8 @@ async def get_project(session: AsyncSession, project_id: int) -> Project:
 async def create_project(session: AsyncSession, *, actor: User, org_id: int, data: dict[str, Any]) -> Project:
     await require_writer(session, user=actor, org_id=org_id)
     fields = clean_project_fields(data)
+    # an organization that stopped paying is read-only (402), and a plan may cap its active projects (409)
+    await billing_gate.require_project_allowance(session, org_id=org_id, actor=actor)
     if "name" not in fields:
         raise ValidationFailed(_("The product needs a name of at most 200 characters."), field="name")
     project = Project(org_id=org_id, phase=Phase.feasibility, **fields)

@@ -62,7 +62,14 @@ async def outbox_job(ctx: dict[str, Any]) -> str:
     return f"sent {report.sent}, retrying {report.retrying}, failed {report.failed}"
 
 
-PERIODIC: list[tuple[str, float]] = [("deliver_outbox", OUTBOX_EVERY), ("run_escalation", ESCALATION_EVERY)]
+BILLING_SWEEP_EVERY = 300.0
+"""Seconds between two sweeps for milestone fees still to invoice (makeready.billing.jobs)."""
+
+PERIODIC: list[tuple[str, float]] = [
+    ("deliver_outbox", OUTBOX_EVERY),
+    ("run_escalation", ESCALATION_EVERY),
+    ("invoice_due_fees", BILLING_SWEEP_EVERY),
+]
 
 
 async def tick_forever(periodic: list[tuple[str, float]] | None = None) -> None:

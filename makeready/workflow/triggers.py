@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from makeready.accounts.models import User
+from makeready.db.types import utcnow
 from makeready.i18n import N_
 from makeready.notify.service import notify
 from makeready.projects.models import Milestone, Project, Question, Task
@@ -319,6 +320,13 @@ async def escalate_late_milestone(session: AsyncSession, event: Event) -> None:
     )
 
 
+async def bill_milestone_fees(session: AsyncSession, event: Event) -> None:
+    """A done milestone makes its fees due; each is invoiced through Stripe once this transaction commits."""
+    from makeready.billing.fees import mark_fees_due  # billing builds on the workflow
+
+    await mark_fees_due(session, milestone=event.subject, actor=event.actor, now=event.now or utcnow())
+
+
 def spec_link(project_id: int, *, staff: bool) -> str:
     return f"/coordinator/projects/{project_id}/spec" if staff else f"/projects/{project_id}/spec"
 
@@ -374,6 +382,7 @@ RULES: list[tuple[str, Rule]] = [
     ("milestone.at_risk", tell_owner_milestone_at_risk),
     ("milestone.late", tell_owner_milestone_late),
     ("milestone.escalated", escalate_late_milestone),
+    ("milestone.completed", bill_milestone_fees),
     ("spec_revision.submitted", tell_brand_spec_revision),
     ("spec_revision.issued", tell_brand_spec_revision),
     ("spec_revision.approved", tell_coordinator_spec_decided),
