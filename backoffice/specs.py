@@ -365,12 +365,14 @@ def _pair(item: Any) -> tuple[str, str]:
 def _problem_text(item: Any) -> str:
     if isinstance(item, str):
         return item
-    for name in ("message", "text"):
-        value = getattr(item, name, None)
-        if isinstance(value, str):
-            return value
     en, zh = _pair(item)
-    return _("The glossary translates “%(en)s” as “%(zh)s”.") % {"en": en, "zh": zh}
+    expected = getattr(item, "expected", None) or (zh,)
+    return _(
+        "The English uses “%(en)s”: the glossary's Chinese is “%(zh)s”, which the Chinese does not use."
+    ) % {
+        "en": getattr(item, "text", "") or en,
+        "zh": " / ".join(expected),
+    }
 
 
 @dataclass
@@ -390,7 +392,8 @@ async def glossary_hints(db: AsyncSession, content: SpecContent) -> dict[str, Hi
         text: Text = ref.value
         if not text.en:
             continue
-        hint = Hint(suggestions=[_pair(s) for s in module.suggest(text.en, terms)])
+        pairs = [_pair(s) for s in module.suggest(text.en, terms)]
+        hint = Hint(suggestions=list(dict.fromkeys(pairs)))
         if text.zh:
             hint.problems = [_problem_text(p) for p in module.check_consistency(text.en, text.zh, terms)]
         if hint.suggestions or hint.problems:
@@ -593,9 +596,22 @@ def _shown(value: Any) -> Any:
     return label(value) if hasattr(value, "labels") else str(getattr(value, "value", value))
 
 
+def default_pair(revisions: list[SpecRevision], from_label: str, to_label: str) -> tuple[str, str]:
+    """Missing ends of a comparison: to the newest revision, from the one before `to` (or `to` itself)."""
+    if not revisions:
+        return from_label, to_label
+    to_label = to_label or revisions[0].label
+    if not from_label:
+        newer = parse_label(to_label) or 0
+        before = [r for r in revisions if r.number < newer]
+        from_label = before[0].label if before else to_label
+    return from_label, to_label
+
+
 async def diff_context(
     db: AsyncSession, project_id: int, from_label: str, to_label: str
 ) -> tuple[SpecRevision, SpecRevision, list[Change]]:
+    from_label, to_label = default_pair(await specs.revisions_of(db, project_id), from_label, to_label)
     older, newer = parse_label(from_label), parse_label(to_label)
     if older is None or newer is None:
         raise NotFound(_(specs.REVISION_NOT_FOUND))

@@ -46,6 +46,7 @@ from portal.submit import SubmitPages
 from portal.team import InvitationPages, TeamPages
 
 TEMPLATES = BASE_DIR / "templates"
+from portal.specs import SpecPages, specs_api
 STATIC = BASE_DIR / "portal" / "static"
 
 
@@ -155,6 +156,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             # would replace the mount's routing node (Litestar 2.25), hiding /admin/api/... behind the portal's /api
             _mount_backoffice(settings),
             create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False),
+            SpecPages,
+            specs_api,
         ],
         dependencies={"actor": Provide(provide_actor), "db": Provide(provide_db)},
         plugins=[
