@@ -24,6 +24,7 @@ from litestar.template.config import TemplateConfig
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from backoffice.board import CoordinatorPages
+from backoffice.factory_links import FactoryLinkPages
 from backoffice.feasibility import FeasibilityWorkspace
 from backoffice.suppliers import SupplierPages
 from backoffice.specs import SpecWorkspace
@@ -35,6 +36,7 @@ from portal.api import api_router
 from portal.auth import CSRF_COOKIE, CSRF_HEADER, provide_actor, provide_db
 from portal.changes import ChangePages, changes_api
 from portal.errors import EXCEPTION_HANDLERS
+from portal.factory import FactoryPages
 from portal.files import files_api, local_download, local_upload
 from portal.health import healthz, readyz
 from portal.locale import LocaleMiddleware
@@ -111,7 +113,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         httponly=True,
         secure=secure,
         samesite="lax",
-        exclude=["/healthz", "/readyz", "/static"],
+        # the factory's link pages set no cookie at all (portal/factory.py)
+        exclude=["/healthz", "/readyz", "/static", "^/f/"],
     )
     csrf = CSRFConfig(
         secret=_derive(settings.app.secret_key, "csrf").hex(),
@@ -122,7 +125,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         # the API checks its own double-submit header for cookie callers (bearer tokens need none); piccolo-admin
         # has its own CSRF middleware; Stripe signs its webhooks
         # /uploads/local is authenticated by its signed form fields, like an S3 presigned POST
-        exclude=["/api/", "/admin", "/webhooks/stripe", "/healthz", "/readyz", "/uploads/local"],
+        # /f/ has no session to protect: the link's token is the credential (portal/factory.py explains)
+        exclude=["/api/", "/admin", "/webhooks/stripe", "/healthz", "/readyz", "/uploads/local", "^/f/"],
     )
     return Litestar(
         route_handlers=[
@@ -152,6 +156,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             files_api,
             local_upload,
             local_download,
+            FactoryPages,
+            FactoryLinkPages,
             # the mount also answers /admin with a redirect to /admin/: a plain route at the mount's own path
             # would replace the mount's routing node (Litestar 2.25), hiding /admin/api/... behind the portal's /api
             _mount_backoffice(settings),
