@@ -9,8 +9,11 @@ nothing. Dates are relative to the day of the first seeding, so the board always
 The passwords are fixed and published (they are printed): `makeready demo` refuses to run in production.
 """
 
+# ruff: noqa: RUF001 - the spec's Chinese uses Chinese punctuation (full-width commas and colons) on purpose
+
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -24,6 +27,7 @@ from makeready.accounts.models import Organization, OrgRole, User
 from makeready.audit import service as audit
 from makeready.projects import service as projects
 from makeready.projects.models import Milestone, MilestoneStatus, Phase, Project
+from makeready.specs import service as spec_service
 from makeready.suppliers.models import Supplier
 
 DEMO_PASSWORD = "demo-password-1"  # noqa: S105 - published on purpose: the demo prints it
@@ -395,7 +399,265 @@ async def _project(
             reason=spec.hold_reason,
         )
     await session.flush()
+    if spec.name == SPEC_DEMO_PROJECT:
+        await _spec_revisions(session, project, coordinator=coordinator, brand_owner=brand_owner)
     result.created["projects"] += 1
+
+
+SPEC_DEMO_PROJECT = "Tide Table Lamp"
+
+
+def _t(en: str, zh: str) -> dict[str, str]:
+    return {"en": en, "zh": zh, "status": "reviewed"}
+
+
+def tide_spec() -> dict[str, Any]:
+    """Revision A of the Tide Table Lamp, English and reviewed Chinese throughout."""
+    return {
+        "overview": {
+            "product_name": _t("Tide Table Lamp", "潮汐台灯"),
+            "summary": _t(
+                "Table lamp with a brushed brass stem on a turned oak base and a mouth-blown opal glass shade; "
+                "touch dimmer in the base.",
+                "台灯：拉丝黄铜灯杆，车削橡木底座，人工吹制乳白玻璃灯罩；底座内置触摸调光器。",
+            ),
+            "intended_use": _t("Indoor use in dry locations only.", "仅限室内干燥场所使用。"),
+            "model_number": "TTL-01",
+        },
+        "materials": [
+            {
+                "id": "m1",
+                "part": _t("Stem", "灯杆"),
+                "material": _t("Brass", "黄铜"),
+                "grade": "C36000",
+                "supplier": "",
+                "notes": _t("Seamless tube, 16 mm outer diameter.", "无缝管，外径16毫米。"),
+            },
+            {
+                "id": "m2",
+                "part": _t("Base", "底座"),
+                "material": _t("European oak", "欧洲橡木"),
+                "grade": "FSC 100%",
+                "supplier": "",
+                "notes": _t("Kiln dried to 8-10% moisture.", "窑干至含水率8-10%。"),
+            },
+            {
+                "id": "m3",
+                "part": _t("Shade", "灯罩"),
+                "material": _t("Opal glass", "乳白玻璃"),
+                "grade": "",
+                "supplier": "",
+                "notes": _t("Mouth-blown, 3 mm wall.", "人工吹制，壁厚3毫米。"),
+            },
+        ],
+        "dimensions": [
+            {
+                "id": "d1",
+                "feature": _t("Overall height", "总高度"),
+                "value": "420",
+                "unit": "mm",
+                "tolerance_plus": "2",
+                "tolerance_minus": "2",
+            },
+            {
+                "id": "d2",
+                "feature": _t("Base diameter", "底座直径"),
+                "value": "140",
+                "unit": "mm",
+                "tolerance_plus": "0.5",
+                "tolerance_minus": "0.5",
+            },
+            {
+                "id": "d3",
+                "feature": _t("Shade diameter", "灯罩直径"),
+                "value": "220",
+                "unit": "mm",
+                "tolerance_plus": "3",
+                "tolerance_minus": "3",
+            },
+            {
+                "id": "d4",
+                "feature": _t("Net weight", "净重"),
+                "value": "2.1",
+                "unit": "kg",
+                "tolerance_plus": "0.1",
+                "tolerance_minus": "0.1",
+            },
+        ],
+        "finishes": [
+            {
+                "id": "f1",
+                "part": _t("Stem", "灯杆"),
+                "finish": _t("Brushed, clear lacquer", "拉丝，清漆"),
+                "colour_system": "pantone",
+                "colour_code": "PMS 871 C",
+                "gloss": "20 GU",
+            },
+            {
+                "id": "f2",
+                "part": _t("Base underside plate", "底座底板"),
+                "finish": _t("Powder coat", "粉末喷涂"),
+                "colour_system": "ral",
+                "colour_code": "RAL 9005",
+                "gloss": "30 GU",
+            },
+            {
+                "id": "f3",
+                "part": _t("Base", "底座"),
+                "finish": _t("Hard wax oil, natural", "硬蜡油，原木色"),
+                "colour_system": "",
+                "colour_code": "",
+                "gloss": "Matt",
+            },
+        ],
+        "bom": [
+            {
+                "id": "b1",
+                "part": _t("Stem tube", "灯杆管"),
+                "material": _t("Brass", "黄铜"),
+                "quantity": "1",
+                "unit": "pcs",
+            },
+            {
+                "id": "b2",
+                "part": _t("Oak base", "橡木底座"),
+                "material": _t("European oak", "欧洲橡木"),
+                "quantity": "1",
+                "unit": "pcs",
+            },
+            {
+                "id": "b3",
+                "part": _t("Glass shade", "玻璃灯罩"),
+                "material": _t("Opal glass", "乳白玻璃"),
+                "quantity": "1",
+                "unit": "pcs",
+            },
+            {
+                "id": "b4",
+                "part": _t("E27 lamp holder", "E27灯座"),
+                "material": _t("Ceramic", "陶瓷"),
+                "quantity": "1",
+                "unit": "pcs",
+            },
+            {
+                "id": "b5",
+                "part": _t("Touch dimmer module", "触摸调光模块"),
+                "material": _t("PCB assembly", "电路板组件"),
+                "quantity": "1",
+                "unit": "pcs",
+            },
+            {
+                "id": "b6",
+                "part": _t("Power cord, 2 m", "电源线，2米"),
+                "material": _t("PVC, 2 x 0.75 mm²", "PVC，2 x 0.75平方毫米"),
+                "quantity": "1",
+                "unit": "pcs",
+            },
+        ],
+        "assembly": [
+            {
+                "id": "a1",
+                "text": _t(
+                    "Press the stem into the base and secure it with the M8 nut to 6 N·m.",
+                    "将灯杆压入底座，用M8螺母紧固至6牛·米。",
+                ),
+            },
+            {
+                "id": "a2",
+                "text": _t(
+                    "Route the cord through the base channel; fit the strain relief.",
+                    "电源线穿过底座线槽，装上电线固定头。",
+                ),
+            },
+            {
+                "id": "a3",
+                "text": _t(
+                    "Fit the shade last, after the electrical safety test.", "电气安全测试后最后安装灯罩。"
+                ),
+            },
+        ],
+        "packaging": [
+            {
+                "id": "p1",
+                "kind": "packaging",
+                "item": _t("Inner box", "内盒"),
+                "details": _t(
+                    "Kraft carton with moulded pulp inserts; shade packed separately.",
+                    "牛皮纸盒配纸浆模塑内衬；灯罩单独包装。",
+                ),
+            },
+            {
+                "id": "p2",
+                "kind": "packaging",
+                "item": _t("Master carton", "外箱"),
+                "details": _t(
+                    "4 units per carton, 5-ply, drop tested from 76 cm.",
+                    "每箱4套，五层瓦楞，76厘米跌落测试。",
+                ),
+            },
+            {
+                "id": "p3",
+                "kind": "label",
+                "item": _t("Rating label", "铭牌标签"),
+                "details": _t(
+                    "Under the base: model, 220-240 V~ 50 Hz, max 40 W, CE, UKCA.",
+                    "底座下方：型号、220-240伏~ 50赫兹、最大40瓦、CE、UKCA。",
+                ),
+            },
+        ],
+        "quality": {
+            "inspection_level": "II",
+            "aql_critical": "0",
+            "aql_major": "2.5",
+            "aql_minor": "4.0",
+            "points": [
+                {
+                    "id": "q1",
+                    "point": _t("Hi-pot test", "耐压测试"),
+                    "method": _t("1500 V AC for 1 s, every unit.", "交流1500伏，1秒，每件测试。"),
+                    "defect_class": "critical",
+                },
+                {
+                    "id": "q2",
+                    "point": _t("Brass finish", "黄铜表面"),
+                    "method": _t(
+                        "No scratches visible at 50 cm under daylight.", "日光下50厘米处无可见划痕。"
+                    ),
+                    "defect_class": "major",
+                },
+                {
+                    "id": "q3",
+                    "point": _t("Oak grain match", "橡木纹理"),
+                    "method": _t("Even colour against the approved sample.", "颜色与确认样一致。"),
+                    "defect_class": "minor",
+                },
+            ],
+        },
+        "figures": [],
+        "change_summary": _t("First issue.", "首次发布。"),
+    }
+
+
+async def _spec_revisions(
+    session: AsyncSession, project: Project, *, coordinator: User, brand_owner: User
+) -> None:
+    """Revision A issued (written, reviewed by the brand, translated), and a draft B whose one English change left
+    its Chinese stale, all through the spec services."""
+    a = await spec_service.start_revision(session, actor=coordinator, project_id=project.id)
+    await spec_service.save_content(
+        session, actor=coordinator, revision_id=a.id, content=tide_spec(), expected_version=None
+    )
+    for action, actor in (("submit", coordinator), ("approve", brand_owner), ("issue", coordinator)):
+        await spec_service.act(session, action, actor=actor, revision_id=a.id)
+    b = await spec_service.start_revision(session, actor=coordinator, project_id=project.id)
+    content = copy.deepcopy(b.content)  # the stored JSON is compared against: never edit it in place
+    height = content["dimensions"][0]
+    height["feature"] = dict(height["feature"], en="Overall height, shade fitted")
+    height["value"] = "425"
+    content["change_summary"] = _t("Height measured with the shade fitted.", "高度为装上灯罩后的测量值。")
+    await spec_service.save_content(
+        session, actor=coordinator, revision_id=b.id, content=content, expected_version=None
+    )
 
 
 async def seed(session: AsyncSession, *, today: date | None = None) -> DemoResult:

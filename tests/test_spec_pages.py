@@ -5,6 +5,7 @@ One client, one cookie jar per identity (`as_`); rows are arranged through the s
 
 from __future__ import annotations
 
+import copy
 import re
 from typing import Any
 
@@ -329,7 +330,8 @@ async def test_english_change_after_review_makes_chinese_stale(
 
 
 def translated(content: dict[str, Any], **overview_en: str) -> dict[str, Any]:
-    """`content` with the overview's English replaced and every text given a reviewed Chinese."""
+    """A copy of `content` with the overview's English replaced and every text given a reviewed Chinese."""
+    content = copy.deepcopy(content)
     for name, value in overview_en.items():
         content["overview"][name]["en"] = value
     for value in content["overview"].values():

@@ -9,6 +9,7 @@ unchanged afterwards. Anonymous callers are refused everywhere but the public ro
 
 from __future__ import annotations
 
+import copy
 import io
 import re
 from dataclasses import dataclass
@@ -314,7 +315,7 @@ async def specs_a(engine: AsyncEngine, world: World, fixture_a: Fixture) -> Spec
             revision = await spec_service.start_revision(
                 session, actor=world.coordinator, project_id=fixture_a.project_a
             )
-            content = revision.content
+            content = copy.deepcopy(revision.content)
             content["overview"]["product_name"] = {"en": MARKER, "zh": MARKER, "status": "reviewed"}
             content["overview"]["summary"] = {"en": "", "zh": "", "status": "missing"}
             await spec_service.save_content(
