@@ -1,0 +1,199 @@
+"""A factory opens its link in a real browser (Playwright driving Debian's Chromium) against `makeready serve`.
+
+The served demo database gets an issued revision (the demo's own, else one made through the spec services) and a
+factory link sent through makeready.specs.factory, in a subprocess with the server's settings. The browser asks for
+English, yet the page opens in Chinese; no request leaves the server; the PDF link downloads a PDF once the
+in-process worker has rendered it (the page refreshes itself until then). Screenshots go to test-artifacts/.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+from playwright.async_api import Browser, async_playwright, expect
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "test-artifacts"
+MAKEREADY = str(Path(sys.executable).parent / "makeready")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+# Run with the server's environment: prints the token of a new link to an issued revision as its last line.
+SEND_LINK = r"""
+import asyncio
+from sqlalchemy import select
+from makeready.accounts.models import Membership, OrgRole, User
+from makeready.db.session import unit_of_work
+from makeready.db.tenancy import Scope
+from makeready.projects.models import Phase, Project
+from makeready.specs import factory, service as specs
+from makeready.specs.models import RevisionStatus, SpecRevision
+from makeready.suppliers.models import Supplier
+
+
+def translated(node):
+    if isinstance(node, dict):
+        if set(node) == {"en", "zh", "status"}:
+            return {"en": node["en"], "zh": node["zh"] or ("中文：" + node["en"] if node["en"] else ""),
+                    "status": "reviewed"}
+        return {key: translated(value) for key, value in node.items()}
+    if isinstance(node, list):
+        return [translated(item) for item in node]
+    return node
+
+
+async def main():
+    async with unit_of_work(Scope.system()) as session:
+        coordinator = await session.scalar(select(User).where(User.is_staff, User.is_active).order_by(User.id))
+        revision = await session.scalar(
+            select(SpecRevision).where(SpecRevision.status == RevisionStatus.issued).order_by(SpecRevision.id)
+        )
+        if revision is None:
+            project = await session.scalar(
+                select(Project).where(Project.phase == Phase.development).order_by(Project.id)
+            )
+            owner = await session.scalar(
+                select(User).join(Membership, Membership.user_id == User.id).where(
+                    Membership.org_id == project.org_id, Membership.role == OrgRole.owner
+                )
+            )
+            revision = await specs.start_revision(session, actor=coordinator, project_id=project.id)
+            await specs.save_content(
+                session, actor=coordinator, revision_id=revision.id,
+                content=translated(revision.content), expected_version=None,
+            )
+            for action, actor in (("submit", coordinator), ("approve", owner), ("issue", coordinator)):
+                await specs.act(session, action, actor=actor, revision_id=revision.id)
+        supplier = await session.scalar(
+            select(Supplier).where(Supplier.archived_at.is_(None)).order_by(Supplier.id)
+        )
+        if supplier is None:
+            supplier = Supplier(name_en="Browser Test Works", name_zh="浏览器测试工厂")
+            session.add(supplier)
+            await session.flush()
+        _link, token = await factory.send_link(
+            session, actor=coordinator, revision_id=revision.id, supplier_id=supplier.id
+        )
+    print(token)
+
+
+asyncio.run(main())
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    """The real CLI: seed the demo agency, send a factory link, serve on a free port. Yields (base URL, token)."""
+    home = tmp_path_factory.mktemp("browser-factory")
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite+aiosqlite:///{home / 'demo.db'}",
+        "DATABASE_POOL": "queue",
+        "MEDIA_ROOT": str(home / "media"),
+        "OUTBOX_DIR": str(home / "outbox"),
+        "REDIS_URL": "",
+        "JOBS_IN_PROCESS": "true",
+    }
+    subprocess.run([MAKEREADY, "demo", "--no-serve"], env=env, check=True, capture_output=True)
+    sent = subprocess.run(
+        [sys.executable, "-c", SEND_LINK], env=env, check=True, capture_output=True, text=True, cwd=ROOT
+    )
+    token = sent.stdout.strip().splitlines()[-1]
+    port = _free_port()
+    proc = subprocess.Popen(
+        [MAKEREADY, "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:  # wait until the server answers, not a fixed time
+        try:
+            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError("makeready serve did not become ready")
+    yield base, token
+    proc.terminate()
+    proc.wait(timeout=20)
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as pw:
+        chromium = await pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        yield chromium
+        await chromium.close()
+
+
+async def test_a_factory_opens_its_link_in_chinese_and_downloads_the_pdf(
+    served: tuple[str, str], browser: Browser
+) -> None:
+    base, token = served
+    context = await browser.new_context(locale="en-US", accept_downloads=True)
+    page = await context.new_page()
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+
+    response = await page.goto(f"{base}/f/{token}")
+    assert response is not None
+    assert response.status == 200
+    assert response.headers["referrer-policy"] == "no-referrer"
+    await expect(page.locator("html")).to_have_attribute("lang", "zh-Hans")
+    await expect(page.locator("#ack h2")).to_have_text("确认此修订版")
+    await expect(page.locator("#ask h2")).to_have_text("提问")
+    await expect(page.locator("a.pdf")).to_have_text("下载 PDF")
+    assert await page.locator("h1.project-name").count() == 1
+    assert await context.cookies() == []
+    ARTIFACTS.mkdir(exist_ok=True)
+    await page.screenshot(path=str(ARTIFACTS / "factory-link-zh.png"), full_page=True)
+
+    # the PDF: a page that refreshes itself while the worker renders, then the download
+    async with page.expect_download(timeout=120_000) as started:
+        await page.click("a.pdf")
+    download = await started.value
+    assert download.suggested_filename.endswith(".pdf")
+    saved = await download.path()
+    assert saved is not None
+    assert Path(saved).read_bytes().startswith(b"%PDF-")
+
+    english = await page.goto(f"{base}/f/{token}?lang=en")
+    assert english is not None
+    await expect(page.locator("html")).to_have_attribute("lang", "en")
+    await expect(page.locator("a.pdf")).to_have_text("Download the PDF")
+    await page.screenshot(path=str(ARTIFACTS / "factory-link-en.png"), full_page=True)
+
+    # nothing was fetched from anywhere but this server
+    origin = urlsplit(base).netloc
+    assert requested
+    assert {urlsplit(url).netloc for url in requested if not url.startswith(("data:", "blob:"))} == {origin}
+    await context.close()
