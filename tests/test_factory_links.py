@@ -36,7 +36,7 @@ from tests.conftest import World, csrf, login
 HOSTILE = '<script>alert("x")</script><img src=https://evil.example/x.png style="color:red">'
 
 
-def content(*, summary: str = "A brass pendant lamp") -> dict[str, Any]:
+def content(*, summary: str = "A brass pendant lamp", photo_id: int | None = None) -> dict[str, Any]:
     def t(en: str, zh: str) -> dict[str, str]:
         return {"en": en, "zh": zh, "status": "reviewed"}
 
@@ -56,6 +56,11 @@ def content(*, summary: str = "A brass pendant lamp") -> dict[str, Any]:
                 "tolerance_minus": "0.5",
             }
         ],
+        "figures": (
+            [{"id": "g1", "source": "sample_photo", "ref_id": photo_id, "caption": t("Front", "正面")}]
+            if photo_id
+            else []
+        ),
     }
 
 
@@ -97,7 +102,7 @@ async def _as(engine: AsyncEngine, user: User, call: Any, **kwargs: Any) -> Any:
 
 
 async def issue_revision(
-    engine: AsyncEngine, world: World, project: Project, *, summary: str
+    engine: AsyncEngine, world: World, project: Project, *, summary: str, photo_id: int | None = None
 ) -> SpecRevision:
     """start -> save (Chinese for every English field) -> submit -> approve (brand owner) -> issue."""
     orgs = {world.org_a.id}
@@ -107,7 +112,7 @@ async def issue_revision(
         world.coordinator,
         specs.save_content,
         revision_id=revision.id,
-        content=content(summary=summary),
+        content=content(summary=summary, photo_id=photo_id),
         expected_version=None,
     )
     await _as(engine, world.coordinator, specs.act, action="submit", revision_id=revision.id)
@@ -551,3 +556,39 @@ async def test_the_pdf_is_offered_and_downloaded(
     ].replace("%20", " ")
     assert response.headers["referrer-policy"] == "no-referrer"
     assert (await link_of(engine, token)).view_count == 0
+
+
+async def test_the_revisions_pictures_and_nothing_else_are_served(
+    client: AsyncTestClient[Litestar], engine: AsyncEngine, world: World, arranged: dict[str, Any]
+) -> None:
+    from makeready.projects.models import Attachment
+    from makeready.samples.models import SampleStatus
+    from makeready.storage import get_storage
+    from tests.s3server import png_bytes
+    from tests.workflow_support import make_round
+
+    project = arranged["project"]
+    _round, [photo] = await make_round(engine, project, status=SampleStatus.approved, photos=1)
+    async with await system_session(engine) as session:
+        attachment = await session.get_one(Attachment, photo.attachment_id)
+    image = png_bytes(64, 48)
+    await get_storage().put(attachment.object_key, image, content_type="image/png")
+    async with await system_session(engine) as session, session.begin():
+        await session.execute(
+            update(Attachment).values(content_type="image/png").where(Attachment.id == attachment.id)
+        )
+    await issue_revision(engine, world, project, summary="A brass pendant lamp, pictured", photo_id=photo.id)
+
+    jar = Jar(client)
+    coordinator = await jar.be("coordinator", world.coordinator.email)
+    token = await send(coordinator, project.id, arranged["mill"].id)
+    factory = await jar.be("factory")
+    page = await factory.get(f"/f/{token}")
+    assert f'src="/f/{token}/photos/g1"' in page.text
+    picture = await factory.get(f"/f/{token}/photos/g1")
+    assert picture.status_code == 200
+    assert picture.content == image
+    assert picture.headers["content-type"] == "image/png"
+    assert picture.headers["referrer-policy"] == "no-referrer"
+    assert (await factory.get(f"/f/{token}/photos/g2")).status_code == 404
+    assert (await factory.get("/f/" + "y" * 43 + "/photos/g1")).status_code == 404
