@@ -308,6 +308,12 @@ def demo(no_serve: bool, host: str, port: int) -> None:
     for login in result.logins:
         org = login.org or _("agency staff")
         click.echo(f"  {login.role:<12} {login.email:<40} {login.password:<18} {org}")
+    if result.factory_link:
+        base = f"http://{host}:{port}" if not no_serve else settings.app.base_url.rstrip("/")
+        click.echo(
+            _("A factory's link to the issued spec (new on every run, no login): %(url)s")
+            % {"url": base + result.factory_link}
+        )
     if not no_serve:
         click.echo(_("Serving on http://%(host)s:%(port)d") % {"host": host, "port": port})
         serve_app(host, port)

@@ -27,7 +27,9 @@ from makeready.accounts.models import Organization, OrgRole, User
 from makeready.audit import service as audit
 from makeready.projects import service as projects
 from makeready.projects.models import Milestone, MilestoneStatus, Phase, Project
+from makeready.specs import factory
 from makeready.specs import service as spec_service
+from makeready.specs.models import RevisionStatus, SpecRevision
 from makeready.suppliers.models import Supplier
 
 DEMO_PASSWORD = "demo-password-1"  # noqa: S105 - published on purpose: the demo prints it
@@ -261,6 +263,9 @@ class DemoLogin:
 class DemoResult:
     logins: list[DemoLogin] = field(default_factory=list)
     created: dict[str, int] = field(default_factory=lambda: {"users": 0, "suppliers": 0, "projects": 0})
+    factory_link: str = ""
+    """Path of a factory link to the issued revision, new on every run (a token is shown once; the last one is
+    revoked), or "" when no revision is issued."""
 
     @property
     def created_anything(self) -> bool:
@@ -706,4 +711,26 @@ async def seed(session: AsyncSession, *, today: date | None = None) -> DemoResul
         )
     for spec in [*AGENCY_STAFF, *BRAND_USERS]:
         result.logins.append(DemoLogin(spec.role, spec.email, DEMO_PASSWORD, spec.name, spec.org))
+    result.factory_link = await _factory_link(session, coordinator)
     return result
+
+
+async def _factory_link(session: AsyncSession, coordinator: User) -> str:
+    """Send the first issued revision to its project's supplier (or the first supplier); the link's path."""
+    revision = await session.scalar(
+        select(SpecRevision).where(SpecRevision.status == RevisionStatus.issued).order_by(SpecRevision.id)
+    )
+    if revision is None:
+        return ""
+    project = await session.get(Project, revision.project_id)
+    supplier_id = project.supplier_id if project is not None else None
+    if supplier_id is None:
+        supplier_id = await session.scalar(
+            select(Supplier.id).where(Supplier.archived_at.is_(None)).order_by(Supplier.id)
+        )
+    if supplier_id is None:
+        return ""
+    _link, token = await factory.send_link(
+        session, actor=coordinator, revision_id=revision.id, supplier_id=supplier_id
+    )
+    return factory.link_path(token)
