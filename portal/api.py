@@ -31,6 +31,16 @@ PROBLEMS = {
     }.items()
 }
 
+# writes an organization cannot make while its billing has stopped (makeready.billing.gating)
+WRITE_PROBLEMS = {
+    **PROBLEMS,
+    402: ResponseSpec(
+        data_container=Problem,
+        description="The organization's subscription is unpaid beyond its grace period: the portal is read-only",
+        media_type="application/problem+json",
+    ),
+}
+
 Limit = Annotated[int, Parameter(ge=1, le=200, description="Page size")]
 Offset = Annotated[int, Parameter(ge=0, description="Items to skip")]
 
@@ -49,7 +59,7 @@ class ProjectController(Controller):
         rows, total = await projects.list_projects(db, offset=offset, limit=limit)
         return Page(items=[ProjectOut.of(p) for p in rows], total=total, limit=limit, offset=offset)
 
-    @post("/", responses=PROBLEMS)
+    @post("/", responses=WRITE_PROBLEMS)
     async def create_project(self, db: AsyncSession, user: Actor, data: ProjectCreate) -> ProjectOut:
         """Submit a new product; it starts in feasibility with the standard milestones."""
         org_ids = {m.org_id for m in user.memberships}

@@ -29,11 +29,13 @@ from backoffice.feasibility import FeasibilityWorkspace
 from backoffice.suppliers import SupplierPages
 from backoffice.specs import SpecWorkspace
 from makeready import i18n, jobs
+from makeready.billing.stripe_client import billing_enabled
 from makeready.db.session import get_engine
 from makeready.settings import BASE_DIR, Settings, get_settings
 from portal.account import AccountPages
 from portal.api import api_router
 from portal.auth import CSRF_COOKIE, CSRF_HEADER, provide_actor, provide_db
+from portal.billing import BillingPages, stripe_webhook
 from portal.changes import ChangePages, changes_api
 from portal.errors import EXCEPTION_HANDLERS
 from portal.factory import FactoryPages
@@ -74,6 +76,7 @@ def build_jinja(directory: Path = TEMPLATES) -> Environment:
         current_locale=i18n.get_locale,
         label=i18n.label,
         languages=i18n.LANGUAGE_NAMES,
+        billing_enabled=billing_enabled,
         csrf_cookie=CSRF_COOKIE,
     )
     return env
@@ -158,6 +161,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             local_download,
             FactoryPages,
             FactoryLinkPages,
+            BillingPages,
+            stripe_webhook,
             # the mount also answers /admin with a redirect to /admin/: a plain route at the mount's own path
             # would replace the mount's routing node (Litestar 2.25), hiding /admin/api/... behind the portal's /api
             _mount_backoffice(settings),

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from makeready.accounts import service as accounts
 from makeready.accounts.models import Membership, OrgRole, User
+from makeready.billing.gating import BillingNotice, notices_for
 from makeready.db.tenancy import Scope, set_scope
 from makeready.i18n import SUPPORTED, _, set_locale
 from makeready.notify import service as notify
@@ -42,6 +43,8 @@ class Actor:
     via_token: bool = False
     unread_notifications: int | None = None
     """For the header's bell on pages; None on the API and on routes that draw no page."""
+    billing_notices: list[BillingNotice] = field(default_factory=list)
+    """Banners about the organizations' billing (past due, read-only), on pages only, when billing is on."""
 
     @property
     def scope(self) -> Scope:
@@ -108,6 +111,11 @@ async def _resolve(request: Request, db: AsyncSession) -> Actor | None:
     set_scope(db, actor.scope)
     if _draws_page(request):
         actor.unread_notifications = await notify.unread_count(db, user)
+        actor.billing_notices = await notices_for(
+            db,
+            owner_org_ids={m.org_id for m in memberships if m.role == OrgRole.owner},
+            member_org_ids={m.org_id for m in memberships},
+        )
     return actor
 
 

@@ -21,6 +21,7 @@ PROBLEM = "application/problem+json"
 TITLES = {
     400: N_("Bad request"),
     401: N_("Not logged in"),
+    402: N_("Payment required"),
     403: N_("Not allowed"),
     404: N_("Not found"),
     405: N_("Method not allowed"),

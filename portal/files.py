@@ -32,7 +32,7 @@ from makeready.storage import get_storage
 from makeready.storage.base import ascii_fallback, content_disposition
 from makeready.storage.local import DOWNLOAD_PREFIX, UPLOAD_FIELDS, UPLOAD_PATH, IncomingFile, LocalStorage
 from makeready.storage.verify import KIND_RULES
-from portal.api import PROBLEMS, Limit, Offset
+from portal.api import PROBLEMS, WRITE_PROBLEMS, Limit, Offset
 from portal.auth import Actor, provide_user
 from portal.schemas import Page
 
@@ -118,7 +118,7 @@ class FileController(Controller):
     path = "/"
     tags = ["files"]
 
-    @post("/projects/{project_id:int}/uploads", status_code=200, responses=PROBLEMS)
+    @post("/projects/{project_id:int}/uploads", status_code=200, responses=WRITE_PROBLEMS)
     async def start_upload(
         self, db: AsyncSession, user: Actor, project_id: int, data: UploadStart
     ) -> UploadInstructions:
@@ -136,7 +136,7 @@ class FileController(Controller):
             max_size=ticket.max_size,
         )
 
-    @post("/projects/{project_id:int}/files", status_code=201, responses=PROBLEMS)
+    @post("/projects/{project_id:int}/files", status_code=201, responses=WRITE_PROBLEMS)
     async def add_file(self, db: AsyncSession, user: Actor, project_id: int, data: FileComplete) -> FileOut:
         """Verify an uploaded file and add it to the project. A refused file is deleted (422 says why)."""
         attachment = await files.complete_upload(

@@ -49,8 +49,9 @@ MISSING_ID = 987654
 # Routes anyone may call. Everything else must refuse an anonymous caller.
 PUBLIC = {"/healthz", "/readyz", "/login", "/logout", "/locale"}
 PUBLIC_PREFIXES = ("/schema", "/static")
-# Routes that authenticate by a signature in the URL or body instead of a login: never by a session.
-SIGNED_PREFIXES = ("/uploads/local", "/files/local")
+# Routes that authenticate by a signature in the URL, the body or (Stripe's webhook) a header instead of a login:
+# never by a session.
+SIGNED_PREFIXES = ("/uploads/local", "/files/local", "/webhooks/stripe")
 # Links whose token in the path is the credential (it is stored hashed): public by design, a forged one is a 404.
 TOKEN_LINK_PREFIXES = ("/invitations/", "/f/")
 # Mounted ASGI apps with their own auth, tested in their own module (tests/test_backoffice.py).
