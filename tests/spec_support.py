@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -168,9 +169,10 @@ async def arrange_revision(
     rows: int = 3,
     content: dict[str, Any] | None = None,
     photo_size: tuple[int, int] = (800, 600),
+    adjust: Callable[[dict[str, Any]], None] | None = None,
 ) -> Arranged:
     """A development project with an issued Rev A (superseded) and an issued Rev B holding `content` (or the
-    filled content) whose figures are real JPEGs in storage."""
+    filled content, changed by `adjust`) whose figures are real JPEGs in storage."""
     project = await make_project(engine, people, phase=Phase.development)
     _round, made = await make_round(engine, project, status=SampleStatus.approved, photos=photos)
     storage = get_storage()
@@ -188,12 +190,16 @@ async def arrange_revision(
             content={"change_summary": t("First issue.", "首次发布。")},
             issued_at=datetime(2026, 10, 1, tzinfo=UTC),
         )
+        if content is None:
+            content = filled_content([p.id for p in made], rows=rows)
+        if adjust is not None:
+            adjust(content)
         revision = SpecRevision(
             org_id=project.org_id,
             project_id=project.id,
             number=2,
             status=RevisionStatus.issued,
-            content=content if content is not None else filled_content([p.id for p in made], rows=rows),
+            content=content,
             issued_at=ISSUED_AT,
         )
         session.add_all([earlier, revision])

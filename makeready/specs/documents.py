@@ -33,6 +33,7 @@ from makeready.settings import Settings, get_settings
 from makeready.specs import pdf
 from makeready.specs.document import (
     Document,
+    FigureView,
     build_document,
     check_languages,
     render_html,
@@ -50,6 +51,7 @@ PENDING_STALE_AFTER = timedelta(minutes=10)
 """A row pending this long lost its job (an in-process queue dies with its process): asking again re-enqueues it."""
 PDF_TYPE = "application/pdf"
 MAX_PDF_BYTES = 50 * 1024 * 1024
+MAX_IMAGE_BYTES = 64 * 1024 * 1024
 NOT_READY = N_("The PDF is not ready yet.")
 
 
@@ -57,6 +59,7 @@ NOT_READY = N_("The PDF is not ready yet.")
 # Enqueueing once the row is committed (a job started earlier would not find it)
 
 _AFTER_COMMIT = "spec_documents_to_render"
+_LISTENING = "spec_documents_listening"
 _tasks: set[asyncio.Task[Any]] = set()
 
 
@@ -65,20 +68,19 @@ def _render_after_commit(session: AsyncSession, document_id: int) -> None:
     pending: set[int] | None = sync.info.get(_AFTER_COMMIT)
     if pending is None:
         pending = sync.info[_AFTER_COMMIT] = set()
-        event.listen(sync, "after_commit", _committed)
-        event.listen(sync, "after_rollback", _rolled_back)
+        # listeners stay for the session's life (removing one while SQLAlchemy dispatches it is not allowed);
+        # they do nothing once the set is taken
+        if not sync.info.get(_LISTENING):
+            sync.info[_LISTENING] = True
+            event.listen(sync, "after_commit", _committed)
+            event.listen(sync, "after_rollback", _rolled_back)
     pending.add(document_id)
 
 
-def _take(sync: Any) -> set[int]:
-    pending: set[int] = sync.info.pop(_AFTER_COMMIT, None) or set()
-    event.remove(sync, "after_commit", _committed)
-    event.remove(sync, "after_rollback", _rolled_back)
-    return pending
-
-
 def _committed(sync: Any) -> None:
-    pending = _take(sync)
+    pending: set[int] = sync.info.pop(_AFTER_COMMIT, None) or set()
+    if not pending:
+        return
     try:
         loop = asyncio.get_running_loop()
     except RuntimeError:  # committed outside an event loop: the next request_pdf re-enqueues a stale row
@@ -90,7 +92,7 @@ def _committed(sync: Any) -> None:
 
 
 def _rolled_back(sync: Any) -> None:
-    _take(sync)
+    sync.info.pop(_AFTER_COMMIT, None)
 
 
 async def _enqueue(document_id: int) -> None:
@@ -245,20 +247,47 @@ def pdf_download_url(document: SpecDocument, *, filename: str, inline: bool = Tr
 # Rendering
 
 
+def print_image_key(document: Document, view: FigureView) -> str:
+    """Where the print-sized copy of a figure's picture is cached: derived from the original and the print
+    settings, under the organization's prefix."""
+    basis = f"{view.storage_key}:{view.checksum}:{pdf.PRINT_LONG_SIDE}:{pdf.PRINT_JPEG_QUALITY}"
+    return f"org/{document.org_id}/image/{hashlib.sha256(basis.encode()).hexdigest()[:32]}/print.jpg"
+
+
 async def pdf_assets(document: Document) -> dict[str, pdf.Asset]:
-    """The pictures of the document as renderer assets, read from storage (missing ones are left out)."""
+    """The pictures of the document as renderer assets: the cached print-sized copy when there is one, else the
+    original (the renderer downscales it). Missing pictures are left out (the template says so)."""
     storage = get_storage()
     assets: dict[str, pdf.Asset] = {}
     for view in document.figures:
         if not view.available:
             continue
         try:
-            data = await storage.read(view.storage_key, max_bytes=64 * 1024 * 1024)
+            cached = await storage.read(print_image_key(document, view), max_bytes=MAX_IMAGE_BYTES)
+        except FileNotFoundError:
+            pass
+        else:
+            assets[view.asset_name] = pdf.Asset(cached, "image/jpeg", print_ready=True)
+            continue
+        try:
+            data = await storage.read(view.storage_key, max_bytes=MAX_IMAGE_BYTES)
         except FileNotFoundError:
             log.warning("spec figure %s: object %s is missing", view.figure.id, view.storage_key)
             continue
         assets[view.asset_name] = pdf.Asset(data, view.content_type)
     return assets
+
+
+async def _cache_print_images(document: Document, prepared: dict[str, bytes]) -> None:
+    storage = get_storage()
+    for view in document.figures:
+        data = prepared.get(view.asset_name)
+        if data is None:
+            continue
+        try:
+            await storage.put(print_image_key(document, view), data, content_type="image/jpeg")
+        except Exception:  # a cache: the next render prepares the picture again
+            log.warning("could not cache the print copy of %s", view.storage_key, exc_info=True)
 
 
 def pdf_html(document: Document) -> str:
@@ -291,6 +320,7 @@ async def render_pending(document_id: int, *, settings: Settings | None = None) 
         result = await pdf.render_async(html, assets)
         key = storage_key(document, content_hash)
         await get_storage().put(key, result.pdf, content_type=PDF_TYPE)
+        await _cache_print_images(document, result.prepared)
     except Exception as exc:
         final = attempt >= RENDER_ATTEMPTS
         async with unit_of_work(Scope.system(), engine=engine) as session:

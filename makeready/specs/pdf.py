@@ -23,7 +23,7 @@ import shutil
 import subprocess
 import threading
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -34,8 +34,8 @@ ASSET_SCHEME = "asset:"
 FONT_ASSET = "font"
 FONT_FAMILY = "WenQuanYi Micro Hei"
 FONT_FALLBACK = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
-PRINT_LONG_SIDE = 1400
-"""Pictures are downscaled to at most this many pixels on their long side (about 200 dpi across an A4 page)."""
+PRINT_LONG_SIDE = 1200
+"""Pictures are downscaled to at most this many pixels on their long side (200 dpi across a 150 mm figure)."""
 PRINT_JPEG_QUALITY = 80
 POOL_WORKERS = max(1, min(2, os.cpu_count() or 1))
 RENDERS_PER_WORKER = 25
@@ -49,6 +49,8 @@ class AssetRefused(ValueError):
 class Asset:
     data: bytes
     mime: str
+    print_ready: bool = False
+    """An image already downscaled for print (from the print-image cache): used as it is."""
 
 
 def asset_url(name: str) -> str:
@@ -131,9 +133,10 @@ def print_image(data: bytes) -> bytes:
             picture = background
         elif picture.mode != "RGB":
             picture = picture.convert("RGB")
-        picture.thumbnail((PRINT_LONG_SIDE, PRINT_LONG_SIDE), Image.Resampling.LANCZOS)
+        # bicubic with a reducing gap: indistinguishable in print from Lanczos, and half the time
+        picture.thumbnail((PRINT_LONG_SIDE, PRINT_LONG_SIDE), Image.Resampling.BICUBIC, reducing_gap=2.0)
         out = io.BytesIO()
-        picture.save(out, "JPEG", quality=PRINT_JPEG_QUALITY, optimize=True)
+        picture.save(out, "JPEG", quality=PRINT_JPEG_QUALITY)
     return out.getvalue()
 
 
@@ -146,6 +149,9 @@ class RenderResult:
     """Every URL the renderer asked the fetcher for, refused ones included."""
     max_rss_kb: int = 0
     """Peak resident memory of the process that rendered (ru_maxrss)."""
+    prepared: dict[str, bytes] = field(default_factory=dict)
+    """Images this render downscaled for print, by asset name (the caller caches them for the next render)."""
+    prepare_ms: int = 0
 
 
 def render_pdf(html: str, assets: dict[str, Asset], *, prepare_images: bool = True) -> RenderResult:
@@ -157,10 +163,22 @@ def render_pdf(html: str, assets: dict[str, Asset], *, prepare_images: bool = Tr
 
     started = time.perf_counter()
     assets = dict(assets)
+    prepared: dict[str, bytes] = {}
     if prepare_images:
-        for name, asset in list(assets.items()):
-            if asset.mime.startswith("image/"):
-                assets[name] = Asset(print_image(asset.data), "image/jpeg")
+        todo = [
+            name
+            for name, asset in assets.items()
+            if asset.mime.startswith("image/") and not asset.print_ready
+        ]
+        if todo:
+            # Pillow lets go of the GIL while it decodes, resizes and encodes: two threads use both cores
+            with ThreadPoolExecutor(max_workers=2) as threads:
+                for name, data in zip(
+                    todo, threads.map(print_image, [assets[n].data for n in todo]), strict=True
+                ):
+                    prepared[name] = data
+                    assets[name] = Asset(data, "image/jpeg", print_ready=True)
+    prepare_ms = int((time.perf_counter() - started) * 1000)
     assets.setdefault(FONT_ASSET, font_asset())
     fetcher = make_fetcher(assets)
     # base_url is a name of ours, so a relative reference resolves to an `asset:` URL or nothing
@@ -176,6 +194,8 @@ def render_pdf(html: str, assets: dict[str, Asset], *, prepare_images: bool = Tr
         render_ms=int((time.perf_counter() - started) * 1000),
         fetched=list(fetcher.requested),
         max_rss_kb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+        prepared=prepared,
+        prepare_ms=prepare_ms,
     )
 
 
