@@ -57,6 +57,10 @@ FORMS = [
     "decide-a-change-request",
     "record-a-decision",
     "ask-the-brand-a-question",
+    "attach-a-milestone-fee",
+    "cancel-a-milestone-fee",
+    "retry-invoicing-a-fee",
+    "re-process-a-stripe-event",
     "create-a-user",
     "invite-a-brand-user",
 ]
@@ -145,6 +149,7 @@ async def test_forms_are_listed_grouped_and_translated(
         "Milestones",
         "Samples and changes",
         "Decisions and questions",
+        "Billing",
         "Users",
     }
     schema = (await client.get("/admin/api/forms/advance-a-project/schema/")).json()

@@ -11,13 +11,14 @@ from piccolo_admin.endpoints import FormConfig
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backoffice.forms.base import Form
+from backoffice.forms.billing import billing_forms
 from backoffice.forms.users import user_forms
 from backoffice.forms.workflow import workflow_forms
 
 
 def admin_forms(engine: AsyncEngine) -> list[FormConfig]:
     """Every form of the back office, in menu order."""
-    return [*workflow_forms(engine), *user_forms(engine)]
+    return [*workflow_forms(engine), *billing_forms(engine), *user_forms(engine)]
 
 
-__all__ = ["Form", "admin_forms", "user_forms", "workflow_forms"]
+__all__ = ["Form", "admin_forms", "billing_forms", "user_forms", "workflow_forms"]
