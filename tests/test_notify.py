@@ -135,6 +135,20 @@ PARAMS: dict[str, dict[str, Any]] = {
         "invoice_url": "https://invoice.stripe.test/in_1",
     },
     "billing_past_due": {"org": f"Arc {SCRIPT}"},
+    "factory_acknowledged": {
+        "project": f"Arc {SCRIPT}",
+        "revision": "B",
+        "supplier": "Foshan <b>Metal</b>",
+        "person": "Li <i>Wei</i>",
+    },
+    "factory_question_asked": {
+        "project": f"Arc {SCRIPT}",
+        "revision": "B",
+        "supplier": "Foshan Metal",
+        "person": "Li Wei",
+        "field": "Dimensions, row 1: <b>Feature</b>",
+        "question": "Is <b>300</b> the outer diameter?",
+    },
 }
 
 
