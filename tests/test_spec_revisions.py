@@ -449,3 +449,16 @@ async def test_the_brand_reads_the_lifecycle_in_its_decision_log(
     assert not any("spec_revision.started" in s or "spec_revision.edited" in s for s in sentences)
     [issued] = [n for n in await notifications(engine, people.owner_a) if n.kind == "spec_issued"]
     assert issued.link == f"/projects/{project.id}/spec"
+
+
+async def test_unticking_reviewed_takes_the_review_back(
+    engine: AsyncEngine, people: People, project: Project
+) -> None:
+    revision = await start(engine, people, project)
+    revision = await save(engine, people, revision, filled())
+    unticked = filled()
+    unticked["overview"]["summary"]["status"] = "suggested"
+    revision = await save(engine, people, revision, unticked)
+    content = spec_content.parse(revision.content)
+    assert content.overview.summary.status == TranslationStatus.suggested
+    assert content.overview.product_name.status == TranslationStatus.reviewed

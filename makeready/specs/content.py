@@ -394,8 +394,8 @@ def next_status(old: Text | None, new: Text, *, reviewed: bool) -> TranslationSt
     """The status of `new`'s Chinese given what was stored before.
 
     English changed and Chinese untouched makes the Chinese stale, whatever the client asks; Chinese that someone
-    wrote or confirmed is reviewed when they say so, suggested otherwise; a stale field stays stale until its
-    Chinese is edited or confirmed.
+    wrote or confirmed is reviewed when they say so, suggested otherwise (so unticking "reviewed" takes the review
+    back); a stale field stays stale until its Chinese is edited or confirmed.
     """
     if not new.zh:
         return TranslationStatus.missing
@@ -405,12 +405,9 @@ def next_status(old: Text | None, new: Text, *, reviewed: bool) -> TranslationSt
         return TranslationStatus.stale
     if reviewed:
         return TranslationStatus.reviewed
-    if (
-        old is not None
-        and not zh_changed
-        and old.status in (TranslationStatus.stale, TranslationStatus.reviewed)
-    ):
-        return old.status
+    if old is not None and not zh_changed and old.status == TranslationStatus.stale:
+        return TranslationStatus.stale
+    # unticking "reviewed" on unchanged Chinese takes the review back
     return TranslationStatus.suggested
 
 
