@@ -52,6 +52,7 @@ extract: $(BIN)/makeready ## extract strings into i18n/messages.pot and merge th
 
 bench: setup ## run the benchmarks and print their figures
 	$(BIN)/python bench/portal_throughput.py
+	$(BIN)/python bench/spec_pdf.py
 
 clean: ## remove the virtual environment and local data
 	rm -rf $(VENV) var

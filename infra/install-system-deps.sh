@@ -3,7 +3,9 @@
 # Installs only what is missing; needs root (or sudo) the first time.
 set -euo pipefail
 need=()
-for pkg in "$@" chromium fonts-wqy-microhei libpango-1.0-0 libpangoft2-1.0-0 poppler-utils; do
+# fonts-wqy-microhei: the CJK face spec PDFs embed (makeready/specs/pdf.py loads it by @font-face, found with fontconfig's
+# fc-match); WenQuanYi Micro Hei subsets in a fraction of the time Noto Sans CJK's collection takes (DESIGN.md section 6)
+for pkg in "$@" chromium fonts-wqy-microhei fontconfig libpango-1.0-0 libpangoft2-1.0-0 poppler-utils; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
 [ ${#need[@]} -eq 0 ] && exit 0
