@@ -14,8 +14,6 @@ each message next to its field; nothing is saved. Staff only, like the other coo
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Annotated, Any, get_args, get_origin
@@ -38,6 +36,7 @@ from makeready.projects import service as projects
 from makeready.projects.models import Attachment, Project
 from makeready.samples.models import SamplePhoto, SampleRound, SampleStatus
 from makeready.specs import content as spec_content
+from makeready.specs import document, glossary
 from makeready.specs import service as specs
 from makeready.specs.content import (
     AQL_LEVELS,
@@ -346,13 +345,7 @@ def field_errors(exc: ValidationError, data: dict[str, Any]) -> dict[str, str]:
     return errors
 
 
-# -- glossary hints (makeready.specs.glossary, when it is installed) --------------------------------------------------
-
-
-def _glossary() -> Any:
-    if importlib.util.find_spec("makeready.specs.glossary") is None:
-        return None
-    return importlib.import_module("makeready.specs.glossary")
+# -- glossary hints --------------------------------------------------
 
 
 def _pair(item: Any) -> tuple[str, str]:
@@ -383,19 +376,16 @@ class Hint:
 
 async def glossary_hints(db: AsyncSession, content: SpecContent) -> dict[str, Hint]:
     """For each English text: the glossary's terms in it (term -> Chinese) and Chinese that contradicts them."""
-    module = _glossary()
-    if module is None:
-        return {}
-    terms = await module.load_terms(db)
+    terms = await glossary.load_terms(db)
     hints: dict[str, Hint] = {}
     for ref in spec_content.texts(content):
         text: Text = ref.value
         if not text.en:
             continue
-        pairs = [_pair(s) for s in module.suggest(text.en, terms)]
+        pairs = [_pair(s) for s in glossary.suggest(text.en, terms)]
         hint = Hint(suggestions=list(dict.fromkeys(pairs)))
         if text.zh:
-            hint.problems = [_problem_text(p) for p in module.check_consistency(text.en, text.zh, terms)]
+            hint.problems = [_problem_text(p) for p in glossary.check_consistency(text.en, text.zh, terms)]
         if hint.suggestions or hint.problems:
             hints[ref.path] = hint
     return hints
@@ -529,7 +519,6 @@ async def render(
                 "hints": await glossary_hints(db, stored),
                 "previous": previous,
                 "creator": await db.get(User, revision.created_by_id) if revision.created_by_id else None,
-                "has_preview": importlib.util.find_spec("makeready.specs.document") is not None,
             }
         )
     return Template("backoffice/specs/workspace.html", context=context, status_code=status_code)
@@ -674,9 +663,6 @@ class SpecWorkspace(Controller):
     async def preview(self, db: AsyncSession, staff: Staff, project_id: int, number: int) -> Any:
         """The document as the factory will read it (the rendering module's web mode)."""
         revision = await _revision(db, project_id, number)
-        document = _document_module()
-        if document is None:
-            raise NotFound(_("The document preview is not available yet."))
         built = await document.build_document(db, revision, languages=("zh_Hans", "en"))
         context = document.document_context(
             built,
@@ -786,9 +772,3 @@ def figure_src(view: Any) -> str:
     if figure.source == FigureSource.sample_photo:
         return f"/samples/photos/{figure.ref_id}/image"
     return f"/api/v1/files/{figure.ref_id}/download"
-
-
-def _document_module() -> Any:
-    if importlib.util.find_spec("makeready.specs.document") is None:
-        return None
-    return importlib.import_module("makeready.specs.document")

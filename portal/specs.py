@@ -9,8 +9,6 @@ again with the message and the typed comment.
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Router, get, post, put
@@ -26,6 +24,8 @@ from makeready.accounts.models import OrgRole
 from makeready.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
 from makeready.i18n import _
 from makeready.projects.models import Project
+from makeready.specs import document as document_module
+from makeready.specs import documents
 from makeready.specs import service as specs
 from makeready.specs.content import SECTIONS
 from makeready.specs.models import DocumentStatus, RevisionStatus, SpecDocument, SpecRevision
@@ -68,12 +68,6 @@ def decider_note(user: Actor, project: Project) -> str:
     return ""
 
 
-def _documents() -> Any:
-    if importlib.util.find_spec("makeready.specs.documents") is None:
-        return None
-    return importlib.import_module("makeready.specs.documents")
-
-
 async def page_context(
     db: AsyncSession,
     user: Actor,
@@ -104,7 +98,7 @@ async def page_context(
                 "previous": previous,
                 "changes": changes_between(previous, revision) if previous is not None else [],
                 "kinds": {k: _(v) for k, v in KIND_LABELS.items()},
-                "has_pdf": revision.status in ISSUED and _documents() is not None,
+                "has_pdf": revision.status in ISSUED,
             }
         )
     return context
@@ -205,11 +199,9 @@ class SpecPages(Controller):
     async def pdf(self, db: AsyncSession, user: Actor, project_id: int, number: int) -> Redirect | Template:
         """The issued revision's PDF (English first): a redirect to it once rendered, else a page that says where
         it stands and offers to prepare it (a GET never starts a render)."""
-        project, revision, documents = await _pdf_subject(db, project_id, number)
+        project, revision = await _pdf_subject(db, project_id, number)
         order = ("en", "zh_Hans")
-        built = await importlib.import_module("makeready.specs.document").build_document(
-            db, revision, languages=order
-        )
+        built = await document_module.build_document(db, revision, languages=order)
         document = await db.scalar(
             select(SpecDocument).where(SpecDocument.content_hash == documents.pdf_inputs_hash(built, order))
         )
@@ -226,18 +218,17 @@ class SpecPages(Controller):
     @post("/{number:int}/pdf", name="brand_spec_pdf_request")
     async def request_pdf(self, db: AsyncSession, user: Actor, project_id: int, number: int) -> Redirect:
         """Prepare the PDF (rendered in the background), then back to its page."""
-        _project, revision, documents = await _pdf_subject(db, project_id, number)
+        _project, revision = await _pdf_subject(db, project_id, number)
         await documents.request_pdf(db, revision=revision, languages=("en", "zh_Hans"))
         return Redirect(f"/projects/{project_id}/spec/{number}/pdf", status_code=303)
 
 
-async def _pdf_subject(db: AsyncSession, project_id: int, number: int) -> tuple[Project, SpecRevision, Any]:
+async def _pdf_subject(db: AsyncSession, project_id: int, number: int) -> tuple[Project, SpecRevision]:
     project = await load_project(db, project_id)
     revision = await brand_revision(db, project_id, number)
-    documents = _documents()
-    if revision.status not in ISSUED or documents is None:
+    if revision.status not in ISSUED:
         raise NotFound(_("A PDF is made once a revision is issued."))
-    return project, revision, documents
+    return project, revision
 
 
 # --- JSON API -------------------------------------------------------------------------------------------------------
