@@ -224,11 +224,17 @@ async def test_the_billing_page_lists_invoices_with_amounts_in_the_clients_curre
     assert "€990.00" in text
     assert 'href="https://invoice.stripe.test/MR-0002"' in text
     assert "Paid" in text
-    assert "Open" in text
+    assert "Awaiting payment" in text
     # the fee to come, with its milestone, in yen (no decimals)
     assert "Production fee" in text
     assert "¥250,000" in text
     assert "Only an owner of the organization can change its subscription." in text
+
+    await client.post("/locale", data={"locale": "zh_Hans", "_csrf_token": csrf(client), "next": "/billing"})
+    chinese = await client.get("/billing")
+    assert "US$1,500.00" in chinese.text
+    assert "账单" in chinese.text
+    assert "待付款" in chinese.text
 
     await as_user(client, world.owner_b.email)
     theirs = await client.get(f"/billing?org={world.org_a.id}")

@@ -185,7 +185,7 @@ class InvoiceStatus(enum.StrEnum):
     def labels() -> dict[InvoiceStatus, str]:
         return {
             InvoiceStatus.draft: N_("Draft"),
-            InvoiceStatus.open: N_("Open"),
+            InvoiceStatus.open: N_("Awaiting payment"),
             InvoiceStatus.paid: N_("Paid"),
             InvoiceStatus.uncollectible: N_("Uncollectible"),
             InvoiceStatus.void: N_("Void"),

@@ -44,7 +44,8 @@ from makeready.notify.service import notify
 OWNERS_ONLY = N_("Only an owner of the organization can change its subscription.")
 NO_PLAN = N_("This plan does not exist or is no longer offered.")
 ALREADY_SUBSCRIBED = N_(
-    "Your organization already has a subscription. Change or cancel it in the customer portal (Manage billing)."
+    "Your organization already has a subscription. Change or cancel it in Stripe's customer portal, from the "
+    "billing page."
 )
 NO_CUSTOMER = N_("Your organization has no subscription yet: choose a plan on the pricing page first.")
 SUBSCRIBED = GOOD_STANDING | {BillingStatus.past_due}
