@@ -336,3 +336,64 @@ async def test_within_the_grace_period_owners_are_warned_and_writes_still_work(
     assert (
         await client.post("/projects/new", data=product(client), follow_redirects=False)
     ).status_code == 303
+
+
+# -- statements per page ---------------------------------------------------------------------------------------
+
+
+async def add_invoices_and_fees(engine: AsyncEngine, world: World, count: int, *, first: int) -> None:
+    async with make_sessionmaker(engine)() as session:
+        set_scope(session, Scope.system())
+        async with session.begin():
+            now = utcnow()
+            for n in range(first, first + count):
+                project = await projects.create_project(
+                    session, actor=world.owner_a, org_id=world.org_a.id, data={"name": f"Lamp {n:03}"}
+                )
+                milestone = (await projects.get_project(session, project.id)).milestones[0]
+                fee = MilestoneFee(
+                    org_id=world.org_a.id,
+                    project_id=project.id,
+                    milestone_id=milestone.id,
+                    description=f"Fee {n}",
+                    amount_minor=1000 * n,
+                    currency="USD",
+                    status=FeeStatus.planned if n % 2 else FeeStatus.invoiced,
+                    attempts=0,
+                )
+                session.add(fee)
+                await session.flush()
+                session.add(
+                    Invoice(
+                        org_id=world.org_a.id,
+                        stripe_invoice_id=f"in_{n}",
+                        fee_id=fee.id if not n % 2 else None,
+                        number=f"MR-{n:04}",
+                        status=InvoiceStatus.paid if n % 3 else InvoiceStatus.open,
+                        currency="USD",
+                        amount_due=1000 * n,
+                        stripe_created=now,
+                        synced_at=now,
+                    )
+                )
+
+
+async def test_the_billing_page_runs_the_same_statements_for_3_or_60_invoices(
+    client: AsyncTestClient[Litestar], engine: AsyncEngine, world: World, fake_stripe: FakeStripe
+) -> None:
+    from tests.test_query_counts import Page, check_baseline, count_statements
+
+    page = Page("GET /billing", "/billing")
+    await add_account(engine, world.org_a.id, status=BillingStatus.past_due, delinquent_since=utcnow())
+    await as_user(client, world.owner_a.email)
+    await add_invoices_and_fees(engine, world, 3, first=1)
+    await client.get("/billing")  # the first connection of a backend may run the dialect's own setup queries
+    with count_statements(engine) as small:
+        assert (await client.get("/billing")).status_code == 200
+    await add_invoices_and_fees(engine, world, 57, first=4)
+    with count_statements(engine) as large:
+        response = await client.get("/billing")
+    assert response.status_code == 200
+    assert "MR-0060" in response.text
+    assert len(small) == len(large), "\n".join(large)
+    check_baseline(page, engine.dialect.name, large)
