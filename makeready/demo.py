@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from makeready.accounts import service as accounts
 from makeready.accounts.models import Organization, OrgRole, User
 from makeready.audit import service as audit
+from makeready.billing.models import Plan
 from makeready.projects import service as projects
 from makeready.projects.models import Milestone, MilestoneStatus, Phase, Project
 from makeready.specs import factory
@@ -712,7 +713,43 @@ async def seed(session: AsyncSession, *, today: date | None = None) -> DemoResul
     for spec in [*AGENCY_STAFF, *BRAND_USERS]:
         result.logins.append(DemoLogin(spec.role, spec.email, DEMO_PASSWORD, spec.name, spec.org))
     result.factory_link = await _factory_link(session, coordinator)
+    await _plans(session)
     return result
+
+
+DEMO_PLANS: list[dict[str, Any]] = [
+    {
+        "name": "Studio",
+        "stripe_price_id": "price_demo_studio",
+        "description": "A coordinator for your products, feasibility to shipment; bilingual specs and factory links.",
+        "max_active_projects": 3,
+        "amount": Decimal("490.00"),
+        "currency": "USD",
+        "interval": "month",
+        "position": 1,
+    },
+    {
+        "name": "Atelier",
+        "stripe_price_id": "price_demo_atelier",
+        "description": "Everything in Studio for a larger range, with production QC checkpoints on every run.",
+        "max_active_projects": 10,
+        "amount": Decimal("1290.00"),
+        "currency": "USD",
+        "interval": "month",
+        "position": 2,
+    },
+]
+"""Plans for the pricing page. Billing stays off in the demo (no Stripe keys); with keys, an admin replaces the
+price ids with the agency's own Stripe prices in the back office (Billing > billing_plans)."""
+
+
+async def _plans(session: AsyncSession) -> None:
+    """The demo's plans, added once (found by their Stripe price id)."""
+    for values in DEMO_PLANS:
+        found = await session.scalar(select(Plan.id).where(Plan.stripe_price_id == values["stripe_price_id"]))
+        if found is None:
+            session.add(Plan(is_active=True, **values))
+    await session.flush()
 
 
 async def _factory_link(session: AsyncSession, coordinator: User) -> str:

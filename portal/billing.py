@@ -96,7 +96,8 @@ class BillingPages(Controller):
                 "org": current,
                 "orgs": orgs,
                 "account": account,
-                "can_subscribe": current is not None
+                "can_subscribe": billing_enabled()
+                and current is not None
                 and user.role_in(current.id) == OrgRole.owner
                 and (account is None or account.status not in billing.SUBSCRIBED),
                 "notice": _(NOTICES[checkout]) if checkout in NOTICES else None,

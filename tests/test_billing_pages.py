@@ -55,11 +55,15 @@ def product(client: AsyncTestClient[Litestar], **extra: str) -> dict[str, str]:
 async def test_with_billing_off_the_pages_say_so_and_nothing_changes(
     client: AsyncTestClient[Litestar], engine: AsyncEngine, world: World
 ) -> None:
+    await add_plan(engine, name="Studio")
     await as_user(client, world.owner_a.email)
     for url in ("/billing", "/pricing"):
         page = await client.get(url)
         assert page.status_code == 200, url
         assert "Billing is not set up on this Makeready" in page.text
+    pricing = (await client.get("/pricing")).text
+    assert "Studio" in pricing  # the agency's plans are shown, with nothing to click
+    assert "Subscribe" not in pricing
     assert 'href="/billing"' not in (await client.get("/")).text
     refused = await client.post("/billing/checkout", data={"plan": "1", "_csrf_token": csrf(client)})
     assert refused.status_code == 404
