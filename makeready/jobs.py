@@ -540,5 +540,5 @@ async def send_email(
 
 # Jobs of other modules register themselves when imported: import them here, so every worker knows every job.
 from makeready.billing import jobs as _billing_jobs  # noqa: E402, F401
-from makeready.workflow import jobs as _workflow_jobs  # noqa: E402, F401
 from makeready.specs import documents as _spec_documents  # noqa: E402, F401
+from makeready.workflow import jobs as _workflow_jobs  # noqa: E402, F401

@@ -92,7 +92,9 @@ KINDS: Mapping[str, Kind] = {
         ("project", "revision", "actor"),
     ),
     "spec_changes_requested": Kind(
-        N_("%(actor)s asked for changes to revision %(revision)s of the specification of %(project)s: %(comment)s"),
+        N_(
+            "%(actor)s asked for changes to revision %(revision)s of the specification of %(project)s: %(comment)s"
+        ),
         ("project", "revision", "actor", "comment"),
     ),
     "spec_issued": Kind(
@@ -114,7 +116,9 @@ KINDS: Mapping[str, Kind] = {
         ("project", "milestone", "due_date", "owner"),
     ),
     "factory_acknowledged": Kind(
-        N_("%(person)s of %(supplier)s acknowledged revision %(revision)s of the specification of %(project)s."),
+        N_(
+            "%(person)s of %(supplier)s acknowledged revision %(revision)s of the specification of %(project)s."
+        ),
         ("project", "revision", "supplier", "person"),
     ),
     "factory_question_asked": Kind(
