@@ -462,3 +462,37 @@ async def test_unticking_reviewed_takes_the_review_back(
     content = spec_content.parse(revision.content)
     assert content.overview.summary.status == TranslationStatus.suggested
     assert content.overview.product_name.status == TranslationStatus.reviewed
+
+
+async def test_figures_show_only_approved_sample_photos_and_images_of_the_project(
+    engine: AsyncEngine, people: People, project: Project
+) -> None:
+    from makeready.samples.models import SampleStatus
+    from tests.workflow_support import make_round
+
+    _approved, [approved_photo] = await make_round(engine, project, status=SampleStatus.approved, photos=1)
+    _rejected, [rejected_photo] = await make_round(
+        engine, project, status=SampleStatus.rejected, number=2, photos=1
+    )
+    other = await make_project(engine, people, phase=Phase.development, org="b", name="Other")
+    _theirs, [their_photo] = await make_round(engine, other, status=SampleStatus.approved, photos=1)
+    revision = await start(engine, people, project)
+
+    def with_figure(photo_id: int) -> dict[str, Any]:
+        content = filled()
+        content["figures"] = [
+            {
+                "id": "p1",
+                "source": "sample_photo",
+                "ref_id": photo_id,
+                "caption": {"en": "Front", "zh": "正面"},
+            }
+        ]
+        return content
+
+    for refused in (rejected_photo.id, their_photo.id, 999_999):
+        with pytest.raises(ValidationFailed, match="Figure 1 must show a photo") as error:
+            await save(engine, people, revision, with_figure(refused))
+        assert error.value.extra["field"] == "figures.p1.ref_id"
+    saved = await save(engine, people, revision, with_figure(approved_photo.id))
+    assert spec_content.parse(saved.content).figures[0].ref_id == approved_photo.id

@@ -23,9 +23,10 @@ from makeready.accounts.models import User
 from makeready.audit import service as audit
 from makeready.errors import Conflict, NotFound, ValidationFailed
 from makeready.i18n import N_, _, label
-from makeready.projects.models import Phase, Project
+from makeready.projects.models import Attachment, Phase, Project
+from makeready.samples.models import SamplePhoto, SampleRound, SampleStatus
 from makeready.specs import content as spec_content
-from makeready.specs.content import FIELDS, SECTIONS, FieldRef, SpecContent, Text
+from makeready.specs.content import FIELDS, SECTIONS, FieldRef, FigureSource, SpecContent, Text
 from makeready.specs.models import RevisionStatus, SpecRevision
 from makeready.workflow.common import join_list, load_project, require_open
 from makeready.workflow.machine import (
@@ -419,6 +420,51 @@ def _frozen_view(content: SpecContent) -> dict[str, Any]:
     return strip(data)
 
 
+async def _check_figures(session: AsyncSession, project_id: int, content: SpecContent) -> None:
+    """A figure shows a photo of one of the project's approved sample rounds or an image file of the project."""
+    photo_ids = {f.ref_id for f in content.figures if f.source == FigureSource.sample_photo}
+    attachment_ids = {f.ref_id for f in content.figures if f.source == FigureSource.attachment}
+    found_photos: set[int] = set()
+    if photo_ids:
+        found_photos = set(
+            (
+                await session.scalars(
+                    select(SamplePhoto.id)
+                    .join(SampleRound, SampleRound.id == SamplePhoto.round_id)
+                    .where(
+                        SamplePhoto.id.in_(photo_ids),
+                        SampleRound.project_id == project_id,
+                        SampleRound.status == SampleStatus.approved,
+                    )
+                )
+            ).all()
+        )
+    found_files: set[int] = set()
+    if attachment_ids:
+        found_files = set(
+            (
+                await session.scalars(
+                    select(Attachment.id).where(
+                        Attachment.id.in_(attachment_ids),
+                        Attachment.project_id == project_id,
+                        Attachment.content_type.startswith("image/"),
+                    )
+                )
+            ).all()
+        )
+    for index, figure in enumerate(content.figures):
+        known = found_photos if figure.source == FigureSource.sample_photo else found_files
+        if figure.ref_id not in known:
+            raise ValidationFailed(
+                _(
+                    "Figure %(number)s must show a photo of an approved sample round of this project, or an image "
+                    "file of this project."
+                )
+                % {"number": index + 1},
+                field=f"figures.{figure.id}.ref_id",
+            )
+
+
 async def save_content(
     session: AsyncSession,
     *,
@@ -450,6 +496,7 @@ async def save_content(
     except ValidationError as exc:
         field, message = validation_message(exc)
         raise ValidationFailed(message, field=field) from None
+    await _check_figures(session, revision.project_id, new)
     old = content_of(revision)
     merged = spec_content.merge(old, new)
     if revision.status != RevisionStatus.draft and _frozen_view(merged) != _frozen_view(old):
