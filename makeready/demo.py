@@ -19,18 +19,25 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
+import anyio.to_thread
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from makeready import workflow
 from makeready.accounts import service as accounts
 from makeready.accounts.models import Organization, OrgRole, User
 from makeready.audit import service as audit
 from makeready.billing.models import Plan
+from makeready.demo_images import lamp_photo
 from makeready.projects import service as projects
 from makeready.projects.models import Milestone, MilestoneStatus, Phase, Project
+from makeready.samples import photos
+from makeready.samples.models import SamplePhoto
 from makeready.specs import factory
 from makeready.specs import service as spec_service
 from makeready.specs.models import RevisionStatus, SpecRevision
+from makeready.storage import get_storage
+from makeready.storage.keys import make_key
 from makeready.suppliers.models import Supplier
 
 DEMO_PASSWORD = "demo-password-1"  # noqa: S105 - published on purpose: the demo prints it
@@ -417,7 +424,55 @@ def _t(en: str, zh: str) -> dict[str, str]:
     return {"en": en, "zh": zh, "status": "reviewed"}
 
 
-def tide_spec() -> dict[str, Any]:
+TIDE_PHOTOS = (
+    ("front", "tide-front.jpg", "Front, shade fitted"),
+    ("base", "tide-base.jpg", "Oak base and touch dimmer"),
+    ("shade", "tide-shade.jpg", "Opal shade, lit"),
+)
+
+
+def tide_figures(photo_ids: list[int]) -> list[dict[str, Any]]:
+    """The approved sample's photos as the spec's figures, with callouts."""
+    front, base, shade = photo_ids
+    return [
+        {
+            "id": "p1",
+            "source": "sample_photo",
+            "ref_id": front,
+            "caption": _t("Approved sample, front", "确认样，正面"),
+            "callouts": [
+                {
+                    "id": "c1",
+                    "marker": "1",
+                    "text": _t("Shade seated level on the ring", "灯罩水平坐于灯圈上"),
+                },
+                {
+                    "id": "c2",
+                    "marker": "2",
+                    "text": _t("No visible weld seams on the stem", "灯杆无可见焊缝"),
+                },
+            ],
+        },
+        {
+            "id": "p2",
+            "source": "sample_photo",
+            "ref_id": base,
+            "caption": _t("Oak base with the touch dimmer pad", "橡木底座及触摸调光片"),
+            "callouts": [
+                {"id": "c3", "marker": "1", "text": _t("Dimmer pad flush with the base", "调光片与底座齐平")}
+            ],
+        },
+        {
+            "id": "p3",
+            "source": "sample_photo",
+            "ref_id": shade,
+            "caption": _t("Opal shade, lit: even diffusion, no hot spot", "乳白灯罩点亮：光线均匀，无亮斑"),
+            "callouts": [],
+        },
+    ]
+
+
+def tide_spec(photo_ids: list[int] | None = None) -> dict[str, Any]:
     """Revision A of the Tide Table Lamp, English and reviewed Chinese throughout."""
     return {
         "overview": {
@@ -639,19 +694,58 @@ def tide_spec() -> dict[str, Any]:
                 },
             ],
         },
-        "figures": [],
+        "figures": tide_figures(photo_ids) if photo_ids else [],
         "change_summary": _t("First issue.", "首次发布。"),
     }
+
+
+async def _approved_sample(
+    session: AsyncSession, project: Project, *, coordinator: User, brand_owner: User
+) -> list[SamplePhoto]:
+    """Sample round 1 made, photographed on arrival and approved by the brand, through the workflow services."""
+    sample = await workflow.request_sample_round(
+        session,
+        actor=coordinator,
+        project_id=project.id,
+        notes="First prototype from the production tooling.",
+    )
+    for step in (
+        workflow.mark_sample_in_production,
+        workflow.mark_sample_shipped,
+        workflow.mark_sample_received,
+    ):
+        await step(session, actor=coordinator, round_id=sample.id)
+    storage = get_storage()
+    uploads = []
+    for view, name, caption in TIDE_PHOTOS:
+        key = make_key(project.org_id, photos.PHOTO_KIND, name)
+        await storage.put(key, await anyio.to_thread.run_sync(lamp_photo, view), content_type="image/jpeg")
+        uploads.append(photos.PhotoUpload(key=key, original_name=name, caption=caption))
+    added = await photos.attach_photos(session, actor=coordinator, round_id=sample.id, uploads=uploads)
+    await workflow.decide_sample_round(
+        session,
+        actor=brand_owner,
+        round_id=sample.id,
+        decision="approve",
+        comment="Finish and proportions as agreed.",
+        pinned_photo_ids=[added[0].id],
+    )
+    return added
 
 
 async def _spec_revisions(
     session: AsyncSession, project: Project, *, coordinator: User, brand_owner: User
 ) -> None:
-    """Revision A issued (written, reviewed by the brand, translated), and a draft B whose one English change left
-    its Chinese stale, all through the spec services."""
+    """An approved sample round with photos, revision A issued with them (written, reviewed by the brand,
+    translated), and a draft B whose one English change left its Chinese stale, all through the services."""
+    photos = await _approved_sample(session, project, coordinator=coordinator, brand_owner=brand_owner)
     a = await spec_service.start_revision(session, actor=coordinator, project_id=project.id)
     await spec_service.save_content(
-        session, actor=coordinator, revision_id=a.id, content=tide_spec(), expected_version=None
+        session,
+        actor=coordinator,
+        revision_id=a.id,
+        content=tide_spec([photo.id for photo in photos]),
+        expected_version=None,
     )
     for action, actor in (("submit", coordinator), ("approve", brand_owner), ("issue", coordinator)):
         await spec_service.act(session, action, actor=actor, revision_id=a.id)

@@ -1,0 +1,56 @@
+"""Pictures for the demo agency: sample photos of the Tide Table Lamp, drawn with Pillow (no files shipped)."""
+
+from __future__ import annotations
+
+import io
+
+from PIL import Image, ImageDraw, ImageFilter
+
+SIZE = (1600, 1200)
+
+
+def _backdrop(top: tuple[int, int, int], bottom: tuple[int, int, int]) -> Image.Image:
+    """A studio backdrop: a vertical gradient."""
+    width, height = SIZE
+    image = Image.new("RGB", SIZE)
+    draw = ImageDraw.Draw(image)
+    for y in range(height):
+        t = y / (height - 1)
+        draw.line(
+            [(0, y), (width, y)], fill=tuple(round(a + (b - a) * t) for a, b in zip(top, bottom, strict=True))
+        )
+    return image
+
+
+def lamp_photo(view: str) -> bytes:
+    """A JPEG of the lamp: "front" (the whole lamp), "base" (the oak base and dimmer) or "shade" (the glass)."""
+    image = _backdrop((236, 233, 226), (196, 190, 180))
+    draw = ImageDraw.Draw(image)
+    cx = SIZE[0] // 2
+    if view == "base":
+        draw.ellipse([cx - 520, 640, cx + 520, 1000], fill=(122, 84, 48))  # oak base, close up
+        draw.ellipse([cx - 520, 600, cx + 520, 940], fill=(160, 114, 70))
+        for ring in range(60, 520, 55):  # turned grain
+            draw.ellipse(
+                [cx - ring, 770 - ring * 0.32, cx + ring, 770 + ring * 0.32], outline=(138, 96, 56), width=4
+            )
+        draw.rectangle([cx - 40, 80, cx + 40, 770], fill=(181, 150, 84))  # brass stem
+        draw.rectangle([cx - 14, 80, cx - 4, 770], fill=(222, 196, 128))
+        draw.ellipse([cx + 300, 700, cx + 380, 740], fill=(60, 60, 60))  # touch dimmer pad
+    elif view == "shade":
+        draw.ellipse([cx - 480, 160, cx + 480, 1060], fill=(248, 246, 240))  # opal glass, lit
+        glow = Image.new("L", SIZE, 0)
+        ImageDraw.Draw(glow).ellipse([cx - 300, 330, cx + 300, 890], fill=200)
+        image.paste((255, 244, 214), mask=glow.filter(ImageFilter.GaussianBlur(120)))
+        draw = ImageDraw.Draw(image)
+        draw.rectangle([cx - 40, 1010, cx + 40, 1200], fill=(181, 150, 84))
+    else:
+        draw.ellipse([cx - 300, 960, cx + 300, 1080], fill=(122, 84, 48))  # base
+        draw.ellipse([cx - 300, 930, cx + 300, 1040], fill=(160, 114, 70))
+        draw.rectangle([cx - 16, 420, cx + 16, 985], fill=(181, 150, 84))  # stem
+        draw.ellipse([cx - 260, 140, cx + 260, 560], fill=(246, 243, 236))  # shade
+        draw.arc([cx - 260, 140, cx + 260, 560], 200, 340, fill=(215, 210, 200), width=6)
+    image = image.filter(ImageFilter.GaussianBlur(1.2))
+    out = io.BytesIO()
+    image.save(out, format="JPEG", quality=85)
+    return out.getvalue()
