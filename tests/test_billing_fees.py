@@ -284,3 +284,20 @@ async def test_with_billing_off_no_fee_can_be_attached(engine: AsyncEngine, peop
         await attach(engine, people, milestone)
     # and completing milestones works as before
     await call_as(engine, people, people.coordinator, workflow.complete_milestone, milestone_id=milestone.id)
+
+
+async def test_concurrent_first_uses_of_an_account_make_one_row(engine: AsyncEngine, people: People) -> None:
+    from makeready.billing.models import BillingAccount
+    from makeready.billing.service import get_or_create_account, org_scope
+    from makeready.db.tenancy import set_scope
+
+    async def first_use() -> int:
+        async with make_sessionmaker(engine)() as session:
+            set_scope(session, org_scope(people.org_a.id))
+            async with session.begin():
+                return (await get_or_create_account(session, people.org_a.id)).id
+
+    ids = await asyncio.gather(*(first_use() for _ in range(5)))
+    assert len(set(ids)) == 1
+    async with system(engine) as session:
+        assert len((await session.scalars(select(BillingAccount))).all()) == 1

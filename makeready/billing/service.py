@@ -15,7 +15,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from makeready.accounts.models import Membership, Organization, OrgRole, User
@@ -92,18 +93,28 @@ async def get_account(session: AsyncSession, org_id: int) -> BillingAccount | No
 
 
 async def get_or_create_account(session: AsyncSession, org_id: int) -> BillingAccount:
-    """The organization's account, created on first use (two first uses at once make one row)."""
+    """The organization's account, created on first use. Two first uses at once make one row: the insert skips a
+    row that exists (ON CONFLICT DO NOTHING on the unique org_id), with no savepoint (pysqlite's are unreliable)."""
     account = await get_account(session, org_id)
     if account is not None:
         return account
-    try:
-        async with session.begin_nested():
-            account = BillingAccount(org_id=org_id, status=BillingStatus.none)
-            session.add(account)
-    except IntegrityError:
-        account = await get_account(session, org_id)
-        if account is None:
-            raise
+    now = utcnow()
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    await session.execute(
+        insert(BillingAccount)
+        .values(
+            org_id=org_id,
+            status=BillingStatus.none,
+            billing_email="",
+            cancel_at_period_end=False,
+            version=1,
+            created_at=now,
+            updated_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["org_id"])
+    )
+    account = await get_account(session, org_id)
+    assert account is not None
     return account
 
 
