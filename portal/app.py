@@ -26,8 +26,8 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 from backoffice.board import CoordinatorPages
 from backoffice.factory_links import FactoryLinkPages
 from backoffice.feasibility import FeasibilityWorkspace
-from backoffice.suppliers import SupplierPages
 from backoffice.specs import SpecWorkspace
+from backoffice.suppliers import SupplierPages
 from makeready import i18n, jobs
 from makeready.billing.stripe_client import billing_enabled
 from makeready.db.session import get_engine
@@ -46,11 +46,11 @@ from portal.notifications import NotificationPages, notifications_api
 from portal.pages import login_page, login_submit, logout, switch_locale
 from portal.projects_pages import ProjectPages
 from portal.samples import SamplePages, SamplePhotoRoutes, samples_api
+from portal.specs import SpecPages, specs_api
 from portal.submit import SubmitPages
 from portal.team import InvitationPages, TeamPages
 
 TEMPLATES = BASE_DIR / "templates"
-from portal.specs import SpecPages, specs_api
 STATIC = BASE_DIR / "portal" / "static"
 
 
@@ -146,6 +146,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             SubmitPages,
             SupplierPages,
             FeasibilityWorkspace,
+            SpecWorkspace,
             CoordinatorPages,
             api_router,
             NotificationPages,
@@ -153,9 +154,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ChangePages,
             changes_api,
             SamplePages,
-            SpecWorkspace,
             SamplePhotoRoutes,
             samples_api,
+            SpecPages,
+            specs_api,
             files_api,
             local_upload,
             local_download,
@@ -167,8 +169,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
             # would replace the mount's routing node (Litestar 2.25), hiding /admin/api/... behind the portal's /api
             _mount_backoffice(settings),
             create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False),
-            SpecPages,
-            specs_api,
         ],
         dependencies={"actor": Provide(provide_actor), "db": Provide(provide_db)},
         plugins=[
