@@ -318,6 +318,7 @@ async def invite(
             "path": f"/invitations/{token}",
             "expires_at": invitation.expires_at,
         },
+        secret=("path",),  # the token lives in the email only, not in the outbox once it is sent
     )
     await audit.record(
         session,

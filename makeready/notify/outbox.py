@@ -7,7 +7,7 @@ rendered from `templates/email/<template>.*` in `locale`, so it exists exactly w
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,6 +15,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from makeready.audit.service import jsonable
 from makeready.notify import email
 from makeready.notify.models import EmailOutbox, OutboxStatus
+
+PRIVATE_ENTRIES = "_secret_keys"
+"""The context entry listing the values delivery blanks once the row is final."""
+
+
+def without_secrets(context: Mapping[str, Any]) -> dict[str, Any] | None:
+    """`context` with its secret values blanked, or None when it has none."""
+    keys = context.get(PRIVATE_ENTRIES)
+    if not keys:
+        return None
+    return {key: ("" if key in keys else value) for key, value in context.items()}
 
 
 async def queue_email(
@@ -25,14 +36,22 @@ async def queue_email(
     locale: str | None,
     template: str,
     context: Mapping[str, Any],
+    secret: Iterable[str] = (),
 ) -> EmailOutbox:
-    """Add one pending EmailOutbox row; nothing is sent until the delivery job picks it up."""
+    """Add one pending EmailOutbox row; nothing is sent until the delivery job picks it up.
+
+    `secret` names context values (a link carrying a token) that the row keeps only until the email is sent or
+    has failed for good: delivery blanks them, so the outbox never becomes a store of live tokens.
+    """
+    values = jsonable(dict(context))
+    if secret:
+        values[PRIVATE_ENTRIES] = sorted(set(secret))
     row = EmailOutbox(
         to_email=to_email,
         to_name=to_name,
         locale=email.recipient_locale(locale),
         template=template,
-        context=jsonable(dict(context)),
+        context=values,
         status=OutboxStatus.pending,
         attempts=0,
     )

@@ -39,6 +39,7 @@ from makeready.db.types import utcnow
 from makeready.i18n import N_
 from makeready.notify import email
 from makeready.notify.models import EmailOutbox, Notification, OutboxStatus
+from makeready.notify.outbox import without_secrets
 from makeready.projects.models import Project
 from makeready.settings import Settings
 
@@ -329,13 +330,27 @@ async def deliver_outbox(
                 settings=settings,
             )
         except email.EmailRejected as exc:
-            await _finish(factory, outbox_id, OutboxStatus.failed, str(exc), at=clock())
+            await _finish(
+                factory,
+                outbox_id,
+                OutboxStatus.failed,
+                str(exc),
+                at=clock(),
+                context=without_secrets(claimed.context),
+            )
             log.error("email %s to %s failed for good: %s", outbox_id, claimed.to_email, exc)
             report.failed += 1
         except email.EmailDeliveryFailed as exc:
             final = claimed.attempts >= MAX_ATTEMPTS
             status = OutboxStatus.failed if final else OutboxStatus.pending
-            await _finish(factory, outbox_id, status, str(exc), at=clock())
+            await _finish(
+                factory,
+                outbox_id,
+                status,
+                str(exc),
+                at=clock(),
+                context=without_secrets(claimed.context) if final else None,
+            )
             log.warning("email %s attempt %d failed: %s", outbox_id, claimed.attempts, exc)
             if final:
                 report.failed += 1
@@ -343,7 +358,15 @@ async def deliver_outbox(
                 report.retrying += 1
         else:
             stamp = clock()
-            await _finish(factory, outbox_id, OutboxStatus.sent, "", at=stamp, sent_at=stamp)
+            await _finish(
+                factory,
+                outbox_id,
+                OutboxStatus.sent,
+                "",
+                at=stamp,
+                sent_at=stamp,
+                context=without_secrets(claimed.context),
+            )
             report.sent += 1
     return report
 
@@ -395,14 +418,24 @@ async def _finish(
     *,
     at: datetime,
     sent_at: datetime | None = None,
+    context: dict[str, Any] | None = None,
 ) -> None:
+    """Record the outcome; `context`, when given, replaces the row's (its secrets blanked once the row is final)."""
+    values: dict[str, Any] = {
+        "status": status,
+        "last_error": error[:2000],
+        "sent_at": sent_at,
+        "updated_at": at,
+    }
+    if context is not None:
+        values["context"] = context
     async with factory() as session:
         set_scope(session, Scope.system())
         async with session.begin():
             await session.execute(
                 update(EmailOutbox)
                 .where(EmailOutbox.id == outbox_id)
-                .values(status=status, last_error=error[:2000], sent_at=sent_at, updated_at=at)
+                .values(**values)
                 .execution_options(synchronize_session=False)
             )
 
