@@ -196,9 +196,18 @@ async def test_token_is_shown_once_works_and_stops_when_revoked(
     headers = {"authorization": f"Bearer {token}"}
     cookies = httpx.Cookies(client.cookies)
     client.cookies = httpx.Cookies()
+    assert record.last_used_at is None
     assert (await client.get("/api/v1/projects", headers=headers)).status_code == 200
+    used = await db.scalar(
+        select(ApiToken.last_used_at)
+        .where(ApiToken.id == record.id)
+        .execution_options(populate_existing=True)
+    )
+    assert used is not None  # the account page shows when the token was last used
 
     client.cookies = cookies
+    page = await client.get("/account")
+    assert "never" not in page.text
     revoked = await post(client, f"/account/tokens/{record.id}/revoke")
     assert revoked.status_code == 303
     page = await client.get(revoked.headers["location"])

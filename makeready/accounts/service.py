@@ -5,8 +5,9 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -191,6 +192,10 @@ async def issue_api_token(session: AsyncSession, *, user: User, name: str = "") 
     return IssuedToken(token=token, record=record)
 
 
+TOKEN_USE_RESOLUTION = timedelta(minutes=5)
+"""How precisely a token's last use is kept (the account page shows it)."""
+
+
 async def user_for_token(session: AsyncSession, token: str) -> User | None:
     if not token.startswith(TOKEN_PREFIX):
         return None
@@ -203,7 +208,20 @@ async def user_for_token(session: AsyncSession, token: str) -> User | None:
     ).first()
     if row is None:
         return None
-    return row[1]
+    record, user = row
+    now = utcnow()
+    if record.last_used_at is None or record.last_used_at < now - TOKEN_USE_RESOLUTION:
+        # at most one write per token and resolution, whatever the request rate; it commits with the request
+        await session.execute(
+            update(ApiToken)
+            .where(
+                ApiToken.id == record.id,
+                or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at < now - TOKEN_USE_RESOLUTION),
+            )
+            .values(last_used_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    return user
 
 
 async def memberships_of(session: AsyncSession, user_id: int) -> list[Membership]:
