@@ -43,6 +43,7 @@ from sqlalchemy.orm import aliased, joinedload, selectinload
 from starlette.exceptions import HTTPException
 
 from makeready import workflow
+from makeready.accounts import service as accounts
 from makeready.accounts.admin_sessions import AdminSession
 from makeready.accounts.models import Organization, User
 from makeready.audit.models import AuditEvent
@@ -128,7 +129,12 @@ async def provide_coordinator(request: Request[Any, Any, Any], actor: Any, db: A
             current = request.scope["session"]
             chosen = current.get("locale") if isinstance(current, dict) else None
             request.set_session(
-                {"uid": user.id, "iat": int(time.time()), "locale": user.locale or chosen or get_locale()}
+                {
+                    "uid": user.id,
+                    "iat": int(time.time()),
+                    "pw": accounts.password_mark(user),
+                    "locale": user.locale or chosen or get_locale(),
+                }
             )
         set_scope(db, Scope.staff(user.id))
         return Staff(user=user)

@@ -31,7 +31,14 @@ def clock() -> float:
 
 
 class SessionExpired(NotAuthorizedException):
-    """The portal session is older than SESSION_HOURS."""
+    """The portal session is older than SESSION_HOURS, or older than the user's password."""
+
+    reason = "1"
+    """What the login page says: "1" the session's age, "password" a changed password."""
+
+
+class PasswordChanged(SessionExpired):
+    reason = "password"
 
 
 @dataclass
@@ -64,7 +71,12 @@ class Actor:
 
 def login_session(request: Request, user: User) -> None:
     request.set_session(
-        {"uid": user.id, "iat": int(clock()), "locale": user.locale or _current_locale(request)}
+        {
+            "uid": user.id,
+            "iat": int(clock()),
+            "pw": accounts.password_mark(user),
+            "locale": user.locale or _current_locale(request),
+        }
     )
 
 
@@ -96,6 +108,10 @@ async def _resolve(request: Request, db: AsyncSession) -> Actor | None:
                 request.clear_session()
                 raise SessionExpired(_("Your session has expired. Please log in again."))
             user = await db.scalar(select(User).where(User.id == uid, User.is_active))
+            if user is not None and session.get("pw", "") != accounts.password_mark(user):
+                # started before the password changed: another browser, or a stolen cookie
+                request.clear_session()
+                raise PasswordChanged(_("Your password was changed. Please log in again."))
             if user is None:
                 request.clear_session()
             elif request.method not in SAFE_METHODS and request.url.path.startswith("/api/"):

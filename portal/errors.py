@@ -74,7 +74,7 @@ def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> R
     if isinstance(exc, NotAuthorizedException) and not wants_json(request):
         target = "/login?next=" + quote(request.url.path, safe="/")
         if isinstance(exc, SessionExpired):
-            target += "&expired=1"
+            target += f"&expired={exc.reason}"
         return Redirect(target, status_code=303)
     extra: dict[str, Any] = {}
     detail = exc.detail

@@ -31,10 +31,14 @@ def safe_next(target: str | None) -> str:
 
 @get("/login", tags=["pages"], include_in_schema=False)
 async def login_page(
-    request: Request[Any, Any, Any], next: str | None = None, expired: bool = False
+    request: Request[Any, Any, Any], next: str | None = None, expired: str | None = None
 ) -> Template:
     """The login form."""
-    message = _("Your session has expired. Please log in again.") if expired else None
+    message = None
+    if expired == "password":
+        message = _("Your password was changed. Please log in again.")
+    elif expired:
+        message = _("Your session has expired. Please log in again.")
     return Template("portal/login.html", context={"next": safe_next(next), "message": message, "email": ""})
 
 

@@ -101,6 +101,29 @@ async def test_wrong_current_password_shows_the_form_again_with_the_message(
     assert await events(db, "user.password_changed") == []
 
 
+async def test_password_change_ends_the_other_browsers_sessions(
+    client: AsyncTestClient[Litestar], db: AsyncSession, world: World
+) -> None:
+    await login(client, world.owner_a.email)
+    other_browser = httpx.Cookies(client.cookies)
+    client.cookies = httpx.Cookies()
+    await login(client, world.owner_a.email)
+    changed = await post(
+        client,
+        "/account/password",
+        current_password=PASSWORD,
+        new_password=NEW_PASSWORD,
+        new_password_confirm=NEW_PASSWORD,
+    )
+    assert changed.status_code == 303
+    assert (await client.get("/account")).status_code == 200  # this browser stays signed in
+
+    client.cookies = other_browser
+    page = await client.get("/account", follow_redirects=True)
+    assert "Your password was changed. Please log in again." in page.text
+    assert (await client.get("/api/v1/projects")).status_code == 401
+
+
 async def test_password_change_keeps_api_tokens_working(
     client: AsyncTestClient[Litestar], engine: AsyncEngine, db: AsyncSession, world: World
 ) -> None:

@@ -53,6 +53,8 @@ class User(IdMixin, TimestampMixin, VersionedMixin, Base):
     is_staff: Mapped[bool] = mapped_column(default=False)
     is_admin: Mapped[bool] = mapped_column(default=False)
     last_login_at: Mapped[datetime | None] = mapped_column(default=None)
+    # portal sessions started before this moment are over (a changed password signs out every other browser)
+    password_changed_at: Mapped[datetime | None] = mapped_column(default=None)
 
     memberships: Mapped[list[Membership]] = relationship(back_populates="user", lazy="raise")
 

@@ -151,9 +151,16 @@ async def change_password(session: AsyncSession, *, user: User, current: str, ne
         raise ValidationFailed(_("The current password is not correct."), field="current_password")
     check_password_strength(new)
     user.password_hash = hash_password(new)
+    user.password_changed_at = utcnow()
     await audit.record(
         session, actor_id=user.id, action="user.password_changed", subject_type="user", subject_id=user.id
     )
+
+
+def password_mark(user: User) -> str:
+    """Which password a portal session was started with (kept in the session): changing the password makes every
+    other session's mark stale, so those sessions end."""
+    return user.password_changed_at.isoformat() if user.password_changed_at else ""
 
 
 async def set_preferred_locale(session: AsyncSession, *, user_id: int, locale: str) -> None:
