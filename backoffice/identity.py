@@ -33,6 +33,7 @@ from makeready.accounts.passwords import MIN_LENGTH, hash_password, needs_rehash
 from makeready.audit import service as audit
 from makeready.db.session import unit_of_work
 from makeready.db.tenancy import Scope
+from makeready.db.types import utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -110,6 +111,9 @@ class StaffUserMixin:
             if row is None:
                 raise ValueError("There is no such user.")
             row.password_hash = hash_password(password)
+            row.password_changed_at = (
+                utcnow()
+            )  # the user's portal sessions end, as after a change in the portal
             await audit.record(
                 session,
                 actor_id=row.id,

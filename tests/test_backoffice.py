@@ -348,6 +348,9 @@ async def test_admin_creates_users_through_the_accounts_service(
 async def test_changing_the_password_in_the_back_office_changes_it_for_the_portal(
     client: Client, world: World, db: AsyncSession
 ) -> None:
+    await login(client, world.coordinator.email)
+    portal_browser = httpx.Cookies(client.cookies)
+    client.cookies = httpx.Cookies()
     assert (await admin_login(client, world.coordinator.email)).status_code == 200
     new_password = "a-brand-new-password"
     response = await client.post(
@@ -372,6 +375,9 @@ async def test_changing_the_password_in_the_back_office_changes_it_for_the_porta
     assert event is not None
     assert (event.actor_id, event.subject_id) == (world.coordinator.id, world.coordinator.id)
     await db.commit()
+    # the portal session the coordinator had before ends too
+    client.cookies = portal_browser
+    assert (await client.get("/coordinator/board", follow_redirects=False)).status_code in (302, 303, 401)
     client.cookies.clear()
     await login(client, world.coordinator.email, new_password)
 
