@@ -89,6 +89,20 @@ PARAMS: dict[str, dict[str, Any]] = {
         "title": "Thicker <i>lid</i>",
         "actor": "Maya",
     },
+    "change_request_approved": {
+        "project": f"Arc {SCRIPT}",
+        "number": 3,
+        "title": "Thicker <i>lid</i>",
+        "actor": "Chen",
+        "note": "Agreed <b>with</b> the factory",
+    },
+    "change_request_rejected": {
+        "project": f"Arc {SCRIPT}",
+        "number": 4,
+        "title": "Gold <i>plating</i>",
+        "actor": "Chen",
+        "note": "Tooling <b>cut</b> already",
+    },
     "question_asked": {"project": f"Arc {SCRIPT}", "question": "Matte <u>or</u> gloss?", "actor": "Chen"},
     "question_answered": {
         "project": f"Arc {SCRIPT}",

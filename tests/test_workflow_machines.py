@@ -413,6 +413,7 @@ async def check_change_approved(
     )
     (event,) = await events(engine, "change_request.approved")
     assert event.reason == "Agreed with the factory"
+    await check_brand_told(engine, people, "change_request_approved", "Agreed with the factory")
 
 
 async def check_change_rejected(
@@ -420,6 +421,14 @@ async def check_change_rejected(
 ) -> None:
     assert (after.decided_by_id, after.decision_note) == (people.coordinator.id, "The tooling is cut already")
     assert await tasks(engine) == []
+    await check_brand_told(engine, people, "change_request_rejected", "The tooling is cut already")
+
+
+async def check_brand_told(engine: AsyncEngine, people: People, kind: str, note: str) -> None:
+    """The brand's owners and members learn the decision with its note (viewers are not told to act)."""
+    told = [n for n in await notifications(engine) if n.kind == kind]
+    assert sorted(n.user_id for n in told) == sorted([people.owner_a.id, people.member_a.id])
+    assert {n.params["note"] for n in told} == {note}
 
 
 def change_target(action: str, state: ChangeStatus) -> ChangeStatus:

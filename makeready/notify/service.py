@@ -70,6 +70,14 @@ KINDS: Mapping[str, Kind] = {
         N_("%(actor)s raised change request %(number)s on %(project)s: %(title)s"),
         ("project", "number", "title", "actor"),
     ),
+    "change_request_approved": Kind(
+        N_("%(actor)s approved change request %(number)s on %(project)s: %(title)s"),
+        ("project", "number", "title", "actor", "note"),
+    ),
+    "change_request_rejected": Kind(
+        N_("%(actor)s rejected change request %(number)s on %(project)s: %(title)s"),
+        ("project", "number", "title", "actor", "note"),
+    ),
     "question_asked": Kind(
         N_("%(actor)s asked a question about %(project)s: %(question)s"), ("project", "question", "actor")
     ),

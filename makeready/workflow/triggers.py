@@ -138,6 +138,28 @@ async def tell_coordinator_change_raised(session: AsyncSession, event: Event) ->
     )
 
 
+async def tell_brand_change_decided(session: AsyncSession, event: Event) -> None:
+    """The brand learns the coordinator's decision on its change request, with the note that explains it."""
+    project = await _project(session, event)
+    change = event.subject
+    kind = "change_request_approved" if event.name == "change_request.approved" else "change_request_rejected"
+    for user in await brand_writers(session, project.org_id):
+        await notify(
+            session,
+            user=user,
+            kind=kind,
+            params={
+                "project": project.name,
+                "number": change.number,
+                "title": change.title,
+                "actor": _actor_name(event),
+                "note": change.decision_note,
+            },
+            project_id=project.id,
+            link=f"/projects/{project.id}/changes/{change.id}",
+        )
+
+
 async def open_spec_revision_task(session: AsyncSession, event: Event) -> None:
     from makeready.workflow.tasks import open_task
 
@@ -375,6 +397,8 @@ RULES: list[tuple[str, Rule]] = [
     ("sample_round.rejected", open_new_sample_round_task),
     ("change_request.raised", tell_coordinator_change_raised),
     ("change_request.approved", open_spec_revision_task),
+    ("change_request.approved", tell_brand_change_decided),
+    ("change_request.rejected", tell_brand_change_decided),
     ("question.asked", tell_brand_question_asked),
     ("question.answered", tell_asker_question_answered),
     ("project.go_ahead_given", tell_coordinator_go_ahead),
