@@ -507,7 +507,7 @@ async def render(
                 "status_of": statuses(stored),
                 "blockers": blockers(stored),
                 "draft": revision.status == RevisionStatus.draft,
-                "editable": revision.status in specs.EDITABLE_STATES,
+                "editable": revision.status in specs.OPEN_STATES,
                 "actions": [
                     (t.action, _(ACTION_LABELS[t.action]))
                     for t in specs.SPEC_REVISION.allowed(revision.status)

@@ -34,10 +34,6 @@ class RevisionStatus(enum.StrEnum):
         }
 
 
-# A revision's content is frozen once the brand approved it: issuing and superseding change only these columns.
-FROZEN_STATES = frozenset({RevisionStatus.approved, RevisionStatus.issued, RevisionStatus.superseded})
-
-
 def revision_label(number: int) -> str:
     """Revision letters as drawings use them: 1 -> A, 26 -> Z, 27 -> AA."""
     letters = ""

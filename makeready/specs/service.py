@@ -28,7 +28,7 @@ from makeready.samples.models import SamplePhoto, SampleRound, SampleStatus
 from makeready.specs import content as spec_content
 from makeready.specs.content import FIELDS, SECTIONS, FieldRef, FigureSource, SpecContent, Text
 from makeready.specs.models import RevisionStatus, SpecRevision
-from makeready.workflow.common import join_list, load_project, require_open
+from makeready.workflow.common import load_project, require_open
 from makeready.workflow.machine import (
     Context,
     Machine,
@@ -47,7 +47,7 @@ REVISION_NOT_FOUND = N_("This spec revision does not exist or you do not have ac
 STAFF_ONLY = N_("Only a coordinator writes, submits and issues spec revisions.")
 BRAND_ONLY = N_("Only the brand's owners and members approve a spec revision or send it back.")
 OPEN_STATES = frozenset({RevisionStatus.draft, RevisionStatus.in_review, RevisionStatus.approved})
-EDITABLE_STATES = frozenset({RevisionStatus.draft, RevisionStatus.in_review, RevisionStatus.approved})
+"""Not issued yet: at most one per project, and the only ones whose content can still change."""
 IMMUTABLE_STATES = frozenset({RevisionStatus.issued, RevisionStatus.superseded})
 # columns that may still change on an issued revision: its supersession and the bookkeeping columns
 _MUTABLE_WHEN_ISSUED = frozenset({"status", "superseded_at", "updated_at", "version"})
@@ -483,7 +483,7 @@ async def save_content(
     require_role(roles, {Role.STAFF}, STAFF_ONLY)
     require_open(await load_project(session, revision.project_id))
     check_version(revision, expected_version, SPEC_REVISION)
-    if revision.status not in EDITABLE_STATES:
+    if revision.status not in OPEN_STATES:
         raise ImmutableRevision(
             _(
                 "Revision %(label)s is %(state)s and never changes: start a new revision to edit the specification."
@@ -574,9 +574,3 @@ async def revision_pair(
     if from_number not in rows or to_number not in rows:
         raise NotFound(_(REVISION_NOT_FOUND))
     return rows[from_number], rows[to_number]
-
-
-def missing_summary(revision: SpecRevision) -> str:
-    """One line naming the fields that block issuing, for lists and the board."""
-    refs = spec_content.translation_problems(content_of(revision))
-    return join_list(describe_field(ref) for ref in refs)
