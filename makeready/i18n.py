@@ -8,7 +8,7 @@ no build step is needed for the translations to show.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import date, datetime
@@ -187,3 +187,13 @@ def format_datetime(value: datetime | None, format: str = "medium") -> str:
     if value is None:
         return ""
     return _format_datetime(value, format=format, locale=babel_locale())
+
+
+def join_sentences(parts: Iterable[str]) -> str:
+    """Sentences one after the other: with a space in English, without one in Chinese (full-width punctuation)."""
+    return ("" if get_locale().startswith("zh") else " ").join(parts)
+
+
+def join_list(items: Iterable[str]) -> str:
+    """Items of a list in a sentence: "a, b" in English, "a、b" in Chinese."""
+    return ("、" if get_locale().startswith("zh") else ", ").join(items)

@@ -250,7 +250,7 @@ async def test_the_escalation_job_runs_the_pass(
     milestone = await make_milestone(
         engine, project, owner_id=people.member_a.id, due_date=DAY0 - timedelta(days=1)
     )
-    assert "run_escalation" in jobs.REGISTRY
+    assert "run_escalation" in jobs.registry.REGISTRY
     async with jobs.running(settings):
         await jobs.enqueue("run_escalation", today=DAY0)
         await jobs.enqueue("run_escalation", today=DAY0)

@@ -21,13 +21,13 @@ from makeready.changes.models import ChangeRequest, ChangeStatus
 from makeready.db.types import utcnow
 from makeready.errors import Conflict, NotFound, PermissionDenied
 from makeready.i18n import label
+from makeready.kernel.machine import VIEWER_MESSAGE, Machine
 from makeready.projects.models import Milestone, MilestoneStatus, Phase, Project, Task, TaskStatus
 from makeready.samples.models import SampleRound, SampleStatus
 from makeready.specs import content as spec_content
 from makeready.specs import service as specs
 from makeready.specs.models import RevisionStatus, SpecRevision
 from makeready.workflow import gates
-from makeready.workflow.machine import VIEWER_MESSAGE, Machine
 from makeready.workflow.triggers import NEW_SAMPLE_ROUND_TASK, SPEC_REVISION_TASK
 from tests.test_spec_revisions import filled
 from tests.workflow_support import (

@@ -17,7 +17,10 @@ from makeready.billing import gating as billing_gate
 from makeready.db.tenancy import get_scope
 from makeready.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from makeready.i18n import N_, _
+from makeready.kernel import bus
 from makeready.projects.models import Milestone, MilestoneStatus, Phase, Project
+
+bus.emits("project.created")
 
 # The agency's standard plan for a new product: (phase, title, days after submission).
 STANDARD_MILESTONES: list[tuple[Phase, str, int]] = [
@@ -209,13 +212,10 @@ async def create_project(session: AsyncSession, *, actor: User, org_id: int, dat
     # "a coordinator is notified": the workflow's triggers run every rule registered for "project.created", in
     # this transaction, for submissions from every door (portal form, API). A new project has no coordinator yet,
     # so whom to tell (and the notification kind) is the rule's to decide, in makeready.workflow.triggers.
-    from makeready.workflow import triggers  # the workflow builds on this module
 
-    await triggers.fire(
+    await bus.fire(
         session,
-        triggers.Event(
-            name="project.created", actor=actor, subject=project, org_id=org_id, project_id=project.id
-        ),
+        bus.Event(name="project.created", actor=actor, subject=project, org_id=org_id, project_id=project.id),
     )
     return project
 

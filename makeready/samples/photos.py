@@ -28,13 +28,13 @@ from makeready.accounts.models import User
 from makeready.audit import service as audit
 from makeready.errors import Conflict, DomainError, ValidationFailed
 from makeready.i18n import N_, _, label
+from makeready.kernel.machine import Role, load, require_role, roles_of
 from makeready.projects import files
 from makeready.samples.models import SamplePhoto, SampleRound, SampleStatus
 from makeready.storage import Storage, get_storage
 from makeready.storage.keys import make_key, parse_key, safe_name
 from makeready.storage.verify import KIND_RULES
 from makeready.workflow.common import load_project, require_open
-from makeready.workflow.machine import Role, load, require_role, roles_of
 
 PHOTO_KIND = "image"
 THUMBNAIL_SIZE = (480, 480)

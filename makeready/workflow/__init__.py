@@ -6,6 +6,7 @@ writes its audit event there.
     await workflow.advance_project(session, actor=user, project_id=7, to_phase="development")
 """
 
+from makeready.kernel.machine import Machine, Role, Transition
 from makeready.workflow.changes import (
     CHANGE_REQUEST,
     decide_change_request,
@@ -16,7 +17,6 @@ from makeready.workflow.changes import (
 from makeready.workflow.decisions import answer_question, ask_question, record_decision
 from makeready.workflow.escalation import ESCALATION_DELAY_DAYS, EscalationReport, run_escalation
 from makeready.workflow.gates import approved_spec_revision, missing_for
-from makeready.workflow.machine import Machine, Role, Transition
 from makeready.workflow.milestones import (
     MILESTONE,
     RISK_WINDOW_DAYS,

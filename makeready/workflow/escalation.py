@@ -23,11 +23,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from makeready.audit import service as audit
+from makeready.kernel import bus
 from makeready.projects.models import Milestone, MilestoneStatus, Project
 from makeready.settings import Settings
-from makeready.workflow import triggers
 from makeready.workflow.common import ACTIVE_PHASES
 from makeready.workflow.milestones import RISK_WINDOW_DAYS, Health, milestone_health
+
+bus.emits("milestone.at_risk", "milestone.late", "milestone.escalated")
 
 ESCALATION_DELAY_DAYS = 2
 """Days a milestone stays late after its owner was told before the coordinator is told."""
@@ -118,9 +120,9 @@ async def _record(
             "today": today,
         },
     )
-    await triggers.fire(
+    await bus.fire(
         session,
-        triggers.Event(
+        bus.Event(
             name=action,
             actor=None,
             subject=milestone,

@@ -11,10 +11,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from makeready.feasibility.service import review_complete
-from makeready.i18n import N_, _
+from makeready.i18n import N_, _, join_list
 from makeready.projects.models import Milestone, MilestoneStatus, Phase, Project
 from makeready.samples.models import SampleRound, SampleStatus
-from makeready.workflow.common import join_list
 
 REVIEW_MISSING = N_("The feasibility review is not complete.")
 GO_AHEAD_MISSING = N_("The brand has not given the go-ahead for development.")

@@ -18,10 +18,7 @@ from makeready.accounts.models import Membership, OrgRole, User
 from makeready.audit import service as audit
 from makeready.errors import ValidationFailed
 from makeready.i18n import N_, _
-from makeready.projects.models import Milestone, MilestoneStatus, Phase, Project
-from makeready.projects.service import STANDARD_MILESTONES
-from makeready.workflow.common import load_project, require_open
-from makeready.workflow.machine import (
+from makeready.kernel.machine import (
     Context,
     Machine,
     Role,
@@ -32,6 +29,9 @@ from makeready.workflow.machine import (
     roles_of,
     states,
 )
+from makeready.projects.models import Milestone, MilestoneStatus, Phase, Project
+from makeready.projects.service import STANDARD_MILESTONES
+from makeready.workflow.common import load_project, require_open
 
 RISK_WINDOW_DAYS = 3
 """A milestone not started and due within this many days (today included) is at risk."""

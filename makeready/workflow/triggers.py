@@ -1,45 +1,26 @@
-"""Triggers: what happens because something happened, as rules in one list.
+"""The workflow's rules: what happens because something happened (notifications, follow-up tasks).
 
 After every transition (and every creation the workflow records: a sample round requested, a change request raised,
-a question asked, a task opened, a milestone found at risk or late) the service calls `fire(session, event)`, which
-runs, in order and in the same transaction, every rule in RULES registered for the event's name. A rule that fails
-fails the transition: nothing is half-done.
+a question asked, a task opened, a milestone found at risk or late) the kernel's bus runs, in order and in the same
+transaction, every rule registered for the event's name. A rule that fails fails the transition: nothing is
+half-done. RULES below is registered by the composition root (`makeready.composition`).
 
 To add a reaction, add a function and a line to RULES; nothing else in the workflow changes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from makeready.accounts.models import User
-from makeready.db.types import utcnow
 from makeready.i18n import N_
+from makeready.kernel.bus import Event, Rule
 from makeready.notify.service import notify
 from makeready.projects.models import Milestone, Project, Question, Task
 from makeready.workflow.common import brand_writers, load_project, project_link, user_by_id
-
-
-@dataclass(frozen=True)
-class Event:
-    """One thing that happened: its audit action name, who did it (None: the system) and to what."""
-
-    name: str
-    actor: User | None
-    subject: Any
-    org_id: int
-    project_id: int | None
-    now: datetime | None = None
-    after: dict[str, Any] = field(default_factory=dict)
-
-
-Rule = Callable[[AsyncSession, Event], Awaitable[None]]
 
 NEW_SAMPLE_ROUND_TASK = N_("Request a new sample round")
 SPEC_REVISION_TASK = N_("Issue a spec revision")
@@ -342,13 +323,6 @@ async def escalate_late_milestone(session: AsyncSession, event: Event) -> None:
     )
 
 
-async def bill_milestone_fees(session: AsyncSession, event: Event) -> None:
-    """A done milestone makes its fees due; each is invoiced through Stripe once this transaction commits."""
-    from makeready.billing.fees import mark_fees_due  # billing builds on the workflow
-
-    await mark_fees_due(session, milestone=event.subject, actor=event.actor, now=event.now or utcnow())
-
-
 def spec_link(project_id: int, *, staff: bool) -> str:
     return f"/coordinator/projects/{project_id}/spec" if staff else f"/projects/{project_id}/spec"
 
@@ -406,19 +380,8 @@ RULES: list[tuple[str, Rule]] = [
     ("milestone.at_risk", tell_owner_milestone_at_risk),
     ("milestone.late", tell_owner_milestone_late),
     ("milestone.escalated", escalate_late_milestone),
-    ("milestone.completed", bill_milestone_fees),
     ("spec_revision.submitted", tell_brand_spec_revision),
     ("spec_revision.issued", tell_brand_spec_revision),
     ("spec_revision.approved", tell_coordinator_spec_decided),
     ("spec_revision.changes_requested", tell_coordinator_spec_decided),
 ]
-
-
-def rules_for(name: str) -> list[Rule]:
-    return [rule for event_name, rule in RULES if event_name == name]
-
-
-async def fire(session: AsyncSession, event: Event) -> None:
-    """Run every rule registered for `event.name`, in order, in the caller's transaction."""
-    for rule in rules_for(event.name):
-        await rule(session, event)
