@@ -11,10 +11,13 @@ from __future__ import annotations
 
 from makeready.accounts.roles import membership_role
 from makeready.audit.service import record
+from makeready.billing import gating as billing_gating
 from makeready.billing import jobs as billing_jobs
 from makeready.billing import rules as billing_rules
-from makeready.kernel import bus, ports
+from makeready.kernel import bus, gates, ports
 from makeready.notify import jobs as notify_jobs
+from makeready.projects import files as project_files
+from makeready.samples import photos as sample_photos
 from makeready.specs import documents as spec_documents
 from makeready.workflow import jobs as workflow_jobs
 from makeready.workflow import triggers as workflow_rules
@@ -25,6 +28,12 @@ JOB_MODULES = (notify_jobs, workflow_jobs, billing_jobs, spec_documents)
 RULE_SETS = (workflow_rules.RULES, billing_rules.RULES)
 """Every domain's (event name, rule) list, registered in this order."""
 
+GATES = (
+    (gates.PROJECT_CREATE, billing_gating.require_project_allowance),
+    (gates.ORG_WRITE, billing_gating.require_writable),
+)
+"""Checks before writes that lower domains ask for and higher ones answer."""
+
 _wired = False
 
 
@@ -34,6 +43,9 @@ def wire() -> None:
     if _wired:
         return
     ports.install(record_audit=record, membership_role=membership_role)
+    for name, gate in GATES:
+        gates.register(name, gate)
+    project_files.register_key_owner(sample_photos.thumbnail_keys_in)
     for rules in RULE_SETS:
         for event_name, rule in rules:
             bus.register(event_name, rule)

@@ -23,14 +23,13 @@ from makeready.db.tenancy import Scope, set_scope
 from makeready.db.types import utcnow
 from makeready.feasibility.models import FeasibilityReview
 from makeready.kernel import bus
-from makeready.projects import overview
 from makeready.projects import service as projects
 from makeready.projects.models import Attachment, Milestone, Phase, Project, Question
 from makeready.samples.models import SamplePhoto, SampleRound, SampleStatus
 from makeready.settings import StorageSettings
 from makeready.storage import reset_storage, set_storage
 from makeready.storage.local import LocalStorage
-from makeready.workflow import decisions
+from makeready.workflow import decisions, overview
 from tests.conftest import World, csrf, login
 from tests.s3server import pdf_bytes, png_bytes
 

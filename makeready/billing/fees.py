@@ -96,7 +96,7 @@ async def attach_fee(
     currency: str,
 ) -> MilestoneFee:
     """Attach a fee to a milestone; billed when the milestone is done (at once if it already is)."""
-    from makeready.workflow.common import load_project, require_open
+    from makeready.projects.access import load_project, require_open
 
     _require_staff(actor)
     require_enabled()

@@ -23,8 +23,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from makeready.i18n import N_
+from makeready.projects.milestones import RISK_WINDOW_DAYS
 from makeready.projects.models import MilestoneStatus, Phase
-from makeready.workflow.milestones import RISK_WINDOW_DAYS
 
 # one window for the picture and for the escalation job, so the timeline never disagrees with the reminders
 RISK_DAYS = RISK_WINDOW_DAYS

@@ -36,12 +36,12 @@ from makeready.kernel.machine import (
     roles_of,
     states,
 )
+from makeready.projects.access import load_project, require_open
 from makeready.projects.models import Attachment, Phase, Project
 from makeready.samples.models import SamplePhoto, SampleRound, SampleStatus
 from makeready.specs import content as spec_content
 from makeready.specs.content import FIELDS, SECTIONS, FieldRef, FigureSource, SpecContent, Text
 from makeready.specs.models import RevisionStatus, SpecRevision
-from makeready.workflow.common import load_project, require_open
 
 REVISION_NOT_FOUND = N_("This spec revision does not exist or you do not have access to it.")
 STAFF_ONLY = N_("Only a coordinator writes, submits and issues spec revisions.")

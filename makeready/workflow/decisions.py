@@ -14,8 +14,8 @@ from makeready.errors import Conflict
 from makeready.i18n import N_, _
 from makeready.kernel import bus
 from makeready.kernel.machine import Role, flush, load, require_role, roles_of
+from makeready.projects.access import check_attachments, clean_text, load_project, require_open
 from makeready.projects.models import Question
-from makeready.workflow.common import check_attachments, clean_text, load_project, require_open
 
 bus.emits("decision.recorded", "question.asked", "question.answered")
 

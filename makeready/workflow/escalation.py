@@ -24,10 +24,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from makeready.audit import service as audit
 from makeready.kernel import bus
+from makeready.projects.access import ACTIVE_PHASES
+from makeready.projects.milestones import RISK_WINDOW_DAYS, Health, milestone_health
 from makeready.projects.models import Milestone, MilestoneStatus, Project
 from makeready.settings import Settings
-from makeready.workflow.common import ACTIVE_PHASES
-from makeready.workflow.milestones import RISK_WINDOW_DAYS, Health, milestone_health
 
 bus.emits("milestone.at_risk", "milestone.late", "milestone.escalated")
 

@@ -15,12 +15,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from makeready.accounts.models import User
+from makeready.accounts.models import Organization, User
 from makeready.i18n import N_
 from makeready.kernel.bus import Event, Rule
 from makeready.notify.service import notify
+from makeready.projects.access import brand_writers, load_project, project_link, user_by_id
 from makeready.projects.models import Milestone, Project, Question, Task
-from makeready.workflow.common import brand_writers, load_project, project_link, user_by_id
+from makeready.projects.tasks import open_task
 
 NEW_SAMPLE_ROUND_TASK = N_("Request a new sample round")
 SPEC_REVISION_TASK = N_("Issue a spec revision")
@@ -83,8 +84,6 @@ async def tell_coordinator_sample_decided(session: AsyncSession, event: Event) -
 
 
 async def open_new_sample_round_task(session: AsyncSession, event: Event) -> None:
-    from makeready.workflow.tasks import open_task
-
     project = await _project(session, event)
     await open_task(
         session,
@@ -142,8 +141,6 @@ async def tell_brand_change_decided(session: AsyncSession, event: Event) -> None
 
 
 async def open_spec_revision_task(session: AsyncSession, event: Event) -> None:
-    from makeready.workflow.tasks import open_task
-
     project = await _project(session, event)
     await open_task(
         session,
@@ -194,8 +191,6 @@ async def tell_asker_question_answered(session: AsyncSession, event: Event) -> N
 
 async def tell_coordinators_project_submitted(session: AsyncSession, event: Event) -> None:
     """A new product needs a coordinator: tell its coordinator if one is set, else every active staff user."""
-    from makeready.accounts.models import Organization
-
     project = await _project(session, event)
     coordinator = await _coordinator(session, project, event)
     if coordinator is not None:
@@ -295,8 +290,6 @@ async def tell_owner_milestone_late(session: AsyncSession, event: Event) -> None
 
 async def escalate_late_milestone(session: AsyncSession, event: Event) -> None:
     """Still late after the delay: the coordinator is told and gets a task to resolve it."""
-    from makeready.workflow.tasks import open_task
-
     project = await _project(session, event)
     milestone: Milestone = event.subject
     owner = await user_by_id(session, milestone.owner_id)

@@ -29,9 +29,9 @@ from makeready.kernel.machine import (
     roles_of,
     states,
 )
+from makeready.projects.access import load_project, require_open
 from makeready.projects.models import Milestone, MilestoneStatus, Phase, Project
 from makeready.projects.service import STANDARD_MILESTONES
-from makeready.workflow.common import load_project, require_open
 
 RISK_WINDOW_DAYS = 3
 """A milestone not started and due within this many days (today included) is at risk."""

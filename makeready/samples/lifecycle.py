@@ -30,10 +30,10 @@ from makeready.kernel.machine import (
     roles_of,
     states,
 )
+from makeready.projects.access import load_project, require_open
 from makeready.projects.models import Phase
 from makeready.samples.models import SamplePhoto, SampleRound, SampleStatus
 from makeready.suppliers.models import Supplier
-from makeready.workflow.common import load_project, require_open
 
 bus.emits("sample_round.requested")
 

@@ -28,7 +28,7 @@ from makeready.kernel.machine import (
     roles_of,
     states,
 )
-from makeready.workflow.common import check_attachments, clean_text, load_project, require_open
+from makeready.projects.access import check_attachments, clean_text, load_project, require_open
 
 bus.emits("change_request.raised")
 
