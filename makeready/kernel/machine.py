@@ -233,8 +233,12 @@ async def perform(
     expected_version: int | None = None,
     reason: str = "",
     now: datetime | None = None,
+    event: str | None = None,
 ) -> Context[Any]:
-    """Apply `action` of `machine` to `obj` (already loaded through the caller's scoped session)."""
+    """Apply `action` of `machine` to `obj` (already loaded through the caller's scoped session).
+
+    `event` names the audit action and bus event instead of the transition's own, for machines whose rows each
+    speak for a kind (a condition's escalation fires "milestone.escalated"); such names are declared on the bus."""
     transition = machine.transition(action)
     inputs = dict(inputs or {})
     roles = await roles_of(session, actor, org_id=org_id, assignee_id=assignee_id, raiser_id=raiser_id)
@@ -267,7 +271,7 @@ async def perform(
     await ports.record_audit()(
         session,
         actor_id=actor.id if actor else None,
-        action=transition.event,
+        action=event or transition.event,
         subject_type=machine.name,
         subject_id=obj.id,
         org_id=org_id,
@@ -279,7 +283,7 @@ async def perform(
     await bus.fire(
         session,
         bus.Event(
-            name=transition.event,
+            name=event or transition.event,
             actor=actor,
             subject=obj,
             org_id=org_id,

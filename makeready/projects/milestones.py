@@ -1,8 +1,8 @@
 """The milestone machine (planned -> in_progress -> done, reopen by a coordinator), plans from templates, and health.
 
 At risk and late are never stored: `milestone_health(milestone, today)` derives them from the due date and the
-status, so they are true the moment the date passes, without waiting for a job. The escalation job only records
-when it told someone (risk_notified_at, late_notified_at, escalated_at).
+status, so they are true the moment the date passes, without waiting for a job. The escalation pass raises
+conditions (`makeready.conditions`) on them, which say it once to the owner and escalate to the coordinator.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from makeready.accounts.models import Membership, OrgRole, User
 from makeready.audit import service as audit
+from makeready.conditions.service import resolve_on
 from makeready.errors import ValidationFailed
 from makeready.i18n import N_, _
 from makeready.kernel.machine import (
@@ -32,6 +33,8 @@ from makeready.kernel.machine import (
 from makeready.projects.access import load_project, require_open
 from makeready.projects.models import Milestone, MilestoneStatus, Phase, Project
 from makeready.projects.service import STANDARD_MILESTONES
+
+NEW_PROMISE = N_("A new owner or due date was set.")
 
 RISK_WINDOW_DAYS = 3
 """A milestone not started and due within this many days (today included) is at risk."""
@@ -86,10 +89,15 @@ async def _assign(ctx: Context[Milestone]) -> None:
     owner_id, due_date = ctx.inputs["owner_id"], ctx.inputs["due_date"]
     ctx.before.update(owner_id=milestone.owner_id, due_date=milestone.due_date)
     if owner_id != milestone.owner_id or due_date != milestone.due_date:
-        # a new owner or a new date is a new promise: the reminders start over
-        milestone.risk_notified_at = None
-        milestone.late_notified_at = None
-        milestone.escalated_at = None
+        # a new owner or a new date is a new promise: its conditions are resolved and the reminders start over
+        await resolve_on(
+            ctx.session,
+            subject_type="milestone",
+            subject_id=milestone.id,
+            reason=NEW_PROMISE,
+            actor=ctx.actor,
+            now=ctx.now,
+        )
     milestone.owner_id = owner_id
     milestone.due_date = due_date
     ctx.after.update(owner_id=owner_id, due_date=due_date)

@@ -103,10 +103,6 @@ class Milestone(IdMixin, TenantOwned, TimestampMixin, VersionedMixin, Base):
     )
     started_at: Mapped[datetime | None] = mapped_column(default=None)
     completed_at: Mapped[datetime | None] = mapped_column(default=None)
-    # when the escalation job told the owner it is at risk / late, and told the coordinator; each is said once
-    risk_notified_at: Mapped[datetime | None] = mapped_column(default=None)
-    late_notified_at: Mapped[datetime | None] = mapped_column(default=None)
-    escalated_at: Mapped[datetime | None] = mapped_column(default=None)
 
     project: Mapped[Project] = relationship(back_populates="milestones", lazy="raise")
     owner: Mapped[User | None] = relationship(lazy="raise")

@@ -16,6 +16,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from makeready.accounts.models import Organization, User
+from makeready.conditions.models import Condition
+from makeready.conditions.service import resolve_on
 from makeready.i18n import N_
 from makeready.kernel.bus import Event, Rule
 from makeready.notify.service import notify
@@ -26,6 +28,7 @@ from makeready.projects.tasks import open_task
 NEW_SAMPLE_ROUND_TASK = N_("Request a new sample round")
 SPEC_REVISION_TASK = N_("Issue a spec revision")
 ESCALATION_TASK = N_("Resolve a late milestone")
+MILESTONE_DONE = N_("The milestone is done.")
 
 
 def _actor_name(event: Event) -> str:
@@ -243,6 +246,14 @@ async def tell_task_owner(session: AsyncSession, event: Event) -> None:
     )
 
 
+async def _milestone_of(session: AsyncSession, event: Event) -> Milestone:
+    """The milestone a milestone condition (the event's subject) is raised on."""
+    condition: Condition = event.subject
+    milestone = await session.scalar(select(Milestone).where(Milestone.id == condition.subject_id))
+    assert milestone is not None, "a milestone condition outlived its milestone"
+    return milestone
+
+
 def _milestone_params(project: Project, milestone: Milestone, owner: User | None) -> dict[str, Any]:
     return {
         "project": project.name,
@@ -255,7 +266,7 @@ def _milestone_params(project: Project, milestone: Milestone, owner: User | None
 async def tell_owner_milestone_at_risk(session: AsyncSession, event: Event) -> None:
     """At risk: tell the owner (the coordinator when the milestone has none)."""
     project = await _project(session, event)
-    milestone: Milestone = event.subject
+    milestone = await _milestone_of(session, event)
     owner = await user_by_id(session, milestone.owner_id)
     recipient = owner or await user_by_id(session, project.coordinator_id)
     if recipient is None:
@@ -273,7 +284,7 @@ async def tell_owner_milestone_at_risk(session: AsyncSession, event: Event) -> N
 async def tell_owner_milestone_late(session: AsyncSession, event: Event) -> None:
     """Late: tell the owner (the coordinator when the milestone has none)."""
     project = await _project(session, event)
-    milestone: Milestone = event.subject
+    milestone = await _milestone_of(session, event)
     owner = await user_by_id(session, milestone.owner_id)
     recipient = owner or await user_by_id(session, project.coordinator_id)
     if recipient is None:
@@ -291,7 +302,7 @@ async def tell_owner_milestone_late(session: AsyncSession, event: Event) -> None
 async def escalate_late_milestone(session: AsyncSession, event: Event) -> None:
     """Still late after the delay: the coordinator is told and gets a task to resolve it."""
     project = await _project(session, event)
-    milestone: Milestone = event.subject
+    milestone = await _milestone_of(session, event)
     owner = await user_by_id(session, milestone.owner_id)
     coordinator = await user_by_id(session, project.coordinator_id)
     if coordinator is not None:
@@ -356,7 +367,20 @@ async def tell_coordinator_spec_decided(session: AsyncSession, event: Event) -> 
     )
 
 
+async def resolve_done_milestone_conditions(session: AsyncSession, event: Event) -> None:
+    """A done milestone is neither at risk nor late any more: its conditions are resolved."""
+    await resolve_on(
+        session,
+        subject_type="milestone",
+        subject_id=event.subject.id,
+        reason=MILESTONE_DONE,
+        actor=event.actor,
+        now=event.now,
+    )
+
+
 RULES: list[tuple[str, Rule]] = [
+    ("milestone.completed", resolve_done_milestone_conditions),
     ("project.created", tell_coordinators_project_submitted),
     ("sample_round.received", tell_brand_sample_received),
     ("sample_round.approved", tell_coordinator_sample_decided),
