@@ -41,10 +41,12 @@ RISK_WINDOW_DAYS = 3
 
 
 class Health(enum.StrEnum):
-    """How a milestone stands on a given day, derived from its due date and status."""
+    """How a milestone stands on a given day, derived from its due date and status (the one rule: `health`)."""
 
     done = "done"
     on_track = "on_track"
+    in_progress = "in_progress"
+    """Only the timeline tells a started milestone apart from an on-track one (`timeline.health`)."""
     at_risk = "at_risk"
     late = "late"
     unscheduled = "unscheduled"
@@ -54,25 +56,30 @@ class Health(enum.StrEnum):
         return {
             Health.done: N_("Done"),
             Health.on_track: N_("On track"),
+            Health.in_progress: N_("In progress"),
             Health.at_risk: N_("At risk"),
             Health.late: N_("Late"),
             Health.unscheduled: N_("No due date"),
         }
 
 
-def milestone_health(milestone: Milestone, today: date, *, window_days: int = RISK_WINDOW_DAYS) -> Health:
+def health(
+    status: MilestoneStatus, due: date | None, today: date, *, window_days: int = RISK_WINDOW_DAYS
+) -> Health:
     """Late: past due and not done. At risk: not started and due within `window_days` from today. Else on track."""
-    if milestone.status == MilestoneStatus.done:
+    if status == MilestoneStatus.done:
         return Health.done
-    if milestone.due_date is None:
+    if due is None:
         return Health.unscheduled
-    if milestone.due_date < today:
+    if due < today:
         return Health.late
-    if milestone.status == MilestoneStatus.planned and milestone.due_date <= today + timedelta(
-        days=window_days
-    ):
+    if status == MilestoneStatus.planned and due <= today + timedelta(days=window_days):
         return Health.at_risk
     return Health.on_track
+
+
+def milestone_health(milestone: Milestone, today: date, *, window_days: int = RISK_WINDOW_DAYS) -> Health:
+    return health(milestone.status, milestone.due_date, today, window_days=window_days)
 
 
 async def _project_open(ctx: Context[Milestone]) -> list[str]:
