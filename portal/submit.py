@@ -20,7 +20,7 @@ from datetime import date
 from typing import Annotated, Any
 
 from litestar import Controller, MediaType, Request, Response, get, post
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.enums import RequestEncodingType
 from litestar.params import Body
 from litestar.response import Redirect, Template
@@ -102,14 +102,18 @@ class SubmitPages(Controller):
     dependencies = {"user": Provide(provide_user)}
 
     @get("/", name="submit_product")
-    async def form(self, db: AsyncSession, user: Actor) -> Template:
+    async def form(self, db: NamedDependency[AsyncSession], user: NamedDependency[Actor]) -> Template:
         """The empty form."""
         orgs = await writable_orgs(db, user)
         return self._form(user, orgs, values={"currency": "USD"}, errors={})
 
     @post("/", name="submit_product_post")
     async def submit(
-        self, request: Request[Any, Any, Any], db: AsyncSession, user: Actor, data: Form
+        self,
+        request: Request[Any, Any, Any],
+        db: NamedDependency[AsyncSession],
+        user: NamedDependency[Actor],
+        data: Form,
     ) -> Template | Redirect | Response[Any]:
         """Create the project, or show the form again with a message per field."""
         orgs = await writable_orgs(db, user)
