@@ -16,7 +16,7 @@ from makeready.audit import service as audit
 from makeready.billing import gating as billing_gate
 from makeready.db.tenancy import get_scope
 from makeready.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from makeready.i18n import N_, _
+from makeready.i18n import N_, _, label
 from makeready.projects.models import Milestone, MilestoneStatus, Phase, Project
 
 # The agency's standard plan for a new product: (phase, title, days after submission).
@@ -233,8 +233,11 @@ async def update_project(
     project = await get_project(session, project_id)
     await require_writer(session, user=actor, org_id=project.org_id)
     if project.version != expected_version:
+        # imported here: makeready.workflow imports this module
+        from makeready.workflow.machine import STALE_MESSAGE
+
         raise Conflict(
-            _("This project was changed by someone else. Reload it and apply your change again."),
+            _(STALE_MESSAGE) % {"subject": _("project"), "state": label(project.phase)},
             current_version=project.version,
         )
     fields = clean_project_fields(changes)

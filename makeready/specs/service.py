@@ -30,6 +30,7 @@ from makeready.specs.content import FIELDS, SECTIONS, FieldRef, FigureSource, Sp
 from makeready.specs.models import RevisionStatus, SpecRevision
 from makeready.workflow.common import load_project, require_open
 from makeready.workflow.machine import (
+    CONCURRENT_MESSAGE,
     Context,
     Machine,
     Role,
@@ -378,9 +379,7 @@ async def start_revision(session: AsyncSession, *, actor: User, project_id: int)
     try:
         await session.flush()
     except IntegrityError as exc:  # a concurrent start took the same number
-        raise Conflict(
-            _("Someone else started a spec revision at the same time. Reload the page and try again.")
-        ) from exc
+        raise Conflict(_(CONCURRENT_MESSAGE) % {"subject": _("project")}) from exc
     await audit.record(
         session,
         actor_id=actor.id,

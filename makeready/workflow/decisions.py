@@ -15,7 +15,7 @@ from makeready.i18n import N_, _
 from makeready.projects.models import Question
 from makeready.workflow import triggers
 from makeready.workflow.common import check_attachments, clean_text, load_project, require_open
-from makeready.workflow.machine import Role, flush, load, require_role, roles_of
+from makeready.workflow.machine import CONCURRENT_MESSAGE, Role, flush, load, require_role, roles_of
 
 QUESTION_NOT_FOUND = N_("This question does not exist or you do not have access to it.")
 
@@ -96,7 +96,7 @@ async def answer_question(
     )
     if expected_version is not None and question.version != expected_version:
         raise Conflict(
-            _("Someone else changed this question while you were looking at it. Reload it and try again."),
+            _(CONCURRENT_MESSAGE) % {"subject": _("question")},
             current_version=question.version,
         )
     if question.answered_at is not None:

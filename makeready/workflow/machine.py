@@ -55,6 +55,8 @@ VIEWER_MESSAGE = N_("Viewers can look but not change anything. Ask an owner for 
 STALE_MESSAGE = N_(
     "Someone else changed this %(subject)s while you were looking at it: it is now %(state)s. Reload it and try again."
 )
+CONCURRENT_MESSAGE = N_("Someone else changed this %(subject)s at the same time. Reload it and try again.")
+"""STALE_MESSAGE's sibling for a write that lost a race (or a stale form) where the current state is not known."""
 REQUIRED_MESSAGES: Mapping[str, str] = {
     "reason": N_("Give a reason: it is recorded with the decision."),
     "comment": N_("Write a comment that says what is wrong: it is recorded with the decision."),
@@ -206,15 +208,9 @@ async def flush(session: AsyncSession, subject: str) -> None:
     try:
         await session.flush()
     except StaleDataError:
-        raise Conflict(
-            _("Someone else changed this %(subject)s at the same time. Reload it and try again.")
-            % {"subject": _(subject)}
-        ) from None
+        raise Conflict(_(CONCURRENT_MESSAGE) % {"subject": _(subject)}) from None
     except IntegrityError as exc:
-        raise Conflict(
-            _("Someone else changed this %(subject)s at the same time. Reload it and try again.")
-            % {"subject": _(subject)}
-        ) from exc
+        raise Conflict(_(CONCURRENT_MESSAGE) % {"subject": _(subject)}) from exc
 
 
 # --------------------------------------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from makeready.samples.models import SamplePhoto, SampleRound, SampleStatus
 from makeready.suppliers.models import Supplier
 from makeready.workflow.common import load_project, require_open
 from makeready.workflow.machine import (
+    CONCURRENT_MESSAGE,
     Context,
     Machine,
     Role,
@@ -208,9 +209,7 @@ async def request_sample_round(
     try:
         await session.flush()
     except IntegrityError as exc:  # a concurrent request took the same number
-        raise Conflict(
-            _("Someone else requested a sample round at the same time. Reload the project and try again.")
-        ) from exc
+        raise Conflict(_(CONCURRENT_MESSAGE) % {"subject": _("project")}) from exc
     await audit.record(
         session,
         actor_id=actor.id,
