@@ -40,7 +40,7 @@ from sqlalchemy.orm import aliased, joinedload, selectinload
 from starlette.exceptions import HTTPException
 
 from backoffice.access import Failed, Staff, provide_staff, refused_page, typed_values
-from makeready import workflow
+from makeready import urls, workflow
 from makeready.accounts.models import Organization, User
 from makeready.audit.models import AuditEvent
 from makeready.changes.models import ChangeRequest, ChangeStatus
@@ -631,7 +631,7 @@ def _date(form: FormMultiDict, key: str) -> date:
 
 
 def project_url(project_id: int, *, notice: str = "", anchor: str = "") -> str:
-    url = f"/coordinator/projects/{project_id}"
+    url = urls.coordinator_project(project_id)
     if notice:
         url += f"?done={notice}"
     return url + (f"#{anchor}" if anchor else "")

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backoffice.access import Failed, Staff, form_values, provide_staff, refused_page
+from makeready import urls
 from makeready.accounts.models import User
 from makeready.db.types import utcnow
 from makeready.errors import DomainError, NotFound, ValidationFailed
@@ -42,7 +43,7 @@ SECRET_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 
 
 def page_url(project_id: int, *, done: str = "", anchor: str = "") -> str:
-    url = factory.coordinator_path(project_id)
+    url = urls.factory_links(project_id)
     if done:
         url += f"?done={done}"
     return url + (f"#{anchor}" if anchor else "")
@@ -176,7 +177,7 @@ class FactoryLinkPages(Controller):
             return await self._refused(db, staff, project_id, "send", exc, form)
         supplier = await db.get(Supplier, link.supplier_id)
         new_link = {
-            "url": get_settings().app.base_url.rstrip("/") + factory.link_path(token),
+            "url": get_settings().app.base_url.rstrip("/") + urls.factory_link(token),
             "supplier": supplier,
             "label": current.label,
             "expires_at": link.expires_at,

@@ -27,7 +27,7 @@ from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backoffice.access import Failed, Staff, provide_staff, refused_page, typed_values
-from makeready import i18n
+from makeready import i18n, urls
 from makeready.accounts.models import User
 from makeready.errors import Conflict, NotFound, ValidationFailed
 from makeready.feasibility import service as feasibility
@@ -40,7 +40,7 @@ Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED
 
 
 def workspace_url(project_id: int, anchor: str = "") -> str:
-    return f"/coordinator/projects/{project_id}/feasibility" + (f"#{anchor}" if anchor else "")
+    return urls.coordinator_project(project_id) + "/feasibility" + (f"#{anchor}" if anchor else "")
 
 
 # -- the cost chart ------------------------------------------------------------------------------------------------

@@ -29,6 +29,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backoffice.access import Failed, Staff, provide_staff, refused_page
+from makeready import urls
 from makeready.accounts.models import User
 from makeready.errors import DomainError, NotFound, ValidationFailed
 from makeready.i18n import N_, _, label
@@ -71,7 +72,7 @@ ACTION_LABELS = {
 
 
 def spec_url(project_id: int, number: int | None = None, *, notice: str = "", anchor: str = "") -> str:
-    url = f"/coordinator/projects/{project_id}/spec"
+    url = urls.spec(project_id, staff=True)
     if number is not None:
         url += f"/{number}"
     if notice:

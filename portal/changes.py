@@ -19,7 +19,7 @@ from litestar.params import FromPath, JSONBody
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from makeready import workflow
+from makeready import urls, workflow
 from makeready.accounts.models import OrgRole
 from makeready.audit.decisions import list_decisions
 from makeready.changes import register
@@ -141,7 +141,7 @@ class ChangePages(Controller):
                 raise  # refused while writing: the error page, and the transaction rolls back
             context = await self._list_context(db, user, project_id, form=form, error=exc.message)
             return Template("portal/changes.html", context=context, status_code=exc.status_code)
-        return Redirect(f"/projects/{project_id}/changes/{change.id}", status_code=303)
+        return Redirect(urls.change_request(project_id, change.id), status_code=303)
 
     @get("/projects/{project_id:int}/changes/{change_id:int}", name="change")
     async def change_page(
@@ -188,7 +188,7 @@ class ChangePages(Controller):
                 context={"user": user, "project": project, "entry": entry, "error": exc.message},
                 status_code=exc.status_code,
             )
-        return Redirect(f"/projects/{project_id}/changes/{change_id}", status_code=303)
+        return Redirect(urls.change_request(project_id, change_id), status_code=303)
 
 
 # --- JSON API ---------------------------------------------------------------------------------------------------

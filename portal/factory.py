@@ -37,7 +37,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Stream
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from makeready import i18n
+from makeready import i18n, urls
 from makeready.db.types import utcnow
 from makeready.errors import DomainError, NotFound
 from makeready.i18n import N_
@@ -214,7 +214,7 @@ class FactoryPages(Controller):
         i18n.set_locale(locale)
         view = await factory.open_link(db, token, record_view=record_view)
         document = await spec_document.build_document(db, view.revision, languages=_order(locale))
-        base = factory.link_path(token)
+        base = urls.factory_link(token)
         ask_url = base if locale == "zh_Hans" else f"{base}/en"
         html = spec_document.render_html(
             document,
@@ -374,7 +374,7 @@ class FactoryPages(Controller):
             return Response(
                 "",
                 status_code=303,
-                headers={**_headers(_csp(None)), "Location": f"{factory.link_path(token)}{query}#{anchor}"},
+                headers={**_headers(_csp(None)), "Location": f"{urls.factory_link(token)}{query}#{anchor}"},
             )
 
         return await self._guarded(request, db, token, action)

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backoffice.specs import KIND_LABELS, changes_between, columns, default_pair, parse_label
+from makeready import urls
 from makeready.accounts.models import OrgRole
 from makeready.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
 from makeready.i18n import _
@@ -83,7 +84,7 @@ async def page_context(
         "project": project,
         "revisions": revisions,
         "revision": revision,
-        "base": f"/projects/{project.id}/spec",
+        "base": urls.spec(project.id, staff=False),
         "error": error,
         "comment": str(form.get("comment") or "") if form is not None else "",
     }
@@ -159,7 +160,7 @@ class SpecPages(Controller):
                 "changes": changes_between(a, b),
                 "kinds": {k: _(v) for k, v in KIND_LABELS.items()},
                 "revisions": revisions,
-                "base": f"/projects/{project_id}/spec",
+                "base": urls.spec(project_id, staff=False),
             },
         )
 

@@ -27,6 +27,7 @@ from litestar.response import Redirect, Template
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from makeready import urls
 from makeready.accounts.models import Organization
 from makeready.db.types import utcnow
 from makeready.errors import PermissionDenied, ValidationFailed
@@ -132,7 +133,7 @@ class SubmitPages(Controller):
             return self._form(user, orgs, values=values, errors=errors, status_code=400)
         assert org_id is not None
         project = await projects.create_project(db, actor=user.user, org_id=org_id, data=cleaned)
-        url = f"/projects/{project.id}"
+        url = urls.project(project.id)
         if wants_json(request):
             return Response(
                 {"id": project.id, "url": url, "files_url": f"/api/v1/projects/{project.id}/files"},

@@ -12,6 +12,7 @@ from litestar.routes import HTTPRoute
 from litestar.testing import AsyncTestClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from makeready import urls
 from makeready.projects.models import Phase
 from makeready.settings import Settings
 from portal.app import create_app
@@ -103,3 +104,33 @@ async def test_staff_or_admin_may_coordinate_and_brand_users_may_not(client: Cli
     response = await client.get("/coordinator/suppliers", follow_redirects=False)
     assert response.status_code == 403
     assert "Only coordinators can do this." in response.text
+
+
+async def test_every_path_the_core_links_to_is_a_route(client: Client, world: World) -> None:
+    """makeready.urls is the core's one copy of the routes: each path it builds is answered by a handler (a login
+    redirect, a page, or a record's own 404), never by "no such route"."""
+    paths = [
+        urls.project(1),
+        urls.change_request(1, 2),
+        urls.spec(1, staff=False),
+        urls.spec(1, staff=True),
+        urls.coordinator_project(1),
+        urls.factory_links(1),
+        urls.factory_link("not-a-token"),
+        urls.invitation("not-a-token"),
+        urls.billing(1, checkout="done"),
+        urls.pricing(1, checkout="canceled"),
+    ]
+    no_route = "This page does not exist or you do not have access to it."
+    for path in paths:
+        response = await client.get(path, follow_redirects=False)
+        assert response.status_code != 405, path
+        assert no_route not in response.text, path
+        if response.status_code == 303:
+            assert response.headers["location"].startswith("/login?next="), path
+    await client.get("/login")
+    response = await client.get(
+        "/projects/1/no-such-page", follow_redirects=False
+    )  # the check above can fail
+    assert response.status_code == 404
+    assert no_route in response.text

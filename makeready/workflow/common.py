@@ -77,10 +77,6 @@ def clean_text(value: str | None, *, field: str, limit: int, message: str) -> st
     return text
 
 
-def project_link(project_id: int) -> str:
-    return f"/projects/{project_id}"
-
-
 def join_sentences(parts: Iterable[str]) -> str:
     """Sentences one after the other: with a space in English, without one in Chinese (full-width punctuation)."""
     return ("" if get_locale().startswith("zh") else " ").join(parts)
