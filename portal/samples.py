@@ -28,6 +28,7 @@ from makeready.i18n import _
 from makeready.projects.models import Project
 from makeready.samples import gallery
 from makeready.samples.models import SampleRound
+from makeready.workflow.common import PROJECT_NOT_FOUND
 from portal.api import PROBLEMS, Limit, Offset
 from portal.auth import Actor, provide_user
 from portal.pages import safe_next
@@ -39,14 +40,16 @@ NOT_A_PAGE = {"bell": False}
 
 
 async def load_project(db: AsyncSession, project_id: int) -> Project:
-    """The project a page is about, with its organization and coordinator (NotFound across organizations)."""
+    """The project a page is about, with its organization and coordinator (NotFound across organizations): the
+    portal's one loader for project pages (the core's is makeready.workflow.common.load_project, without the
+    relationships a page shows)."""
     project = await db.scalar(
         select(Project)
         .where(Project.id == project_id)
         .options(selectinload(Project.org), selectinload(Project.coordinator))
     )
     if project is None:
-        raise NotFound(_("This project does not exist or you do not have access to it."))
+        raise NotFound(_(PROJECT_NOT_FOUND))
     return project
 
 
