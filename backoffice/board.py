@@ -17,14 +17,11 @@ Both lists are read with a fixed number of statements whatever the number of pro
 them): the waiting-on summary is computed for the whole board at once, with the same rules as
 makeready.workflow.waiting_on (whose per-project queries would be one round of statements per card).
 
-Staff only: anonymous callers are sent to the login page, brand users get 403 before anything is looked up. A
-coordinator signed in to the back office (/admin) only is signed in to these pages too: their piccolo-admin session
-(in admin_sessions) is checked like piccolo checks it, and a portal session is started for them.
+Staff only, like every coordinator page (backoffice.access): the portal mounts it behind its coordinator guard.
 """
 
 from __future__ import annotations
 
-import time
 from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -34,25 +31,23 @@ from typing import Any
 
 from litestar import Controller, Request, get, post
 from litestar.datastructures import FormMultiDict
-from litestar.di import Provide
-from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 from sqlalchemy import Select, and_, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, joinedload, selectinload
 from starlette.exceptions import HTTPException
 
-from makeready import workflow
-from makeready.accounts import service as accounts
-from makeready.accounts.admin_sessions import AdminSession
+from backoffice.access import Failed, Staff, provide_staff, refused_page, typed_values
+from makeready import urls, workflow
 from makeready.accounts.models import Organization, User
 from makeready.audit.models import AuditEvent
 from makeready.changes.models import ChangeRequest, ChangeStatus
-from makeready.db.tenancy import Scope, set_scope
 from makeready.db.types import utcnow
 from makeready.errors import DomainError, NotFound, ValidationFailed
 from makeready.feasibility.models import FeasibilityReview
-from makeready.i18n import N_, _, get_locale, ngettext
+from makeready.i18n import N_, _, ngettext
 from makeready.projects import files
 from makeready.projects import service as projects
 from makeready.projects.access import brand_writers
@@ -79,68 +74,12 @@ NEXT_PHASE = {
 URGENCY = {Health.late: 0, Health.at_risk: 1, Health.on_track: 2, Health.unscheduled: 3, Health.done: 4}
 DECIDED_ROUNDS = (SampleStatus.approved, SampleStatus.rejected)
 ADVANCE_ACTIONS = frozenset({"start_development", "start_production", "deliver"})
-ADMIN_SESSION_COOKIE = "id"  # piccolo_api's session cookie (SessionsAuthBackend's default name)
 DECISIONS_SHOWN = 50
 
 
 def today() -> date:
     """The day health is judged on (UTC, like the escalation job). Tests replace it to move time."""
     return utcnow().date()
-
-
-# -- who is asking -------------------------------------------------------------------------------------------------
-
-
-@dataclass
-class Staff:
-    """The signed-in coordinator, shaped like the portal's Actor where the layout template reads it."""
-
-    user: User
-    is_staff: bool = True
-
-
-async def backoffice_user(db: AsyncSession, token: str | None) -> User | None:
-    """The active staff user of an unexpired back-office session, else None (the checks piccolo-admin makes)."""
-    if not token or len(token) > 100:
-        return None
-    now = utcnow()
-    return await db.scalar(
-        select(User)
-        .join(AdminSession, AdminSession.user_id == User.id)
-        .where(
-            AdminSession.token == token,
-            AdminSession.expiry_date > now,
-            AdminSession.max_expiry_date > now,
-            User.is_active.is_(True),
-            User.is_staff.is_(True),
-        )
-    )
-
-
-async def provide_coordinator(request: Request[Any, Any, Any], actor: Any, db: AsyncSession) -> Staff:
-    """The caller, who must be agency staff. `actor` is the app's dependency (portal.auth.provide_actor)."""
-    if actor is None:
-        user = await backoffice_user(db, request.cookies.get(ADMIN_SESSION_COOKIE))
-        if user is None:
-            raise NotAuthorizedException(_("Please log in to continue."))
-        # the same session the portal's login starts (portal.auth.login_session), so every coordinator page and
-        # the portal know them from now on
-        if "session" in request.scope:
-            current = request.scope["session"]
-            chosen = current.get("locale") if isinstance(current, dict) else None
-            request.set_session(
-                {
-                    "uid": user.id,
-                    "iat": int(time.time()),
-                    "pw": accounts.password_mark(user),
-                    "locale": user.locale or chosen or get_locale(),
-                }
-            )
-        set_scope(db, Scope.staff(user.id))
-        return Staff(user=user)
-    if not actor.is_staff:
-        raise PermissionDeniedException(_("Only coordinators can do this."))
-    return Staff(user=actor.user)
 
 
 # -- reading: the board --------------------------------------------------------------------------------------------
@@ -526,18 +465,6 @@ async def load_work(db: AsyncSession, person: User, *, me: User, day: date) -> W
 # -- reading: one project ------------------------------------------------------------------------------------------
 
 
-@dataclass
-class Failed:
-    """A refused form: which one (`key`), the message, and what was typed when it is worth showing again."""
-
-    key: str
-    message: str
-    values: dict[str, str] = field(default_factory=dict)
-
-    def at(self, key: str) -> Failed | None:
-        return self if key == self.key else None
-
-
 NOTICES = {
     "advanced": N_("The project moved to its next phase."),
     "held": N_("The project is on hold."),
@@ -704,7 +631,7 @@ def _date(form: FormMultiDict, key: str) -> date:
 
 
 def project_url(project_id: int, *, notice: str = "", anchor: str = "") -> str:
-    url = f"/coordinator/projects/{project_id}"
+    url = urls.coordinator_project(project_id)
     if notice:
         url += f"?done={notice}"
     return url + (f"#{anchor}" if anchor else "")
@@ -723,21 +650,18 @@ async def act(
     """Run one service call in the request's transaction; on success back to the page (post/redirect/get), on a
     refusal the page again with the message at the form named `key`, nothing of the attempt kept."""
     form = await request.form()
-    user_id = staff.user.id  # read now: a rollback expires every loaded row
     try:
         await action(form)
     except NotFound:
         raise
     except DomainError as exc:
-        await db.rollback()  # nothing of a refused form is kept, whatever it flushed
-        user = await db.get(User, user_id, populate_existing=True)
-        assert user is not None
-        keep = (
-            {k: v for k, v in form.items() if k != "_csrf_token"} if isinstance(exc, ValidationFailed) else {}
-        )
-        failed = Failed(key=key, message=exc.message, values=keep)
-        context = await project_context(db, Staff(user=user), project_id, day=today(), failed=failed)
-        return Template("backoffice/project.html", context=context, status_code=exc.status_code)
+        failed = Failed(key=key, message=exc.message, values=typed_values(form, exc))
+
+        async def page(staff: Staff) -> Template:
+            context = await project_context(db, staff, project_id, day=today(), failed=failed)
+            return Template("backoffice/project.html", context=context)
+
+        return await refused_page(db, staff, page, status_code=exc.status_code)
     return Redirect(project_url(project_id, notice=notice, anchor=key), status_code=303)
 
 
@@ -746,16 +670,16 @@ class CoordinatorPages(Controller):
 
     path = "/coordinator"
     include_in_schema = False
-    dependencies = {"staff": Provide(provide_coordinator)}
+    dependencies = {"staff": Provide(provide_staff)}
 
     @get("/board", name="coordinator_board")
     async def board(
         self,
-        db: AsyncSession,
-        staff: Staff,
-        coordinator: int | None = None,
-        client: int | None = None,
-        supplier: int | None = None,
+        db: NamedDependency[AsyncSession],
+        staff: NamedDependency[Staff],
+        coordinator: FromQuery[int | None] = None,
+        client: FromQuery[int | None] = None,
+        supplier: FromQuery[int | None] = None,
     ) -> Template:
         """Every active project as a card in its phase's column, most urgent first."""
         filters = Filters(coordinator=coordinator, client=client, supplier=supplier)
@@ -763,7 +687,12 @@ class CoordinatorPages(Controller):
         return Template("backoffice/board.html", context={"user": staff, "board": board})
 
     @get("/work", name="coordinator_work")
-    async def work(self, db: AsyncSession, staff: Staff, user: int | None = None) -> Template:
+    async def work(
+        self,
+        db: NamedDependency[AsyncSession],
+        staff: NamedDependency[Staff],
+        user: FromQuery[int | None] = None,
+    ) -> Template:
         """The milestones, tasks and questions a coordinator owns, late first."""
         person = staff.user
         if user is not None and user != staff.user.id:
@@ -776,7 +705,11 @@ class CoordinatorPages(Controller):
 
     @get("/projects/{project_id:int}", name="coordinator_project")
     async def project(
-        self, db: AsyncSession, staff: Staff, project_id: int, done: str | None = None
+        self,
+        db: NamedDependency[AsyncSession],
+        staff: NamedDependency[Staff],
+        project_id: FromPath[int],
+        done: FromQuery[str | None] = None,
     ) -> Template:
         """One project's workflow with its actions."""
         context = await project_context(db, staff, project_id, day=today())
@@ -787,7 +720,11 @@ class CoordinatorPages(Controller):
 
     @post("/projects/{project_id:int}/phase")
     async def phase(
-        self, request: Request[Any, Any, Any], db: AsyncSession, staff: Staff, project_id: int
+        self,
+        request: Request[Any, Any, Any],
+        db: NamedDependency[AsyncSession],
+        staff: NamedDependency[Staff],
+        project_id: FromPath[int],
     ) -> Template | Redirect:
         """Advance (through the gate), hold, resume or cancel, with a reason."""
         form = await request.form()
@@ -821,7 +758,11 @@ class CoordinatorPages(Controller):
 
     @post("/projects/{project_id:int}/milestones")
     async def plan(
-        self, request: Request[Any, Any, Any], db: AsyncSession, staff: Staff, project_id: int
+        self,
+        request: Request[Any, Any, Any],
+        db: NamedDependency[AsyncSession],
+        staff: NamedDependency[Staff],
+        project_id: FromPath[int],
     ) -> Template | Redirect:
         """Add a template's milestones."""
 
@@ -845,7 +786,11 @@ class CoordinatorPages(Controller):
 
     @post("/projects/{project_id:int}/milestone")
     async def milestone(
-        self, request: Request[Any, Any, Any], db: AsyncSession, staff: Staff, project_id: int
+        self,
+        request: Request[Any, Any, Any],
+        db: NamedDependency[AsyncSession],
+        staff: NamedDependency[Staff],
+        project_id: FromPath[int],
     ) -> Template | Redirect:
         """Start, complete, reopen or assign one milestone of the project."""
         form = await request.form()
@@ -882,7 +827,11 @@ class CoordinatorPages(Controller):
 
     @post("/projects/{project_id:int}/samples")
     async def request_round(
-        self, request: Request[Any, Any, Any], db: AsyncSession, staff: Staff, project_id: int
+        self,
+        request: Request[Any, Any, Any],
+        db: NamedDependency[AsyncSession],
+        staff: NamedDependency[Staff],
+        project_id: FromPath[int],
     ) -> Template | Redirect:
         """Request a new sample round from a supplier."""
 
@@ -899,7 +848,11 @@ class CoordinatorPages(Controller):
 
     @post("/projects/{project_id:int}/sample")
     async def sample(
-        self, request: Request[Any, Any, Any], db: AsyncSession, staff: Staff, project_id: int
+        self,
+        request: Request[Any, Any, Any],
+        db: NamedDependency[AsyncSession],
+        staff: NamedDependency[Staff],
+        project_id: FromPath[int],
     ) -> Template | Redirect:
         """Record a sample round's progress: in production, shipped, received."""
         form = await request.form()
@@ -922,7 +875,11 @@ class CoordinatorPages(Controller):
 
     @post("/projects/{project_id:int}/photos")
     async def add_photos(
-        self, request: Request[Any, Any, Any], db: AsyncSession, staff: Staff, project_id: int
+        self,
+        request: Request[Any, Any, Any],
+        db: NamedDependency[AsyncSession],
+        staff: NamedDependency[Staff],
+        project_id: FromPath[int],
     ) -> Template | Redirect:
         """Attach uploaded photos (already in storage through the upload API) to a sample round."""
         form = await request.form()
@@ -957,7 +914,11 @@ class CoordinatorPages(Controller):
 
     @post("/projects/{project_id:int}/questions")
     async def ask(
-        self, request: Request[Any, Any, Any], db: AsyncSession, staff: Staff, project_id: int
+        self,
+        request: Request[Any, Any, Any],
+        db: NamedDependency[AsyncSession],
+        staff: NamedDependency[Staff],
+        project_id: FromPath[int],
     ) -> Template | Redirect:
         """Ask the brand a question."""
 
@@ -970,7 +931,11 @@ class CoordinatorPages(Controller):
 
     @post("/projects/{project_id:int}/decisions")
     async def decide(
-        self, request: Request[Any, Any, Any], db: AsyncSession, staff: Staff, project_id: int
+        self,
+        request: Request[Any, Any, Any],
+        db: NamedDependency[AsyncSession],
+        staff: NamedDependency[Staff],
+        project_id: FromPath[int],
     ) -> Template | Redirect:
         """Record a decision with the files it rests on."""
 
@@ -993,7 +958,11 @@ class CoordinatorPages(Controller):
 
     @post("/projects/{project_id:int}/change")
     async def change(
-        self, request: Request[Any, Any, Any], db: AsyncSession, staff: Staff, project_id: int
+        self,
+        request: Request[Any, Any, Any],
+        db: NamedDependency[AsyncSession],
+        staff: NamedDependency[Staff],
+        project_id: FromPath[int],
     ) -> Template | Redirect:
         """Approve or reject a change request with a note."""
         form = await request.form()
@@ -1016,7 +985,11 @@ class CoordinatorPages(Controller):
 
     @post("/projects/{project_id:int}/task")
     async def task(
-        self, request: Request[Any, Any, Any], db: AsyncSession, staff: Staff, project_id: int
+        self,
+        request: Request[Any, Any, Any],
+        db: NamedDependency[AsyncSession],
+        staff: NamedDependency[Staff],
+        project_id: FromPath[int],
     ) -> Template | Redirect:
         """Complete or cancel an open task."""
         form = await request.form()

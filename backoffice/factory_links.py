@@ -3,7 +3,7 @@
 Send the current issued revision to a supplier (the new link is shown once, on the response to the POST, never in
 a URL or a later page: only its hash is stored), the project's links with their views and acknowledgements, the
 suppliers that have not opened the current revision, revoke, and the factories' questions with a version-checked
-answer form. Staff only (backoffice.board.provide_coordinator); every change goes through makeready.specs.factory,
+answer form. Staff only (backoffice.access); every change goes through makeready.specs.factory,
 and a refused form shows the page again with the message, nothing of the attempt kept.
 """
 
@@ -13,12 +13,14 @@ from typing import Any
 
 from litestar import Controller, Request, get, post
 from litestar.datastructures import FormMultiDict
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backoffice.board import Failed, Staff, provide_coordinator
+from backoffice.access import Failed, Staff, form_values, provide_staff, refused_page
+from makeready import urls
 from makeready.accounts.models import User
 from makeready.db.types import utcnow
 from makeready.errors import DomainError, NotFound, ValidationFailed
@@ -41,7 +43,7 @@ SECRET_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 
 
 def page_url(project_id: int, *, done: str = "", anchor: str = "") -> str:
-    url = factory.coordinator_path(project_id)
+    url = urls.factory_links(project_id)
     if done:
         url += f"?done={done}"
     return url + (f"#{anchor}" if anchor else "")
@@ -113,10 +115,16 @@ class FactoryLinkPages(Controller):
 
     path = "/coordinator/projects/{project_id:int}"
     include_in_schema = False
-    dependencies = {"staff": Provide(provide_coordinator)}
+    dependencies = {"staff": Provide(provide_staff)}
 
     @get("/factory-links", name="coordinator_factory_links")
-    async def show(self, db: AsyncSession, staff: Staff, project_id: int, done: str = "") -> Template:
+    async def show(
+        self,
+        db: NamedDependency[AsyncSession],
+        staff: NamedDependency[Staff],
+        project_id: FromPath[int],
+        done: FromQuery[str] = "",
+    ) -> Template:
         """The project's factory links, who has not opened the current revision, and the factories' questions."""
         notice = _(NOTICES[done]) if done in NOTICES else None
         return Template(TEMPLATE, context=await links_context(db, staff, project_id, notice=notice))
@@ -124,18 +132,20 @@ class FactoryLinkPages(Controller):
     async def _refused(
         self, db: AsyncSession, staff: Staff, project_id: int, key: str, exc: DomainError, form: FormMultiDict
     ) -> Template:
-        user_id = staff.user.id  # read now: a rollback expires every loaded row
-        await db.rollback()
-        user = await db.get(User, user_id, populate_existing=True)
-        assert user is not None
-        values = {k: v for k, v in form.items() if isinstance(v, str) and k != "_csrf_token"}
-        failed = Failed(key=key, message=exc.message, values=values)
-        context = await links_context(db, Staff(user=user), project_id, failed=failed)
-        return Template(TEMPLATE, context=context, status_code=exc.status_code)
+        failed = Failed(key=key, message=exc.message, values=form_values(form))
+
+        async def page(staff: Staff) -> Template:
+            return Template(TEMPLATE, context=await links_context(db, staff, project_id, failed=failed))
+
+        return await refused_page(db, staff, page, status_code=exc.status_code)
 
     @post("/factory-links", name="coordinator_factory_link_send")
     async def send(
-        self, request: Request[Any, Any, Any], db: AsyncSession, staff: Staff, project_id: int
+        self,
+        request: Request[Any, Any, Any],
+        db: NamedDependency[AsyncSession],
+        staff: NamedDependency[Staff],
+        project_id: FromPath[int],
     ) -> Template:
         """Send the current issued revision to a supplier; the response shows the link once."""
         form = await request.form()
@@ -167,7 +177,7 @@ class FactoryLinkPages(Controller):
             return await self._refused(db, staff, project_id, "send", exc, form)
         supplier = await db.get(Supplier, link.supplier_id)
         new_link = {
-            "url": get_settings().app.base_url.rstrip("/") + factory.link_path(token),
+            "url": get_settings().app.base_url.rstrip("/") + urls.factory_link(token),
             "supplier": supplier,
             "label": current.label,
             "expires_at": link.expires_at,
@@ -177,7 +187,12 @@ class FactoryLinkPages(Controller):
 
     @post("/factory-links/{link_id:int}/revoke", name="coordinator_factory_link_revoke")
     async def revoke(
-        self, request: Request[Any, Any, Any], db: AsyncSession, staff: Staff, project_id: int, link_id: int
+        self,
+        request: Request[Any, Any, Any],
+        db: NamedDependency[AsyncSession],
+        staff: NamedDependency[Staff],
+        project_id: FromPath[int],
+        link_id: FromPath[int],
     ) -> Template | Redirect:
         """Revoke one link of this project."""
         form = await request.form()
@@ -196,10 +211,10 @@ class FactoryLinkPages(Controller):
     async def answer(
         self,
         request: Request[Any, Any, Any],
-        db: AsyncSession,
-        staff: Staff,
-        project_id: int,
-        factory_question_id: int,
+        db: NamedDependency[AsyncSession],
+        staff: NamedDependency[Staff],
+        project_id: FromPath[int],
+        factory_question_id: FromPath[int],
     ) -> Template | Redirect:
         """Answer (or correct the answer to) a factory's question on this project."""
         form = await request.form()

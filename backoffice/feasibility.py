@@ -7,29 +7,27 @@ request's transaction and redirects back (post/redirect/get). A refused write (b
 completion with something missing) rolls the transaction back and shows the page again with the message next to the
 form, the submitted values kept when they were merely invalid, the current state shown when they were stale.
 
-Staff only: anonymous callers go to the login page, brand users get 403 before any project is looked up (so the
-answer is the same for their own projects, other brands' and missing ones). This module is mounted by the portal
-(portal.app) and takes the caller from the portal's `actor` dependency by name, so it imports nothing of the portal.
+Staff only, like every coordinator page (backoffice.access): the portal mounts it behind its coordinator guard.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated, Any
 
 from babel.numbers import format_decimal
 from litestar import Controller, get, post
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.enums import RequestEncodingType
-from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
-from litestar.params import Body
+from litestar.params import Body, FromPath
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from makeready import i18n
+from backoffice.access import Failed, Staff, provide_staff, refused_page, typed_values
+from makeready import i18n, urls
 from makeready.accounts.models import User
 from makeready.errors import Conflict, NotFound, ValidationFailed
 from makeready.feasibility import service as feasibility
@@ -41,25 +39,8 @@ BASE = "/coordinator/projects/{project_id:int}/feasibility"
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
 
-@dataclass
-class Staff:
-    """The signed-in coordinator, shaped like the portal's Actor where the layout template reads it."""
-
-    user: User
-    is_staff: bool = True
-
-
-async def provide_staff(actor: Any) -> Staff:
-    """The caller, who must be agency staff. `actor` is the app's dependency (portal.auth.provide_actor)."""
-    if actor is None:
-        raise NotAuthorizedException(_("Please log in to continue."))
-    if not actor.is_staff:
-        raise PermissionDeniedException(_("Only coordinators can do this."))
-    return Staff(user=actor.user)
-
-
 def workspace_url(project_id: int, anchor: str = "") -> str:
-    return f"/coordinator/projects/{project_id}/feasibility" + (f"#{anchor}" if anchor else "")
+    return urls.coordinator_project(project_id) + "/feasibility" + (f"#{anchor}" if anchor else "")
 
 
 # -- the cost chart ------------------------------------------------------------------------------------------------
@@ -208,20 +189,6 @@ def compare(a: ProductionApproach, b: ProductionApproach) -> Pair:
 # -- the page ------------------------------------------------------------------------------------------------------
 
 
-@dataclass
-class Failed:
-    """A refused form: which one (`key`), its message, what was sent when it should be shown again, and for a
-    refused completion the list of what is missing."""
-
-    key: str
-    message: str
-    values: dict[str, str] = field(default_factory=dict)
-    missing: list[str] = field(default_factory=list)
-
-    def at(self, key: str) -> Failed | None:
-        return self if key == self.key else None
-
-
 async def render(
     db: AsyncSession, staff: Staff, project_id: int, *, failed: Failed | None = None, status_code: int = 200
 ) -> Template:
@@ -279,14 +246,13 @@ async def act(
     try:
         await action()
     except (ValidationFailed, Conflict, NotFound) as exc:
-        await db.rollback()  # nothing of a refused form is kept, whatever it flushed
-        await db.refresh(staff.user)  # the rollback expired the signed-in user the layout shows
-        keep = (
-            {k: v for k, v in data.items() if k != "_csrf_token"} if isinstance(exc, ValidationFailed) else {}
-        )
         missing = list(exc.extra.get("missing", []))
-        failed = Failed(key=key, message=exc.message, values=keep, missing=missing)
-        return await render(db, staff, project_id, failed=failed, status_code=exc.status_code)
+        failed = Failed(key=key, message=exc.message, values=typed_values(data, exc), missing=missing)
+
+        async def page(staff: Staff) -> Template:
+            return await render(db, staff, project_id, failed=failed)
+
+        return await refused_page(db, staff, page, status_code=exc.status_code)
     return Redirect(workspace_url(project_id, anchor), status_code=303)
 
 
@@ -298,12 +264,20 @@ class FeasibilityWorkspace(Controller):
     dependencies = {"staff": Provide(provide_staff)}
 
     @get("/", name="feasibility_workspace")
-    async def page(self, db: AsyncSession, staff: Staff, project_id: int) -> Template:
+    async def page(
+        self, db: NamedDependency[AsyncSession], staff: NamedDependency[Staff], project_id: FromPath[int]
+    ) -> Template:
         """The checklist, the approaches compared, the risk register and the completion."""
         return await render(db, staff, project_id)
 
     @post("/start")
-    async def start(self, db: AsyncSession, staff: Staff, project_id: int, data: Form) -> Template | Redirect:
+    async def start(
+        self,
+        db: NamedDependency[AsyncSession],
+        staff: NamedDependency[Staff],
+        project_id: FromPath[int],
+        data: Form,
+    ) -> Template | Redirect:
         """Start the review with a row per area drawn from the project."""
 
         async def action() -> Any:
@@ -315,7 +289,11 @@ class FeasibilityWorkspace(Controller):
 
     @post("/checks")
     async def add_check(
-        self, db: AsyncSession, staff: Staff, project_id: int, data: Form
+        self,
+        db: NamedDependency[AsyncSession],
+        staff: NamedDependency[Staff],
+        project_id: FromPath[int],
+        data: Form,
     ) -> Template | Redirect:
         area = data.get("area", "")
 
@@ -328,7 +306,12 @@ class FeasibilityWorkspace(Controller):
 
     @post("/checks/{check_id:int}")
     async def edit_check(
-        self, db: AsyncSession, staff: Staff, project_id: int, check_id: int, data: Form
+        self,
+        db: NamedDependency[AsyncSession],
+        staff: NamedDependency[Staff],
+        project_id: FromPath[int],
+        check_id: FromPath[int],
+        data: Form,
     ) -> Template | Redirect:
         async def action() -> Any:
             return await feasibility.save_check(
@@ -345,7 +328,12 @@ class FeasibilityWorkspace(Controller):
 
     @post("/checks/{check_id:int}/remove")
     async def remove_check(
-        self, db: AsyncSession, staff: Staff, project_id: int, check_id: int, data: Form
+        self,
+        db: NamedDependency[AsyncSession],
+        staff: NamedDependency[Staff],
+        project_id: FromPath[int],
+        check_id: FromPath[int],
+        data: Form,
     ) -> Template | Redirect:
         async def action() -> Any:
             await feasibility.remove_check(
@@ -362,7 +350,12 @@ class FeasibilityWorkspace(Controller):
 
     @post("/checks/{check_id:int}/move")
     async def move_check(
-        self, db: AsyncSession, staff: Staff, project_id: int, check_id: int, data: Form
+        self,
+        db: NamedDependency[AsyncSession],
+        staff: NamedDependency[Staff],
+        project_id: FromPath[int],
+        check_id: FromPath[int],
+        data: Form,
     ) -> Template | Redirect:
         async def action() -> Any:
             await feasibility.move_check(
@@ -381,7 +374,11 @@ class FeasibilityWorkspace(Controller):
 
     @post("/approaches")
     async def add_approach(
-        self, db: AsyncSession, staff: Staff, project_id: int, data: Form
+        self,
+        db: NamedDependency[AsyncSession],
+        staff: NamedDependency[Staff],
+        project_id: FromPath[int],
+        data: Form,
     ) -> Template | Redirect:
         async def action() -> Any:
             return await feasibility.save_approach(
@@ -394,7 +391,12 @@ class FeasibilityWorkspace(Controller):
 
     @post("/approaches/{approach_id:int}")
     async def edit_approach(
-        self, db: AsyncSession, staff: Staff, project_id: int, approach_id: int, data: Form
+        self,
+        db: NamedDependency[AsyncSession],
+        staff: NamedDependency[Staff],
+        project_id: FromPath[int],
+        approach_id: FromPath[int],
+        data: Form,
     ) -> Template | Redirect:
         async def action() -> Any:
             return await feasibility.save_approach(
@@ -411,7 +413,12 @@ class FeasibilityWorkspace(Controller):
 
     @post("/approaches/{approach_id:int}/remove")
     async def remove_approach(
-        self, db: AsyncSession, staff: Staff, project_id: int, approach_id: int, data: Form
+        self,
+        db: NamedDependency[AsyncSession],
+        staff: NamedDependency[Staff],
+        project_id: FromPath[int],
+        approach_id: FromPath[int],
+        data: Form,
     ) -> Template | Redirect:
         async def action() -> Any:
             await feasibility.remove_approach(
@@ -427,7 +434,12 @@ class FeasibilityWorkspace(Controller):
 
     @post("/approaches/{approach_id:int}/recommend")
     async def recommend_approach(
-        self, db: AsyncSession, staff: Staff, project_id: int, approach_id: int, data: Form
+        self,
+        db: NamedDependency[AsyncSession],
+        staff: NamedDependency[Staff],
+        project_id: FromPath[int],
+        approach_id: FromPath[int],
+        data: Form,
     ) -> Template | Redirect:
         async def action() -> Any:
             return await feasibility.recommend_approach(
@@ -445,7 +457,11 @@ class FeasibilityWorkspace(Controller):
 
     @post("/risks")
     async def add_risk(
-        self, db: AsyncSession, staff: Staff, project_id: int, data: Form
+        self,
+        db: NamedDependency[AsyncSession],
+        staff: NamedDependency[Staff],
+        project_id: FromPath[int],
+        data: Form,
     ) -> Template | Redirect:
         async def action() -> Any:
             return await feasibility.save_risk(db, actor=staff.user, project_id=project_id, **_risk(data))
@@ -454,7 +470,12 @@ class FeasibilityWorkspace(Controller):
 
     @post("/risks/{risk_id:int}")
     async def edit_risk(
-        self, db: AsyncSession, staff: Staff, project_id: int, risk_id: int, data: Form
+        self,
+        db: NamedDependency[AsyncSession],
+        staff: NamedDependency[Staff],
+        project_id: FromPath[int],
+        risk_id: FromPath[int],
+        data: Form,
     ) -> Template | Redirect:
         async def action() -> Any:
             return await feasibility.save_risk(
@@ -471,13 +492,23 @@ class FeasibilityWorkspace(Controller):
 
     @post("/risks/{risk_id:int}/close")
     async def close_risk(
-        self, db: AsyncSession, staff: Staff, project_id: int, risk_id: int, data: Form
+        self,
+        db: NamedDependency[AsyncSession],
+        staff: NamedDependency[Staff],
+        project_id: FromPath[int],
+        risk_id: FromPath[int],
+        data: Form,
     ) -> Template | Redirect:
         return await self._close(db, staff, project_id, risk_id, data, reopen=False)
 
     @post("/risks/{risk_id:int}/reopen")
     async def reopen_risk(
-        self, db: AsyncSession, staff: Staff, project_id: int, risk_id: int, data: Form
+        self,
+        db: NamedDependency[AsyncSession],
+        staff: NamedDependency[Staff],
+        project_id: FromPath[int],
+        risk_id: FromPath[int],
+        data: Form,
     ) -> Template | Redirect:
         return await self._close(db, staff, project_id, risk_id, data, reopen=True)
 
@@ -508,7 +539,11 @@ class FeasibilityWorkspace(Controller):
 
     @post("/summary")
     async def save_summary(
-        self, db: AsyncSession, staff: Staff, project_id: int, data: Form
+        self,
+        db: NamedDependency[AsyncSession],
+        staff: NamedDependency[Staff],
+        project_id: FromPath[int],
+        data: Form,
     ) -> Template | Redirect:
         async def action() -> Any:
             return await feasibility.save_summary(
@@ -523,7 +558,11 @@ class FeasibilityWorkspace(Controller):
 
     @post("/complete")
     async def complete(
-        self, db: AsyncSession, staff: Staff, project_id: int, data: Form
+        self,
+        db: NamedDependency[AsyncSession],
+        staff: NamedDependency[Staff],
+        project_id: FromPath[int],
+        data: Form,
     ) -> Template | Redirect:
         async def action() -> Any:
             return await feasibility.complete_review(
@@ -538,7 +577,11 @@ class FeasibilityWorkspace(Controller):
 
     @post("/reopen")
     async def reopen(
-        self, db: AsyncSession, staff: Staff, project_id: int, data: Form
+        self,
+        db: NamedDependency[AsyncSession],
+        staff: NamedDependency[Staff],
+        project_id: FromPath[int],
+        data: Form,
     ) -> Template | Redirect:
         async def action() -> Any:
             return await feasibility.reopen_review(

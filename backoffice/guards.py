@@ -19,6 +19,7 @@ from starlette.requests import Request
 
 from makeready.accounts.service import normalize_email
 from makeready.errors import DomainError
+from makeready.kernel.stale import CONCURRENT_MESSAGE
 
 Validator = Callable[[PiccoloCRUD, Request], Coroutine[Any, Any, None] | None]
 
@@ -85,10 +86,7 @@ async def check_version(piccolo_crud: PiccoloCRUD, request: Request) -> None:
     except (TypeError, ValueError):
         raise HTTPException(status_code=422, detail="The version must be a whole number.") from None
     if current is not None and sent != int(current):
-        raise HTTPException(
-            status_code=409,
-            detail="Someone else changed this row since you opened it. Reload it and make your change again.",
-        )
+        raise HTTPException(status_code=409, detail=CONCURRENT_MESSAGE % {"subject": "row"})
 
 
 def known_sort_columns(piccolo_crud: PiccoloCRUD, request: Request) -> None:

@@ -20,15 +20,16 @@ from typing import Annotated, Any, get_args, get_origin
 
 from litestar import Controller, Request, get, post
 from litestar.datastructures import FormMultiDict
-from litestar.di import Provide
-from litestar.params import Parameter
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Template
 from pydantic import BaseModel, ValidationError
 from pydantic_core import PydanticUndefined, to_jsonable_python
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backoffice.board import Staff, provide_coordinator
+from backoffice.access import Failed, Staff, provide_staff, refused_page
+from makeready import urls
 from makeready.accounts.models import User
 from makeready.errors import DomainError, NotFound, ValidationFailed
 from makeready.i18n import N_, _, label
@@ -71,7 +72,7 @@ ACTION_LABELS = {
 
 
 def spec_url(project_id: int, number: int | None = None, *, notice: str = "", anchor: str = "") -> str:
-    url = f"/coordinator/projects/{project_id}/spec"
+    url = urls.spec(project_id, staff=True)
     if number is not None:
         url += f"/{number}"
     if notice:
@@ -394,18 +395,6 @@ async def glossary_hints(db: AsyncSession, content: SpecContent) -> dict[str, Hi
 # -- the page --------------------------------------------------------------------------------------------------------
 
 
-@dataclass
-class Failed:
-    """A refused form: its key (a section, "lifecycle" or "start"), the message, the typed values of the section
-    and the messages of its fields, or for a refused issue the fields that block it."""
-
-    key: str
-    message: str
-    values: dict[str, Any] | None = None
-    errors: dict[str, str] = field(default_factory=dict)
-    missing: list[str] = field(default_factory=list)
-
-
 @dataclass(frozen=True)
 class Picture:
     value: str
@@ -498,7 +487,7 @@ async def render(
     if revision is not None:
         stored = specs.content_of(revision)
         shown = stored.to_json()
-        if failed is not None and failed.values is not None:
+        if failed is not None and failed.values:
             shown = failed.values
         previous = next((r for r in revisions if r.number < revision.number), None)
         context.update(
@@ -527,12 +516,12 @@ async def render(
 async def _refused(
     db: AsyncSession, staff: Staff, project_id: int, number: int | None, failed: Failed, status_code: int
 ) -> Template:
-    """The page again after a rollback (which expired every loaded row, the signed-in user too)."""
-    user_id = staff.user.id  # read before the rollback expires it
-    await db.rollback()
-    user = await db.get(User, user_id, populate_existing=True)
-    assert user is not None
-    return await render(db, Staff(user=user), project_id, number, failed=failed, status_code=status_code)
+    """The page again with the message, nothing of the attempt kept (backoffice.access.refused_page)."""
+
+    async def page(staff: Staff) -> Template:
+        return await render(db, staff, project_id, number, failed=failed)
+
+    return await refused_page(db, staff, page, status_code=status_code)
 
 
 def _version(form: FormMultiDict) -> int | None:
@@ -616,11 +605,15 @@ class SpecWorkspace(Controller):
 
     path = BASE
     include_in_schema = False
-    dependencies = {"staff": Provide(provide_coordinator)}
+    dependencies = {"staff": Provide(provide_staff)}
 
     @get("/", name="spec_workspace")
     async def latest(
-        self, db: AsyncSession, staff: Staff, project_id: int, done: str | None = None
+        self,
+        db: NamedDependency[AsyncSession],
+        staff: NamedDependency[Staff],
+        project_id: FromPath[int],
+        done: FromQuery[str | None] = None,
     ) -> Template:
         """The newest revision, in the editor while it is open."""
         return await render(db, staff, project_id, None, notice=_(NOTICES[done]) if done in NOTICES else "")
@@ -628,11 +621,11 @@ class SpecWorkspace(Controller):
     @get("/diff", name="spec_diff")
     async def diff(
         self,
-        db: AsyncSession,
-        staff: Staff,
-        project_id: int,
-        from_label: Annotated[str, Parameter(query="from")] = "",
-        to_label: Annotated[str, Parameter(query="to")] = "",
+        db: NamedDependency[AsyncSession],
+        staff: NamedDependency[Staff],
+        project_id: FromPath[int],
+        from_label: Annotated[str, QueryParameter(name="from")] = "",
+        to_label: Annotated[str, QueryParameter(name="to")] = "",
     ) -> Template:
         """Two revisions compared field by field, in both languages."""
         project = await projects.get_project(db, project_id)
@@ -654,13 +647,24 @@ class SpecWorkspace(Controller):
 
     @get("/{number:int}", name="spec_revision")
     async def revision(
-        self, db: AsyncSession, staff: Staff, project_id: int, number: int, done: str | None = None
+        self,
+        db: NamedDependency[AsyncSession],
+        staff: NamedDependency[Staff],
+        project_id: FromPath[int],
+        number: FromPath[int],
+        done: FromQuery[str | None] = None,
     ) -> Template:
         """One revision: the editor while it is open, read-only once issued."""
         return await render(db, staff, project_id, number, notice=_(NOTICES[done]) if done in NOTICES else "")
 
     @get("/{number:int}/preview", name="spec_preview")
-    async def preview(self, db: AsyncSession, staff: Staff, project_id: int, number: int) -> Any:
+    async def preview(
+        self,
+        db: NamedDependency[AsyncSession],
+        staff: NamedDependency[Staff],
+        project_id: FromPath[int],
+        number: FromPath[int],
+    ) -> Any:
         """The document as the factory will read it (the rendering module's web mode)."""
         revision = await _revision(db, project_id, number)
         built = await document.build_document(db, revision, languages=("zh_Hans", "en"))
@@ -674,7 +678,11 @@ class SpecWorkspace(Controller):
 
     @post("/start")
     async def start(
-        self, request: Request[Any, Any, Any], db: AsyncSession, staff: Staff, project_id: int
+        self,
+        request: Request[Any, Any, Any],
+        db: NamedDependency[AsyncSession],
+        staff: NamedDependency[Staff],
+        project_id: FromPath[int],
     ) -> Template | Redirect:
         """A new draft, copied from the latest revision."""
         try:
@@ -688,7 +696,12 @@ class SpecWorkspace(Controller):
 
     @post("/{number:int}/save")
     async def save(
-        self, request: Request[Any, Any, Any], db: AsyncSession, staff: Staff, project_id: int, number: int
+        self,
+        request: Request[Any, Any, Any],
+        db: NamedDependency[AsyncSession],
+        staff: NamedDependency[Staff],
+        project_id: FromPath[int],
+        number: FromPath[int],
     ) -> Template | Redirect:
         """Save one section (and add, remove or move a row of it)."""
         form = await request.form()
@@ -734,7 +747,12 @@ class SpecWorkspace(Controller):
 
     @post("/{number:int}/action")
     async def action(
-        self, request: Request[Any, Any, Any], db: AsyncSession, staff: Staff, project_id: int, number: int
+        self,
+        request: Request[Any, Any, Any],
+        db: NamedDependency[AsyncSession],
+        staff: NamedDependency[Staff],
+        project_id: FromPath[int],
+        number: FromPath[int],
     ) -> Template | Redirect:
         """Submit, withdraw or issue; a refused issue lists the fields that block it."""
         form = await request.form()

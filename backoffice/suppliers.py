@@ -1,12 +1,8 @@
 """Coordinator pages for suppliers: the directory (search, filters, performance, create, edit, archive) and supplier
 selection per project (request quotes, record them, compare landed costs, select one with a reason).
 
-Server-rendered under /coordinator, staff only: an anonymous caller is sent to the login page, a brand user gets
-403. Every change goes through makeready.suppliers.service; a refused change re-shows the form with the message
+Server-rendered under /coordinator, staff only, like every coordinator page (backoffice.access). Every change goes through makeready.suppliers.service; a refused change re-shows the form with the message
 (the request's transaction is rolled back, so nothing is half-written).
-
-The caller comes from the app's `actor` dependency (portal.auth.provide_actor) by name, so this module does not
-import the portal: dependencies point portal -> backoffice -> makeready (DESIGN.md section 2).
 """
 
 from __future__ import annotations
@@ -16,13 +12,13 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
 from litestar.datastructures import FormMultiDict
-from litestar.di import Provide
-from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
-from litestar.params import Parameter
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, FromQuery, Parameter
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.exceptions import HTTPException
 
+from backoffice.access import Staff, provide_staff
 from makeready.errors import Conflict, ValidationFailed
 from makeready.i18n import _
 from makeready.suppliers import service as suppliers
@@ -42,15 +38,6 @@ TEXT_FIELDS = (
     "notes",
 )
 BLANK_BREAK_ROWS = 3
-
-
-async def provide_staff(actor: Any) -> Any:
-    """The caller, who must be agency staff: anonymous callers are sent to log in, brand users refused."""
-    if actor is None:
-        raise NotAuthorizedException(_("Please log in to continue."))
-    if not actor.is_staff:
-        raise PermissionDeniedException(_("Only coordinators can do this."))
-    return actor
 
 
 # -- the generic admin (piccolo-admin) ---------------------------------------------------------------------------
@@ -171,14 +158,14 @@ class SupplierPages(Controller):
     @get("/suppliers", name="suppliers")
     async def directory(
         self,
-        db: AsyncSession,
-        staff: Any,
-        q: str = "",
-        province: str = "",
-        capability: str = "",
-        certification: str = "",
-        archived: bool = False,
-        notice: str = "",
+        db: NamedDependency[AsyncSession],
+        staff: NamedDependency[Staff],
+        q: FromQuery[str] = "",
+        province: FromQuery[str] = "",
+        capability: FromQuery[str] = "",
+        certification: FromQuery[str] = "",
+        archived: FromQuery[bool] = False,
+        notice: FromQuery[str] = "",
         page: Annotated[int, Parameter(ge=1)] = 1,
     ) -> Template:
         """Suppliers with names in English and Chinese, where they are, what they do, and how they performed."""
@@ -206,12 +193,15 @@ class SupplierPages(Controller):
         )
 
     @get("/suppliers/new", name="supplier_new")
-    async def new_form(self, staff: Any) -> Template:
+    async def new_form(self, staff: NamedDependency[Staff]) -> Template:
         return self._form(staff, None, _values_of(None))
 
     @post("/suppliers", name="supplier_create")
     async def create(
-        self, request: Request[Any, Any, Any], db: AsyncSession, staff: Any
+        self,
+        request: Request[Any, Any, Any],
+        db: NamedDependency[AsyncSession],
+        staff: NamedDependency[Staff],
     ) -> Template | Redirect:
         form = await request.form()
         values = _values_from(form)
@@ -225,17 +215,29 @@ class SupplierPages(Controller):
         return Redirect(f"/coordinator/suppliers/{supplier.id}?notice=created", status_code=303)
 
     @get("/suppliers/{supplier_id:int}", name="supplier")
-    async def detail(self, db: AsyncSession, staff: Any, supplier_id: int, notice: str = "") -> Template:
+    async def detail(
+        self,
+        db: NamedDependency[AsyncSession],
+        staff: NamedDependency[Staff],
+        supplier_id: FromPath[int],
+        notice: FromQuery[str] = "",
+    ) -> Template:
         return await self._detail(db, staff, supplier_id, notice=_notice(notice))
 
     @get("/suppliers/{supplier_id:int}/edit", name="supplier_edit")
-    async def edit_form(self, db: AsyncSession, staff: Any, supplier_id: int) -> Template:
+    async def edit_form(
+        self, db: NamedDependency[AsyncSession], staff: NamedDependency[Staff], supplier_id: FromPath[int]
+    ) -> Template:
         supplier = await suppliers.get_supplier(db, supplier_id)
         return self._form(staff, supplier, _values_of(supplier), version=supplier.version)
 
     @post("/suppliers/{supplier_id:int}/edit", name="supplier_update")
     async def update(
-        self, request: Request[Any, Any, Any], db: AsyncSession, staff: Any, supplier_id: int
+        self,
+        request: Request[Any, Any, Any],
+        db: NamedDependency[AsyncSession],
+        staff: NamedDependency[Staff],
+        supplier_id: FromPath[int],
     ) -> Template | Redirect:
         form = await request.form()
         values = _values_from(form)
@@ -274,7 +276,11 @@ class SupplierPages(Controller):
 
     @post("/suppliers/{supplier_id:int}/archive", name="supplier_archive")
     async def archive(
-        self, request: Request[Any, Any, Any], db: AsyncSession, staff: Any, supplier_id: int
+        self,
+        request: Request[Any, Any, Any],
+        db: NamedDependency[AsyncSession],
+        staff: NamedDependency[Staff],
+        supplier_id: FromPath[int],
     ) -> Template | Redirect:
         form = await request.form()
         try:
@@ -291,7 +297,11 @@ class SupplierPages(Controller):
 
     @post("/suppliers/{supplier_id:int}/restore", name="supplier_restore")
     async def restore(
-        self, request: Request[Any, Any, Any], db: AsyncSession, staff: Any, supplier_id: int
+        self,
+        request: Request[Any, Any, Any],
+        db: NamedDependency[AsyncSession],
+        staff: NamedDependency[Staff],
+        supplier_id: FromPath[int],
     ) -> Template | Redirect:
         form = await request.form()
         try:
@@ -304,7 +314,11 @@ class SupplierPages(Controller):
 
     @post("/suppliers/{supplier_id:int}/delete", name="supplier_delete")
     async def delete(
-        self, request: Request[Any, Any, Any], db: AsyncSession, staff: Any, supplier_id: int
+        self,
+        request: Request[Any, Any, Any],
+        db: NamedDependency[AsyncSession],
+        staff: NamedDependency[Staff],
+        supplier_id: FromPath[int],
     ) -> Template | Redirect:
         form = await request.form()
         try:
@@ -320,18 +334,22 @@ class SupplierPages(Controller):
     @get("/projects/{project_id:int}/quotes", name="project_quotes")
     async def quotes(
         self,
-        db: AsyncSession,
-        staff: Any,
-        project_id: int,
+        db: NamedDependency[AsyncSession],
+        staff: NamedDependency[Staff],
+        project_id: FromPath[int],
         quantity: Annotated[int | None, Parameter(ge=1, le=suppliers.MAX_QUANTITY)] = None,
-        notice: str = "",
+        notice: FromQuery[str] = "",
     ) -> Template:
         """The project's quotes side by side, with the forms to request, select and decline them."""
         return await self._quotes(db, staff, project_id, quantity=quantity, notice=_notice(notice))
 
     @post("/projects/{project_id:int}/quotes/request", name="project_quotes_request")
     async def request_quotes(
-        self, request: Request[Any, Any, Any], db: AsyncSession, staff: Any, project_id: int
+        self,
+        request: Request[Any, Any, Any],
+        db: NamedDependency[AsyncSession],
+        staff: NamedDependency[Staff],
+        project_id: FromPath[int],
     ) -> Template | Redirect:
         form = await request.form()
         try:
@@ -346,7 +364,11 @@ class SupplierPages(Controller):
 
     @post("/projects/{project_id:int}/quotes/select", name="project_quotes_select")
     async def select(
-        self, request: Request[Any, Any, Any], db: AsyncSession, staff: Any, project_id: int
+        self,
+        request: Request[Any, Any, Any],
+        db: NamedDependency[AsyncSession],
+        staff: NamedDependency[Staff],
+        project_id: FromPath[int],
     ) -> Template | Redirect:
         form = await request.form()
         reason = _text(form, "reason")
@@ -374,7 +396,13 @@ class SupplierPages(Controller):
         return Redirect(f"/coordinator/projects/{project_id}/quotes?notice=selected", status_code=303)
 
     @get("/projects/{project_id:int}/quotes/{quote_id:int}", name="project_quote")
-    async def quote_form(self, db: AsyncSession, staff: Any, project_id: int, quote_id: int) -> Template:
+    async def quote_form(
+        self,
+        db: NamedDependency[AsyncSession],
+        staff: NamedDependency[Staff],
+        project_id: FromPath[int],
+        quote_id: FromPath[int],
+    ) -> Template:
         """The form to enter what a supplier quoted."""
         project = await suppliers.get_project(db, project_id)
         quote = await suppliers.get_quote(db, project_id=project_id, quote_id=quote_id)
@@ -393,7 +421,12 @@ class SupplierPages(Controller):
 
     @post("/projects/{project_id:int}/quotes/{quote_id:int}", name="project_quote_record")
     async def record(
-        self, request: Request[Any, Any, Any], db: AsyncSession, staff: Any, project_id: int, quote_id: int
+        self,
+        request: Request[Any, Any, Any],
+        db: NamedDependency[AsyncSession],
+        staff: NamedDependency[Staff],
+        project_id: FromPath[int],
+        quote_id: FromPath[int],
     ) -> Template | Redirect:
         form = await request.form()
         quantities = _all(form, "break_quantity")
@@ -437,7 +470,12 @@ class SupplierPages(Controller):
 
     @post("/projects/{project_id:int}/quotes/{quote_id:int}/decline", name="project_quote_decline")
     async def decline(
-        self, request: Request[Any, Any, Any], db: AsyncSession, staff: Any, project_id: int, quote_id: int
+        self,
+        request: Request[Any, Any, Any],
+        db: NamedDependency[AsyncSession],
+        staff: NamedDependency[Staff],
+        project_id: FromPath[int],
+        quote_id: FromPath[int],
     ) -> Template | Redirect:
         form = await request.form()
         try:

@@ -23,7 +23,7 @@ import anyio.to_thread
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from makeready import workflow
+from makeready import urls, workflow
 from makeready.accounts import service as accounts
 from makeready.accounts.models import Organization, OrgRole, User
 from makeready.audit import service as audit
@@ -864,4 +864,4 @@ async def _factory_link(session: AsyncSession, coordinator: User) -> str:
     _link, token = await factory.send_link(
         session, actor=coordinator, revision_id=revision.id, supplier_id=supplier_id
     )
-    return factory.link_path(token)
+    return urls.factory_link(token)

@@ -9,9 +9,9 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.enums import RequestEncodingType
-from litestar.params import Body
+from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -68,14 +68,23 @@ class AccountPages(Controller):
     dependencies = {"user": Provide(provide_user)}
 
     @get("/", name="account")
-    async def account_page(self, db: AsyncSession, user: Actor, done: str | None = None) -> Template:
+    async def account_page(
+        self,
+        db: NamedDependency[AsyncSession],
+        user: NamedDependency[Actor],
+        done: FromQuery[str | None] = None,
+    ) -> Template:
         """Profile, organizations, password, language and API tokens."""
         notice = _(NOTICES[done]) if done in NOTICES else None
         return await render_account(db, user, notice=notice)
 
     @post("/password", name="account.password")
     async def change_password(
-        self, request: Request[Any, Any, Any], db: AsyncSession, user: Actor, data: Form
+        self,
+        request: Request[Any, Any, Any],
+        db: NamedDependency[AsyncSession],
+        user: NamedDependency[Actor],
+        data: Form,
     ) -> Template | Redirect:
         """Change the password: the current one is required and the new one must be strong enough.
         API tokens keep working."""
@@ -95,7 +104,11 @@ class AccountPages(Controller):
 
     @post("/language", name="account.language")
     async def change_language(
-        self, request: Request[Any, Any, Any], db: AsyncSession, user: Actor, data: Form
+        self,
+        request: Request[Any, Any, Any],
+        db: NamedDependency[AsyncSession],
+        user: NamedDependency[Actor],
+        data: Form,
     ) -> Template | Redirect:
         """Keep the interface and email language; it applies at once and at every later login."""
         try:
@@ -109,7 +122,9 @@ class AccountPages(Controller):
         return Redirect("/account?done=language", status_code=303)
 
     @post("/tokens", name="account.token_create")
-    async def create_token(self, db: AsyncSession, user: Actor, data: Form) -> Template:
+    async def create_token(
+        self, db: NamedDependency[AsyncSession], user: NamedDependency[Actor], data: Form
+    ) -> Template:
         """Create a personal API token and show its value this once."""
         name = data.get("name") or ""
         try:
@@ -121,7 +136,13 @@ class AccountPages(Controller):
         return await render_account(db, user, new_token=issued, status_code=201)
 
     @post("/tokens/{token_id:int}/revoke", name="account.token_revoke")
-    async def revoke_token(self, db: AsyncSession, user: Actor, token_id: int, data: Form) -> Redirect:
+    async def revoke_token(
+        self,
+        db: NamedDependency[AsyncSession],
+        user: NamedDependency[Actor],
+        token_id: FromPath[int],
+        data: Form,
+    ) -> Redirect:
         """Revoke one of the caller's tokens; it stops authenticating at once."""
         await profile.revoke_api_token(db, user=user.user, token_id=token_id)  # another user's: 404
         return Redirect("/account?done=revoked", status_code=303)

@@ -6,10 +6,10 @@ from typing import Annotated
 
 import msgspec
 from litestar import Controller, Router, get, patch, post
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Example
-from litestar.params import Parameter
+from litestar.params import FromPath, JSONBody, Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from makeready.db.types import utcnow
@@ -53,14 +53,20 @@ class ProjectController(Controller):
 
     @get("/", responses=PROBLEMS)
     async def list_projects(
-        self, db: AsyncSession, user: Actor, limit: Limit = 50, offset: Offset = 0
+        self,
+        db: NamedDependency[AsyncSession],
+        user: NamedDependency[Actor],
+        limit: Limit = 50,
+        offset: Offset = 0,
     ) -> Page[ProjectOut]:
         """List projects, newest first."""
         rows, total = await projects.list_projects(db, offset=offset, limit=limit)
         return Page(items=[ProjectOut.of(p) for p in rows], total=total, limit=limit, offset=offset)
 
     @post("/", responses=WRITE_PROBLEMS)
-    async def create_project(self, db: AsyncSession, user: Actor, data: ProjectCreate) -> ProjectOut:
+    async def create_project(
+        self, db: NamedDependency[AsyncSession], user: NamedDependency[Actor], data: JSONBody[ProjectCreate]
+    ) -> ProjectOut:
         """Submit a new product; it starts in feasibility with the standard milestones."""
         org_ids = {m.org_id for m in user.memberships}
         org_id = data.org_id
@@ -76,7 +82,9 @@ class ProjectController(Controller):
         return ProjectOut.of(await projects.get_project(db, project.id))
 
     @get("/{project_id:int}", responses=PROBLEMS)
-    async def get_project(self, db: AsyncSession, user: Actor, project_id: int) -> ProjectOut:
+    async def get_project(
+        self, db: NamedDependency[AsyncSession], user: NamedDependency[Actor], project_id: FromPath[int]
+    ) -> ProjectOut:
         """One project."""
         return ProjectOut.of(await projects.get_project(db, project_id))
 
@@ -95,7 +103,11 @@ class ProjectController(Controller):
         },
     )
     async def update_project(
-        self, db: AsyncSession, user: Actor, project_id: int, data: ProjectPatch
+        self,
+        db: NamedDependency[AsyncSession],
+        user: NamedDependency[Actor],
+        project_id: FromPath[int],
+        data: JSONBody[ProjectPatch],
     ) -> ProjectOut:
         """Change project fields; `version` must be the one you read."""
         changes = {
@@ -107,7 +119,9 @@ class ProjectController(Controller):
         return ProjectOut.of(project)
 
     @get("/{project_id:int}/milestones", responses=PROBLEMS)
-    async def list_milestones(self, db: AsyncSession, user: Actor, project_id: int) -> list[MilestoneOut]:
+    async def list_milestones(
+        self, db: NamedDependency[AsyncSession], user: NamedDependency[Actor], project_id: FromPath[int]
+    ) -> list[MilestoneOut]:
         """The project's milestones in plan order."""
         today = utcnow().date()
         return [MilestoneOut.of(m, today) for m in await projects.list_milestones(db, project_id)]

@@ -8,7 +8,7 @@ from typing import Any
 
 from advanced_alchemy.extensions.litestar import AsyncSessionConfig, SQLAlchemyAsyncConfig, SQLAlchemyPlugin
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from litestar import Litestar, asgi
+from litestar import Litestar, Router, asgi
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
 from litestar.di import Provide
@@ -41,6 +41,7 @@ from portal.changes import ChangePages, changes_api
 from portal.errors import EXCEPTION_HANDLERS
 from portal.factory import FactoryPages
 from portal.files import files_api, local_download, local_upload
+from portal.guards import coordinators_only
 from portal.health import healthz, readyz
 from portal.locale import LocaleMiddleware
 from portal.notifications import NotificationPages, notifications_api
@@ -133,6 +134,18 @@ def create_app(settings: Settings | None = None) -> Litestar:
         # /f/ has no session to protect: the link's token is the credential (portal/factory.py explains)
         exclude=["/api/", "/admin", "/webhooks/stripe", "/healthz", "/readyz", "/uploads/local", "^/f/"],
     )
+    # every coordinator page, behind the one guard: staff or admins, signed in here or to the back office
+    coordinator_pages = Router(
+        path="/",
+        guards=[coordinators_only],
+        route_handlers=[
+            CoordinatorPages,
+            SupplierPages,
+            FeasibilityWorkspace,
+            SpecWorkspace,
+            FactoryLinkPages,
+        ],
+    )
     return Litestar(
         route_handlers=[
             healthz,
@@ -146,10 +159,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             AccountPages,
             ProjectPages,
             SubmitPages,
-            SupplierPages,
-            FeasibilityWorkspace,
-            SpecWorkspace,
-            CoordinatorPages,
+            coordinator_pages,
             api_router,
             NotificationPages,
             notifications_api,
@@ -164,7 +174,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
             local_upload,
             local_download,
             FactoryPages,
-            FactoryLinkPages,
             BillingPages,
             stripe_webhook,
             # the mount also answers /admin with a redirect to /admin/: a plain route at the mount's own path

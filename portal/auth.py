@@ -5,8 +5,10 @@ from __future__ import annotations
 import secrets
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from litestar import Request
+from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from sqlalchemy import select
@@ -145,23 +147,37 @@ def _draws_page(request: Request) -> bool:
     )
 
 
+ACTOR_STATE = "actor"
+"""The connection state key holding the resolved caller, so guards and the `actor` dependency resolve it once."""
+
+
+async def current_actor(connection: ASGIConnection[Any, Any, Any, Any], db: AsyncSession) -> Actor | None:
+    """The caller, or None when anonymous, resolved once per request. Sets the session's tenancy scope."""
+    if ACTOR_STATE not in connection.state:
+        connection.state[ACTOR_STATE] = await _resolve(connection, db)  # type: ignore[arg-type]
+    actor: Actor | None = connection.state[ACTOR_STATE]
+    return actor
+
+
+def forget_actor(connection: ASGIConnection[Any, Any, Any, Any]) -> None:
+    """Resolve the caller again on next use (a session was just started)."""
+    connection.state.pop(ACTOR_STATE, None)
+
+
 async def provide_actor(request: Request, db_session: NamedDependency[AsyncSession]) -> Actor | None:
     """The caller, or None when anonymous. Sets the session's tenancy scope as a side effect."""
-    return await _resolve(request, db_session)
+    return await current_actor(request, db_session)
 
 
-async def provide_user(actor: Actor | None) -> Actor:
+async def provide_user(actor: NamedDependency[Actor | None]) -> Actor:
     """The caller, who must be logged in."""
     if actor is None:
         raise NotAuthorizedException(_("Please log in to continue."))
     return actor
 
 
-async def provide_db(db_session: NamedDependency[AsyncSession], actor: Actor | None) -> AsyncSession:
+async def provide_db(
+    db_session: NamedDependency[AsyncSession], actor: NamedDependency[Actor | None]
+) -> AsyncSession:
     """The request's database session, with the caller's tenancy scope already set."""
     return db_session
-
-
-def require_staff(actor: Actor) -> None:
-    if not actor.is_staff:
-        raise PermissionDeniedException(_("Only coordinators can do this."))

@@ -10,9 +10,9 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Controller, MediaType, Request, Response, get, post
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.enums import RequestEncodingType
-from litestar.params import Body
+from litestar.params import Body, FromQuery
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -81,7 +81,11 @@ class BillingPages(Controller):
 
     @get("/pricing", name="pricing")
     async def pricing(
-        self, db: AsyncSession, user: Actor, org: int | None = None, checkout: str | None = None
+        self,
+        db: NamedDependency[AsyncSession],
+        user: NamedDependency[Actor],
+        org: FromQuery[int | None] = None,
+        checkout: FromQuery[str | None] = None,
     ) -> Template:
         """The plans the agency offers; an owner of an organization without a subscription can choose one."""
         org_id = _pick_org(user, org)
@@ -106,7 +110,11 @@ class BillingPages(Controller):
 
     @get("/billing", name="billing")
     async def billing_page(
-        self, db: AsyncSession, user: Actor, org: int | None = None, checkout: str | None = None
+        self,
+        db: NamedDependency[AsyncSession],
+        user: NamedDependency[Actor],
+        org: FromQuery[int | None] = None,
+        checkout: FromQuery[str | None] = None,
     ) -> Template:
         """The organization's subscription, its invoices with their Stripe links, and the fees still to come."""
         org_id = _pick_org(user, org)
@@ -132,7 +140,11 @@ class BillingPages(Controller):
 
     @post("/billing/checkout", name="billing.checkout")
     async def checkout(
-        self, request: Request[Any, Any, Any], db: AsyncSession, user: Actor, data: Form
+        self,
+        request: Request[Any, Any, Any],
+        db: NamedDependency[AsyncSession],
+        user: NamedDependency[Actor],
+        data: Form,
     ) -> Redirect:
         """Subscribe to a plan through Stripe Checkout (owners only)."""
         org_id = _pick_org(user, _int(data.get("org")))
@@ -152,7 +164,11 @@ class BillingPages(Controller):
 
     @post("/billing/portal", name="billing.portal")
     async def customer_portal(
-        self, request: Request[Any, Any, Any], db: AsyncSession, user: Actor, data: Form
+        self,
+        request: Request[Any, Any, Any],
+        db: NamedDependency[AsyncSession],
+        user: NamedDependency[Actor],
+        data: Form,
     ) -> Redirect:
         """Payment methods, invoices and cancellation in Stripe's customer portal (owners only)."""
         org_id = _pick_org(user, _int(data.get("org")))

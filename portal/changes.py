@@ -12,13 +12,14 @@ from typing import Any
 
 from litestar import Controller, Request, Router, get, post
 from litestar.datastructures import FormMultiDict
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Example
+from litestar.params import FromPath, JSONBody
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from makeready import workflow
+from makeready import urls, workflow
 from makeready.accounts.models import OrgRole
 from makeready.changes import register
 from makeready.decisions.listing import list_decisions
@@ -96,12 +97,16 @@ class ChangePages(Controller):
         }
 
     @get("/projects/{project_id:int}/changes", name="changes")
-    async def changes_page(self, db: AsyncSession, user: Actor, project_id: int) -> Template:
+    async def changes_page(
+        self, db: NamedDependency[AsyncSession], user: NamedDependency[Actor], project_id: FromPath[int]
+    ) -> Template:
         """The project's change requests with their status, and the form to raise one."""
         return Template("portal/changes.html", context=await self._list_context(db, user, project_id))
 
     @get("/projects/{project_id:int}/changes/section", name="changes_section", opt=NOT_A_PAGE)
-    async def changes_section(self, db: AsyncSession, user: Actor, project_id: int) -> Template:
+    async def changes_section(
+        self, db: NamedDependency[AsyncSession], user: NamedDependency[Actor], project_id: FromPath[int]
+    ) -> Template:
         """The change section of the project page, as an HTML fragment (loaded by gallery.js)."""
         project = await load_project(db, project_id)
         return Template(
@@ -111,7 +116,11 @@ class ChangePages(Controller):
 
     @post("/projects/{project_id:int}/changes", name="raise_change")
     async def raise_change(
-        self, request: Request[Any, Any, Any], db: AsyncSession, user: Actor, project_id: int
+        self,
+        request: Request[Any, Any, Any],
+        db: NamedDependency[AsyncSession],
+        user: NamedDependency[Actor],
+        project_id: FromPath[int],
     ) -> Template | Redirect:
         """Raise a change request: what should change, why, and which of the project's files it concerns."""
         form = await request.form()
@@ -132,10 +141,16 @@ class ChangePages(Controller):
                 raise  # refused while writing: the error page, and the transaction rolls back
             context = await self._list_context(db, user, project_id, form=form, error=exc.message)
             return Template("portal/changes.html", context=context, status_code=exc.status_code)
-        return Redirect(f"/projects/{project_id}/changes/{change.id}", status_code=303)
+        return Redirect(urls.change_request(project_id, change.id), status_code=303)
 
     @get("/projects/{project_id:int}/changes/{change_id:int}", name="change")
-    async def change_page(self, db: AsyncSession, user: Actor, project_id: int, change_id: int) -> Template:
+    async def change_page(
+        self,
+        db: NamedDependency[AsyncSession],
+        user: NamedDependency[Actor],
+        project_id: FromPath[int],
+        change_id: FromPath[int],
+    ) -> Template:
         """One change request: what, why, which files, its status and the coordinator's decision."""
         project = await load_project(db, project_id)
         entry = await register.get_change(db, change_id, project_id=project_id)
@@ -146,7 +161,12 @@ class ChangePages(Controller):
 
     @post("/projects/{project_id:int}/changes/{change_id:int}/withdraw", name="withdraw_change")
     async def withdraw(
-        self, request: Request[Any, Any, Any], db: AsyncSession, user: Actor, project_id: int, change_id: int
+        self,
+        request: Request[Any, Any, Any],
+        db: NamedDependency[AsyncSession],
+        user: NamedDependency[Actor],
+        project_id: FromPath[int],
+        change_id: FromPath[int],
     ) -> Template | Redirect:
         """Withdraw an open change request you raised."""
         form = await request.form()
@@ -168,7 +188,7 @@ class ChangePages(Controller):
                 context={"user": user, "project": project, "entry": entry, "error": exc.message},
                 status_code=exc.status_code,
             )
-        return Redirect(f"/projects/{project_id}/changes/{change_id}", status_code=303)
+        return Redirect(urls.change_request(project_id, change_id), status_code=303)
 
 
 # --- JSON API ---------------------------------------------------------------------------------------------------
@@ -221,7 +241,12 @@ class ChangeApi(Controller):
 
     @get("/change-requests", responses=READ_PROBLEMS)
     async def list_change_requests(
-        self, db: AsyncSession, user: Actor, project_id: int, limit: Limit = 50, offset: Offset = 0
+        self,
+        db: NamedDependency[AsyncSession],
+        user: NamedDependency[Actor],
+        project_id: FromPath[int],
+        limit: Limit = 50,
+        offset: Offset = 0,
     ) -> Page[ChangeRequestOut]:
         """The project's change requests, newest first, with their status and outcome."""
         entries, total = await register.list_changes(db, project_id, offset=offset, limit=limit)
@@ -229,7 +254,11 @@ class ChangeApi(Controller):
 
     @post("/change-requests", status_code=201, responses=RAISE_RESPONSES)
     async def raise_change_request(
-        self, db: AsyncSession, user: Actor, project_id: int, data: ChangeRequestIn
+        self,
+        db: NamedDependency[AsyncSession],
+        user: NamedDependency[Actor],
+        project_id: FromPath[int],
+        data: JSONBody[ChangeRequestIn],
     ) -> ChangeRequestOut:
         """Raise a change request; the project's coordinator is notified and decides it."""
         change = await workflow.raise_change_request(
@@ -245,7 +274,12 @@ class ChangeApi(Controller):
 
     @get("/decisions", tags=["decisions"], responses=READ_PROBLEMS)
     async def list_decisions(
-        self, db: AsyncSession, user: Actor, project_id: int, limit: Limit = 50, offset: Offset = 0
+        self,
+        db: NamedDependency[AsyncSession],
+        user: NamedDependency[Actor],
+        project_id: FromPath[int],
+        limit: Limit = 50,
+        offset: Offset = 0,
     ) -> Page[DecisionOut]:
         """The project's decision log, newest first: who did what, when, why, and what changed."""
         rows, total = await list_decisions(db, project_id, staff=user.is_staff, offset=offset, limit=limit)

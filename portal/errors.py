@@ -14,6 +14,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from makeready import i18n
 from makeready.errors import Conflict, DomainError
 from makeready.i18n import N_, _
+from makeready.kernel.stale import CONCURRENT_MESSAGE
 from portal.auth import SessionExpired
 from portal.locale import request_locale
 
@@ -64,9 +65,7 @@ def domain_error_handler(request: Request[Any, Any, Any], exc: DomainError) -> R
 
 
 def stale_write_handler(request: Request[Any, Any, Any], exc: StaleDataError) -> Response[Any]:
-    conflict = Conflict(
-        _("This record was changed by someone else at the same time. Reload it and try again.")
-    )
+    conflict = Conflict(_(CONCURRENT_MESSAGE) % {"subject": _("record")})
     return domain_error_handler(request, conflict)
 
 

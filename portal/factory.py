@@ -32,10 +32,12 @@ from urllib.parse import urlsplit
 
 from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.datastructures import FormMultiDict
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery
 from litestar.response import Stream
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from makeready import i18n
+from makeready import i18n, urls
 from makeready.db.types import utcnow
 from makeready.errors import DomainError, NotFound
 from makeready.i18n import N_
@@ -212,7 +214,7 @@ class FactoryPages(Controller):
         i18n.set_locale(locale)
         view = await factory.open_link(db, token, record_view=record_view)
         document = await spec_document.build_document(db, view.revision, languages=_order(locale))
-        base = factory.link_path(token)
+        base = urls.factory_link(token)
         ask_url = base if locale == "zh_Hans" else f"{base}/en"
         html = spec_document.render_html(
             document,
@@ -239,11 +241,11 @@ class FactoryPages(Controller):
     async def show(
         self,
         request: Request[Any, Any, Any],
-        db_session: AsyncSession,
-        token: str,
-        lang: str = "",
-        field: str = "",
-        done: str = "",
+        db_session: NamedDependency[AsyncSession],
+        token: FromPath[str],
+        lang: FromQuery[str] = "",
+        field: FromQuery[str] = "",
+        done: FromQuery[str] = "",
     ) -> Response[Any]:
         """The revision's document, Chinese first, with the acknowledgement and question forms."""
 
@@ -257,7 +259,11 @@ class FactoryPages(Controller):
 
     @get("/{token:str}/en", name="factory.page_en")
     async def show_english(
-        self, request: Request[Any, Any, Any], db_session: AsyncSession, token: str, field: str = ""
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        token: FromPath[str],
+        field: FromQuery[str] = "",
     ) -> Response[Any]:
         """The same page in English (the document's "Ask about this" links lead here)."""
 
@@ -268,7 +274,11 @@ class FactoryPages(Controller):
 
     @get("/{token:str}/spec.pdf", name="factory.pdf")
     async def pdf(
-        self, request: Request[Any, Any, Any], db_session: AsyncSession, token: str, lang: str = ""
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        token: FromPath[str],
+        lang: FromQuery[str] = "",
     ) -> Response[Any]:
         """The revision as a PDF (Chinese first); while it is rendered, a page that reloads itself (202)."""
         from makeready.specs import documents
@@ -299,7 +309,11 @@ class FactoryPages(Controller):
 
     @get("/{token:str}/photos/{figure_id:str}", name="factory.photo")
     async def photo(
-        self, request: Request[Any, Any, Any], db_session: AsyncSession, token: str, figure_id: str
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        token: FromPath[str],
+        figure_id: FromPath[str],
     ) -> Response[Any]:
         """One picture of the revision's figures (nothing else of the project is reachable)."""
 
@@ -360,14 +374,14 @@ class FactoryPages(Controller):
             return Response(
                 "",
                 status_code=303,
-                headers={**_headers(_csp(None)), "Location": f"{factory.link_path(token)}{query}#{anchor}"},
+                headers={**_headers(_csp(None)), "Location": f"{urls.factory_link(token)}{query}#{anchor}"},
             )
 
         return await self._guarded(request, db, token, action)
 
     @post("/{token:str}/acknowledge", name="factory.acknowledge")
     async def acknowledge(
-        self, request: Request[Any, Any, Any], db_session: AsyncSession, token: str
+        self, request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession], token: FromPath[str]
     ) -> Response[Any]:
         """The factory confirms it received and understood the revision."""
 
@@ -378,7 +392,7 @@ class FactoryPages(Controller):
 
     @post("/{token:str}/questions", name="factory.ask")
     async def ask(
-        self, request: Request[Any, Any, Any], db_session: AsyncSession, token: str
+        self, request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession], token: FromPath[str]
     ) -> Response[Any]:
         """A question on one field of the revision."""
 

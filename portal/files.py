@@ -13,8 +13,8 @@ from typing import Annotated, Any, Literal
 import anyio
 import msgspec
 from litestar import Controller, Request, Router, get, post
-from litestar.di import Provide
-from litestar.params import Parameter
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, JSONBody, Parameter
 from litestar.response import File, Redirect
 from multipart import (  # type: ignore[import-untyped]  # litestar's own multipart dependency, untyped
     MultipartError,
@@ -120,7 +120,11 @@ class FileController(Controller):
 
     @post("/projects/{project_id:int}/uploads", status_code=200, responses=WRITE_PROBLEMS)
     async def start_upload(
-        self, db: AsyncSession, user: Actor, project_id: int, data: UploadStart
+        self,
+        db: NamedDependency[AsyncSession],
+        user: NamedDependency[Actor],
+        project_id: FromPath[int],
+        data: JSONBody[UploadStart],
     ) -> UploadInstructions:
         """Get instructions to upload one file straight to storage (nothing is recorded yet)."""
         ticket = await files.start_upload(
@@ -137,7 +141,13 @@ class FileController(Controller):
         )
 
     @post("/projects/{project_id:int}/files", status_code=201, responses=WRITE_PROBLEMS)
-    async def add_file(self, db: AsyncSession, user: Actor, project_id: int, data: FileComplete) -> FileOut:
+    async def add_file(
+        self,
+        db: NamedDependency[AsyncSession],
+        user: NamedDependency[Actor],
+        project_id: FromPath[int],
+        data: JSONBody[FileComplete],
+    ) -> FileOut:
         """Verify an uploaded file and add it to the project. A refused file is deleted (422 says why)."""
         attachment = await files.complete_upload(
             db, actor=user.user, project_id=project_id, key=data.key, original_name=data.original_name
@@ -146,7 +156,12 @@ class FileController(Controller):
 
     @get("/projects/{project_id:int}/files", responses=PROBLEMS)
     async def list_files(
-        self, db: AsyncSession, user: Actor, project_id: int, limit: Limit = 50, offset: Offset = 0
+        self,
+        db: NamedDependency[AsyncSession],
+        user: NamedDependency[Actor],
+        project_id: FromPath[int],
+        limit: Limit = 50,
+        offset: Offset = 0,
     ) -> Page[FileOut]:
         """The project's files, newest first."""
         rows, total = await files.list_files(db, project_id, offset=offset, limit=limit)
@@ -155,9 +170,9 @@ class FileController(Controller):
     @get("/files/{file_id:int}/download", status_code=302, responses=PROBLEMS)
     async def download(
         self,
-        db: AsyncSession,
-        user: Actor,
-        file_id: int,
+        db: NamedDependency[AsyncSession],
+        user: NamedDependency[Actor],
+        file_id: FromPath[int],
         inline: Annotated[
             bool, Parameter(description="Ask the browser to show the file, not save it")
         ] = False,
@@ -240,7 +255,7 @@ async def local_upload(request: Request[Any, Any, Any]) -> None:
 
 
 @get(DOWNLOAD_PREFIX + "{token:str}", include_in_schema=False)
-async def local_download(token: str) -> File:
+async def local_download(token: FromPath[str]) -> File:
     """Serve one file named by a signed, unexpired token, with our name, type and no sniffing."""
     grant = _local().open_download(token)
     if not await anyio.Path(grant.path).is_file():

@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Router, get, post
-from litestar.di import Provide
-from litestar.params import Parameter
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, FromQuery, Parameter
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -36,10 +36,10 @@ class NotificationPages(Controller):
     @get("/", name="notifications")
     async def notifications_page(
         self,
-        db: AsyncSession,
-        user: Actor,
+        db: NamedDependency[AsyncSession],
+        user: NamedDependency[Actor],
         page: Annotated[int, Parameter(ge=1)] = 1,
-        unread: bool = False,
+        unread: FromQuery[bool] = False,
     ) -> Template:
         """The user's notifications, newest first, each in their language and with its link."""
         found = await inbox.page_of(
@@ -60,7 +60,11 @@ class NotificationPages(Controller):
 
     @post("/{notification_id:int}/read", name="notification_read")
     async def mark_one(
-        self, request: Request[Any, Any, Any], db: AsyncSession, user: Actor, notification_id: int
+        self,
+        request: Request[Any, Any, Any],
+        db: NamedDependency[AsyncSession],
+        user: NamedDependency[Actor],
+        notification_id: FromPath[int],
     ) -> Redirect:
         """Mark one notification read, then go back (or on to its link)."""
         form = await request.form()
@@ -68,7 +72,9 @@ class NotificationPages(Controller):
         return Redirect(safe_next(form.get("next") or "/notifications"), status_code=303)
 
     @post("/read-all", name="notifications_read_all")
-    async def mark_all(self, request: Request[Any, Any, Any], db: AsyncSession, user: Actor) -> Redirect:
+    async def mark_all(
+        self, request: Request[Any, Any, Any], db: NamedDependency[AsyncSession], user: NamedDependency[Actor]
+    ) -> Redirect:
         """Mark every notification read."""
         form = await request.form()
         await mark_read(db, user=user.user)
@@ -88,8 +94,8 @@ class NotificationApi(Controller):
     @get("/", responses=NOTIFICATION_PROBLEMS)
     async def list_notifications(
         self,
-        db: AsyncSession,
-        user: Actor,
+        db: NamedDependency[AsyncSession],
+        user: NamedDependency[Actor],
         unread: Annotated[bool, Parameter(description="Only the unread ones")] = False,
         limit: Limit = 50,
         offset: Offset = 0,
@@ -105,13 +111,15 @@ class NotificationApi(Controller):
         )
 
     @post("/{notification_id:int}/read", status_code=200, responses=NOTIFICATION_PROBLEMS)
-    async def mark_one(self, db: AsyncSession, user: Actor, notification_id: int) -> MarkedRead:
+    async def mark_one(
+        self, db: NamedDependency[AsyncSession], user: NamedDependency[Actor], notification_id: FromPath[int]
+    ) -> MarkedRead:
         """Mark one of your notifications read (another user's is a 404)."""
         marked = await inbox.mark_one_read(db, user=user.user, notification_id=notification_id)
         return MarkedRead(marked=marked, unread=await unread_count(db, user.user))
 
     @post("/read-all", status_code=200, responses=NOTIFICATION_PROBLEMS)
-    async def mark_all(self, db: AsyncSession, user: Actor) -> MarkedRead:
+    async def mark_all(self, db: NamedDependency[AsyncSession], user: NamedDependency[Actor]) -> MarkedRead:
         """Mark all your notifications read."""
         marked = await mark_read(db, user=user.user)
         return MarkedRead(marked=marked, unread=0)

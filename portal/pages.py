@@ -9,7 +9,7 @@ from urllib.parse import urlparse
 from litestar import Request, get, post
 from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
-from litestar.params import Body
+from litestar.params import Body, FromQuery
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -31,7 +31,7 @@ def safe_next(target: str | None) -> str:
 
 @get("/login", tags=["pages"], include_in_schema=False)
 async def login_page(
-    request: Request[Any, Any, Any], next: str | None = None, expired: str | None = None
+    request: Request[Any, Any, Any], next: FromQuery[str | None] = None, expired: FromQuery[str | None] = None
 ) -> Template:
     """The login form."""
     message = None

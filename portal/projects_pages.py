@@ -13,9 +13,9 @@ from typing import Annotated, Any
 
 from babel.dates import format_skeleton
 from litestar import Controller, get, post
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.enums import RequestEncodingType
-from litestar.params import Body, Parameter
+from litestar.params import Body, FromPath, FromQuery, Parameter
 from litestar.response import Redirect, Template
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -107,7 +107,10 @@ class ProjectPages(Controller):
 
     @get("/", name="dashboard")
     async def dashboard(
-        self, db: AsyncSession, user: Actor, page: Annotated[int, Parameter(ge=1)] = 1
+        self,
+        db: NamedDependency[AsyncSession],
+        user: NamedDependency[Actor],
+        page: Annotated[int, Parameter(ge=1)] = 1,
     ) -> Template:
         """Every project the caller can see: those waiting on the brand first, then the rest."""
         rows, total, waiting = await overview.dashboard(db, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
@@ -130,12 +133,12 @@ class ProjectPages(Controller):
     @get("/projects/{project_id:int}", name="project")
     async def project_page(
         self,
-        db: AsyncSession,
-        user: Actor,
-        project_id: int,
+        db: NamedDependency[AsyncSession],
+        user: NamedDependency[Actor],
+        project_id: FromPath[int],
         log: Annotated[int, Parameter(ge=1, description="Page of the decision log")] = 1,
-        submitted: bool = False,
-        answered: bool = False,
+        submitted: FromQuery[bool] = False,
+        answered: FromQuery[bool] = False,
     ) -> Template:
         """One project: phase, timeline, files and versions, open questions and the decision log."""
         context = await project_context(db, user, project_id, log_page=log)
@@ -144,7 +147,12 @@ class ProjectPages(Controller):
 
     @post("/projects/{project_id:int}/questions/{question_id:int}/answer", name="answer_question")
     async def answer_question(
-        self, db: AsyncSession, user: Actor, project_id: int, question_id: int, data: Form
+        self,
+        db: NamedDependency[AsyncSession],
+        user: NamedDependency[Actor],
+        project_id: FromPath[int],
+        question_id: FromPath[int],
+        data: Form,
     ) -> Template | Redirect:
         """The brand answers a coordinator's question; the answer is recorded in the decision log."""
         project = await projects.get_project(db, project_id)

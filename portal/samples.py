@@ -12,9 +12,10 @@ from typing import Any
 
 from litestar import Controller, Request, Response, Router, get, post
 from litestar.datastructures import FormMultiDict
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Example
+from litestar.params import FromPath, JSONBody
 from litestar.response import Redirect, Template
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,6 +25,7 @@ from makeready import workflow
 from makeready.accounts.models import OrgRole
 from makeready.errors import DomainError, NotFound, ValidationFailed
 from makeready.i18n import _
+from makeready.projects.access import PROJECT_NOT_FOUND
 from makeready.projects.models import Project
 from makeready.samples import gallery
 from makeready.samples.models import SampleRound
@@ -38,14 +40,16 @@ NOT_A_PAGE = {"bell": False}
 
 
 async def load_project(db: AsyncSession, project_id: int) -> Project:
-    """The project a page is about, with its organization and coordinator (NotFound across organizations)."""
+    """The project a page is about, with its organization and coordinator (NotFound across organizations): the
+    portal's one loader for project pages (the core's is makeready.projects.access.load_project, without the
+    relationships a page shows)."""
     project = await db.scalar(
         select(Project)
         .where(Project.id == project_id)
         .options(selectinload(Project.org), selectinload(Project.coordinator))
     )
     if project is None:
-        raise NotFound(_("This project does not exist or you do not have access to it."))
+        raise NotFound(_(PROJECT_NOT_FOUND))
     return project
 
 
@@ -126,7 +130,9 @@ class SamplePages(Controller):
         }
 
     @get("/projects/{project_id:int}/samples", name="samples")
-    async def samples_page(self, db: AsyncSession, user: Actor, project_id: int) -> Template:
+    async def samples_page(
+        self, db: NamedDependency[AsyncSession], user: NamedDependency[Actor], project_id: FromPath[int]
+    ) -> Template:
         """Every sample round of the project, newest first, each with its photos."""
         project = await load_project(db, project_id)
         return Template(
@@ -135,7 +141,9 @@ class SamplePages(Controller):
         )
 
     @get("/projects/{project_id:int}/samples/section", name="samples_section", opt=NOT_A_PAGE)
-    async def samples_section(self, db: AsyncSession, user: Actor, project_id: int) -> Template:
+    async def samples_section(
+        self, db: NamedDependency[AsyncSession], user: NamedDependency[Actor], project_id: FromPath[int]
+    ) -> Template:
         """The samples section of the project page, as an HTML fragment (loaded by gallery.js)."""
         project = await load_project(db, project_id)
         return Template(
@@ -144,14 +152,25 @@ class SamplePages(Controller):
         )
 
     @get("/projects/{project_id:int}/samples/{round_id:int}", name="sample_round")
-    async def round_page(self, db: AsyncSession, user: Actor, project_id: int, round_id: int) -> Template:
+    async def round_page(
+        self,
+        db: NamedDependency[AsyncSession],
+        user: NamedDependency[Actor],
+        project_id: FromPath[int],
+        round_id: FromPath[int],
+    ) -> Template:
         """One round's photos and notes beside the round before it, and the decision form while it awaits one."""
         context = await self._round_context(db, user, project_id, round_id)
         return Template("portal/samples_round.html", context=context)
 
     @post("/projects/{project_id:int}/samples/{round_id:int}/decision", name="sample_decision")
     async def decide(
-        self, request: Request[Any, Any, Any], db: AsyncSession, user: Actor, project_id: int, round_id: int
+        self,
+        request: Request[Any, Any, Any],
+        db: NamedDependency[AsyncSession],
+        user: NamedDependency[Actor],
+        project_id: FromPath[int],
+        round_id: FromPath[int],
     ) -> Template | Redirect:
         """Approve or reject a received round (a comment is required to reject), pinned to photos if chosen."""
         form = await request.form()
@@ -208,7 +227,9 @@ class SamplePhotoRoutes(Controller):
         responses=READ_PROBLEMS,
         response_description="A JPEG of at most 480x480 pixels, made from the photo on first use",
     )
-    async def thumbnail(self, db: AsyncSession, user: Actor, photo_id: int) -> Response[bytes]:
+    async def thumbnail(
+        self, db: NamedDependency[AsyncSession], user: NamedDependency[Actor], photo_id: FromPath[int]
+    ) -> Response[bytes]:
         """The photo's thumbnail."""
         photo = await gallery.get_photo(db, photo_id)
         return Response(
@@ -224,7 +245,9 @@ class SamplePhotoRoutes(Controller):
         responses=READ_PROBLEMS,
         response_description="Redirect to a short-lived link that shows the full image",
     )
-    async def image(self, db: AsyncSession, user: Actor, photo_id: int) -> Redirect:
+    async def image(
+        self, db: NamedDependency[AsyncSession], user: NamedDependency[Actor], photo_id: FromPath[int]
+    ) -> Redirect:
         """The full image: a redirect to a short-lived link."""
         photo = await gallery.get_photo(db, photo_id)
         return Redirect(gallery.image_url(photo), status_code=302, headers={"cache-control": "no-store"})
@@ -291,7 +314,12 @@ class SampleApi(Controller):
 
     @get("/projects/{project_id:int}/samples", responses=READ_PROBLEMS)
     async def list_samples(
-        self, db: AsyncSession, user: Actor, project_id: int, limit: Limit = 50, offset: Offset = 0
+        self,
+        db: NamedDependency[AsyncSession],
+        user: NamedDependency[Actor],
+        project_id: FromPath[int],
+        limit: Limit = 50,
+        offset: Offset = 0,
     ) -> Page[SampleRoundOut]:
         """The project's sample rounds, newest first, with their photos and decisions."""
         rows, total = await gallery.list_rounds(db, project_id, offset=offset, limit=limit)
@@ -299,7 +327,11 @@ class SampleApi(Controller):
 
     @post("/samples/{round_id:int}/decision", status_code=200, responses=DECISION_RESPONSES)
     async def decide(
-        self, db: AsyncSession, user: Actor, round_id: int, data: SampleDecisionIn
+        self,
+        db: NamedDependency[AsyncSession],
+        user: NamedDependency[Actor],
+        round_id: FromPath[int],
+        data: JSONBody[SampleDecisionIn],
     ) -> SampleRoundOut:
         """Approve or reject a received round; rejecting needs a comment. The coordinator is notified."""
         sample: SampleRound = await workflow.decide_sample_round(

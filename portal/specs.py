@@ -13,13 +13,14 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, Router, get, post, put
 from litestar.datastructures import FormMultiDict
-from litestar.di import Provide
-from litestar.params import Parameter
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.response import Redirect, Template
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backoffice.specs import KIND_LABELS, changes_between, columns, default_pair, parse_label
+from makeready import urls
 from makeready.accounts.models import OrgRole
 from makeready.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
 from makeready.i18n import _
@@ -83,7 +84,7 @@ async def page_context(
         "project": project,
         "revisions": revisions,
         "revision": revision,
-        "base": f"/projects/{project.id}/spec",
+        "base": urls.spec(project.id, staff=False),
         "error": error,
         "comment": str(form.get("comment") or "") if form is not None else "",
     }
@@ -122,7 +123,9 @@ class SpecPages(Controller):
     dependencies = {"user": Provide(provide_user)}
 
     @get("/", name="brand_spec")
-    async def overview(self, db: AsyncSession, user: Actor, project_id: int) -> Template:
+    async def overview(
+        self, db: NamedDependency[AsyncSession], user: NamedDependency[Actor], project_id: FromPath[int]
+    ) -> Template:
         """The revisions the brand may see, and the newest of them."""
         project = await load_project(db, project_id)
         revisions = visible(await specs.revisions_of(db, project_id))
@@ -132,11 +135,11 @@ class SpecPages(Controller):
     @get("/diff", name="brand_spec_diff")
     async def diff(
         self,
-        db: AsyncSession,
-        user: Actor,
-        project_id: int,
-        from_label: Annotated[str, Parameter(query="from")] = "",
-        to_label: Annotated[str, Parameter(query="to")] = "",
+        db: NamedDependency[AsyncSession],
+        user: NamedDependency[Actor],
+        project_id: FromPath[int],
+        from_label: Annotated[str, QueryParameter(name="from")] = "",
+        to_label: Annotated[str, QueryParameter(name="to")] = "",
     ) -> Template:
         """Two revisions the brand may see, compared field by field in both languages."""
         project = await load_project(db, project_id)
@@ -157,12 +160,18 @@ class SpecPages(Controller):
                 "changes": changes_between(a, b),
                 "kinds": {k: _(v) for k, v in KIND_LABELS.items()},
                 "revisions": revisions,
-                "base": f"/projects/{project_id}/spec",
+                "base": urls.spec(project_id, staff=False),
             },
         )
 
     @get("/{number:int}", name="brand_spec_revision")
-    async def revision(self, db: AsyncSession, user: Actor, project_id: int, number: int) -> Template:
+    async def revision(
+        self,
+        db: NamedDependency[AsyncSession],
+        user: NamedDependency[Actor],
+        project_id: FromPath[int],
+        number: FromPath[int],
+    ) -> Template:
         """One revision, English first with the Chinese alongside; the decision form while it is in review."""
         project = await load_project(db, project_id)
         revision = await brand_revision(db, project_id, number)
@@ -170,7 +179,12 @@ class SpecPages(Controller):
 
     @post("/{number:int}/decision", name="brand_spec_decision")
     async def decide(
-        self, request: Request[Any, Any, Any], db: AsyncSession, user: Actor, project_id: int, number: int
+        self,
+        request: Request[Any, Any, Any],
+        db: NamedDependency[AsyncSession],
+        user: NamedDependency[Actor],
+        project_id: FromPath[int],
+        number: FromPath[int],
     ) -> Template | Redirect:
         """Approve the revision in review, or send it back with a comment."""
         form = await request.form()
@@ -196,7 +210,13 @@ class SpecPages(Controller):
         return Redirect(f"/projects/{project_id}/spec/{number}?done={decision}", status_code=303)
 
     @get("/{number:int}/pdf", name="brand_spec_pdf")
-    async def pdf(self, db: AsyncSession, user: Actor, project_id: int, number: int) -> Redirect | Template:
+    async def pdf(
+        self,
+        db: NamedDependency[AsyncSession],
+        user: NamedDependency[Actor],
+        project_id: FromPath[int],
+        number: FromPath[int],
+    ) -> Redirect | Template:
         """The issued revision's PDF (English first): a redirect to it once rendered, else a page that says where
         it stands and offers to prepare it (a GET never starts a render)."""
         project, revision = await _pdf_subject(db, project_id, number)
@@ -216,7 +236,13 @@ class SpecPages(Controller):
         )
 
     @post("/{number:int}/pdf", name="brand_spec_pdf_request")
-    async def request_pdf(self, db: AsyncSession, user: Actor, project_id: int, number: int) -> Redirect:
+    async def request_pdf(
+        self,
+        db: NamedDependency[AsyncSession],
+        user: NamedDependency[Actor],
+        project_id: FromPath[int],
+        number: FromPath[int],
+    ) -> Redirect:
         """Prepare the PDF (rendered in the background), then back to its page."""
         _project, revision = await _pdf_subject(db, project_id, number)
         await documents.request_pdf(db, revision=revision, languages=("en", "zh_Hans"))
@@ -250,7 +276,7 @@ class SpecApi(Controller):
 
     @get("/projects/{project_id:int}/spec-revisions", responses=PROBLEMS)
     async def list_revisions(
-        self, db: AsyncSession, user: Actor, project_id: int
+        self, db: NamedDependency[AsyncSession], user: NamedDependency[Actor], project_id: FromPath[int]
     ) -> list[SpecRevisionSummary]:
         """The project's revisions, newest first (brands do not see drafts)."""
         await load_project(db, project_id)
@@ -260,7 +286,9 @@ class SpecApi(Controller):
         return [SpecRevisionSummary.of(r) for r in revisions]
 
     @post("/projects/{project_id:int}/spec-revisions", status_code=201, responses=PROBLEMS)
-    async def start_revision(self, db: AsyncSession, user: Actor, project_id: int) -> SpecRevisionOut:
+    async def start_revision(
+        self, db: NamedDependency[AsyncSession], user: NamedDependency[Actor], project_id: FromPath[int]
+    ) -> SpecRevisionOut:
         """Start a new draft, copied from the latest revision (coordinators only)."""
         if not user.is_staff:
             await load_project(db, project_id)  # another organization's project is a 404, not a 403
@@ -269,13 +297,19 @@ class SpecApi(Controller):
         return SpecRevisionOut.of(revision)
 
     @get("/spec-revisions/{revision_id:int}", responses=PROBLEMS)
-    async def get_revision(self, db: AsyncSession, user: Actor, revision_id: int) -> SpecRevisionOut:
+    async def get_revision(
+        self, db: NamedDependency[AsyncSession], user: NamedDependency[Actor], revision_id: FromPath[int]
+    ) -> SpecRevisionOut:
         """One revision with its content and the fields that block issuing."""
         return SpecRevisionOut.of(await _api_revision(db, user, revision_id))
 
     @put("/spec-revisions/{revision_id:int}/content", responses=PROBLEMS)
     async def put_content(
-        self, db: AsyncSession, user: Actor, revision_id: int, data: SpecContentIn
+        self,
+        db: NamedDependency[AsyncSession],
+        user: NamedDependency[Actor],
+        revision_id: FromPath[int],
+        data: JSONBody[SpecContentIn],
     ) -> SpecRevisionOut:
         """Replace the content of an open revision (coordinators only); `version` must be the one you read.
 
@@ -288,7 +322,11 @@ class SpecApi(Controller):
 
     @post("/spec-revisions/{revision_id:int}/actions", status_code=200, responses=PROBLEMS)
     async def action(
-        self, db: AsyncSession, user: Actor, revision_id: int, data: SpecActionIn
+        self,
+        db: NamedDependency[AsyncSession],
+        user: NamedDependency[Actor],
+        revision_id: FromPath[int],
+        data: JSONBody[SpecActionIn],
     ) -> SpecRevisionOut:
         """submit, withdraw or issue (coordinators); approve or request_changes with a comment (the brand).
 

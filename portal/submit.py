@@ -20,20 +20,25 @@ from datetime import date
 from typing import Annotated, Any
 
 from litestar import Controller, MediaType, Request, Response, get, post
-from litestar.di import Provide
+from litestar.connection import ASGIConnection
+from litestar.di import NamedDependency, Provide
 from litestar.enums import RequestEncodingType
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.handlers import BaseRouteHandler
 from litestar.params import Body
 from litestar.response import Redirect, Template
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from makeready import urls
 from makeready.accounts.models import Organization
 from makeready.db.types import utcnow
-from makeready.errors import PermissionDenied, ValidationFailed
+from makeready.errors import ValidationFailed
 from makeready.i18n import N_, _
 from makeready.projects import service as projects
 from portal.auth import Actor, provide_user
-from portal.projects_pages import WRITERS
+from portal.guards import caller
+from portal.projects_pages import WRITERS, can_submit
 
 FIELDS = (
     "name",
@@ -59,14 +64,22 @@ VIEWER_REFUSED = N_(
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
 
+async def submitters_only(connection: ASGIConnection[Any, Any, Any, Any], _handler: BaseRouteHandler) -> None:
+    """Staff, and owners or members of at least one organization; a viewer is told why, before the form is drawn
+    or anything sent is read."""
+    user = await caller(connection)
+    if user is None:
+        raise NotAuthorizedException(_("Please log in to continue."))
+    if not can_submit(user):
+        raise PermissionDeniedException(_(VIEWER_REFUSED))
+
+
 async def writable_orgs(db: AsyncSession, user: Actor) -> list[Organization]:
     """The organizations the caller may submit a product for: every client for staff, else those where the caller
-    is an owner or a member. A caller with none (a viewer) is refused with a message."""
+    is an owner or a member (submitters_only has let in only callers with at least one)."""
     query = select(Organization).order_by(Organization.name)
     if not user.is_staff:
         ids = sorted(m.org_id for m in user.memberships if m.role in WRITERS)
-        if not ids:
-            raise PermissionDenied(_(VIEWER_REFUSED))
         query = query.where(Organization.id.in_(ids))
     return list((await db.scalars(query)).all())
 
@@ -99,17 +112,22 @@ class SubmitPages(Controller):
 
     path = "/projects/new"
     include_in_schema = False
+    guards = [submitters_only]
     dependencies = {"user": Provide(provide_user)}
 
     @get("/", name="submit_product")
-    async def form(self, db: AsyncSession, user: Actor) -> Template:
+    async def form(self, db: NamedDependency[AsyncSession], user: NamedDependency[Actor]) -> Template:
         """The empty form."""
         orgs = await writable_orgs(db, user)
         return self._form(user, orgs, values={"currency": "USD"}, errors={})
 
     @post("/", name="submit_product_post")
     async def submit(
-        self, request: Request[Any, Any, Any], db: AsyncSession, user: Actor, data: Form
+        self,
+        request: Request[Any, Any, Any],
+        db: NamedDependency[AsyncSession],
+        user: NamedDependency[Actor],
+        data: Form,
     ) -> Template | Redirect | Response[Any]:
         """Create the project, or show the form again with a message per field."""
         orgs = await writable_orgs(db, user)
@@ -128,7 +146,7 @@ class SubmitPages(Controller):
             return self._form(user, orgs, values=values, errors=errors, status_code=400)
         assert org_id is not None
         project = await projects.create_project(db, actor=user.user, org_id=org_id, data=cleaned)
-        url = f"/projects/{project.id}"
+        url = urls.project(project.id)
         if wants_json(request):
             return Response(
                 {"id": project.id, "url": url, "files_url": f"/api/v1/projects/{project.id}/files"},

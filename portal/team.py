@@ -11,9 +11,9 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
 from litestar.datastructures import ResponseHeader
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.enums import RequestEncodingType
-from litestar.params import Body
+from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -103,14 +103,20 @@ class TeamPages(Controller):
 
     @get("/", name="team")
     async def team_page(
-        self, db: AsyncSession, user: Actor, org: int | None = None, done: str | None = None
+        self,
+        db: NamedDependency[AsyncSession],
+        user: NamedDependency[Actor],
+        org: FromQuery[int | None] = None,
+        done: FromQuery[str | None] = None,
     ) -> Template:
         """Members with their roles and open invitations; owners also get the forms that change them."""
         notice = _(NOTICES[done]) if done in NOTICES else None
         return await render_team(db, user, _pick_org(user, org), notice=notice)
 
     @post("/invitations", name="team.invite")
-    async def invite(self, db: AsyncSession, user: Actor, data: Form) -> Template | Redirect:
+    async def invite(
+        self, db: NamedDependency[AsyncSession], user: NamedDependency[Actor], data: Form
+    ) -> Template | Redirect:
         """Invite someone by email with a role (owners only)."""
         org_id = _pick_org(user, _int(data.get("org")))
         if org_id is None:
@@ -135,7 +141,11 @@ class TeamPages(Controller):
 
     @post("/invitations/{invitation_id:int}/revoke", name="team.revoke")
     async def revoke(
-        self, db: AsyncSession, user: Actor, invitation_id: int, data: Form
+        self,
+        db: NamedDependency[AsyncSession],
+        user: NamedDependency[Actor],
+        invitation_id: FromPath[int],
+        data: Form,
     ) -> Template | Redirect:
         """Withdraw a pending invitation (owners only)."""
         try:
@@ -148,7 +158,11 @@ class TeamPages(Controller):
 
     @post("/members/{membership_id:int}/role", name="team.role")
     async def change_role(
-        self, db: AsyncSession, user: Actor, membership_id: int, data: Form
+        self,
+        db: NamedDependency[AsyncSession],
+        user: NamedDependency[Actor],
+        membership_id: FromPath[int],
+        data: Form,
     ) -> Template | Redirect:
         """Give a member another role (owners only; the last owner stays an owner)."""
         try:
@@ -163,7 +177,11 @@ class TeamPages(Controller):
 
     @post("/members/{membership_id:int}/remove", name="team.remove")
     async def remove(
-        self, db: AsyncSession, user: Actor, membership_id: int, data: Form
+        self,
+        db: NamedDependency[AsyncSession],
+        user: NamedDependency[Actor],
+        membership_id: FromPath[int],
+        data: Form,
     ) -> Template | Redirect:
         """Remove a member (owners only; not the last owner)."""
         try:
@@ -231,7 +249,9 @@ class InvitationPages(Controller):
     response_headers = SECRET_PAGE_HEADERS
 
     @get("/{token:str}", name="invitation")
-    async def show(self, db: AsyncSession, actor: Actor | None, token: str) -> Template:
+    async def show(
+        self, db: NamedDependency[AsyncSession], actor: NamedDependency[Actor | None], token: FromPath[str]
+    ) -> Template:
         """What the invitation offers, and how to accept it: join (logged in) or create an account."""
         set_scope(db, Scope.system())  # the invitee is not a member yet: the token alone finds the invitation
         try:
@@ -242,7 +262,12 @@ class InvitationPages(Controller):
 
     @post("/{token:str}", name="invitation.accept")
     async def accept(
-        self, request: Request[Any, Any, Any], db: AsyncSession, actor: Actor | None, token: str, data: Form
+        self,
+        request: Request[Any, Any, Any],
+        db: NamedDependency[AsyncSession],
+        actor: NamedDependency[Actor | None],
+        token: FromPath[str],
+        data: Form,
     ) -> Template | Redirect:
         """Accept: a logged-in user with the invited address joins; someone new creates their account and joins."""
         set_scope(db, Scope.system())

@@ -23,11 +23,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from makeready import demo
 from makeready.accounts.models import Membership, Organization, OrgRole, User
-from portal.cli import main
 from makeready.db.session import make_sessionmaker
 from makeready.db.tenancy import Scope, set_scope
 from makeready.projects.models import Milestone, Phase, Project
 from makeready.suppliers.models import Supplier
+from portal.cli import main
 from tests.conftest import login
 
 EXECUTABLE = Path(sys.executable).parent / "makeready"

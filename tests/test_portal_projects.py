@@ -422,7 +422,7 @@ async def test_the_brand_answers_a_question_in_place(
         data=form(client, answer="Changed my mind", version=str(question.version)),
     )
     assert stale.status_code == 409
-    assert "Someone else changed this question while you were looking at it." in stale.text
+    assert "Someone else changed this question at the same time. Reload it and try again." in stale.text
     async with make_sessionmaker(engine)() as session:
         set_scope(session, Scope.system())
         assert (await session.get_one(Question, question.id)).answer == "RAL 9005, matte " + HOSTILE

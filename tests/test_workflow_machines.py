@@ -195,7 +195,9 @@ async def arrange_milestone(
     milestone = await make_milestone(
         engine, project, status=state, owner_id=people.member_a.id, due_date=date.today() + timedelta(days=2)
     )
-    async with system(engine) as session:  # reminders already sent (the row the pass leaves): assigning clears them
+    async with system(
+        engine
+    ) as session:  # reminders already sent (the row the pass leaves): assigning clears them
         session.add(
             Condition(
                 org_id=project.org_id,

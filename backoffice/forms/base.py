@@ -23,8 +23,8 @@ from makeready.db.session import unit_of_work
 from makeready.db.tenancy import Scope
 from makeready.errors import DomainError
 from makeready.i18n import N_, _
+from makeready.kernel.stale import CONCURRENT_MESSAGE
 
-CONCURRENT = N_("Someone else changed this at the same time. Look at it again and make your change again.")
 STAFF_ONLY = N_("Only coordinators can use the back office.")
 
 
@@ -106,4 +106,4 @@ async def run(engine: AsyncEngine, request: Request, action: Action) -> str:
     except DomainError as exc:
         raise ValueError(exc.message) from None
     except (StaleDataError, IntegrityError):
-        raise ValueError(_(CONCURRENT)) from None
+        raise ValueError(_(CONCURRENT_MESSAGE) % {"subject": _("record")}) from None

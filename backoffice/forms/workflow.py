@@ -26,7 +26,7 @@ from backoffice.forms.lookup import (
     find_supplier,
     find_user,
 )
-from makeready import workflow
+from makeready import urls, workflow
 from makeready.accounts.models import User
 from makeready.i18n import N_, _, label
 from makeready.projects.models import Phase
@@ -54,7 +54,7 @@ DECISIONS = {"approve": N_("Approve"), "reject": N_("Reject")}
 
 
 def page_of(project_id: int) -> str:
-    return f"/coordinator/projects/{project_id}"
+    return urls.coordinator_project(project_id)
 
 
 # -- the models ------------------------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from makeready import urls
 from makeready.accounts.models import Membership, Organization, OrgRole, User
 from makeready.audit import service as audit
 from makeready.billing.gating import read_only_from
@@ -203,8 +204,8 @@ async def start_checkout(
             customer_id=customer_id,
             price_id=plan.stripe_price_id,
             org_id=org_id,
-            success_url=f"{base_url}/billing?org={org_id}&checkout=done",
-            cancel_url=f"{base_url}/pricing?org={org_id}&checkout=canceled",
+            success_url=base_url + urls.billing(org_id, checkout="done"),
+            cancel_url=base_url + urls.pricing(org_id, checkout="canceled"),
         )
     except _stripe_errors() as exc:
         raise BillingUnavailable(_(STRIPE_DOWN)) from exc
@@ -221,7 +222,7 @@ async def open_customer_portal(
         raise Conflict(_(NO_CUSTOMER))
     try:
         portal = await gateway.create_portal_session(
-            customer_id=account.stripe_customer_id, return_url=f"{base_url}/billing?org={org_id}"
+            customer_id=account.stripe_customer_id, return_url=base_url + urls.billing(org_id)
         )
     except _stripe_errors() as exc:
         raise BillingUnavailable(_(STRIPE_DOWN)) from exc
@@ -362,7 +363,7 @@ async def tell_owners_past_due(session: AsyncSession, account: BillingAccount) -
             user=owner,
             kind="billing_past_due",
             params={"org": org_name or ""},
-            link=f"/billing?org={account.org_id}",
+            link=urls.billing(account.org_id),
         )
 
 

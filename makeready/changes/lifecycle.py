@@ -17,6 +17,7 @@ from makeready.errors import Conflict, ValidationFailed
 from makeready.i18n import N_, _
 from makeready.kernel import bus
 from makeready.kernel.machine import (
+    CONCURRENT_MESSAGE,
     Context,
     Machine,
     Role,
@@ -161,9 +162,7 @@ async def raise_change_request(
     try:
         await session.flush()
     except IntegrityError as exc:
-        raise Conflict(
-            _("Someone else raised a change request at the same time. Reload the project and try again.")
-        ) from exc
+        raise Conflict(_(CONCURRENT_MESSAGE) % {"subject": _("project")}) from exc
     await audit.record(
         session,
         actor_id=actor.id,

@@ -35,9 +35,10 @@ from makeready.db.types import utcnow
 from makeready.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from makeready.i18n import N_, _, join_sentences, label
 from makeready.kernel import bus, ports
-from makeready.kernel.stale import STALE_MESSAGE, check_version, flush
+from makeready.kernel.stale import CONCURRENT_MESSAGE, STALE_MESSAGE, check_version, flush
 
 __all__ = [
+    "CONCURRENT_MESSAGE",
     "MACHINES",
     "STALE_MESSAGE",
     "Context",

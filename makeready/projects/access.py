@@ -75,7 +75,3 @@ def clean_text(value: str | None, *, field: str, limit: int, message: str) -> st
     if not text or len(text) > limit:
         raise ValidationFailed(_(message) % {"limit": limit}, field=field)
     return text
-
-
-def project_link(project_id: int) -> str:
-    return f"/projects/{project_id}"

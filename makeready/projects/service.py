@@ -15,8 +15,9 @@ from makeready.accounts.models import Membership, OrgRole, User
 from makeready.audit import service as audit
 from makeready.db.tenancy import get_scope
 from makeready.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from makeready.i18n import N_, _
+from makeready.i18n import N_, _, label
 from makeready.kernel import bus, gates
+from makeready.kernel.stale import STALE_MESSAGE
 from makeready.projects.models import Milestone, MilestoneStatus, Phase, Project
 
 bus.emits("project.created")
@@ -233,7 +234,7 @@ async def update_project(
     await require_writer(session, user=actor, org_id=project.org_id)
     if project.version != expected_version:
         raise Conflict(
-            _("This project was changed by someone else. Reload it and apply your change again."),
+            _(STALE_MESSAGE) % {"subject": _("project"), "state": label(project.phase)},
             current_version=project.version,
         )
     fields = clean_project_fields(changes)

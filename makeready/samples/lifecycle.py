@@ -20,6 +20,7 @@ from makeready.errors import Conflict, ValidationFailed
 from makeready.i18n import N_, _, label
 from makeready.kernel import bus
 from makeready.kernel.machine import (
+    CONCURRENT_MESSAGE,
     Context,
     Machine,
     Role,
@@ -211,9 +212,7 @@ async def request_sample_round(
     try:
         await session.flush()
     except IntegrityError as exc:  # a concurrent request took the same number
-        raise Conflict(
-            _("Someone else requested a sample round at the same time. Reload the project and try again.")
-        ) from exc
+        raise Conflict(_(CONCURRENT_MESSAGE) % {"subject": _("project")}) from exc
     await audit.record(
         session,
         actor_id=actor.id,

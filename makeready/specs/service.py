@@ -24,6 +24,7 @@ from makeready.audit import service as audit
 from makeready.errors import Conflict, NotFound, ValidationFailed
 from makeready.i18n import N_, _, label
 from makeready.kernel.machine import (
+    CONCURRENT_MESSAGE,
     Context,
     Machine,
     Role,
@@ -378,9 +379,7 @@ async def start_revision(session: AsyncSession, *, actor: User, project_id: int)
     try:
         await session.flush()
     except IntegrityError as exc:  # a concurrent start took the same number
-        raise Conflict(
-            _("Someone else started a spec revision at the same time. Reload the page and try again.")
-        ) from exc
+        raise Conflict(_(CONCURRENT_MESSAGE) % {"subject": _("project")}) from exc
     await audit.record(
         session,
         actor_id=actor.id,

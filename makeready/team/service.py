@@ -28,6 +28,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
+from makeready import urls
 from makeready.accounts.models import Invitation, Membership, Organization, OrgRole, User
 from makeready.accounts.service import add_member, create_user, normalize_email
 from makeready.audit import service as audit
@@ -315,7 +316,7 @@ async def invite(
             "inviter": actor.display_name,
             "role": new_role.value,
             "email": address,
-            "path": f"/invitations/{token}",
+            "path": urls.invitation(token),
             "expires_at": invitation.expires_at,
         },
         secret=("path",),  # the token lives in the email only, not in the outbox once it is sent

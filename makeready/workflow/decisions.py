@@ -13,7 +13,7 @@ from makeready.db.types import utcnow
 from makeready.errors import Conflict
 from makeready.i18n import N_, _
 from makeready.kernel import bus
-from makeready.kernel.machine import Role, flush, load, require_role, roles_of
+from makeready.kernel.machine import CONCURRENT_MESSAGE, Role, flush, load, require_role, roles_of
 from makeready.projects.access import check_attachments, clean_text, load_project, require_open
 from makeready.projects.models import Question
 
@@ -98,7 +98,7 @@ async def answer_question(
     )
     if expected_version is not None and question.version != expected_version:
         raise Conflict(
-            _("Someone else changed this question while you were looking at it. Reload it and try again."),
+            _(CONCURRENT_MESSAGE) % {"subject": _("question")},
             current_version=question.version,
         )
     if question.answered_at is not None:

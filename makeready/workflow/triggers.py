@@ -15,13 +15,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from makeready import urls
 from makeready.accounts.models import Organization, User
 from makeready.conditions.models import Condition
 from makeready.conditions.service import resolve_on
 from makeready.i18n import N_
 from makeready.kernel.bus import Event, Rule
 from makeready.notify.service import notify
-from makeready.projects.access import brand_writers, load_project, project_link, user_by_id
+from makeready.projects.access import brand_writers, load_project, user_by_id
 from makeready.projects.models import Milestone, Project, Question, Task
 from makeready.projects.tasks import open_task
 
@@ -61,7 +62,7 @@ async def tell_brand_sample_received(session: AsyncSession, event: Event) -> Non
             kind="sample_received",
             params={"project": project.name, "round": event.subject.number},
             project_id=project.id,
-            link=project_link(project.id),
+            link=urls.project(project.id),
         )
 
 
@@ -82,7 +83,7 @@ async def tell_coordinator_sample_decided(session: AsyncSession, event: Event) -
             "comment": event.subject.decision_comment,
         },
         project_id=project.id,
-        link=project_link(project.id),
+        link=urls.project(project.id),
     )
 
 
@@ -117,7 +118,7 @@ async def tell_coordinator_change_raised(session: AsyncSession, event: Event) ->
             "actor": _actor_name(event),
         },
         project_id=project.id,
-        link=project_link(project.id),
+        link=urls.project(project.id),
     )
 
 
@@ -139,7 +140,7 @@ async def tell_brand_change_decided(session: AsyncSession, event: Event) -> None
                 "note": change.decision_note,
             },
             project_id=project.id,
-            link=f"/projects/{project.id}/changes/{change.id}",
+            link=urls.change_request(project.id, change.id),
         )
 
 
@@ -167,7 +168,7 @@ async def tell_brand_question_asked(session: AsyncSession, event: Event) -> None
             kind="question_asked",
             params={"project": project.name, "question": question.body, "actor": _actor_name(event)},
             project_id=project.id,
-            link=project_link(project.id),
+            link=urls.project(project.id),
         )
 
 
@@ -188,7 +189,7 @@ async def tell_asker_question_answered(session: AsyncSession, event: Event) -> N
             "actor": _actor_name(event),
         },
         project_id=project.id,
-        link=project_link(project.id),
+        link=urls.project(project.id),
     )
 
 
@@ -209,7 +210,7 @@ async def tell_coordinators_project_submitted(session: AsyncSession, event: Even
             kind="project_submitted",
             params={"project": project.name, "org": org_name or "", "actor": _actor_name(event)},
             project_id=project.id,
-            link=project_link(project.id),
+            link=urls.project(project.id),
         )
 
 
@@ -224,7 +225,7 @@ async def tell_coordinator_go_ahead(session: AsyncSession, event: Event) -> None
         kind="go_ahead_given",
         params={"project": project.name, "actor": _actor_name(event)},
         project_id=project.id,
-        link=project_link(project.id),
+        link=urls.project(project.id),
     )
 
 
@@ -242,7 +243,7 @@ async def tell_task_owner(session: AsyncSession, event: Event) -> None:
         kind="task_opened",
         params={"project": project.name, "task": task.title},
         project_id=project.id,
-        link=project_link(project.id),
+        link=urls.project(project.id),
     )
 
 
@@ -277,7 +278,7 @@ async def tell_owner_milestone_at_risk(session: AsyncSession, event: Event) -> N
         kind="milestone_at_risk",
         params=_milestone_params(project, milestone, owner),
         project_id=project.id,
-        link=project_link(project.id),
+        link=urls.project(project.id),
     )
 
 
@@ -295,7 +296,7 @@ async def tell_owner_milestone_late(session: AsyncSession, event: Event) -> None
         kind="milestone_late",
         params=_milestone_params(project, milestone, owner),
         project_id=project.id,
-        link=project_link(project.id),
+        link=urls.project(project.id),
     )
 
 
@@ -312,7 +313,7 @@ async def escalate_late_milestone(session: AsyncSession, event: Event) -> None:
             kind="milestone_escalated",
             params=_milestone_params(project, milestone, owner),
             project_id=project.id,
-            link=project_link(project.id),
+            link=urls.project(project.id),
         )
     await open_task(
         session,
@@ -327,10 +328,6 @@ async def escalate_late_milestone(session: AsyncSession, event: Event) -> None:
     )
 
 
-def spec_link(project_id: int, *, staff: bool) -> str:
-    return f"/coordinator/projects/{project_id}/spec" if staff else f"/projects/{project_id}/spec"
-
-
 async def tell_brand_spec_revision(session: AsyncSession, event: Event) -> None:
     """The brand reviews a submitted revision and learns when one is issued."""
     project = await _project(session, event)
@@ -342,7 +339,7 @@ async def tell_brand_spec_revision(session: AsyncSession, event: Event) -> None:
             kind=kind,
             params={"project": project.name, "revision": event.subject.label},
             project_id=project.id,
-            link=spec_link(project.id, staff=False),
+            link=urls.spec(project.id, staff=False),
         )
 
 
@@ -363,7 +360,7 @@ async def tell_coordinator_spec_decided(session: AsyncSession, event: Event) -> 
             "comment": event.subject.review_comment,
         },
         project_id=project.id,
-        link=spec_link(project.id, staff=True),
+        link=urls.spec(project.id, staff=True),
     )
 
 

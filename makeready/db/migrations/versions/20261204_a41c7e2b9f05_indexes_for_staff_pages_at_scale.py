@@ -10,9 +10,6 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import makeready.db.types
-
-
 revision: str = "a41c7e2b9f05"
 down_revision: str | None = "9d2f6a1c3e77"
 branch_labels: str | Sequence[str] | None = None
