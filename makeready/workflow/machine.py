@@ -101,6 +101,8 @@ class Transition(Generic[S]):
     """Inputs that must not be blank: reason, comment, note."""
     precondition: Precondition | None = None
     effect: Effect | None = None
+    audited: bool = True
+    """False for bookkeeping that is no decision (a worker's lease on a row): no audit event and no triggers."""
 
 
 @dataclass(frozen=True)
@@ -115,6 +117,8 @@ class Machine(Generic[S]):
     column: str
     transitions: tuple[Transition[S], ...]
     final: frozenset[S] = frozenset()
+    internal: bool = False
+    """Agency-internal rows (quotes): their events are audited without an organization, so only staff see them."""
 
     def __post_init__(self) -> None:
         actions = [t.action for t in self.transitions]
@@ -269,13 +273,15 @@ async def perform(
     if transition.stamp is not None:
         ctx.after[transition.stamp] = ctx.now
     await flush(session, machine.subject)
+    if not transition.audited:
+        return ctx
     await audit.record(
         session,
         actor_id=actor.id if actor else None,
         action=transition.event,
         subject_type=machine.name,
         subject_id=obj.id,
-        org_id=org_id,
+        org_id=None if machine.internal else org_id,
         project_id=project_id,
         before=ctx.before,
         after=ctx.after,
