@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from makeready.accounts.models import User
 from makeready.errors import Conflict, ValidationFailed
-from makeready.feasibility.service import review_complete
+from makeready.feasibility.common import review_complete
 from makeready.i18n import N_, _, format_date, label
 from makeready.projects.models import Phase, Project
 from makeready.workflow import gates

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from makeready.changes.models import ChangeRequest, ChangeStatus
 from makeready.db.types import utcnow
-from makeready.feasibility.service import review_complete
+from makeready.feasibility.common import review_complete
 from makeready.i18n import N_, _
 from makeready.projects.models import Milestone, MilestoneStatus, Phase, Question, Task, TaskStatus
 from makeready.samples.models import SampleRound, SampleStatus
