@@ -29,6 +29,7 @@ from makeready.workflow.machine import Context, Machine, Role, Transition, perfo
 
 STAFF_ONLY = N_("Only coordinators can do this.")
 ANOTHER_SELECTED = N_("Another supplier was selected.")
+DECLINED = N_("This quote was declined: ask the supplier for a new quote instead.")
 
 
 async def _record_values(ctx: Context[Quote]) -> None:
@@ -64,7 +65,7 @@ QUOTE: Machine[QuoteStatus] = Machine(
             states(QuoteStatus.requested, QuoteStatus.received),
             QuoteStatus.received,
             "quote.recorded",
-            N_("This quote was declined: ask the supplier for a new quote instead."),
+            DECLINED,
             effect=_record_values,
         ),
         _staff(
@@ -102,6 +103,28 @@ QUOTE: Machine[QuoteStatus] = Machine(
         ),
     ),
 )
+
+
+async def _perform(
+    session: AsyncSession,
+    quote: Quote,
+    action: str,
+    *,
+    actor: User,
+    inputs: dict[str, Any] | None = None,
+    reason: str = "",
+) -> None:
+    await perform(
+        session,
+        QUOTE,
+        quote,
+        action,
+        actor=actor,
+        org_id=quote.org_id,
+        project_id=quote.project_id,
+        inputs=inputs,
+        reason=reason,
+    )
 
 
 # -- quotes and selection --------------------------------------------------------------------------------------------
@@ -338,6 +361,8 @@ async def record_quote(
         raise Conflict(
             _("This quote was selected: it is the basis of a decision and can no longer be changed.")
         )
+    if quote.status == QuoteStatus.declined:  # before the values are read, as the machine would refuse it
+        raise Conflict(_(DECLINED), current_state=quote.status.value)
     breaks = clean_price_breaks(price_breaks)
     tooling = _decimal(
         tooling_cost, field_name="tooling_cost", message=_("The tooling cost must be zero or more.")
@@ -374,28 +399,6 @@ async def record_quote(
     }
     await _perform(session, quote, "receive", actor=actor, inputs={"values": values})
     return quote
-
-
-async def _perform(
-    session: AsyncSession,
-    quote: Quote,
-    action: str,
-    *,
-    actor: User,
-    inputs: dict[str, Any] | None = None,
-    reason: str = "",
-) -> None:
-    await perform(
-        session,
-        QUOTE,
-        quote,
-        action,
-        actor=actor,
-        org_id=quote.org_id,
-        project_id=quote.project_id,
-        inputs=inputs,
-        reason=reason,
-    )
 
 
 async def decline_quote(
