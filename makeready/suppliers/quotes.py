@@ -9,7 +9,7 @@ only the selection itself (which supplier and why, never a price) is recorded on
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from sqlalchemy import func, select
@@ -25,6 +25,7 @@ from makeready.suppliers.common import parse_quantity
 from makeready.suppliers.common import require_staff as _require_staff
 from makeready.suppliers.common import require_staff_session as _require_staff_session
 from makeready.suppliers.models import Quote, QuoteStatus, Supplier
+from makeready.suppliers.prices import clean_amount, clean_currency, clean_price_breaks
 from makeready.workflow.machine import Context, Machine, Role, Transition, perform, states
 
 STAFF_ONLY = N_("Only coordinators can do this.")
@@ -130,10 +131,7 @@ async def _perform(
 # -- quotes and selection --------------------------------------------------------------------------------------------
 
 OPEN_QUOTE_STATES = (QuoteStatus.requested, QuoteStatus.received, QuoteStatus.selected)
-MAX_BREAKS = 20
-MAX_PRICE = Decimal("10000000000")
 MAX_LEAD_TIME_DAYS = 3650
-PRICE_PLACES = Decimal("0.0001")
 
 
 async def get_project(session: AsyncSession, project_id: int) -> Project:
@@ -243,85 +241,6 @@ async def request_quotes(
     return quotes
 
 
-def _decimal(value: Any, *, field_name: str, message: str) -> Decimal | None:
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
-    try:
-        number = Decimal(str(value).strip().replace(",", ""))
-    except InvalidOperation:
-        raise ValidationFailed(message, field=field_name) from None
-    if not number.is_finite() or number < 0 or number >= MAX_PRICE:
-        raise ValidationFailed(message, field=field_name)
-    return number
-
-
-def _plain(number: Decimal) -> str:
-    """A Decimal as a plain string, no exponent, no trailing zeros beyond the cents: 4.2 -> "4.20"."""
-    text = format(number.normalize(), "f")
-    whole, _dot, fraction = text.partition(".")
-    return f"{whole}.{fraction.ljust(2, '0')}"
-
-
-def clean_price_breaks(rows: Iterable[tuple[Any, Any]]) -> list[dict[str, Any]]:
-    """Rows of (quantity, unit price) as the form sends them: blank rows skipped, each row complete, quantities
-    positive and distinct, prices positive with at most four decimals; sorted by quantity."""
-    breaks: list[dict[str, Any]] = []
-    seen: set[int] = set()
-    for index, (raw_quantity, raw_price) in enumerate(rows, start=1):
-        blank_q = raw_quantity is None or not str(raw_quantity).strip()
-        blank_p = raw_price is None or not str(raw_price).strip()
-        if blank_q and blank_p:
-            continue
-        if blank_q or blank_p:
-            raise ValidationFailed(
-                _("Price break %(n)d needs both a quantity and a unit price.") % {"n": index},
-                field="price_breaks",
-            )
-        quantity = parse_quantity(
-            raw_quantity,
-            field_name="price_breaks",
-            message=_("Price break %(n)d: the quantity must be a positive whole number.") % {"n": index},
-        )
-        price = _decimal(
-            raw_price,
-            field_name="price_breaks",
-            message=_("Price break %(n)d: the unit price must be a number greater than zero.") % {"n": index},
-        )
-        if quantity is None or price is None or price <= 0:
-            raise ValidationFailed(
-                _("Price break %(n)d: the unit price must be a number greater than zero.") % {"n": index},
-                field="price_breaks",
-            )
-        if price != price.quantize(PRICE_PLACES):
-            raise ValidationFailed(
-                _("Price break %(n)d: give the unit price with at most four decimals.") % {"n": index},
-                field="price_breaks",
-            )
-        if quantity in seen:
-            raise ValidationFailed(
-                _("Two price breaks are for %(quantity)d pieces: give each quantity once.")
-                % {"quantity": quantity},
-                field="price_breaks",
-            )
-        seen.add(quantity)
-        breaks.append({"quantity": quantity, "unit_price": _plain(price)})
-    if not breaks:
-        raise ValidationFailed(
-            _("Enter at least one price break: a quantity and the unit price at that quantity."),
-            field="price_breaks",
-        )
-    if len(breaks) > MAX_BREAKS:
-        raise ValidationFailed(_("At most %(n)d price breaks.") % {"n": MAX_BREAKS}, field="price_breaks")
-    return sorted(breaks, key=lambda b: b["quantity"])
-
-
-def _currency(value: Any) -> str:
-    code = str(value or "").strip().upper()
-    if len(code) != 3 or not code.isalpha():
-        raise ValidationFailed(_("The currency must be a three-letter code such as USD."), field="currency")
-    return code
-
-
 def _quote_values(quote: Quote) -> dict[str, Any]:
     return {
         "status": quote.status,
@@ -364,7 +283,7 @@ async def record_quote(
     if quote.status == QuoteStatus.declined:  # before the values are read, as the machine would refuse it
         raise Conflict(_(DECLINED), current_state=quote.status.value)
     breaks = clean_price_breaks(price_breaks)
-    tooling = _decimal(
+    tooling = clean_amount(
         tooling_cost, field_name="tooling_cost", message=_("The tooling cost must be zero or more.")
     )
     days = parse_quantity(
@@ -394,7 +313,7 @@ async def record_quote(
         ),
         "lead_time_days": days,
         "min_order_quantity": moq,
-        "currency": _currency(currency),
+        "currency": clean_currency(currency),
         "notes": note_text,
     }
     await _perform(session, quote, "receive", actor=actor, inputs={"values": values})
