@@ -10,7 +10,9 @@ loaded row in the caller's transaction, in a fixed order:
 3. inputs: a required reason/comment/note that is blank is a ValidationFailed (422) naming it;
 4. precondition: every missing condition is listed in one Conflict (409);
 5. the change: state, timestamp and effects; the flush checks the row's version (a stale write is a Conflict);
-6. the audit event (before/after, reason) and then the triggers (makeready.workflow.triggers) for that event.
+6. the audit event (before/after, reason) and then the triggers (makeready.workflow.triggers) for that event;
+   a bookkeeping transition (`audited=False`, a worker's lease) has neither, and an `internal` machine's events
+   carry no organization (agency-internal rows such as quotes).
 
 Roles are relative to the record: `Role.BRAND` is an owner or member of the record's organization,
 `Role.STAFF` an agency coordinator or admin, `Role.ASSIGNEE` the record's owner (a milestone's or task's),
