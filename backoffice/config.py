@@ -239,7 +239,11 @@ SPECS: Mapping[str, TableSpec] = {
         visible=("id", "project_id", "completed_at", "completed_by_id", "updated_at"),
         filters=("project_id", "completed_at"),
         order=("-updated_at",),
-        workflow={"completed_at": FEASIBILITY_MESSAGE, "completed_by_id": FEASIBILITY_MESSAGE},
+        workflow={
+            "status": FEASIBILITY_MESSAGE,
+            "completed_at": FEASIBILITY_MESSAGE,
+            "completed_by_id": FEASIBILITY_MESSAGE,
+        },
     ),
     "feasibility_checks": TableSpec(
         group=PROJECTS,

@@ -3,7 +3,7 @@
 Send the current issued revision to a supplier (the new link is shown once, on the response to the POST, never in
 a URL or a later page: only its hash is stored), the project's links with their views and acknowledgements, the
 suppliers that have not opened the current revision, revoke, and the factories' questions with a version-checked
-answer form. Staff only (backoffice.access); every change goes through makeready.specs.factory,
+answer form. Staff only (backoffice.access); every change goes through makeready.factory_links,
 and a refused form shows the page again with the message, nothing of the attempt kept.
 """
 
@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backoffice.access import Failed, Staff, form_values, provide_staff, refused_page
+from makeready import factory_links as factory
 from makeready import urls
 from makeready.accounts.models import User
 from makeready.db.types import utcnow
@@ -27,7 +28,6 @@ from makeready.errors import DomainError, NotFound, ValidationFailed
 from makeready.i18n import N_, _
 from makeready.projects.access import load_project
 from makeready.settings import get_settings
-from makeready.specs import factory
 from makeready.specs.service import current_issued
 from makeready.suppliers.models import Supplier
 

@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException
 from backoffice.access import Staff, provide_staff
 from makeready.errors import Conflict, ValidationFailed
 from makeready.i18n import _
+from makeready.samples import supplier_record
 from makeready.suppliers import service as suppliers
 from makeready.suppliers.display import format_rate, format_unit_money
 from makeready.suppliers.models import QuoteStatus, Supplier
@@ -175,7 +176,7 @@ class SupplierPages(Controller):
         rows, total = await suppliers.list_suppliers(
             db, filters=filters, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
         )
-        performance = await suppliers.supplier_performance(db, [s.id for s in rows])
+        performance = await supplier_record.supplier_performance(db, [s.id for s in rows])
         facets = await suppliers.directory_facets(db)
         return Template(
             f"{TEMPLATES}/list.html",
@@ -537,7 +538,7 @@ class SupplierPages(Controller):
         error: ValidationFailed | Conflict | None = None,
     ) -> Template:
         supplier = await suppliers.get_supplier(db, supplier_id)
-        performance = (await suppliers.supplier_performance(db, [supplier.id]))[supplier.id]
+        performance = (await supplier_record.supplier_performance(db, [supplier.id]))[supplier.id]
         references = await suppliers.supplier_references(db, supplier.id)
         return Template(
             f"{TEMPLATES}/detail.html",

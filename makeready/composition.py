@@ -9,6 +9,7 @@ Emitters never import the rules that react to them: a new reaction is a rule in 
 
 from __future__ import annotations
 
+from makeready import machines as _machines  # noqa: F401  (declares every machine)
 from makeready.accounts.roles import membership_role
 from makeready.audit.service import record
 from makeready.billing import gating as billing_gating

@@ -23,6 +23,7 @@ import anyio.to_thread
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from makeready import factory_links as factory
 from makeready import urls, workflow
 from makeready.accounts import service as accounts
 from makeready.accounts.models import Organization, OrgRole, User
@@ -33,7 +34,6 @@ from makeready.projects import service as projects
 from makeready.projects.models import Milestone, MilestoneStatus, Phase, Project
 from makeready.samples import photos
 from makeready.samples.models import SamplePhoto
-from makeready.specs import factory
 from makeready.specs import service as spec_service
 from makeready.specs.models import RevisionStatus, SpecRevision
 from makeready.storage import get_storage

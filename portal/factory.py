@@ -37,12 +37,12 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Stream
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from makeready import factory_links as factory
 from makeready import i18n, urls
 from makeready.db.types import utcnow
 from makeready.errors import DomainError, NotFound
 from makeready.i18n import N_
 from makeready.specs import document as spec_document
-from makeready.specs import factory
 from makeready.specs.models import DocumentStatus
 from makeready.storage import get_storage
 from makeready.storage.base import content_disposition

@@ -1,7 +1,7 @@
 """A factory opens its link in a real browser (Playwright driving Debian's Chromium) against `makeready serve`.
 
 The served demo database gets an issued revision (the demo's own, else one made through the spec services) and a
-factory link sent through makeready.specs.factory, in a subprocess with the server's settings. The browser asks for
+factory link sent through makeready.factory_links, in a subprocess with the server's settings. The browser asks for
 English, yet the page opens in Chinese; no request leaves the server; the PDF link downloads a PDF once the
 in-process worker has rendered it (the page refreshes itself until then). Screenshots go to test-artifacts/.
 """
@@ -45,7 +45,8 @@ from makeready.accounts.models import Membership, OrgRole, User
 from makeready.db.session import unit_of_work
 from makeready.db.tenancy import Scope
 from makeready.projects.models import Phase, Project
-from makeready.specs import factory, service as specs
+from makeready import factory_links as factory
+from makeready.specs import service as specs
 from makeready.specs.models import RevisionStatus, SpecRevision
 from makeready.suppliers.models import Supplier
 

@@ -21,6 +21,7 @@ from makeready.db.tenancy import Scope, set_scope
 from makeready.errors import Conflict, PermissionDenied, ValidationFailed
 from makeready.projects import service as projects
 from makeready.projects.models import Milestone, Phase, Project
+from makeready.samples import supplier_record
 from makeready.samples.models import SampleRound, SampleStatus
 from makeready.suppliers import service as suppliers
 from makeready.suppliers.models import Quote, QuoteStatus, Supplier
@@ -156,7 +157,7 @@ async def test_brand_sessions_cannot_read_the_directory(engine: AsyncEngine, wor
         with pytest.raises(PermissionDenied):
             await suppliers.list_suppliers(session)
         with pytest.raises(PermissionDenied):
-            await suppliers.supplier_performance(session, [1])
+            await supplier_record.supplier_performance(session, [1])
 
 
 async def test_create_validates_and_writes_nothing_on_bad_input(db: AsyncSession, world: World) -> None:
@@ -421,7 +422,7 @@ async def test_performance_from_constructed_history(
         db.add(Project(org_id=world.org_b.id, name="Selected only", supplier_id=brightway))
 
     with count_statements(engine) as statements:
-        perf = await suppliers.supplier_performance(db, [*ids.values(), _textiles], today=TODAY)
+        perf = await supplier_record.supplier_performance(db, [*ids.values(), _textiles], today=TODAY)
     assert len(statements) == 3
 
     for key, supplier_id in ids.items():
@@ -479,7 +480,7 @@ async def test_performance_queries_do_not_grow_with_the_page(
     counts = []
     for ids in (few, [*few, *many]):
         with count_statements(engine) as statements:
-            perf = await suppliers.supplier_performance(db, ids, today=TODAY)
+            perf = await supplier_record.supplier_performance(db, ids, today=TODAY)
         counts.append(len(statements))
         assert all(p.past_projects for p in perf.values())
     assert counts == [3, 3]

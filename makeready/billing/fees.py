@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from makeready.accounts.models import User
@@ -46,6 +46,7 @@ from makeready.errors import Conflict, NotFound, PermissionDenied, ValidationFai
 from makeready.i18n import N_, _
 from makeready.jobs import PermanentJobError
 from makeready.jobs.runner import enqueue_after_commit
+from makeready.kernel.machine import Context, Machine, Role, Transition, perform, states
 from makeready.notify.service import notify
 from makeready.projects.models import Milestone, MilestoneStatus, Project
 
@@ -80,6 +81,162 @@ def _fee_after(fee: MilestoneFee) -> dict[str, Any]:
         "amount_minor": fee.amount_minor,
         "currency": fee.currency,
     }
+
+
+# --------------------------------------------------------------------------------------------------------------
+# The fee's machine: planned -> due (its milestone is done) -> invoicing (a worker's lease) -> invoiced, or back to
+# due after a failed try, or failed after MAX_ATTEMPTS (a coordinator retries it: due again). A coordinator cancels
+# a fee that is not invoiced.
+
+ANYONE_DONE = frozenset({Role.STAFF, Role.BRAND, Role.SYSTEM})
+"""Whoever completes the milestone makes its fees due."""
+SYSTEM_ONLY = N_("Only the invoicing job changes a fee being invoiced.")
+
+
+async def _leased_out(ctx: Context[MilestoneFee]) -> list[str]:
+    """A fee already `invoicing` is claimed again only once its worker's lease has run out."""
+    fee = ctx.obj
+    if fee.status == FeeStatus.invoicing and fee.claimed_at is not None and fee.claimed_at >= ctx.now - LEASE:
+        return [_("This fee is being invoiced right now; look at it again in a minute.")]
+    return []
+
+
+async def _claimed(ctx: Context[MilestoneFee]) -> None:
+    ctx.obj.attempts = (ctx.obj.attempts or 0) + 1
+
+
+async def _made_due(ctx: Context[MilestoneFee]) -> None:
+    ctx.after["milestone_id"] = ctx.obj.milestone_id
+
+
+async def _retried(ctx: Context[MilestoneFee]) -> None:
+    ctx.before["last_error"] = ctx.obj.last_error
+    ctx.obj.attempts = 0
+    ctx.obj.claimed_at = None
+
+
+async def _invoiced(ctx: Context[MilestoneFee]) -> None:
+    ctx.obj.claimed_at = None
+    ctx.obj.last_error = ""
+    ctx.after.update(stripe_invoice_id=ctx.inputs.get("stripe_invoice_id"), number=ctx.inputs.get("number"))
+
+
+async def _attempt_failed(ctx: Context[MilestoneFee]) -> None:
+    ctx.obj.claimed_at = None
+    ctx.obj.last_error = ctx.inputs.get("error", "")
+    ctx.after["last_error"] = ctx.obj.last_error
+
+
+def _job(
+    action: str, sources: frozenset[FeeStatus], target: FeeStatus, event: str, **kw: Any
+) -> Transition[FeeStatus]:
+    return Transition(
+        action,
+        sources,
+        target,
+        frozenset({Role.SYSTEM}),
+        event,
+        wrong_state=N_("This fee is not being invoiced; it is %(state)s."),
+        forbidden=SYSTEM_ONLY,
+        **kw,
+    )
+
+
+MILESTONE_FEE: Machine[FeeStatus] = Machine(
+    name="milestone_fee",
+    subject=N_("milestone fee"),
+    states=FeeStatus,
+    column="status",
+    final=states(FeeStatus.invoiced, FeeStatus.canceled),
+    transitions=(
+        Transition(
+            "make_due",
+            states(FeeStatus.planned),
+            FeeStatus.due,
+            ANYONE_DONE,
+            "milestone_fee.due",
+            wrong_state=N_("This fee is not being invoiced; it is %(state)s."),
+            forbidden=STAFF_ONLY,
+            stamp="due_at",
+            effect=_made_due,
+        ),
+        Transition(
+            "cancel",
+            states(FeeStatus.planned, FeeStatus.due, FeeStatus.failed),
+            FeeStatus.canceled,
+            frozenset({Role.STAFF}),
+            "milestone_fee.canceled",
+            wrong_state=N_("This fee is being invoiced right now; look at it again in a minute."),
+            forbidden=STAFF_ONLY,
+            requires=("reason",),
+        ),
+        Transition(
+            "retry",
+            states(FeeStatus.failed),
+            FeeStatus.due,
+            frozenset({Role.STAFF}),
+            "milestone_fee.retried",
+            wrong_state=N_("Only a fee whose invoicing failed can be retried; this one is: %(state)s."),
+            forbidden=STAFF_ONLY,
+            effect=_retried,
+        ),
+        _job(
+            "claim",
+            states(FeeStatus.due, FeeStatus.invoicing),
+            FeeStatus.invoicing,
+            "milestone_fee.claimed",
+            stamp="claimed_at",
+            precondition=_leased_out,
+            effect=_claimed,
+            audited=False,
+        ),
+        _job(
+            "mark_invoiced",
+            states(FeeStatus.invoicing),
+            FeeStatus.invoiced,
+            "milestone_fee.invoiced",
+            stamp="invoiced_at",
+            effect=_invoiced,
+        ),
+        _job(
+            "release",
+            states(FeeStatus.invoicing),
+            FeeStatus.due,
+            "milestone_fee.attempt_failed",
+            effect=_attempt_failed,
+            audited=False,
+        ),
+        _job(
+            "fail",
+            states(FeeStatus.invoicing),
+            FeeStatus.failed,
+            "milestone_fee.failed",
+            effect=_attempt_failed,
+        ),
+    ),
+)
+
+
+async def _perform(
+    session: AsyncSession,
+    fee: MilestoneFee,
+    action: str,
+    *,
+    actor: User | None,
+    inputs: dict[str, Any] | None = None,
+    now: datetime | None = None,
+) -> None:
+    await perform(
+        session,
+        MILESTONE_FEE,
+        fee,
+        action,
+        actor=actor,
+        org_id=fee.org_id,
+        project_id=fee.project_id,
+        inputs=inputs,
+        now=now,
+    )
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -155,21 +312,7 @@ async def cancel_fee(session: AsyncSession, *, actor: User, fee_id: int, reason:
             _("This fee is already %(status)s; an invoice is voided in Stripe, not here.")
             % {"status": _(FeeStatus.labels()[fee.status])}
         )
-    before = fee.status
-    fee.status = FeeStatus.canceled
-    await session.flush()
-    await audit.record(
-        session,
-        actor_id=actor.id,
-        action="milestone_fee.canceled",
-        subject_type="milestone_fee",
-        subject_id=fee.id,
-        org_id=fee.org_id,
-        project_id=fee.project_id,
-        before={"status": before},
-        after={"status": fee.status},
-        reason=reason.strip(),
-    )
+    await _perform(session, fee, "cancel", actor=actor, inputs={"reason": reason.strip()})
     return fee
 
 
@@ -178,26 +321,7 @@ async def retry_fee(session: AsyncSession, *, actor: User, fee_id: int) -> Miles
     _require_staff(actor)
     require_enabled()
     fee = await _load_fee(session, fee_id)
-    if fee.status != FeeStatus.failed:
-        raise Conflict(
-            _("Only a fee whose invoicing failed can be retried; this one is: %(status)s.")
-            % {"status": _(FeeStatus.labels()[fee.status])}
-        )
-    fee.status = FeeStatus.due
-    fee.attempts = 0
-    fee.claimed_at = None
-    await session.flush()
-    await audit.record(
-        session,
-        actor_id=actor.id,
-        action="milestone_fee.retried",
-        subject_type="milestone_fee",
-        subject_id=fee.id,
-        org_id=fee.org_id,
-        project_id=fee.project_id,
-        before={"status": FeeStatus.failed, "last_error": fee.last_error},
-        after={"status": fee.status},
-    )
+    await _perform(session, fee, "retry", actor=actor)
     enqueue_after_commit(session, "invoice_milestone_fee", fee_id=fee.id)
     return fee
 
@@ -214,20 +338,7 @@ async def mark_fees_due(
         )
     ).all()
     for fee in fees:
-        fee.status = FeeStatus.due
-        fee.due_at = now
-        await session.flush()
-        await audit.record(
-            session,
-            actor_id=actor.id if actor else None,
-            action="milestone_fee.due",
-            subject_type="milestone_fee",
-            subject_id=fee.id,
-            org_id=fee.org_id,
-            project_id=fee.project_id,
-            before={"status": FeeStatus.planned},
-            after={"status": fee.status, "milestone_id": milestone.id},
-        )
+        await _perform(session, fee, "make_due", actor=actor, now=now)
         enqueue_after_commit(session, "invoice_milestone_fee", fee_id=fee.id)
 
 
@@ -272,36 +383,29 @@ async def due_fee_ids(factory: async_sessionmaker[AsyncSession], *, now: datetim
 
 
 async def _claim(factory: async_sessionmaker[AsyncSession], fee_id: int, now: datetime) -> Claim | None:
-    async with factory() as session:
-        set_scope(session, Scope.system())
-        async with session.begin():
-            fee = await session.scalar(select(MilestoneFee).where(MilestoneFee.id == fee_id, _claimable(now)))
-            if fee is None:
-                return None
-            result = await session.execute(
-                update(MilestoneFee)
-                .where(MilestoneFee.id == fee_id, MilestoneFee.version == fee.version)
-                .values(
-                    status=FeeStatus.invoicing,
-                    attempts=fee.attempts + 1,
-                    claimed_at=now,
-                    version=fee.version + 1,
-                    updated_at=now,
+    try:
+        async with factory() as session:
+            set_scope(session, Scope.system())
+            async with session.begin():
+                fee = await session.scalar(
+                    select(MilestoneFee).where(MilestoneFee.id == fee_id, _claimable(now))
                 )
-                .execution_options(synchronize_session=False)
-            )
-            if getattr(result, "rowcount", 0) != 1:
-                return None  # another worker claimed it first
-            return Claim(
-                fee_id=fee.id,
-                org_id=fee.org_id,
-                project_id=fee.project_id,
-                description=fee.description,
-                amount_minor=fee.amount_minor,
-                currency=fee.currency,
-                stripe_invoice_id=fee.stripe_invoice_id,
-                attempts=fee.attempts + 1,
-            )
+                if fee is None:
+                    return None
+                # the flush checks the fee's version: of two workers claiming it at once, one wins
+                await _perform(session, fee, "claim", actor=None, now=now)
+                return Claim(
+                    fee_id=fee.id,
+                    org_id=fee.org_id,
+                    project_id=fee.project_id,
+                    description=fee.description,
+                    amount_minor=fee.amount_minor,
+                    currency=fee.currency,
+                    stripe_invoice_id=fee.stripe_invoice_id,
+                    attempts=fee.attempts,
+                )
+    except Conflict:
+        return None  # another worker claimed it first
 
 
 async def invoice_fee(
@@ -384,25 +488,12 @@ async def _invoice(factory: async_sessionmaker[AsyncSession], gateway: Gateway, 
             account = await lock_account(session, await get_or_create_account(session, claim.org_id))
             row = await apply_invoice(session, account, invoice)
             fee = await _load_fee(session, claim.fee_id)
-            fee.status = FeeStatus.invoiced
-            fee.invoiced_at = utcnow()
-            fee.claimed_at = None
-            fee.last_error = ""
-            await session.flush()
-            await audit.record(
+            await _perform(
                 session,
-                actor_id=None,
-                action="milestone_fee.invoiced",
-                subject_type="milestone_fee",
-                subject_id=fee.id,
-                org_id=fee.org_id,
-                project_id=fee.project_id,
-                before={"status": FeeStatus.invoicing},
-                after={
-                    "status": fee.status,
-                    "stripe_invoice_id": row.stripe_invoice_id,
-                    "number": row.number,
-                },
+                fee,
+                "mark_invoiced",
+                actor=None,
+                inputs={"stripe_invoice_id": row.stripe_invoice_id, "number": row.number},
             )
             await _tell_owners(session, fee, row)
     return f"fee {claim.fee_id}: invoice {invoice_id} {invoice.get('status')}"
@@ -438,16 +529,13 @@ async def _record_failure(factory: async_sessionmaker[AsyncSession], claim: Clai
     async with factory() as session:
         set_scope(session, Scope.system())
         async with session.begin():
-            await session.execute(
-                update(MilestoneFee)
-                .where(MilestoneFee.id == claim.fee_id, MilestoneFee.status == FeeStatus.invoicing)
-                .values(
-                    status=FeeStatus.failed if final else FeeStatus.due,
-                    claimed_at=None,
-                    last_error=message,
-                    version=MilestoneFee.version + 1,
-                    updated_at=utcnow(),
+            fee = await session.scalar(
+                select(MilestoneFee).where(
+                    MilestoneFee.id == claim.fee_id, MilestoneFee.status == FeeStatus.invoicing
                 )
-                .execution_options(synchronize_session=False)
             )
+            if fee is not None:
+                await _perform(
+                    session, fee, "fail" if final else "release", actor=None, inputs={"error": message}
+                )
     return final

@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import ForeignKey, Integer, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -48,6 +49,25 @@ class Verdict(enum.StrEnum):
         }
 
 
+class ReviewStatus(enum.StrEnum):
+    """The review's lifecycle (makeready.feasibility.review.FEASIBILITY_REVIEW): open while it is worked on."""
+
+    open = "open"
+    completed = "completed"
+
+    @staticmethod
+    def labels() -> dict[ReviewStatus, str]:
+        return {ReviewStatus.open: N_("Open"), ReviewStatus.completed: N_("Completed")}
+
+
+def _initial_review_status(context: Any) -> str:
+    """A row inserted already completed (seed data, fixtures) starts completed; the machine moves it after."""
+    if context is None:  # a default asked for outside an INSERT (the back office's form)
+        return ReviewStatus.open.value
+    completed = context.get_current_parameters().get("completed_at")
+    return ReviewStatus.completed.value if completed is not None else ReviewStatus.open.value
+
+
 class FeasibilityReview(IdMixin, TenantOwned, TimestampMixin, VersionedMixin, Base):
     """One per project. Completing it is an input of the development gate; the brand sees its summary."""
 
@@ -55,6 +75,7 @@ class FeasibilityReview(IdMixin, TenantOwned, TimestampMixin, VersionedMixin, Ba
 
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), unique=True)
     summary: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[ReviewStatus] = mapped_column(str_enum(ReviewStatus), default=_initial_review_status)
     recommended_approach_id: Mapped[int | None] = mapped_column(Integer, default=None)
     completed_at: Mapped[datetime | None] = mapped_column(default=None)
     completed_by_id: Mapped[int | None] = mapped_column(

@@ -15,6 +15,9 @@ loaded row in the caller's transaction, in a fixed order:
 Every machine registers itself in `MACHINES` when it is declared, so the wiring checks see every event a
 transition can fire.
 
+A bookkeeping transition (`audited=False`, a worker's lease) writes no audit event and fires no rules; an
+`internal` machine's audit events carry no organization (agency-internal rows such as quotes).
+
 Roles are relative to the record: `Role.BRAND` is an owner or member of the record's organization,
 `Role.STAFF` an agency coordinator or admin, `Role.ASSIGNEE` the record's owner (a milestone's or task's),
 `Role.RAISER` whoever raised it (a change request), `Role.SYSTEM` a job acting with no person (actor None).
@@ -118,6 +121,8 @@ class Transition(Generic[S]):
     """Inputs that must not be blank: reason, comment, note."""
     precondition: Precondition | None = None
     effect: Effect | None = None
+    audited: bool = True
+    """False for bookkeeping that is no decision (a worker's lease on a row): no audit event and no triggers."""
 
 
 @dataclass(frozen=True)
@@ -132,6 +137,8 @@ class Machine(Generic[S]):
     column: str
     transitions: tuple[Transition[S], ...]
     final: frozenset[S] = frozenset()
+    internal: bool = False
+    """Agency-internal rows (quotes): their events are audited without an organization, so only staff see them."""
 
     def __post_init__(self) -> None:
         actions = [t.action for t in self.transitions]
@@ -269,13 +276,15 @@ async def perform(
     if transition.stamp is not None:
         ctx.after[transition.stamp] = ctx.now
     await flush(session, machine.subject)
+    if not transition.audited:
+        return ctx
     await ports.record_audit()(
         session,
         actor_id=actor.id if actor else None,
         action=event or transition.event,
         subject_type=machine.name,
         subject_id=obj.id,
-        org_id=org_id,
+        org_id=None if machine.internal else org_id,
         project_id=project_id,
         before=ctx.before,
         after=ctx.after,

@@ -183,21 +183,25 @@ async def _issued(ctx: Context[SpecRevision]) -> None:
         )
     ).all()
     for old in previous:
-        old.status = RevisionStatus.superseded
-        old.superseded_at = ctx.now
-        await audit.record(
+        # the system supersedes the revision issued before (no person: it follows from this issue)
+        await perform(
             ctx.session,
-            actor_id=ctx.actor.id,
-            action="spec_revision.superseded",
-            subject_type="spec_revision",
-            subject_id=old.id,
+            SPEC_REVISION,
+            old,
+            "supersede",
+            actor=None,
             org_id=old.org_id,
             project_id=old.project_id,
-            before={"status": RevisionStatus.issued},
-            after={"status": RevisionStatus.superseded, "by": revision.label, "label": old.label},
+            inputs={"by": revision.label},
+            now=ctx.now,
         )
     ctx.after["label"] = revision.label
     ctx.after["superseded"] = [old.label for old in previous]
+
+
+async def _superseded(ctx: Context[SpecRevision]) -> None:
+    ctx.obj.superseded_at = ctx.now
+    ctx.after.update(by=ctx.inputs["by"], label=ctx.obj.label)
 
 
 SPEC_REVISION: Machine[RevisionStatus] = Machine(
@@ -265,6 +269,18 @@ SPEC_REVISION: Machine[RevisionStatus] = Machine(
             stamp="issued_at",
             precondition=_can_issue,
             effect=_issued,
+        ),
+        Transition(
+            "supersede",
+            states(RevisionStatus.issued),
+            RevisionStatus.superseded,
+            frozenset({Role.SYSTEM}),
+            "spec_revision.superseded",
+            wrong_state=N_(
+                "Only the issued revision is superseded, by the next one issued; this one is %(state)s."
+            ),
+            forbidden=N_("A revision is superseded by issuing the next one, not by hand."),
+            effect=_superseded,
         ),
     ),
 )

@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from makeready.feasibility.service import review_complete
+from makeready.feasibility.common import review_complete
 from makeready.i18n import N_, _, join_list
 from makeready.projects.models import Milestone, MilestoneStatus, Phase, Project
 from makeready.samples.models import SampleRound, SampleStatus

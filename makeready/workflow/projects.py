@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from makeready.accounts.models import User
 from makeready.errors import Conflict, ValidationFailed
-from makeready.feasibility.service import review_complete
+from makeready.feasibility.common import review_complete
 from makeready.i18n import N_, _, format_date, join_sentences, label
 from makeready.kernel.machine import Context, Machine, Precondition, Role, Transition, perform, states
 from makeready.projects.access import ACTIVE_PHASES, load_project

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from makeready.changes.models import ChangeRequest, ChangeStatus
 from makeready.db.types import utcnow
-from makeready.feasibility.service import review_complete
+from makeready.feasibility.common import review_complete
 from makeready.i18n import N_, _
 from makeready.projects.access import load_project
 from makeready.projects.milestones import Health, milestone_health

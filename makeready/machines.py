@@ -1,0 +1,40 @@
+"""Every state machine of the application: importing this module declares them all.
+
+Each machine registers itself in `makeready.kernel.machine.MACHINES` when its module is imported; this module imports
+every module that declares one, so the composition root and tests/test_state_columns.py see all of them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from makeready.billing import fees as _fees
+from makeready.changes import lifecycle as _changes
+from makeready.conditions import service as _conditions
+from makeready.factory_links import links as _factory_links
+from makeready.feasibility import review as _feasibility
+from makeready.kernel.machine import MACHINES as REGISTRY
+from makeready.kernel.machine import Machine
+from makeready.projects import milestones as _milestones
+from makeready.projects import tasks as _tasks
+from makeready.samples import lifecycle as _samples
+from makeready.specs import service as _specs
+from makeready.suppliers import quotes as _quotes
+from makeready.workflow import projects as _projects
+
+DECLARING_MODULES = (
+    _projects,
+    _milestones,
+    _tasks,
+    _samples,
+    _changes,
+    _specs,
+    _quotes,
+    _fees,
+    _feasibility,
+    _factory_links,
+    _conditions,
+)
+"""The modules whose import declares a machine (one per lifecycle's home)."""
+
+MACHINES: tuple[Machine[Any], ...] = tuple(REGISTRY.values())
