@@ -42,6 +42,7 @@ SEND_LINK = r"""
 import asyncio
 from sqlalchemy import select
 from makeready.accounts.models import Membership, OrgRole, User
+from makeready.composition import wire
 from makeready.db.session import unit_of_work
 from makeready.db.tenancy import Scope
 from makeready.projects.models import Phase, Project
@@ -63,6 +64,7 @@ def translated(node):
 
 
 async def main():
+    wire()  # a script calls the services as the app and the CLI do: after wiring
     async with unit_of_work(Scope.system()) as session:
         coordinator = await session.scalar(select(User).where(User.is_staff, User.is_active).order_by(User.id))
         revision = await session.scalar(

@@ -82,6 +82,7 @@ TABLES = {
     "milestone_fee": "milestone_fees",
     "feasibility_review": "feasibility_reviews",
     "factory_link": "factory_links",
+    "condition": "conditions",
 }
 INSERTS = frozenset({"insert", "pg_insert", "sqlite_insert"})
 """A new row's first state is no transition: `insert(...).values(status=...)` is not a hand-set status."""
