@@ -44,6 +44,7 @@ from starlette.exceptions import HTTPException
 
 from makeready import workflow
 from makeready.accounts import service as accounts
+from makeready.accounts import sessions
 from makeready.accounts.admin_sessions import AdminSession
 from makeready.accounts.models import Organization, User
 from makeready.audit.models import AuditEvent
@@ -131,6 +132,7 @@ async def provide_coordinator(request: Request[Any, Any, Any], actor: Any, db: A
             request.set_session(
                 {
                     "uid": user.id,
+                    "sid": sessions.start(db, user_id=user.id),
                     "iat": int(time.time()),
                     "pw": accounts.password_mark(user),
                     "locale": user.locale or chosen or get_locale(),

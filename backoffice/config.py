@@ -54,8 +54,9 @@ HIDDEN_COLUMNS: Mapping[str, frozenset[str]] = {
     "factory_links": frozenset({"token_hash"}),
 }
 
-# Tables the admin does not list: the back office's own session store is piccolo-admin's business.
-NOT_LISTED = frozenset({"admin_sessions"})
+# Tables the admin does not list: the session stores (piccolo-admin's own, and the portal's, which "Sign a user out
+# everywhere" empties) and the login throttle's counters.
+NOT_LISTED = frozenset({"admin_sessions", "portal_sessions", "login_throttles"})
 
 PHASE_MESSAGE = (
     "A project's phase changes through the project workflow (it checks the conditions of each phase and records "

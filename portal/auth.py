@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from makeready.accounts import service as accounts
+from makeready.accounts import sessions
 from makeready.accounts.models import Membership, OrgRole, User
 from makeready.billing.gating import BillingNotice, notices_for
 from makeready.db.tenancy import Scope, set_scope
@@ -69,15 +70,27 @@ class Actor:
         return self.memberships[0].org_id if self.memberships else None
 
 
-def login_session(request: Request, user: User) -> None:
+def login_session(request: Request, user: User, db: AsyncSession) -> None:
+    """Start a portal session: a `portal_sessions` row (committed with the request) named by the cookie's `sid`.
+    Any session the browser had before is replaced (a fresh id at each login: no session fixation)."""
     request.set_session(
         {
             "uid": user.id,
+            "sid": sessions.start(db, user_id=user.id),
             "iat": int(clock()),
             "pw": accounts.password_mark(user),
             "locale": user.locale or _current_locale(request),
         }
     )
+
+
+async def logout_session(request: Request, db: AsyncSession) -> None:
+    """End this browser's session on the server too, so a copy of the cookie is worth nothing."""
+    session = request.session if request.scope.get("session") else {}
+    if session.get("sid"):
+        set_scope(db, Scope.system())
+        await sessions.end(db, session_id=str(session["sid"]))
+    request.clear_session()
 
 
 def _current_locale(request: Request) -> str | None:
@@ -107,14 +120,21 @@ async def _resolve(request: Request, db: AsyncSession) -> Actor | None:
             if int(session.get("iat", 0)) + get_settings().app.session_hours * 3600 < clock():
                 request.clear_session()
                 raise SessionExpired(_("Your session has expired. Please log in again."))
-            user = await db.scalar(select(User).where(User.id == uid, User.is_active))
-            if user is not None and session.get("pw", "") != accounts.password_mark(user):
-                # started before the password changed: another browser, or a stolen cookie
-                request.clear_session()
-                raise PasswordChanged(_("Your password was changed. Please log in again."))
+            user = await sessions.user_for(db, session_id=str(session.get("sid") or ""), user_id=int(uid))
             if user is None:
+                # logged out, signed out by a password change or an admin, or deactivated: the cookie is dead
                 request.clear_session()
-            elif request.method not in SAFE_METHODS and request.url.path.startswith("/api/"):
+                stale = await db.scalar(select(User).where(User.id == uid, User.is_active))
+                if stale is not None and session.get("pw", "") != accounts.password_mark(stale):
+                    # started before the password changed: another browser, or a stolen cookie
+                    raise PasswordChanged(_("Your password was changed. Please log in again."))
+                if stale is not None:
+                    raise SessionExpired(_("Your session has expired. Please log in again."))
+            if (
+                user is not None
+                and request.method not in SAFE_METHODS
+                and request.url.path.startswith("/api/")
+            ):
                 # cookie-authenticated API writes need the CSRF double-submit header; bearer tokens do not
                 cookie, sent = request.cookies.get(CSRF_COOKIE, ""), request.headers.get(CSRF_HEADER, "")
                 if not (cookie and sent and secrets.compare_digest(cookie, sent)):

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from makeready.accounts import service as accounts
 from makeready.db.tenancy import Scope, set_scope
 from makeready.i18n import SUPPORTED, _, set_locale
-from portal.auth import login_session
+from portal.auth import login_session, logout_session
 
 
 def safe_next(target: str | None) -> str:
@@ -62,16 +62,16 @@ async def login_submit(
             },
             status_code=400,
         )
-    login_session(request, user)
+    login_session(request, user, db_session)
     if user.locale:
         set_locale(user.locale)
     return Redirect(safe_next(data.get("next")), status_code=303)
 
 
 @post("/logout", tags=["pages"], include_in_schema=False)
-async def logout(request: Request[Any, Any, Any]) -> Redirect:
-    """End the session."""
-    request.clear_session()
+async def logout(request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession]) -> Redirect:
+    """End the session, on the server too: a copy of the cookie no longer signs anyone in."""
+    await logout_session(request, db_session)
     return Redirect("/login", status_code=303)
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from makeready.accounts import sessions
 from makeready.accounts.models import ApiToken, Membership, Organization, OrgRole, User
 from makeready.accounts.passwords import MIN_LENGTH, hash_password, needs_rehash, verify_password
 from makeready.audit import service as audit
@@ -152,6 +153,9 @@ async def change_password(session: AsyncSession, *, user: User, current: str, ne
     check_password_strength(new)
     user.password_hash = hash_password(new)
     user.password_changed_at = utcnow()
+    # every session the user had ends, portal and back office alike (the portal starts a fresh one for the
+    # browser that made the change): whoever had a copy of a cookie is out
+    await sessions.end_all(session, user_id=user.id)
     await audit.record(
         session, actor_id=user.id, action="user.password_changed", subject_type="user", subject_id=user.id
     )
