@@ -5,17 +5,20 @@ from __future__ import annotations
 import secrets
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import cast
 
 from litestar import Request
 from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from makeready.accounts import service as accounts
-from makeready.accounts import sessions
+from makeready.accounts import sessions, throttle
 from makeready.accounts.models import Membership, OrgRole, User
 from makeready.billing.gating import BillingNotice, notices_for
+from makeready.db.session import unit_of_work
 from makeready.db.tenancy import Scope, set_scope
 from makeready.i18n import SUPPORTED, _, set_locale
 from makeready.notify import service as notify
@@ -82,6 +85,47 @@ def login_session(request: Request, user: User, db: AsyncSession) -> None:
             "locale": user.locale or _current_locale(request),
         }
     )
+
+
+class TooManyAttempts(Exception):
+    """The login is refused before checking the password: too many failures for the account or the address."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(retry_after)
+        self.retry_after = retry_after
+
+    @property
+    def message(self) -> str:
+        return _("Too many failed logins. Try again in %(seconds)d seconds.") % {"seconds": self.retry_after}
+
+
+def client_address(request: Request) -> str:
+    """The caller's address (uvicorn puts the X-Forwarded-For address here when the proxy is trusted)."""
+    return request.client.host if request.client else "unknown"
+
+
+async def attempt_login(request: Request, db: AsyncSession, *, email: str, password: str) -> User | None:
+    """The user these credentials name, or None, under the brute-force limits of makeready.accounts.throttle:
+    raises TooManyAttempts while the account or the address is blocked, without checking the password.
+
+    A failure is counted in a transaction of its own, committed whatever the request's transaction does (a failed
+    login answers 400, which rolls the request's transaction back)."""
+    set_scope(db, Scope.system())
+    address, now = client_address(request), datetime.fromtimestamp(clock(), UTC)
+    wait = await throttle.wait_seconds(db, email=email, address=address, now=now)
+    if wait:
+        raise TooManyAttempts(wait)
+    user = await accounts.authenticate(db, email=email, password=password)
+    if user is None:
+        await db.rollback()
+        async with unit_of_work(Scope.system(), engine=cast(AsyncEngine, db.bind)) as counting:
+            await throttle.record_failure(counting, email=email, address=address, now=now)
+        return None
+    await throttle.record_success(db, email=email)
+    # a good moment to forget the user's sessions that have expired anyway
+    hours = get_settings().app.session_hours
+    await sessions.forget_expired(db, user_id=user.id, older_than=now - timedelta(hours=hours))
+    return user
 
 
 async def logout_session(request: Request, db: AsyncSession) -> None:
