@@ -20,7 +20,8 @@ import math
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from makeready.accounts.models import LoginThrottle
@@ -55,22 +56,20 @@ async def wait_seconds(db: AsyncSession, *, email: str, address: str, now: datet
 
 
 async def _bump(db: AsyncSession, key: str, now: datetime) -> LoginThrottle:
-    """Count one failure for `key`, atomically (the UPDATE takes the row's write lock first), and return the row."""
-    for _attempt in range(2):
-        bumped = await db.execute(
-            update(LoginThrottle)
-            .where(LoginThrottle.key == key)
-            .values(failures=LoginThrottle.failures + 1)
-            .execution_options(synchronize_session=False)
-        )
-        if getattr(bumped, "rowcount", 0):
-            break
-        try:
-            async with db.begin_nested():
-                db.add(LoginThrottle(key=key, failures=1, window_started_at=now))
-            break
-        except IntegrityError:  # another server counted the first failure at the same moment: bump theirs
-            continue
+    """Count one failure for `key` atomically, and return the row (locked by the write until the commit)."""
+    dialect = db.get_bind().dialect.name
+    insert = sqlite_insert if dialect == "sqlite" else postgresql_insert
+    await db.execute(
+        insert(LoginThrottle)
+        .values(key=key, failures=0, window_started_at=now)
+        .on_conflict_do_nothing(index_elements=["key"])
+    )
+    await db.execute(
+        update(LoginThrottle)
+        .where(LoginThrottle.key == key)
+        .values(failures=LoginThrottle.failures + 1)
+        .execution_options(synchronize_session=False)
+    )
     row = await db.scalar(
         select(LoginThrottle).where(LoginThrottle.key == key).execution_options(populate_existing=True)
     )
