@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from piccolo.table import Table
 from piccolo_admin.endpoints import TableConfig
 from piccolo_api.crud.endpoints import OrderBy
-from piccolo_api.crud.hooks import Hook
+from piccolo_api.crud.hooks import Hook, HookType
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backoffice.billing import (
@@ -41,6 +41,7 @@ from backoffice.guards import (
 from backoffice.protected import (
     REVOCATION_ONLY,
     USER_COLUMNS,
+    audit_hooks,
     frozen_except,
     revocation_only,
     token_hooks,
@@ -535,6 +536,18 @@ def _validators(spec: TableSpec, table: type[Table]) -> dict[str, list[Validator
     return rules
 
 
+def _hooks(table: type[Table], spec: TableSpec, engine: AsyncEngine | None) -> list[Hook]:
+    """The spec's own hooks, then: the service hooks of a security table (the service writes the audit event), or
+    for any other writable table, hooks that record each raw write in the audit trail."""
+    hooks = list(spec.hooks)
+    if engine is not None and not spec.read_only:
+        hooks += spec.service_hooks(engine) if spec.service_hooks else audit_hooks(engine, table)
+    # piccolo_api groups hooks with itertools.groupby, unsorted: a later run of one type would replace an earlier
+    # one, so each type's hooks must be adjacent (sorted is stable: their order within a type is kept)
+    kinds = list(HookType)
+    return sorted(hooks, key=lambda hook: kinds.index(hook.hook_type))
+
+
 def table_config(table: type[Table], spec: TableSpec, engine: AsyncEngine | None = None) -> TableConfig:
     def columns(names: tuple[str, ...]) -> list | None:
         return [table._meta.get_column_by_name(name) for name in names] or None
@@ -554,7 +567,7 @@ def table_config(table: type[Table], spec: TableSpec, engine: AsyncEngine | None
         visible_filters=columns(spec.filters),
         order_by=order or None,
         menu_group=spec.group,
-        hooks=[*spec.hooks, *(spec.service_hooks(engine) if spec.service_hooks and engine else [])] or None,
+        hooks=_hooks(table, spec, engine) or None,
         validators=combine(_validators(spec, table)),
     )
 

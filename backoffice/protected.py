@@ -30,6 +30,7 @@ from starlette.requests import Request
 
 from backoffice.guards import Validator
 from makeready.accounts import service as accounts
+from makeready.audit import service as audit
 from makeready.db.session import unit_of_work
 from makeready.db.tenancy import Scope
 from makeready.errors import DomainError
@@ -170,3 +171,102 @@ def user_hooks(engine: AsyncEngine) -> list[Hook]:
 
 def token_hooks(engine: AsyncEngine) -> list[Hook]:
     return [through_service(engine, _revoke_token, ("revoked_at",))]
+
+
+# -- every other raw write is recorded ---------------------------------------------------------------------------
+
+
+async def _record(
+    engine: AsyncEngine,
+    request: Request,
+    *,
+    action: str,
+    table: str,
+    row_id: int | None,
+    row: dict[str, Any] | None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> None:
+    row = row or {}
+    # a deleted organization or project cannot be the event's org or project: the event would hold it in place
+    itself = None if action == "backoffice.deleted" else row_id
+    org_id = row.get("org_id") if table != "organizations" else itself
+    project_id = row.get("project_id") if table != "projects" else itself
+    async with unit_of_work(Scope.system(), engine=engine) as session:
+        await audit.record(
+            session,
+            actor_id=int(request.user.user.id),
+            action=action,
+            subject_type=table,
+            subject_id=row_id,
+            org_id=org_id if isinstance(org_id, int) else None,
+            project_id=project_id if isinstance(project_id, int) else None,
+            before=before,
+            after=after,
+            reason="back office",
+        )
+
+
+def audit_hooks(engine: AsyncEngine, cls: type[Table]) -> list[Hook]:
+    """Hooks that record each raw create, edit and delete of `cls`'s table in the audit trail, with the values
+    before and after (only the columns that change). piccolo_api has no post-save hook, so the event is written
+    just before the row, once every validator has accepted the write."""
+    table = cls._meta.tablename
+    primary_key = cls._meta.primary_key
+
+    async def current(row_id: Any) -> dict[str, Any] | None:
+        row: dict[str, Any] | None = (
+            await cls.select().where(primary_key == primary_key.value_type(row_id)).first().run()
+        )
+        return row
+
+    async def on_create(row: Table, request: Request) -> Table:
+        values = {
+            name: value for name, value in row.to_dict().items() if name not in IGNORED and value is not None
+        }
+        await _record(
+            engine, request, action="backoffice.created", table=table, row_id=None, row=values, after=values
+        )
+        return row
+
+    async def on_patch(row_id: Any, values: dict[Any, Any], request: Request) -> dict[Any, Any]:
+        row = await current(row_id)
+        if row is None:
+            return values
+        before, after = {}, {}
+        for column, value in values.items():
+            name = column._meta.name
+            if name in IGNORED or same_value(value, row.get(name)):
+                continue
+            before[name], after[name] = row.get(name), value
+        if after:
+            await _record(
+                engine,
+                request,
+                action="backoffice.edited",
+                table=table,
+                row_id=int(row_id),
+                row=row,
+                before=before,
+                after=after,
+            )
+        return values
+
+    async def on_delete(row_id: Any, request: Request) -> None:
+        row = await current(row_id)
+        if row is not None:
+            await _record(
+                engine,
+                request,
+                action="backoffice.deleted",
+                table=table,
+                row_id=int(row_id),
+                row=row,
+                before=row,
+            )
+
+    return [
+        Hook(hook_type=HookType.pre_save, callable=on_create),
+        Hook(hook_type=HookType.pre_patch, callable=on_patch),
+        Hook(hook_type=HookType.pre_delete, callable=on_delete),
+    ]

@@ -193,3 +193,54 @@ async def test_two_simultaneous_edits_of_one_row_one_wins_one_is_told(
                 assert row is not None
                 # the winner's edit is what is stored, and the version moved by exactly one
                 assert (row.name, row.version) == (winner["name"], form["version"] + 1)
+
+
+async def test_every_other_raw_write_is_in_the_audit_trail(
+    client: Client, world: World, engine: AsyncEngine
+) -> None:
+    async with unit_of_work(Scope.system(), engine=engine) as session:
+        actor = await session.get(User, world.owner_a.id)
+        assert actor is not None
+        project = await projects.create_project(
+            session, actor=actor, org_id=world.org_a.id, data={"name": "Desk lamp", "category": "lighting"}
+        )
+    headers = await sign_in(client, engine, world.coordinator)
+    url = f"/admin/api/tables/projects/{project.id}/"
+    form = (await client.get(url)).json()
+    edited = await client.patch(url, json={**form, "name": "Desk lamp II"}, headers=headers)
+    assert edited.status_code == 200, edited.text
+    (event,) = await events(engine, "backoffice.edited")
+    assert (event.actor_id, event.subject_type, event.subject_id, event.project_id, event.org_id) == (
+        world.coordinator.id,
+        "projects",
+        project.id,
+        project.id,
+        world.org_a.id,
+    )
+    assert (event.before, event.after) == ({"name": "Desk lamp"}, {"name": "Desk lamp II"})
+
+    new = {**(await client.get("/admin/api/tables/organizations/new/")).json(), "name": "Cobalt Cups"}
+    created = await client.post("/admin/api/tables/organizations/", json=new, headers=headers)
+    assert created.status_code == 201, created.text
+    (made,) = await events(engine, "backoffice.created")
+    assert (made.subject_type, made.after is not None and made.after["name"]) == (
+        "organizations",
+        "Cobalt Cups",
+    )
+    org_id = created.json()[0]["id"]
+    gone = await client.delete(f"/admin/api/tables/organizations/{org_id}/", headers=headers)
+    assert gone.status_code == 204, gone.text
+    (deleted,) = await events(engine, "backoffice.deleted")
+    assert (
+        deleted.subject_type,
+        deleted.subject_id,
+        deleted.before is not None and deleted.before["name"],
+    ) == (
+        "organizations",
+        org_id,
+        "Cobalt Cups",
+    )
+    async with unit_of_work(Scope.system(), engine=engine) as session:
+        from makeready.audit import service as audit
+
+        assert (await audit.verify(session)).ok
