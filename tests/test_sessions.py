@@ -3,6 +3,8 @@ signing the user out everywhere, in the portal and the back office alike."""
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
@@ -134,3 +136,23 @@ async def test_an_admin_signs_a_user_out_everywhere(client: Client, world: World
     left = (await db.scalars(select(PortalSession.user_id))).all()
     assert world.coordinator.id not in left
     await db.commit()
+
+
+async def test_the_cli_signs_a_user_out_everywhere(client: Client, world: World, db_url: str) -> None:
+    from click.testing import CliRunner
+
+    from makeready.cli import main
+
+    await login(client, world.member_a.email)
+    portal = httpx.Cookies(client.cookies)
+    result = await asyncio.to_thread(
+        CliRunner().invoke,
+        main,
+        ["users", "sign-out", "--email", world.member_a.email],
+        env={"DATABASE_URL": db_url},
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    assert "1 sessions ended" in result.output
+    page, write = await replay(client, portal)
+    assert (page, write) == (303, 401)
