@@ -120,35 +120,36 @@ class SecurityHeaders:
         await self.app(scope, receive, wrapped)
 
     def _add(self, headers: MutableScopeHeaders, csp: str) -> None:
-        values = {
-            "Content-Security-Policy": csp,
-            "X-Frame-Options": "DENY",
-            "X-Content-Type-Options": "nosniff",
-            "Referrer-Policy": "same-origin",
-        }
-        if self.production:
-            values["Strict-Transport-Security"] = HSTS
-        for name, value in values.items():
-            if headers.get(name) is None:
-                headers[name] = value
+        add_headers(headers, csp, production=self.production)
+
+
+def add_headers(headers: MutableScopeHeaders, csp: str, *, production: bool) -> None:
+    """Set each security header the response does not already have."""
+    values = {
+        "Content-Security-Policy": csp,
+        "X-Frame-Options": "DENY",
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "same-origin",
+    }
+    if production:
+        values["Strict-Transport-Security"] = HSTS
+    for name, value in values.items():
+        if headers.get(name) is None:
+            headers[name] = value
 
 
 def baseline_headers(settings: Settings) -> Callable[[Message, Scope], Awaitable[None]]:
     """A `before_send` hook for what the middleware never sees: Litestar runs app middleware for matched routes
     only, so a 404 for an unknown path gets the headers here (the policy without any inline script)."""
-    adder = SecurityHeaders(_no_app, settings)
+    storage, production = storage_origins(settings), settings.app.is_production
 
     async def hook(message: Message, scope: Scope) -> None:
         if message["type"] == "http.response.start":
             raw_path: bytes = scope.get("raw_path") or b""
-            csp = ADMIN_CSP if raw_path.startswith(b"/admin") else portal_csp(adder.storage, [])
-            adder._add(MutableScopeHeaders.from_message(message), csp)
+            csp = ADMIN_CSP if raw_path.startswith(b"/admin") else portal_csp(storage, [])
+            add_headers(MutableScopeHeaders.from_message(message), csp, production=production)
 
     return hook
-
-
-async def _no_app(scope: Scope, receive: Receive, send: Send) -> None:  # pragma: no cover - never called
-    raise RuntimeError("baseline_headers wraps no app")
 
 
 def security_headers(settings: Settings) -> Callable[[ASGIApp], ASGIApp]:
