@@ -27,10 +27,11 @@ run: setup ## seed the demo agency and serve it on http://127.0.0.1:8000
 test: setup ## run the whole test suite (PostgreSQL too when TEST_DATABASE_URL is set)
 	$(BIN)/pytest
 
-lint: $(BIN)/makeready ## ruff and mypy
+lint: $(BIN)/makeready ## ruff, mypy and the import layers (import-linter)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 fmt: $(BIN)/makeready ## format the code
 	$(BIN)/ruff format .

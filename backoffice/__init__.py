@@ -27,8 +27,8 @@ from backoffice.csrf import share_csrf_cookie
 from backoffice.forms import admin_forms
 from backoffice.identity import ADMIN_SESSION_BASES, STAFF_USER_BASES
 from backoffice.tables import forget_claims, generate_table, generate_tables
-from makeready.db.models import Base
 from makeready.db.session import get_engine
+from makeready.models import Base
 from makeready.settings import ConfigurationError, Settings, to_async_url
 
 SITE_NAME = "Makeready back office"

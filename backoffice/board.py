@@ -56,6 +56,7 @@ from makeready.feasibility.models import FeasibilityReview
 from makeready.i18n import N_, _, get_locale, ngettext
 from makeready.projects import files
 from makeready.projects import service as projects
+from makeready.projects.access import brand_writers
 from makeready.projects.models import (
     Milestone,
     MilestoneStatus,
@@ -69,7 +70,6 @@ from makeready.samples import photos as sample_photos
 from makeready.samples.models import SamplePhoto, SampleRound, SampleStatus
 from makeready.suppliers.models import Quote, Supplier
 from makeready.workflow import Health, milestone_health
-from makeready.workflow.common import brand_writers
 
 BOARD_PHASES = (Phase.feasibility, Phase.development, Phase.production, Phase.on_hold)
 NEXT_PHASE = {

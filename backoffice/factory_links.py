@@ -23,11 +23,11 @@ from makeready.accounts.models import User
 from makeready.db.types import utcnow
 from makeready.errors import DomainError, NotFound, ValidationFailed
 from makeready.i18n import N_, _
+from makeready.projects.access import load_project
 from makeready.settings import get_settings
 from makeready.specs import factory
 from makeready.specs.service import current_issued
 from makeready.suppliers.models import Supplier
-from makeready.workflow.common import load_project
 
 TEMPLATE = "backoffice/factory/links.html"
 NOTICES = {

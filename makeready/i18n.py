@@ -8,7 +8,7 @@ no build step is needed for the translations to show.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import date, datetime
@@ -22,7 +22,7 @@ from babel.dates import format_date as _format_date
 from babel.dates import format_datetime as _format_datetime
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from babel.numbers import format_currency
+from babel.numbers import NumberPattern, parse_pattern
 from babel.support import NullTranslations, Translations
 
 CATALOG_DIR = Path(__file__).resolve().parent.parent / "i18n"
@@ -167,14 +167,27 @@ def label(value: object) -> str:
     return gettext(text)
 
 
+@lru_cache(maxsize=8)
+def _parsed(locale: str) -> Locale:
+    return Locale.parse(locale)
+
+
 def babel_locale() -> Locale:
-    return Locale.parse(get_locale())
+    """The current Babel Locale, parsed once per locale (a page formats hundreds of values)."""
+    return _parsed(get_locale())
+
+
+@lru_cache(maxsize=8)
+def _currency_pattern(locale: str) -> NumberPattern:
+    return parse_pattern(_parsed(locale).currency_formats["standard"])
 
 
 def format_money(amount: Decimal | int | float | None, currency: str) -> str:
+    """Babel's `format_currency` with the locale's pattern parsed once (half its cost per price)."""
     if amount is None:
         return ""
-    return format_currency(amount, currency, locale=babel_locale())
+    locale = get_locale()
+    return _currency_pattern(locale).apply(amount, _parsed(locale), currency=currency)
 
 
 def format_date(value: date | None, format: str = "medium") -> str:
@@ -187,3 +200,13 @@ def format_datetime(value: datetime | None, format: str = "medium") -> str:
     if value is None:
         return ""
     return _format_datetime(value, format=format, locale=babel_locale())
+
+
+def join_sentences(parts: Iterable[str]) -> str:
+    """Sentences one after the other: with a space in English, without one in Chinese (full-width punctuation)."""
+    return ("" if get_locale().startswith("zh") else " ").join(parts)
+
+
+def join_list(items: Iterable[str]) -> str:
+    """Items of a list in a sentence: "a, b" in English, "a、b" in Chinese."""
+    return ("、" if get_locale().startswith("zh") else ", ").join(items)

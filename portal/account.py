@@ -15,11 +15,12 @@ from litestar.params import Body
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from makeready.accounts import profile, team
+from makeready.accounts import profile
 from makeready.accounts import service as accounts
 from makeready.accounts.passwords import MIN_LENGTH
 from makeready.errors import DomainError
 from makeready.i18n import LANGUAGE_NAMES, N_, _, set_locale
+from makeready.team import service as team
 from portal.auth import Actor, login_session, provide_user
 
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]

@@ -30,6 +30,7 @@ from backoffice.specs import SpecWorkspace
 from backoffice.suppliers import SupplierPages
 from makeready import i18n, jobs
 from makeready.billing.stripe_client import billing_enabled
+from makeready.composition import wire
 from makeready.db.session import get_engine
 from makeready.settings import BASE_DIR, Settings, get_settings
 from portal.account import AccountPages
@@ -102,6 +103,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     """Assemble plugins, middleware, routes and error handlers. Reading this function tells you the whole app."""
     settings = settings or get_settings()
     settings.check()
+    wire()
     engine = get_engine(settings.db.url)
     db_config = SQLAlchemyAsyncConfig(
         engine_instance=engine,

@@ -16,7 +16,6 @@ from litestar.params import Body
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from makeready.accounts import team
 from makeready.accounts.models import Organization, OrgRole
 from makeready.billing import service as billing
 from makeready.billing import webhooks
@@ -28,6 +27,7 @@ from makeready.db.session import get_engine, make_sessionmaker
 from makeready.errors import NotFound
 from makeready.i18n import N_, _
 from makeready.settings import Settings
+from makeready.team import service as team
 from portal.auth import Actor, provide_user
 
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]

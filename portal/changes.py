@@ -20,8 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from makeready import workflow
 from makeready.accounts.models import OrgRole
-from makeready.audit.decisions import list_decisions
 from makeready.changes import register
+from makeready.decisions.listing import list_decisions
 from makeready.errors import DomainError
 from makeready.i18n import _
 from makeready.projects.models import Project

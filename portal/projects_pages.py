@@ -22,14 +22,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from makeready.accounts.models import OrgRole
 from makeready.db.types import utcnow
+from makeready.decisions import log as decision_log
 from makeready.errors import Conflict, NotFound, ValidationFailed
 from makeready.feasibility import service as feasibility
 from makeready.i18n import _, babel_locale, get_locale
-from makeready.projects import decision_log, overview, timeline
 from makeready.projects import service as projects
+from makeready.projects import timeline
 from makeready.projects.models import Project, Question
 from makeready.storage.base import human_size
-from makeready.workflow import decisions
+from makeready.workflow import decisions, overview
 from portal.auth import Actor, provide_user
 
 PAGE_SIZE = 25

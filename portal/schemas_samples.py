@@ -7,8 +7,8 @@ from typing import Any, Literal
 
 import msgspec
 
-from makeready.audit.decisions import Decision
 from makeready.changes.register import ChangeEntry
+from makeready.decisions.listing import Decision
 from makeready.notify.models import Notification
 from makeready.notify.service import render
 from makeready.samples.models import SamplePhoto, SampleRound

@@ -1,7 +1,7 @@
 """Team pages: an organization's members and invitations (/team), and accepting an invitation (/invitations/<token>).
 
 Everyone in the organization sees the team; only its owners (and agency staff, for any client) change it
-(makeready.accounts.team enforces that). A refused
+(makeready.team.service enforces that). A refused
 change re-shows the team page with the reason and the refusal's status code, so the transaction rolls back.
 """
 
@@ -17,12 +17,12 @@ from litestar.params import Body
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from makeready.accounts import team
 from makeready.accounts.models import Organization, OrgRole
 from makeready.accounts.passwords import MIN_LENGTH
 from makeready.db.tenancy import Scope, set_scope
 from makeready.errors import DomainError, NotFound
 from makeready.i18n import N_, _, get_locale
+from makeready.team import service as team
 from portal.auth import Actor, login_session, provide_user
 from portal.errors import TITLES
 

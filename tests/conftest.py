@@ -41,11 +41,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession  # noqa: E402
 
 from makeready.accounts import service as accounts  # noqa: E402
 from makeready.accounts.models import Organization, OrgRole, User  # noqa: E402
+from makeready.composition import wire  # noqa: E402
 from makeready.db.migrate import upgrade  # noqa: E402
-from makeready.db.models import Base  # noqa: E402
 from makeready.db.session import get_engine, make_sessionmaker  # noqa: E402
 from makeready.db.tenancy import Scope, set_scope  # noqa: E402
+from makeready.models import Base  # noqa: E402
 from makeready.settings import DatabaseSettings, Settings  # noqa: E402
+
+wire()  # tests call the core services directly, as the app, the CLI and the worker do after wiring
 
 PASSWORD = "correct-horse-battery"
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])

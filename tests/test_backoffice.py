@@ -26,7 +26,7 @@ from makeready.accounts.admin_sessions import AdminSession
 from makeready.accounts.models import User
 from makeready.accounts.passwords import verify_password
 from makeready.audit.models import AuditEvent
-from makeready.db.models import Base
+from makeready.models import Base
 from makeready.projects import service as projects
 from makeready.projects.models import Milestone, MilestoneStatus, Phase, Project
 from makeready.settings import Settings

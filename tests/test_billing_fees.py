@@ -13,13 +13,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from makeready import jobs, workflow
 from makeready.billing import fees
-from makeready.billing import jobs as billing_jobs
-from makeready.billing.jobs import settle
 from makeready.billing.models import FeeStatus, Invoice, InvoiceStatus, MilestoneFee
 from makeready.billing.stripe_client import BillingDisabled
 from makeready.db.session import make_sessionmaker
 from makeready.errors import PermissionDenied, ValidationFailed
 from makeready.i18n import use_locale
+from makeready.jobs import runner as job_runner
+from makeready.kernel.after_commit import drain as settle
 from makeready.notify.models import EmailOutbox, Notification
 from makeready.notify.service import message_text
 from makeready.projects.models import Milestone, MilestoneStatus, Phase
@@ -44,7 +44,7 @@ def queued(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, dict[str, Any]]]:
         found.append((name, kwargs))
         return "queued"
 
-    monkeypatch.setattr(billing_jobs, "enqueue", enqueue)
+    monkeypatch.setattr(job_runner, "enqueue", enqueue)
     return found
 
 

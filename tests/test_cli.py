@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from makeready import demo
 from makeready.accounts.models import Membership, Organization, OrgRole, User
-from makeready.cli import main
+from portal.cli import main
 from makeready.db.session import make_sessionmaker
 from makeready.db.tenancy import Scope, set_scope
 from makeready.projects.models import Milestone, Phase, Project

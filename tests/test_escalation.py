@@ -10,7 +10,9 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from makeready import jobs, workflow
-from makeready.projects.models import Milestone, MilestoneStatus, Phase
+from makeready.conditions.models import Condition, ConditionStatus
+from makeready.conditions.service import unresolved_for
+from makeready.projects.models import MilestoneStatus, Phase
 from makeready.settings import Settings
 from makeready.workflow.escalation import ESCALATION_DELAY_DAYS, EscalationReport, run_escalation
 from makeready.workflow.triggers import ESCALATION_TASK
@@ -23,7 +25,6 @@ from tests.workflow_support import (
     make_project,
     notifications,
     outbox,
-    reload,
     system,
     tasks,
 )
@@ -41,6 +42,12 @@ async def run(engine: AsyncEngine, today: date, **kwargs: Any) -> EscalationRepo
         return await run_escalation(
             session, today=today, now=datetime.combine(today, time(6, 0), tzinfo=UTC), **kwargs
         )
+
+
+async def conditions_on(engine: AsyncEngine, milestone_id: int) -> list[Condition]:
+    """The unresolved conditions on a milestone."""
+    async with system(engine) as session:
+        return await unresolved_for(session, subject_type="milestone", subject_ids=[milestone_id])
 
 
 def told(notes: list[Any]) -> list[tuple[int, str, str]]:
@@ -96,12 +103,12 @@ async def test_at_risk_late_and_escalated_each_once(engine: AsyncEngine, people:
             (people.owner_a.id, "milestone_late", "Supplier selection"),
         ]
     )
-    stamped = await reload(engine, Milestone, soon.id)
-    assert stamped.risk_notified_at == datetime.combine(DAY0, time(6, 0), tzinfo=UTC)
-    assert (await reload(engine, Milestone, overdue.id)).late_notified_at is not None
+    (at_risk,) = await conditions_on(engine, soon.id)
+    assert (at_risk.kind, at_risk.owner_id) == ("milestone.at_risk", people.member_a.id)
+    assert at_risk.raised_at == datetime.combine(DAY0, time(6, 0), tzinfo=UTC)
+    assert [c.kind for c in await conditions_on(engine, overdue.id)] == ["milestone.late"]
     for untouched in (started_soon, far):
-        row = await reload(engine, Milestone, untouched.id)
-        assert (row.risk_notified_at, row.late_notified_at, row.escalated_at) == (None, None, None)
+        assert await conditions_on(engine, untouched.id) == []
     assert [e.action for e in await events(engine)] == ["milestone.late", "milestone.at_risk"]
     emails = await outbox(engine)
     assert sorted((e.to_email, e.template, e.locale) for e in emails) == [
@@ -130,7 +137,8 @@ async def test_at_risk_late_and_escalated_each_once(engine: AsyncEngine, people:
         "milestone",
         overdue.id,
     )
-    assert (await reload(engine, Milestone, overdue.id)).escalated_at is not None
+    (late,) = await conditions_on(engine, overdue.id)
+    assert (late.status, late.level, late.next_step_at) == (ConditionStatus.escalated, 1, None)
 
     # day 3: the at-risk milestone is now late: its owner is told that once; nothing else repeats
     report = await run(engine, DAY0 + timedelta(days=3))
@@ -190,7 +198,9 @@ async def test_window_and_delay_are_parameters(engine: AsyncEngine, people: Peop
     assert await run(engine, DAY0) == EscalationReport()
     assert (await run(engine, DAY0, risk_window_days=7)).at_risk == [milestone.id]
     assert (await run(engine, DAY0 + timedelta(days=7))).late == [milestone.id]
-    assert (await run(engine, DAY0 + timedelta(days=7), escalation_delay_days=0)).escalated == [milestone.id]
+    # the delay is the late condition's ladder: escalated ESCALATION_DELAY_DAYS after the owner was told
+    assert (await run(engine, DAY0 + timedelta(days=8))).escalated == []
+    assert (await run(engine, DAY0 + timedelta(days=7 + ESCALATION_DELAY_DAYS))).escalated == [milestone.id]
 
 
 async def test_no_owner_the_coordinator_is_told(engine: AsyncEngine, people: People) -> None:
@@ -250,7 +260,7 @@ async def test_the_escalation_job_runs_the_pass(
     milestone = await make_milestone(
         engine, project, owner_id=people.member_a.id, due_date=DAY0 - timedelta(days=1)
     )
-    assert "run_escalation" in jobs.REGISTRY
+    assert "run_escalation" in jobs.registry.REGISTRY
     async with jobs.running(settings):
         await jobs.enqueue("run_escalation", today=DAY0)
         await jobs.enqueue("run_escalation", today=DAY0)
@@ -259,5 +269,5 @@ async def test_the_escalation_job_runs_the_pass(
         async with asyncio.timeout(30):
             await worker.drain()
         assert worker.failures == []
-    assert (await reload(engine, Milestone, milestone.id)).late_notified_at is not None
+    assert [c.kind for c in await conditions_on(engine, milestone.id)] == ["milestone.late"]
     assert [n.kind for n in await notifications(engine)] == ["milestone_late"]

@@ -322,7 +322,7 @@ async def test_enqueue_without_a_started_worker_still_runs_the_job(
     async def mark(ctx: dict[str, Any]) -> None:
         done.set()
 
-    monkeypatch.setattr(jobs, "get_settings", make_settings)
+    monkeypatch.setattr(jobs.runner, "get_settings", make_settings)
     await jobs.stop()  # nothing left over from another test in this loop
     try:
         await jobs.enqueue(name)

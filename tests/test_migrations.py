@@ -8,7 +8,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from makeready.db.migrate import alembic_config
-from makeready.db.models import Base
+from makeready.models import Base
 
 
 async def test_models_and_migrations_do_not_drift(engine: AsyncEngine) -> None:

@@ -510,7 +510,7 @@ async def test_the_outbox_job_delivers(
     box, port = mailbox
     await queue_two(engine, people)
     settings = mail_settings(db_url, smtp_url(port))
-    assert "deliver_outbox" in jobs.REGISTRY
+    assert "deliver_outbox" in jobs.registry.REGISTRY
     async with jobs.running(settings):
         await jobs.enqueue("deliver_outbox")
         worker = jobs.embedded_worker()
@@ -523,7 +523,7 @@ async def test_the_outbox_job_delivers(
 
 
 async def test_the_ticker_enqueues_periodic_jobs() -> None:
-    from makeready.workflow.jobs import tick_forever
+    from makeready.jobs import tick_forever
 
     ran = asyncio.Event()
     count = 0

@@ -22,14 +22,14 @@ from makeready.db.session import make_sessionmaker
 from makeready.db.tenancy import Scope, set_scope
 from makeready.db.types import utcnow
 from makeready.feasibility.models import FeasibilityReview
-from makeready.projects import overview
+from makeready.kernel import bus
 from makeready.projects import service as projects
 from makeready.projects.models import Attachment, Milestone, Phase, Project, Question
 from makeready.samples.models import SamplePhoto, SampleRound, SampleStatus
 from makeready.settings import StorageSettings
 from makeready.storage import reset_storage, set_storage
 from makeready.storage.local import LocalStorage
-from makeready.workflow import decisions, triggers
+from makeready.workflow import decisions, overview
 from tests.conftest import World, csrf, login
 from tests.s3server import pdf_bytes, png_bytes
 
@@ -148,10 +148,10 @@ async def test_a_submission_fires_the_project_created_trigger(
     transaction, with the new project and who submitted it."""
     seen: list[tuple[str, int | None, str]] = []
 
-    async def rule(session: AsyncSession, event: triggers.Event) -> None:
+    async def rule(session: AsyncSession, event: bus.Event) -> None:
         seen.append((event.name, event.project_id, event.actor.email if event.actor else ""))
 
-    monkeypatch.setattr(triggers, "RULES", [*triggers.RULES, ("project.created", rule)])
+    monkeypatch.setitem(bus._RULES, "project.created", [*bus.rules_for("project.created"), rule])
     await login(client, world.member_a.email)
     response = await client.post("/projects/new", data=form(client, **valid_fields()), follow_redirects=False)
     assert response.status_code == 303

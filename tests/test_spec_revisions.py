@@ -437,7 +437,7 @@ async def test_production_needs_an_approved_revision(
 async def test_the_brand_reads_the_lifecycle_in_its_decision_log(
     engine: AsyncEngine, people: People, project: Project
 ) -> None:
-    from makeready.projects.decision_log import page_of
+    from makeready.decisions.log import page_of
 
     await issued_revision(engine, people, project)
     async with session_as(engine, people, people.owner_a) as session:

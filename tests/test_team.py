@@ -18,7 +18,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
 from makeready.accounts import service as accounts
-from makeready.accounts import team
 from makeready.accounts.models import Invitation, Membership, OrgRole, User
 from makeready.audit.models import AuditEvent
 from makeready.db.session import make_sessionmaker
@@ -28,6 +27,7 @@ from makeready.errors import Conflict
 from makeready.notify.models import EmailOutbox
 from makeready.notify.service import deliver_outbox
 from makeready.projects import service as projects
+from makeready.team import service as team
 from tests.conftest import PASSWORD, World, csrf, login
 from tests.test_email import Mailbox, parts, settings_with, smtp, smtp_url
 

@@ -26,12 +26,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from makeready import workflow
 from makeready.accounts import service as accounts
-from makeready.accounts import team
 from makeready.accounts.models import Membership
-from makeready.db.models import Base
 from makeready.db.session import make_sessionmaker
 from makeready.db.tenancy import Scope, set_scope
 from makeready.feasibility import service as feasibility
+from makeready.models import Base
 from makeready.notify.service import notify
 from makeready.projects import service as projects
 from makeready.projects.models import Attachment, Phase, Project
@@ -40,6 +39,7 @@ from makeready.specs import service as spec_service
 from makeready.storage import get_storage
 from makeready.storage.keys import make_key
 from makeready.suppliers import service as suppliers
+from makeready.team import service as team
 from makeready.workflow import decisions
 from tests.conftest import World, csrf, login
 

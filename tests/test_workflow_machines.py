@@ -18,16 +18,19 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from makeready import workflow
 from makeready.changes.models import ChangeRequest, ChangeStatus
+from makeready.conditions.models import Condition
+from makeready.conditions.service import unresolved_for
 from makeready.db.types import utcnow
 from makeready.errors import Conflict, NotFound, PermissionDenied
 from makeready.i18n import label
+from makeready.kernel.machine import VIEWER_MESSAGE, Machine
 from makeready.projects.models import Milestone, MilestoneStatus, Phase, Project, Task, TaskStatus
 from makeready.samples.models import SampleRound, SampleStatus
 from makeready.specs import content as spec_content
 from makeready.specs import service as specs
 from makeready.specs.models import RevisionStatus, SpecRevision
 from makeready.workflow import gates
-from makeready.workflow.machine import VIEWER_MESSAGE, Machine
+from makeready.workflow.escalation import AT_RISK
 from makeready.workflow.triggers import NEW_SAMPLE_ROUND_TASK, SPEC_REVISION_TASK
 from tests.test_spec_revisions import filled
 from tests.workflow_support import (
@@ -192,10 +195,18 @@ async def arrange_milestone(
     milestone = await make_milestone(
         engine, project, status=state, owner_id=people.member_a.id, due_date=date.today() + timedelta(days=2)
     )
-    async with system(engine) as session:  # reminders already sent: a new assignment must clear them
-        row = await session.get(Milestone, milestone.id)
-        assert row is not None
-        row.risk_notified_at = utcnow()
+    async with system(engine) as session:  # reminders already sent (the row the pass leaves): assigning clears them
+        session.add(
+            Condition(
+                org_id=project.org_id,
+                project_id=project.id,
+                kind=AT_RISK.name,
+                subject_type="milestone",
+                subject_id=milestone.id,
+                owner_id=milestone.owner_id,
+                raised_at=utcnow(),
+            )
+        )
     return await reload(engine, Milestone, milestone.id)
 
 
@@ -232,7 +243,8 @@ async def check_assign(
     engine: AsyncEngine, people: People, before: Milestone, after: Milestone, _r: Any
 ) -> None:
     assert (after.owner_id, after.due_date) == (people.owner_a.id, NEW_DUE)
-    assert after.risk_notified_at is None
+    async with system(engine) as session:
+        assert await unresolved_for(session, subject_type="milestone", subject_ids=[after.id]) == []
     (event,) = await events(engine, "milestone.assigned")
     assert event.before is not None
     assert event.after is not None

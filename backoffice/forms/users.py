@@ -12,9 +12,10 @@ from starlette.requests import Request
 from backoffice.forms.base import Form, FormModel, run
 from backoffice.forms.lookup import choose, find_org
 from makeready.accounts import service as accounts
-from makeready.accounts import sessions, team
+from makeready.accounts import sessions
 from makeready.accounts.models import OrgRole, User
 from makeready.i18n import N_, _, get_locale
+from makeready.team import service as team
 
 USERS_GROUP = N_("Users")
 ROLES = {

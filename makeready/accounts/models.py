@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import Enum, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from makeready.db.base import Base, IdMixin, TenantOwned, TimestampMixin, VersionedMixin
+from makeready.db.base import Base, IdMixin, TenantOwned, TenantRoot, TimestampMixin, VersionedMixin
 from makeready.db.types import utcnow
 
 
@@ -29,7 +29,7 @@ class OrgRole(enum.StrEnum):
     viewer = "viewer"
 
 
-class Organization(IdMixin, TimestampMixin, VersionedMixin, Base):
+class Organization(TenantRoot, IdMixin, TimestampMixin, VersionedMixin, Base):
     """A client brand."""
 
     __tablename__ = "organizations"

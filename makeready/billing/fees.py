@@ -24,7 +24,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from makeready.accounts.models import User
 from makeready.audit import service as audit
 from makeready.billing import money
-from makeready.billing.jobs import enqueue_after_commit
 from makeready.billing.models import FeeStatus, InvoiceStatus, MilestoneFee
 from makeready.billing.service import (
     apply_invoice,
@@ -46,6 +45,7 @@ from makeready.db.types import utcnow
 from makeready.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from makeready.i18n import N_, _
 from makeready.jobs import PermanentJobError
+from makeready.jobs.runner import enqueue_after_commit
 from makeready.notify.service import notify
 from makeready.projects.models import Milestone, MilestoneStatus, Project
 
@@ -96,7 +96,7 @@ async def attach_fee(
     currency: str,
 ) -> MilestoneFee:
     """Attach a fee to a milestone; billed when the milestone is done (at once if it already is)."""
-    from makeready.workflow.common import load_project, require_open
+    from makeready.projects.access import load_project, require_open
 
     _require_staff(actor)
     require_enabled()

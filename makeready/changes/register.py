@@ -1,6 +1,6 @@
 """A project's change register: its change requests with who raised them and the files they concern.
 
-Raising, deciding and withdrawing are workflow transitions (makeready.workflow.changes); this module only reads,
+Raising, deciding and withdrawing are workflow transitions (makeready.changes.lifecycle); this module only reads,
 through the session's tenancy scope, so another organization's change request is NotFound like a missing one.
 """
 

@@ -49,3 +49,7 @@ class TenantOwned:
     @declared_attr
     def org_id(cls) -> Mapped[int]:
         return mapped_column(ForeignKey("organizations.id", ondelete="RESTRICT"), index=True, nullable=False)
+
+
+class TenantRoot:
+    """The organization table itself: tenancy scopes it by its own id (`makeready.db.tenancy`)."""

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 
-from makeready.db.base import TenantOwned
+from makeready.db.base import TenantOwned, TenantRoot
 
 
 class TenancyError(RuntimeError):
@@ -82,13 +82,19 @@ def _scope_statement(state: ORMExecuteState) -> None:
         raise TenancyError("ORM statement on a session without a tenancy scope")
     if scope.unrestricted:
         return
-    from makeready.accounts.models import Organization  # the org table is scoped by its own id
-
     ids = sorted(scope.org_ids)
     state.statement = state.statement.options(
         _org_filter(ids),
-        with_loader_criteria(Organization, lambda cls: cls.id.in_(ids), include_aliases=True),
+        with_loader_criteria(_root_table(), lambda cls: cls.id.in_(ids), include_aliases=True),
     )
+
+
+def _root_table() -> type[Any]:
+    """The organization model (the one mapped TenantRoot), found without importing the accounts domain."""
+    roots = TenantRoot.__subclasses__()
+    if len(roots) != 1:
+        raise TenancyError(f"expected one TenantRoot model, found {[r.__name__ for r in roots]}")
+    return roots[0]
 
 
 @event.listens_for(Session, "before_flush")
@@ -101,9 +107,7 @@ def _guard_writes(session: Session, _ctx: Any, _instances: Any) -> None:
         raise TenancyError("flush on a session without a tenancy scope")
     if scope.unrestricted:
         return
-    from makeready.accounts.models import Organization
-
     for obj in touched:
-        org_id = obj.id if isinstance(obj, Organization) else getattr(obj, "org_id", None)
-        if isinstance(obj, TenantOwned | Organization) and not scope.allows(org_id):
+        org_id = getattr(obj, "id", None) if isinstance(obj, TenantRoot) else getattr(obj, "org_id", None)
+        if isinstance(obj, TenantOwned | TenantRoot) and not scope.allows(org_id):
             raise TenancyError(f"write to {type(obj).__name__} outside the caller's organizations")

@@ -8,7 +8,7 @@ completion naming any other key is a 404, like any other organization's object.
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -16,9 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from makeready.accounts.models import User
 from makeready.audit import service as audit
-from makeready.billing import gating as billing_gate
 from makeready.errors import Conflict, NotFound, PaymentRequired, ValidationFailed
 from makeready.i18n import _
+from makeready.kernel import gates
 from makeready.projects import service as projects
 from makeready.projects.models import Attachment
 from makeready.storage import Storage, UploadTicket, get_storage
@@ -53,7 +53,7 @@ async def start_upload(
     """Instructions for uploading one file of `kind` to the project, straight to storage."""
     project = await projects.get_project(session, project_id)
     await projects.require_writer(session, user=actor, org_id=project.org_id)
-    await billing_gate.require_writable(session, org_id=project.org_id, actor=actor)
+    await gates.check(gates.ORG_WRITE, session, org_id=project.org_id, actor=actor)
     rule = kind_rule(kind)
     name = clean_filename(filename)
     check_name(name, rule)
@@ -66,23 +66,28 @@ async def start_upload(
     return await storage.presign_upload(make_key(project.org_id, rule.kind, name), max_size=rule.max_size)
 
 
-async def keys_in_use(session: AsyncSession, keys: Iterable[str]) -> set[str]:
-    """Which of these keys are stored files already (an attachment or a thumbnail), not fresh uploads."""
-    from makeready.samples.models import SamplePhoto  # samples build on projects, not the other way
+KeyOwner = Callable[[AsyncSession, list[str]], Awaitable[set[str]]]
+"""(session, keys) -> those of the keys that a domain's rows already point at (sample photo thumbnails...)."""
 
+_KEY_OWNERS: list[KeyOwner] = []
+
+
+def register_key_owner(owner: KeyOwner) -> None:
+    """Domains above projects that store files under their own rows say so here (from the composition root)."""
+    if owner not in _KEY_OWNERS:
+        _KEY_OWNERS.append(owner)
+
+
+async def keys_in_use(session: AsyncSession, keys: Iterable[str]) -> set[str]:
+    """Which of these keys are stored files already (an attachment or another domain's file), not fresh uploads."""
     wanted = list(keys)
     if not wanted:
         return set()
     found = set(
         (await session.scalars(select(Attachment.object_key).where(Attachment.object_key.in_(wanted)))).all()
     )
-    found |= set(
-        (
-            await session.scalars(
-                select(SamplePhoto.thumbnail_key).where(SamplePhoto.thumbnail_key.in_(wanted))
-            )
-        ).all()
-    )
+    for owner in _KEY_OWNERS:
+        found |= await owner(session, wanted)
     return found
 
 
@@ -106,7 +111,7 @@ async def complete_upload(
     name = clean_filename(original_name)
     storage = storage or get_storage()
     try:
-        await billing_gate.require_writable(session, org_id=project.org_id, actor=actor)
+        await gates.check(gates.ORG_WRITE, session, org_id=project.org_id, actor=actor)
     except PaymentRequired:
         await storage.delete(key)  # uploaded before the portal became read-only: no orphan object stays
         raise

@@ -6,7 +6,7 @@ import enum
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import BigInteger, Date, ForeignKey, Integer, Numeric, String, Text
+from sqlalchemy import BigInteger, Date, ForeignKey, Index, Integer, Numeric, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from makeready.accounts.models import Organization, User, str_enum
@@ -52,6 +52,8 @@ class Project(IdMixin, TenantOwned, TimestampMixin, VersionedMixin, Base):
     """A product a brand is having made."""
 
     __tablename__ = "projects"
+    # staff lists newest first (ORDER BY updated_at DESC, id DESC is this index read backwards)
+    __table_args__ = (Index("ix_projects_recent", "updated_at", "id"),)
 
     name: Mapped[str] = mapped_column(String(200))
     category: Mapped[str] = mapped_column(String(100), default="")
@@ -91,6 +93,15 @@ class Milestone(IdMixin, TenantOwned, TimestampMixin, VersionedMixin, Base):
     """A step with an owner and a due date."""
 
     __tablename__ = "milestones"
+    # "my work": a person's open milestones, without the done ones (most of the table at any agency's age)
+    __table_args__ = (
+        Index(
+            "ix_milestones_open_owner",
+            "owner_id",
+            sqlite_where=text("status != 'done'"),
+            postgresql_where=text("status != 'done'"),
+        ),
+    )
 
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
     phase: Mapped[Phase] = mapped_column(str_enum(Phase))
@@ -103,10 +114,6 @@ class Milestone(IdMixin, TenantOwned, TimestampMixin, VersionedMixin, Base):
     )
     started_at: Mapped[datetime | None] = mapped_column(default=None)
     completed_at: Mapped[datetime | None] = mapped_column(default=None)
-    # when the escalation job told the owner it is at risk / late, and told the coordinator; each is said once
-    risk_notified_at: Mapped[datetime | None] = mapped_column(default=None)
-    late_notified_at: Mapped[datetime | None] = mapped_column(default=None)
-    escalated_at: Mapped[datetime | None] = mapped_column(default=None)
 
     project: Mapped[Project] = relationship(back_populates="milestones", lazy="raise")
     owner: Mapped[User | None] = relationship(lazy="raise")
@@ -174,7 +181,7 @@ class Question(IdMixin, TenantOwned, TimestampMixin, VersionedMixin, Base):
     __tablename__ = "questions"
 
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
-    asked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    asked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
     body: Mapped[str] = mapped_column(Text)
     answer: Mapped[str] = mapped_column(Text, default="")
     answered_by_id: Mapped[int | None] = mapped_column(

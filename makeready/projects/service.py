@@ -13,11 +13,13 @@ from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from makeready.accounts.models import Membership, OrgRole, User
 from makeready.audit import service as audit
-from makeready.billing import gating as billing_gate
 from makeready.db.tenancy import get_scope
 from makeready.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from makeready.i18n import N_, _
+from makeready.kernel import bus, gates
 from makeready.projects.models import Milestone, MilestoneStatus, Phase, Project
+
+bus.emits("project.created")
 
 # The agency's standard plan for a new product: (phase, title, days after submission).
 STANDARD_MILESTONES: list[tuple[Phase, str, int]] = [
@@ -177,7 +179,7 @@ async def create_project(session: AsyncSession, *, actor: User, org_id: int, dat
     await require_writer(session, user=actor, org_id=org_id)
     fields = clean_project_fields(data)
     # an organization that stopped paying is read-only (402), and a plan may cap its active projects (409)
-    await billing_gate.require_project_allowance(session, org_id=org_id, actor=actor)
+    await gates.check(gates.PROJECT_CREATE, session, org_id=org_id, actor=actor)
     if "name" not in fields:
         raise ValidationFailed(_("The product needs a name of at most 200 characters."), field="name")
     project = Project(org_id=org_id, phase=Phase.feasibility, **fields)
@@ -209,13 +211,10 @@ async def create_project(session: AsyncSession, *, actor: User, org_id: int, dat
     # "a coordinator is notified": the workflow's triggers run every rule registered for "project.created", in
     # this transaction, for submissions from every door (portal form, API). A new project has no coordinator yet,
     # so whom to tell (and the notification kind) is the rule's to decide, in makeready.workflow.triggers.
-    from makeready.workflow import triggers  # the workflow builds on this module
 
-    await triggers.fire(
+    await bus.fire(
         session,
-        triggers.Event(
-            name="project.created", actor=actor, subject=project, org_id=org_id, project_id=project.id
-        ),
+        bus.Event(name="project.created", actor=actor, subject=project, org_id=org_id, project_id=project.id),
     )
     return project
 

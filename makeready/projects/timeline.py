@@ -16,15 +16,14 @@ dates. The template (templates/portal/_timeline.html) only draws what this modul
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from makeready.i18n import N_
+from makeready.projects.milestones import RISK_WINDOW_DAYS, Health
+from makeready.projects.milestones import health as milestone_rule
 from makeready.projects.models import MilestoneStatus, Phase
-from makeready.workflow.milestones import RISK_WINDOW_DAYS
 
 # one window for the picture and for the escalation job, so the timeline never disagrees with the reminders
 RISK_DAYS = RISK_WINDOW_DAYS
@@ -46,41 +45,12 @@ MARGIN_DAYS = 3
 MIN_SPAN_DAYS = 14
 
 
-class Health(enum.StrEnum):
-    """How a milestone stands on a given day (also its CSS class in the SVG: `ms-<value>`)."""
-
-    done = "done"
-    late = "late"
-    at_risk = "at_risk"
-    in_progress = "in_progress"
-    on_track = "on_track"
-    unscheduled = "unscheduled"
-
-    @staticmethod
-    def labels() -> dict[Health, str]:
-        return {
-            Health.done: N_("Done"),
-            Health.late: N_("Late"),
-            Health.at_risk: N_("At risk"),
-            Health.in_progress: N_("In progress"),
-            Health.on_track: N_("On track"),
-            Health.unscheduled: N_("No due date"),
-        }
-
-
 def health(status: MilestoneStatus, due: date | None, today: date, *, risk_days: int = RISK_DAYS) -> Health:
-    """Late: past due and not done. At risk: not started and due within `risk_days` (today included)."""
-    if status == MilestoneStatus.done:
-        return Health.done
-    if due is None:
-        return Health.unscheduled
-    if due < today:
-        return Health.late
-    if status == MilestoneStatus.planned and due <= today + timedelta(days=risk_days):
-        return Health.at_risk
-    if status == MilestoneStatus.in_progress:
+    """The milestone rule (`milestones.health`), with a started, on-track milestone drawn as in progress."""
+    found = milestone_rule(status, due, today, window_days=risk_days)
+    if found == Health.on_track and status == MilestoneStatus.in_progress:
         return Health.in_progress
-    return Health.on_track
+    return found
 
 
 @dataclass(frozen=True)

@@ -28,13 +28,13 @@ from makeready.accounts.models import User
 from makeready.audit import service as audit
 from makeready.errors import Conflict, DomainError, ValidationFailed
 from makeready.i18n import N_, _, label
+from makeready.kernel.machine import Role, load, require_role, roles_of
 from makeready.projects import files
+from makeready.projects.access import load_project, require_open
 from makeready.samples.models import SamplePhoto, SampleRound, SampleStatus
 from makeready.storage import Storage, get_storage
 from makeready.storage.keys import make_key, parse_key, safe_name
 from makeready.storage.verify import KIND_RULES
-from makeready.workflow.common import load_project, require_open
-from makeready.workflow.machine import Role, load, require_role, roles_of
 
 PHOTO_KIND = "image"
 THUMBNAIL_SIZE = (480, 480)
@@ -101,6 +101,12 @@ async def _check_round(session: AsyncSession, sample: SampleRound) -> None:
 
 
 keys_in_use = files.keys_in_use
+
+
+async def thumbnail_keys_in(session: AsyncSession, keys: list[str]) -> set[str]:
+    """Those of the keys that are sample photos' thumbnails (registered with projects.files by the composition)."""
+    rows = await session.scalars(select(SamplePhoto.thumbnail_key).where(SamplePhoto.thumbnail_key.in_(keys)))
+    return {key for key in rows.all() if key}
 
 
 async def _check_uploads(session: AsyncSession, sample: SampleRound, uploads: Sequence[PhotoUpload]) -> None:

@@ -9,7 +9,6 @@ read a ready one back.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import logging
@@ -18,7 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,7 +27,8 @@ from makeready.db.tenancy import Scope
 from makeready.db.types import utcnow
 from makeready.errors import Conflict, NotFound
 from makeready.i18n import N_
-from makeready.jobs import PermanentJobError, enqueue, job
+from makeready.jobs.registry import PermanentJobError, job
+from makeready.jobs.runner import enqueue_after_commit
 from makeready.settings import Settings, get_settings
 from makeready.specs import pdf
 from makeready.specs.document import (
@@ -58,48 +58,10 @@ NOT_READY = N_("The PDF is not ready yet.")
 # --------------------------------------------------------------------------------------------------------------
 # Enqueueing once the row is committed (a job started earlier would not find it)
 
-_AFTER_COMMIT = "spec_documents_to_render"
-_LISTENING = "spec_documents_listening"
-_tasks: set[asyncio.Task[Any]] = set()
-
 
 def _render_after_commit(session: AsyncSession, document_id: int) -> None:
-    sync = session.sync_session
-    pending: set[int] | None = sync.info.get(_AFTER_COMMIT)
-    if pending is None:
-        pending = sync.info[_AFTER_COMMIT] = set()
-        # listeners stay for the session's life (removing one while SQLAlchemy dispatches it is not allowed);
-        # they do nothing once the set is taken
-        if not sync.info.get(_LISTENING):
-            sync.info[_LISTENING] = True
-            event.listen(sync, "after_commit", _committed)
-            event.listen(sync, "after_rollback", _rolled_back)
-    pending.add(document_id)
-
-
-def _committed(sync: Any) -> None:
-    pending: set[int] = sync.info.pop(_AFTER_COMMIT, None) or set()
-    if not pending:
-        return
-    try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:  # committed outside an event loop: the next request_pdf re-enqueues a stale row
-        return
-    for document_id in sorted(pending):
-        task = loop.create_task(_enqueue(document_id))
-        _tasks.add(task)
-        task.add_done_callback(_tasks.discard)
-
-
-def _rolled_back(sync: Any) -> None:
-    sync.info.pop(_AFTER_COMMIT, None)
-
-
-async def _enqueue(document_id: int) -> None:
-    try:
-        await enqueue(RENDER_JOB, document_id=document_id)
-    except Exception:  # the row stays pending; asking again after PENDING_STALE_AFTER enqueues it again
-        log.exception("could not enqueue the render of spec document %s", document_id)
+    # a failed enqueue leaves the row pending; asking again after PENDING_STALE_AFTER enqueues it again
+    enqueue_after_commit(session, RENDER_JOB, document_id=document_id)
 
 
 # --------------------------------------------------------------------------------------------------------------

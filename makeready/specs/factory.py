@@ -30,12 +30,12 @@ from makeready.db.types import utcnow
 from makeready.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
 from makeready.i18n import N_, _, use_locale
 from makeready.notify.service import notify
+from makeready.projects.access import load_project, require_open, user_by_id
 from makeready.projects.models import Project
 from makeready.specs import content as spec_content
 from makeready.specs.models import FactoryLink, FactoryQuestion, RevisionStatus, SpecRevision
 from makeready.specs.service import content_of, current_issued, describe_field
 from makeready.suppliers.models import Supplier
-from makeready.workflow.common import load_project, require_open, user_by_id
 
 TOKEN_BYTES = 32
 """secrets.token_urlsafe(32): 256 random bits, 43 characters."""

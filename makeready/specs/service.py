@@ -23,13 +23,7 @@ from makeready.accounts.models import User
 from makeready.audit import service as audit
 from makeready.errors import Conflict, NotFound, ValidationFailed
 from makeready.i18n import N_, _, label
-from makeready.projects.models import Attachment, Phase, Project
-from makeready.samples.models import SamplePhoto, SampleRound, SampleStatus
-from makeready.specs import content as spec_content
-from makeready.specs.content import FIELDS, SECTIONS, FieldRef, FigureSource, SpecContent, Text
-from makeready.specs.models import RevisionStatus, SpecRevision
-from makeready.workflow.common import load_project, require_open
-from makeready.workflow.machine import (
+from makeready.kernel.machine import (
     Context,
     Machine,
     Role,
@@ -42,6 +36,12 @@ from makeready.workflow.machine import (
     roles_of,
     states,
 )
+from makeready.projects.access import load_project, require_open
+from makeready.projects.models import Attachment, Phase, Project
+from makeready.samples.models import SamplePhoto, SampleRound, SampleStatus
+from makeready.specs import content as spec_content
+from makeready.specs.content import FIELDS, SECTIONS, FieldRef, FigureSource, SpecContent, Text
+from makeready.specs.models import RevisionStatus, SpecRevision
 
 REVISION_NOT_FOUND = N_("This spec revision does not exist or you do not have access to it.")
 STAFF_ONLY = N_("Only a coordinator writes, submits and issues spec revisions.")

@@ -6,18 +6,15 @@ writes its audit event there.
     await workflow.advance_project(session, actor=user, project_id=7, to_phase="development")
 """
 
-from makeready.workflow.changes import (
+from makeready.changes.lifecycle import (
     CHANGE_REQUEST,
     decide_change_request,
     mark_change_implemented,
     raise_change_request,
     withdraw_change_request,
 )
-from makeready.workflow.decisions import answer_question, ask_question, record_decision
-from makeready.workflow.escalation import ESCALATION_DELAY_DAYS, EscalationReport, run_escalation
-from makeready.workflow.gates import approved_spec_revision, missing_for
-from makeready.workflow.machine import Machine, Role, Transition
-from makeready.workflow.milestones import (
+from makeready.kernel.machine import Machine, Role, Transition
+from makeready.projects.milestones import (
     MILESTONE,
     RISK_WINDOW_DAYS,
     TEMPLATES,
@@ -29,6 +26,18 @@ from makeready.workflow.milestones import (
     reopen_milestone,
     start_milestone,
 )
+from makeready.projects.tasks import TASK, cancel_task, complete_task, list_open_tasks
+from makeready.samples.lifecycle import (
+    SAMPLE_ROUND,
+    decide_sample_round,
+    mark_sample_in_production,
+    mark_sample_received,
+    mark_sample_shipped,
+    request_sample_round,
+)
+from makeready.workflow.decisions import answer_question, ask_question, record_decision
+from makeready.workflow.escalation import ESCALATION_DELAY_DAYS, EscalationReport, run_escalation
+from makeready.workflow.gates import approved_spec_revision, missing_for
 from makeready.workflow.projects import (
     PROJECT,
     advance_project,
@@ -38,15 +47,6 @@ from makeready.workflow.projects import (
     hold_project,
     resume_project,
 )
-from makeready.workflow.samples import (
-    SAMPLE_ROUND,
-    decide_sample_round,
-    mark_sample_in_production,
-    mark_sample_received,
-    mark_sample_shipped,
-    request_sample_round,
-)
-from makeready.workflow.tasks import TASK, cancel_task, complete_task, list_open_tasks
 from makeready.workflow.waiting import Party, Waiting, by_person, waiting_on
 
 MACHINES = (PROJECT, MILESTONE, SAMPLE_ROUND, CHANGE_REQUEST, TASK)

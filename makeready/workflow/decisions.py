@@ -12,10 +12,12 @@ from makeready.audit.models import AuditEvent
 from makeready.db.types import utcnow
 from makeready.errors import Conflict
 from makeready.i18n import N_, _
+from makeready.kernel import bus
+from makeready.kernel.machine import Role, flush, load, require_role, roles_of
+from makeready.projects.access import check_attachments, clean_text, load_project, require_open
 from makeready.projects.models import Question
-from makeready.workflow import triggers
-from makeready.workflow.common import check_attachments, clean_text, load_project, require_open
-from makeready.workflow.machine import Role, flush, load, require_role, roles_of
+
+bus.emits("decision.recorded", "question.asked", "question.answered")
 
 QUESTION_NOT_FOUND = N_("This question does not exist or you do not have access to it.")
 
@@ -43,9 +45,9 @@ async def record_decision(
         after={"attachment_ids": attachments},
         reason=text,
     )
-    await triggers.fire(
+    await bus.fire(
         session,
-        triggers.Event(
+        bus.Event(
             name="decision.recorded", actor=actor, subject=event, org_id=project.org_id, project_id=project.id
         ),
     )
@@ -76,9 +78,9 @@ async def ask_question(session: AsyncSession, *, actor: User, project_id: int, b
         project_id=project.id,
         after={"body": body},
     )
-    await triggers.fire(
+    await bus.fire(
         session,
-        triggers.Event(
+        bus.Event(
             name="question.asked", actor=actor, subject=question, org_id=project.org_id, project_id=project.id
         ),
     )
@@ -121,9 +123,9 @@ async def answer_question(
         before={"answered_at": None},
         after={"answer": answer, "answered_at": now},
     )
-    await triggers.fire(
+    await bus.fire(
         session,
-        triggers.Event(
+        bus.Event(
             name="question.answered",
             actor=actor,
             subject=question,

@@ -11,10 +11,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from makeready.feasibility.service import review_complete
-from makeready.i18n import N_, _
+from makeready.i18n import N_, _, join_list
 from makeready.projects.models import Milestone, MilestoneStatus, Phase, Project
 from makeready.samples.models import SampleRound, SampleStatus
-from makeready.workflow.common import join_list
+from makeready.specs.service import has_approved_revision
 
 REVIEW_MISSING = N_("The feasibility review is not complete.")
 GO_AHEAD_MISSING = N_("The brand has not given the go-ahead for development.")
@@ -27,7 +27,6 @@ MILESTONES_MISSING = N_("These production milestones are not done: %(titles)s.")
 
 async def approved_spec_revision(session: AsyncSession, project_id: int) -> bool:
     """Whether the brand approved a spec revision of the project (approved, or approved and issued)."""
-    from makeready.specs.service import has_approved_revision  # the specs package builds on the workflow
 
     return await has_approved_revision(session, project_id)
 

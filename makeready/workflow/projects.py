@@ -13,11 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from makeready.accounts.models import User
 from makeready.errors import Conflict, ValidationFailed
 from makeready.feasibility.service import review_complete
-from makeready.i18n import N_, _, format_date, label
+from makeready.i18n import N_, _, format_date, join_sentences, label
+from makeready.kernel.machine import Context, Machine, Precondition, Role, Transition, perform, states
+from makeready.projects.access import ACTIVE_PHASES, load_project
 from makeready.projects.models import Phase, Project
 from makeready.workflow import gates
-from makeready.workflow.common import ACTIVE_PHASES, join_sentences, load_project
-from makeready.workflow.machine import Context, Machine, Precondition, Role, Transition, perform, states
 
 ADVANCE_FORBIDDEN = N_("Only a coordinator can move a project to its next phase.")
 BLOCKED = N_("The project cannot move to %(phase)s yet:")

@@ -1,49 +1,34 @@
-"""Triggers: what happens because something happened, as rules in one list.
+"""The workflow's rules: what happens because something happened (notifications, follow-up tasks).
 
 After every transition (and every creation the workflow records: a sample round requested, a change request raised,
-a question asked, a task opened, a milestone found at risk or late) the service calls `fire(session, event)`, which
-runs, in order and in the same transaction, every rule in RULES registered for the event's name. A rule that fails
-fails the transition: nothing is half-done.
+a question asked, a task opened, a milestone found at risk or late) the kernel's bus runs, in order and in the same
+transaction, every rule registered for the event's name. A rule that fails fails the transition: nothing is
+half-done. RULES below is registered by the composition root (`makeready.composition`).
 
 To add a reaction, add a function and a line to RULES; nothing else in the workflow changes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from makeready.accounts.models import User
-from makeready.db.types import utcnow
+from makeready.accounts.models import Organization, User
+from makeready.conditions.models import Condition
+from makeready.conditions.service import resolve_on
 from makeready.i18n import N_
+from makeready.kernel.bus import Event, Rule
 from makeready.notify.service import notify
+from makeready.projects.access import brand_writers, load_project, project_link, user_by_id
 from makeready.projects.models import Milestone, Project, Question, Task
-from makeready.workflow.common import brand_writers, load_project, project_link, user_by_id
-
-
-@dataclass(frozen=True)
-class Event:
-    """One thing that happened: its audit action name, who did it (None: the system) and to what."""
-
-    name: str
-    actor: User | None
-    subject: Any
-    org_id: int
-    project_id: int | None
-    now: datetime | None = None
-    after: dict[str, Any] = field(default_factory=dict)
-
-
-Rule = Callable[[AsyncSession, Event], Awaitable[None]]
+from makeready.projects.tasks import open_task
 
 NEW_SAMPLE_ROUND_TASK = N_("Request a new sample round")
 SPEC_REVISION_TASK = N_("Issue a spec revision")
 ESCALATION_TASK = N_("Resolve a late milestone")
+MILESTONE_DONE = N_("The milestone is done.")
 
 
 def _actor_name(event: Event) -> str:
@@ -102,8 +87,6 @@ async def tell_coordinator_sample_decided(session: AsyncSession, event: Event) -
 
 
 async def open_new_sample_round_task(session: AsyncSession, event: Event) -> None:
-    from makeready.workflow.tasks import open_task
-
     project = await _project(session, event)
     await open_task(
         session,
@@ -161,8 +144,6 @@ async def tell_brand_change_decided(session: AsyncSession, event: Event) -> None
 
 
 async def open_spec_revision_task(session: AsyncSession, event: Event) -> None:
-    from makeready.workflow.tasks import open_task
-
     project = await _project(session, event)
     await open_task(
         session,
@@ -213,8 +194,6 @@ async def tell_asker_question_answered(session: AsyncSession, event: Event) -> N
 
 async def tell_coordinators_project_submitted(session: AsyncSession, event: Event) -> None:
     """A new product needs a coordinator: tell its coordinator if one is set, else every active staff user."""
-    from makeready.accounts.models import Organization
-
     project = await _project(session, event)
     coordinator = await _coordinator(session, project, event)
     if coordinator is not None:
@@ -267,6 +246,14 @@ async def tell_task_owner(session: AsyncSession, event: Event) -> None:
     )
 
 
+async def _milestone_of(session: AsyncSession, event: Event) -> Milestone:
+    """The milestone a milestone condition (the event's subject) is raised on."""
+    condition: Condition = event.subject
+    milestone = await session.scalar(select(Milestone).where(Milestone.id == condition.subject_id))
+    assert milestone is not None, "a milestone condition outlived its milestone"
+    return milestone
+
+
 def _milestone_params(project: Project, milestone: Milestone, owner: User | None) -> dict[str, Any]:
     return {
         "project": project.name,
@@ -279,7 +266,7 @@ def _milestone_params(project: Project, milestone: Milestone, owner: User | None
 async def tell_owner_milestone_at_risk(session: AsyncSession, event: Event) -> None:
     """At risk: tell the owner (the coordinator when the milestone has none)."""
     project = await _project(session, event)
-    milestone: Milestone = event.subject
+    milestone = await _milestone_of(session, event)
     owner = await user_by_id(session, milestone.owner_id)
     recipient = owner or await user_by_id(session, project.coordinator_id)
     if recipient is None:
@@ -297,7 +284,7 @@ async def tell_owner_milestone_at_risk(session: AsyncSession, event: Event) -> N
 async def tell_owner_milestone_late(session: AsyncSession, event: Event) -> None:
     """Late: tell the owner (the coordinator when the milestone has none)."""
     project = await _project(session, event)
-    milestone: Milestone = event.subject
+    milestone = await _milestone_of(session, event)
     owner = await user_by_id(session, milestone.owner_id)
     recipient = owner or await user_by_id(session, project.coordinator_id)
     if recipient is None:
@@ -314,10 +301,8 @@ async def tell_owner_milestone_late(session: AsyncSession, event: Event) -> None
 
 async def escalate_late_milestone(session: AsyncSession, event: Event) -> None:
     """Still late after the delay: the coordinator is told and gets a task to resolve it."""
-    from makeready.workflow.tasks import open_task
-
     project = await _project(session, event)
-    milestone: Milestone = event.subject
+    milestone = await _milestone_of(session, event)
     owner = await user_by_id(session, milestone.owner_id)
     coordinator = await user_by_id(session, project.coordinator_id)
     if coordinator is not None:
@@ -340,13 +325,6 @@ async def escalate_late_milestone(session: AsyncSession, event: Event) -> None:
         actor=event.actor,
         notify_owner=coordinator is None,  # milestone_escalated says the task is open
     )
-
-
-async def bill_milestone_fees(session: AsyncSession, event: Event) -> None:
-    """A done milestone makes its fees due; each is invoiced through Stripe once this transaction commits."""
-    from makeready.billing.fees import mark_fees_due  # billing builds on the workflow
-
-    await mark_fees_due(session, milestone=event.subject, actor=event.actor, now=event.now or utcnow())
 
 
 def spec_link(project_id: int, *, staff: bool) -> str:
@@ -389,7 +367,20 @@ async def tell_coordinator_spec_decided(session: AsyncSession, event: Event) -> 
     )
 
 
+async def resolve_done_milestone_conditions(session: AsyncSession, event: Event) -> None:
+    """A done milestone is neither at risk nor late any more: its conditions are resolved."""
+    await resolve_on(
+        session,
+        subject_type="milestone",
+        subject_id=event.subject.id,
+        reason=MILESTONE_DONE,
+        actor=event.actor,
+        now=event.now,
+    )
+
+
 RULES: list[tuple[str, Rule]] = [
+    ("milestone.completed", resolve_done_milestone_conditions),
     ("project.created", tell_coordinators_project_submitted),
     ("sample_round.received", tell_brand_sample_received),
     ("sample_round.approved", tell_coordinator_sample_decided),
@@ -406,19 +397,8 @@ RULES: list[tuple[str, Rule]] = [
     ("milestone.at_risk", tell_owner_milestone_at_risk),
     ("milestone.late", tell_owner_milestone_late),
     ("milestone.escalated", escalate_late_milestone),
-    ("milestone.completed", bill_milestone_fees),
     ("spec_revision.submitted", tell_brand_spec_revision),
     ("spec_revision.issued", tell_brand_spec_revision),
     ("spec_revision.approved", tell_coordinator_spec_decided),
     ("spec_revision.changes_requested", tell_coordinator_spec_decided),
 ]
-
-
-def rules_for(name: str) -> list[Rule]:
-    return [rule for event_name, rule in RULES if event_name == name]
-
-
-async def fire(session: AsyncSession, event: Event) -> None:
-    """Run every rule registered for `event.name`, in order, in the caller's transaction."""
-    for rule in rules_for(event.name):
-        await rule(session, event)

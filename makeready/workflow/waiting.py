@@ -13,10 +13,10 @@ from makeready.changes.models import ChangeRequest, ChangeStatus
 from makeready.db.types import utcnow
 from makeready.feasibility.service import review_complete
 from makeready.i18n import N_, _
+from makeready.projects.access import load_project
+from makeready.projects.milestones import Health, milestone_health
 from makeready.projects.models import Milestone, MilestoneStatus, Phase, Question, Task, TaskStatus
 from makeready.samples.models import SampleRound, SampleStatus
-from makeready.workflow.common import load_project
-from makeready.workflow.milestones import Health, milestone_health
 
 
 class Party(enum.StrEnum):

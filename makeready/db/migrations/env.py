@@ -7,8 +7,8 @@ import asyncio
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from makeready.db.models import Base
 from makeready.db.session import make_engine
+from makeready.models import Base
 from makeready.settings import get_settings
 
 config = context.config

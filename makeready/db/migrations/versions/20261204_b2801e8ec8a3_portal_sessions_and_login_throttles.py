@@ -1,7 +1,7 @@
 """portal sessions and login throttles
 
 Revision ID: b2801e8ec8a3
-Revises: 8e4a1b7c2d93
+Revises: a41c7e2b9f05
 Create Date: 2026-12-04 04:44:32.128531+00:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import makeready.db.types
 
 revision: str = "b2801e8ec8a3"
-down_revision: str | None = "8e4a1b7c2d93"
+down_revision: str | None = "a41c7e2b9f05"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

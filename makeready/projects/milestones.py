@@ -1,8 +1,8 @@
 """The milestone machine (planned -> in_progress -> done, reopen by a coordinator), plans from templates, and health.
 
 At risk and late are never stored: `milestone_health(milestone, today)` derives them from the due date and the
-status, so they are true the moment the date passes, without waiting for a job. The escalation job only records
-when it told someone (risk_notified_at, late_notified_at, escalated_at).
+status, so they are true the moment the date passes, without waiting for a job. The escalation pass raises
+conditions (`makeready.conditions`) on them, which say it once to the owner and escalate to the coordinator.
 """
 
 from __future__ import annotations
@@ -16,12 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from makeready.accounts.models import Membership, OrgRole, User
 from makeready.audit import service as audit
+from makeready.conditions.service import resolve_on
 from makeready.errors import ValidationFailed
 from makeready.i18n import N_, _
-from makeready.projects.models import Milestone, MilestoneStatus, Phase, Project
-from makeready.projects.service import STANDARD_MILESTONES
-from makeready.workflow.common import load_project, require_open
-from makeready.workflow.machine import (
+from makeready.kernel.machine import (
     Context,
     Machine,
     Role,
@@ -32,16 +30,23 @@ from makeready.workflow.machine import (
     roles_of,
     states,
 )
+from makeready.projects.access import load_project, require_open
+from makeready.projects.models import Milestone, MilestoneStatus, Phase, Project
+from makeready.projects.service import STANDARD_MILESTONES
+
+NEW_PROMISE = N_("A new owner or due date was set.")
 
 RISK_WINDOW_DAYS = 3
 """A milestone not started and due within this many days (today included) is at risk."""
 
 
 class Health(enum.StrEnum):
-    """How a milestone stands on a given day, derived from its due date and status."""
+    """How a milestone stands on a given day, derived from its due date and status (the one rule: `health`)."""
 
     done = "done"
     on_track = "on_track"
+    in_progress = "in_progress"
+    """Only the timeline tells a started milestone apart from an on-track one (`timeline.health`)."""
     at_risk = "at_risk"
     late = "late"
     unscheduled = "unscheduled"
@@ -51,25 +56,30 @@ class Health(enum.StrEnum):
         return {
             Health.done: N_("Done"),
             Health.on_track: N_("On track"),
+            Health.in_progress: N_("In progress"),
             Health.at_risk: N_("At risk"),
             Health.late: N_("Late"),
             Health.unscheduled: N_("No due date"),
         }
 
 
-def milestone_health(milestone: Milestone, today: date, *, window_days: int = RISK_WINDOW_DAYS) -> Health:
+def health(
+    status: MilestoneStatus, due: date | None, today: date, *, window_days: int = RISK_WINDOW_DAYS
+) -> Health:
     """Late: past due and not done. At risk: not started and due within `window_days` from today. Else on track."""
-    if milestone.status == MilestoneStatus.done:
+    if status == MilestoneStatus.done:
         return Health.done
-    if milestone.due_date is None:
+    if due is None:
         return Health.unscheduled
-    if milestone.due_date < today:
+    if due < today:
         return Health.late
-    if milestone.status == MilestoneStatus.planned and milestone.due_date <= today + timedelta(
-        days=window_days
-    ):
+    if status == MilestoneStatus.planned and due <= today + timedelta(days=window_days):
         return Health.at_risk
     return Health.on_track
+
+
+def milestone_health(milestone: Milestone, today: date, *, window_days: int = RISK_WINDOW_DAYS) -> Health:
+    return health(milestone.status, milestone.due_date, today, window_days=window_days)
 
 
 async def _project_open(ctx: Context[Milestone]) -> list[str]:
@@ -86,10 +96,15 @@ async def _assign(ctx: Context[Milestone]) -> None:
     owner_id, due_date = ctx.inputs["owner_id"], ctx.inputs["due_date"]
     ctx.before.update(owner_id=milestone.owner_id, due_date=milestone.due_date)
     if owner_id != milestone.owner_id or due_date != milestone.due_date:
-        # a new owner or a new date is a new promise: the reminders start over
-        milestone.risk_notified_at = None
-        milestone.late_notified_at = None
-        milestone.escalated_at = None
+        # a new owner or a new date is a new promise: its conditions are resolved and the reminders start over
+        await resolve_on(
+            ctx.session,
+            subject_type="milestone",
+            subject_id=milestone.id,
+            reason=NEW_PROMISE,
+            actor=ctx.actor,
+            now=ctx.now,
+        )
     milestone.owner_id = owner_id
     milestone.due_date = due_date
     ctx.after.update(owner_id=owner_id, due_date=due_date)

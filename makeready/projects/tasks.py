@@ -10,8 +10,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from makeready.accounts.models import User
 from makeready.audit import service as audit
 from makeready.i18n import N_
+from makeready.kernel import bus
+from makeready.kernel.machine import Machine, Role, Transition, load, perform, states
 from makeready.projects.models import Project, Task, TaskStatus
-from makeready.workflow.machine import Machine, Role, Transition, load, perform, states
+
+bus.emits("task.opened")
 
 TASK = Machine(
     name="task",
@@ -98,11 +101,10 @@ async def open_task(
         project_id=project.id,
         after={"kind": kind, "title": title, "owner_id": owner_id, "source": [source_type, source_id]},
     )
-    from makeready.workflow import triggers
 
-    await triggers.fire(
+    await bus.fire(
         session,
-        triggers.Event(
+        bus.Event(
             name="task.opened",
             actor=actor,
             subject=task,

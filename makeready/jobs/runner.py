@@ -1,7 +1,6 @@
-"""Background jobs: a registry of named async jobs, `enqueue()`, and the workers that run them.
+"""Running background jobs: `enqueue()` and the workers that run the jobs of `makeready.jobs.registry`.
 
-A job is an async function `job(ctx, **kwargs)` registered under a name with `@job("name")`. Callers never run it
-themselves: `await enqueue("name", **kwargs)` hands it to a worker, so a web request or a CLI command returns
+Callers never run a job themselves: `await enqueue("name", **kwargs)` hands it to a worker, so a web request or a CLI command returns
 without waiting for an SMTP server or a PDF render.
 
 Two ways to run them, chosen by `REDIS_URL`:
@@ -21,102 +20,34 @@ through Redis too.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import uuid
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import date, datetime
-from decimal import Decimal
-from enum import Enum
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from makeready.jobs.registry import (
+    PERIODIC,
+    QUEUE_NAME,
+    REGISTRY,
+    JobFunction,
+    JobSpec,
+    PermanentJobError,
+    _spec,
+    to_payload,
+)
+from makeready.kernel.after_commit import after_commit
+from makeready.kernel.after_commit import handler as after_commit_handler
 from makeready.settings import Settings, get_settings
 
 if TYPE_CHECKING:
     from saq import Queue, Worker
 
 log = logging.getLogger("makeready.jobs")
-
-QUEUE_NAME = "makeready"
-"""Name of the SAQ queue in Redis; web processes and `makeready worker` must agree on it."""
-
-JobFunction = Callable[..., Awaitable[Any]]
-
-
-class PermanentJobError(Exception):
-    """Raised by a job when trying again cannot help (a recipient the server refuses): no more retries."""
-
-
-@dataclass(frozen=True)
-class JobSpec:
-    """A registered job and how hard to try it."""
-
-    name: str
-    func: JobFunction
-    attempts: int = 3
-    """Total tries, the first included."""
-    retry_delay: float = 5.0
-    """Seconds before the second try; doubles for each further one."""
-    timeout: float = 120.0
-    """Seconds one try may take before it is cancelled and counted as failed."""
-
-    def delay_before(self, attempt: int) -> float:
-        """Seconds to wait before try number `attempt` (2, 3, ...)."""
-        return self.retry_delay * (2 ** max(attempt - 2, 0))
-
-
-REGISTRY: dict[str, JobSpec] = {}
-
-
-def job(
-    name: str, *, attempts: int = 3, retry_delay: float = 5.0, timeout: float = 120.0
-) -> Callable[[JobFunction], JobFunction]:
-    """Register an async function `func(ctx, **kwargs)` as the job `name`."""
-    if attempts < 1:
-        raise ValueError("a job needs at least one attempt")
-
-    def register(func: JobFunction) -> JobFunction:
-        if name in REGISTRY and REGISTRY[name].func is not func:
-            raise ValueError(f"a job named {name!r} is already registered")
-        REGISTRY[name] = JobSpec(name, func, attempts=attempts, retry_delay=retry_delay, timeout=timeout)
-        return func
-
-    return register
-
-
-def unregister(name: str) -> None:
-    """Forget a job (tests register throwaway jobs)."""
-    REGISTRY.pop(name, None)
-
-
-def _spec(name: str) -> JobSpec:
-    try:
-        return REGISTRY[name]
-    except KeyError:
-        raise KeyError(
-            f"no job named {name!r}; registered: {', '.join(sorted(REGISTRY)) or 'none'}"
-        ) from None
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, set | frozenset | tuple):
-        return list(value)
-    raise TypeError(f"job arguments must be JSON values; got {type(value).__name__}")
-
-
-def to_payload(kwargs: dict[str, Any]) -> dict[str, Any]:
-    """The arguments as they will reach the job: a JSON round trip, identical for both backends."""
-    result: dict[str, Any] = json.loads(json.dumps(kwargs, default=_json_default))
-    return result
 
 
 def _context(spec: JobSpec, job_id: str, attempt: int, settings: Settings, **extra: Any) -> dict[str, Any]:
@@ -383,6 +314,19 @@ def _runtime() -> _Runtime:
     return runtime
 
 
+@after_commit_handler("enqueue_job")
+async def _enqueue_committed(item: tuple[str, tuple[tuple[str, Any], ...]]) -> None:
+    name, kwargs = item
+    await enqueue(name, **dict(kwargs))
+
+
+def enqueue_after_commit(session: AsyncSession, name: str, **kwargs: Any) -> None:
+    """Enqueue the job `name` once the session's transaction commits (the job would not see uncommitted rows);
+    nothing if it rolls back. Each distinct (name, arguments) once per transaction."""
+    _spec(name)
+    after_commit(session, "enqueue_job", (name, tuple(sorted(kwargs.items()))))
+
+
 async def enqueue(name: str, **kwargs: Any) -> str:
     """Hand the job `name` to a worker and return its id; raises KeyError for an unknown job, TypeError for
     arguments that are not JSON."""
@@ -434,12 +378,29 @@ async def start(settings: Settings | None = None, *, queue_name: str = QUEUE_NAM
 
 
 def _start_ticker(settings: Settings) -> asyncio.Task[None] | None:
-    """Enqueue the periodic jobs (makeready.workflow.jobs.PERIODIC) unless JOBS_PERIODIC is off."""
+    """Enqueue the periodic jobs (`registry.PERIODIC`) unless JOBS_PERIODIC is off."""
     if not settings.jobs.periodic:
         return None
-    from makeready.workflow.jobs import tick_forever
-
     return asyncio.create_task(tick_forever(), name="makeready-job-ticker")
+
+
+async def tick_forever(periodic: list[tuple[str, float]] | None = None) -> None:
+    """Enqueue each periodic job at its interval, the first time right away; run it as a task and cancel it to stop."""
+    schedule = periodic if periodic is not None else list(PERIODIC.items())
+    if not schedule:
+        return
+    loop = asyncio.get_running_loop()
+    due = {name: loop.time() for name, _every in schedule}
+    while True:
+        now = loop.time()
+        for name, every in schedule:
+            if now >= due[name]:
+                due[name] = now + every
+                try:
+                    await enqueue(name)
+                except Exception:  # a queue that is down now may be up at the next tick
+                    log.exception("could not enqueue the periodic job %s", name)
+        await asyncio.sleep(max(min(due.values()) - loop.time(), 0.5))
 
 
 async def stop(grace: float = 10.0) -> None:
@@ -513,32 +474,3 @@ async def run_worker(settings: Settings, *, concurrency: int = 10, queue_name: s
 
 # --------------------------------------------------------------------------------------------------------------
 # The jobs
-
-
-@job("send_email", attempts=5, retry_delay=30.0, timeout=120.0)
-async def send_email(
-    ctx: dict[str, Any],
-    *,
-    to: str,
-    template: str,
-    context: dict[str, Any] | None = None,
-    locale: str | None = None,
-    to_name: str = "",
-) -> str:
-    """Render `templates/email/<template>.*` in the recipient's locale and deliver it (SMTP or the outbox)."""
-    from makeready.notify import email
-
-    settings: Settings = ctx["settings"]
-    try:
-        delivery = await email.send(
-            to=to, to_name=to_name, template=template, context=context or {}, locale=locale, settings=settings
-        )
-    except email.EmailRejected as exc:
-        raise PermanentJobError(str(exc)) from exc
-    return delivery.describe()
-
-
-# Jobs of other modules register themselves when imported: import them here, so every worker knows every job.
-from makeready.billing import jobs as _billing_jobs  # noqa: E402, F401
-from makeready.specs import documents as _spec_documents  # noqa: E402, F401
-from makeready.workflow import jobs as _workflow_jobs  # noqa: E402, F401

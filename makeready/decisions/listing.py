@@ -1,5 +1,5 @@
 """The decision log for API clients: the same events and sentences as the project page's log
-(makeready.projects.decision_log), with each event's raw before/after, paginated by offset and limit.
+(makeready.decisions.log), with each event's raw before/after, paginated by offset and limit.
 
 The log is read from the append-only audit chain, never kept separately, so it cannot disagree with it.
 """
@@ -16,9 +16,9 @@ from sqlalchemy.orm import aliased
 from makeready.accounts.models import User
 from makeready.audit.models import AuditEvent
 from makeready.changes.models import ChangeRequest
+from makeready.decisions.log import SENTENCES, Entry, describe
 from makeready.errors import NotFound
 from makeready.i18n import _
-from makeready.projects.decision_log import SENTENCES, Entry, describe
 from makeready.projects.models import Milestone, Project
 from makeready.samples.models import SampleRound
 

@@ -18,11 +18,8 @@ from makeready.audit import service as audit
 from makeready.db.types import utcnow
 from makeready.errors import Conflict, ValidationFailed
 from makeready.i18n import N_, _, label
-from makeready.projects.models import Phase
-from makeready.samples.models import SamplePhoto, SampleRound, SampleStatus
-from makeready.suppliers.models import Supplier
-from makeready.workflow.common import load_project, require_open
-from makeready.workflow.machine import (
+from makeready.kernel import bus
+from makeready.kernel.machine import (
     Context,
     Machine,
     Role,
@@ -33,6 +30,12 @@ from makeready.workflow.machine import (
     roles_of,
     states,
 )
+from makeready.projects.access import load_project, require_open
+from makeready.projects.models import Phase
+from makeready.samples.models import SamplePhoto, SampleRound, SampleStatus
+from makeready.suppliers.models import Supplier
+
+bus.emits("sample_round.requested")
 
 OPEN_STATES = frozenset(
     {SampleStatus.requested, SampleStatus.in_production, SampleStatus.shipped, SampleStatus.received}
@@ -227,11 +230,10 @@ async def request_sample_round(
         },
         reason=sample.coordinator_notes,
     )
-    from makeready.workflow import triggers
 
-    await triggers.fire(
+    await bus.fire(
         session,
-        triggers.Event(
+        bus.Event(
             name="sample_round.requested",
             actor=actor,
             subject=sample,

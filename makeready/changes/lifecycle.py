@@ -15,8 +15,8 @@ from makeready.audit import service as audit
 from makeready.changes.models import ChangeRequest, ChangeStatus
 from makeready.errors import Conflict, ValidationFailed
 from makeready.i18n import N_, _
-from makeready.workflow.common import check_attachments, clean_text, load_project, require_open
-from makeready.workflow.machine import (
+from makeready.kernel import bus
+from makeready.kernel.machine import (
     Context,
     Machine,
     Role,
@@ -28,6 +28,9 @@ from makeready.workflow.machine import (
     roles_of,
     states,
 )
+from makeready.projects.access import check_attachments, clean_text, load_project, require_open
+
+bus.emits("change_request.raised")
 
 DECIDE_FORBIDDEN = N_("Only a coordinator can approve or reject a change request.")
 
@@ -177,11 +180,10 @@ async def raise_change_request(
         },
         reason=change.reason,
     )
-    from makeready.workflow import triggers
 
-    await triggers.fire(
+    await bus.fire(
         session,
-        triggers.Event(
+        bus.Event(
             name="change_request.raised",
             actor=actor,
             subject=change,

@@ -10,7 +10,10 @@ loaded row in the caller's transaction, in a fixed order:
 3. inputs: a required reason/comment/note that is blank is a ValidationFailed (422) naming it;
 4. precondition: every missing condition is listed in one Conflict (409);
 5. the change: state, timestamp and effects; the flush checks the row's version (a stale write is a Conflict);
-6. the audit event (before/after, reason) and then the triggers (makeready.workflow.triggers) for that event.
+6. the audit event (before/after, reason) and then the rules registered on the bus (`makeready.kernel.bus`) for it.
+
+Every machine registers itself in `MACHINES` when it is declared, so the wiring checks see every event a
+transition can fire.
 
 Roles are relative to the record: `Role.BRAND` is an owner or member of the record's organization,
 `Role.STAFF` an agency coordinator or admin, `Role.ASSIGNEE` the record's owner (a milestone's or task's),
@@ -26,15 +29,30 @@ from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm.exc import StaleDataError
 
-from makeready.accounts.models import Membership, OrgRole, User
-from makeready.audit import service as audit
 from makeready.db.types import utcnow
 from makeready.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from makeready.i18n import N_, _, label
+from makeready.i18n import N_, _, join_sentences, label
+from makeready.kernel import bus, ports
+from makeready.kernel.stale import STALE_MESSAGE, check_version, flush
+
+__all__ = [
+    "MACHINES",
+    "STALE_MESSAGE",
+    "Context",
+    "Machine",
+    "Role",
+    "Transition",
+    "check_version",
+    "flush",
+    "load",
+    "perform",
+    "require_role",
+    "require_text",
+    "roles_of",
+    "states",
+]
 
 S = TypeVar("S", bound=enum.Enum)
 M = TypeVar("M")
@@ -52,9 +70,6 @@ class Role(enum.StrEnum):
 
 
 VIEWER_MESSAGE = N_("Viewers can look but not change anything. Ask an owner for a member role.")
-STALE_MESSAGE = N_(
-    "Someone else changed this %(subject)s while you were looking at it: it is now %(state)s. Reload it and try again."
-)
 REQUIRED_MESSAGES: Mapping[str, str] = {
     "reason": N_("Give a reason: it is recorded with the decision."),
     "comment": N_("Write a comment that says what is wrong: it is recorded with the decision."),
@@ -68,7 +83,8 @@ class Context(Generic[M]):
 
     session: AsyncSession
     obj: M
-    actor: User | None
+    actor: Any
+    """The acting user (makeready.accounts.models.User), or None for the system."""
     roles: frozenset[Role]
     inputs: dict[str, Any]
     now: datetime
@@ -120,6 +136,12 @@ class Machine(Generic[S]):
         actions = [t.action for t in self.transitions]
         if len(actions) != len(set(actions)):
             raise ValueError(f"{self.name}: duplicate actions in {actions}")
+        MACHINES[self.name] = self
+
+    @property
+    def events(self) -> frozenset[str]:
+        """The audit actions (bus events) its transitions fire."""
+        return frozenset(t.event for t in self.transitions)
 
     @property
     def actions(self) -> list[str]:
@@ -136,6 +158,10 @@ class Machine(Generic[S]):
         return [t for t in self.transitions if state in t.sources]
 
 
+MACHINES: dict[str, Machine[Any]] = {}
+"""Every machine declared so far, by name (each registers itself)."""
+
+
 def states(*values: S) -> frozenset[S]:
     return frozenset(values)
 
@@ -146,7 +172,7 @@ def states(*values: S) -> frozenset[S]:
 
 async def roles_of(
     session: AsyncSession,
-    actor: User | None,
+    actor: Any,
     *,
     org_id: int,
     assignee_id: int | None = None,
@@ -161,12 +187,10 @@ async def roles_of(
     if actor.is_staff or actor.is_admin:
         found.add(Role.STAFF)
     else:
-        role = await session.scalar(
-            select(Membership.role).where(Membership.user_id == actor.id, Membership.org_id == org_id)
-        )
+        role = await ports.membership_role()(session, actor.id, org_id)
         if role is None:
             raise NotFound(_("Not found."))
-        found.add(Role.VIEWER if role == OrgRole.viewer else Role.BRAND)
+        found.add(Role.VIEWER if role == "viewer" else Role.BRAND)
     if Role.VIEWER not in found:
         if assignee_id is not None and assignee_id == actor.id:
             found.add(Role.ASSIGNEE)
@@ -190,33 +214,6 @@ def require_text(inputs: Mapping[str, Any], names: Iterable[str]) -> None:
             raise ValidationFailed(_(REQUIRED_MESSAGES[name]), field=name)
 
 
-def check_version(obj: Any, expected_version: int | None, machine: Machine[Any]) -> None:
-    """A form that saw an older version of the row is refused with the current state."""
-    if expected_version is not None and getattr(obj, "version", None) != expected_version:
-        state = getattr(obj, machine.column)
-        raise Conflict(
-            _(STALE_MESSAGE) % {"subject": _(machine.subject), "state": label(state)},
-            current_version=obj.version,
-            current_state=str(state.value),
-        )
-
-
-async def flush(session: AsyncSession, subject: str) -> None:
-    """Flush, turning a concurrent writer's win (the version column) into a Conflict. `subject` is an N_ msgid."""
-    try:
-        await session.flush()
-    except StaleDataError:
-        raise Conflict(
-            _("Someone else changed this %(subject)s at the same time. Reload it and try again.")
-            % {"subject": _(subject)}
-        ) from None
-    except IntegrityError as exc:
-        raise Conflict(
-            _("Someone else changed this %(subject)s at the same time. Reload it and try again.")
-            % {"subject": _(subject)}
-        ) from exc
-
-
 # --------------------------------------------------------------------------------------------------------------
 # Performing a transition
 
@@ -227,7 +224,7 @@ async def perform(
     obj: Any,
     action: str,
     *,
-    actor: User | None,
+    actor: Any,
     org_id: int,
     project_id: int | None,
     inputs: dict[str, Any] | None = None,
@@ -236,8 +233,12 @@ async def perform(
     expected_version: int | None = None,
     reason: str = "",
     now: datetime | None = None,
+    event: str | None = None,
 ) -> Context[Any]:
-    """Apply `action` of `machine` to `obj` (already loaded through the caller's scoped session)."""
+    """Apply `action` of `machine` to `obj` (already loaded through the caller's scoped session).
+
+    `event` names the audit action and bus event instead of the transition's own, for machines whose rows each
+    speak for a kind (a condition's escalation fires "milestone.escalated"); such names are declared on the bus."""
     transition = machine.transition(action)
     inputs = dict(inputs or {})
     roles = await roles_of(session, actor, org_id=org_id, assignee_id=assignee_id, raiser_id=raiser_id)
@@ -255,8 +256,6 @@ async def perform(
     if transition.precondition is not None:
         missing = await transition.precondition(ctx)
         if missing:
-            from makeready.workflow.common import join_sentences
-
             raise Conflict(join_sentences(missing), missing=missing)
     ctx.before[machine.column] = current
     if transition.target is not None:
@@ -269,10 +268,10 @@ async def perform(
     if transition.stamp is not None:
         ctx.after[transition.stamp] = ctx.now
     await flush(session, machine.subject)
-    await audit.record(
+    await ports.record_audit()(
         session,
         actor_id=actor.id if actor else None,
-        action=transition.event,
+        action=event or transition.event,
         subject_type=machine.name,
         subject_id=obj.id,
         org_id=org_id,
@@ -281,12 +280,10 @@ async def perform(
         after=ctx.after,
         reason=reason or str(inputs.get("reason") or inputs.get("comment") or inputs.get("note") or ""),
     )
-    from makeready.workflow import triggers  # triggers call back into the services
-
-    await triggers.fire(
+    await bus.fire(
         session,
-        triggers.Event(
-            name=transition.event,
+        bus.Event(
+            name=event or transition.event,
             actor=actor,
             subject=obj,
             org_id=org_id,

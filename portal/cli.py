@@ -23,6 +23,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, InterfaceError, Operationa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from makeready import i18n
+from makeready.composition import wire
 from makeready.errors import DomainError
 from makeready.i18n import _
 from makeready.settings import ConfigurationError, Settings, to_async_url
@@ -249,6 +250,7 @@ def serve_app(host: str, port: int) -> NoReturn:
 @click.version_option(package_name="makeready")
 def main() -> None:
     """Makeready: manufacturing coordination for agencies, brands and factories."""
+    wire()
 
 
 HOST = click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
@@ -555,7 +557,7 @@ def worker(concurrency: int, queue_name: str) -> None:
             % {
                 "url": _safe_url(settings.jobs.redis_url),
                 "queue": queue_name,
-                "jobs": ", ".join(sorted(jobs.REGISTRY)),
+                "jobs": ", ".join(sorted(jobs.registry.REGISTRY)),
             }
         )
     else:

@@ -9,9 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from makeready.accounts.models import Membership, OrgRole, User
 from makeready.errors import Conflict, ValidationFailed
-from makeready.i18n import N_, _, get_locale, label
+from makeready.i18n import N_, _, label
+from makeready.kernel.machine import load
 from makeready.projects.models import Attachment, Phase, Project
-from makeready.workflow.machine import load
 
 PROJECT_NOT_FOUND = N_("This project does not exist or you do not have access to it.")
 CLOSED_PROJECT = N_("This project is %(phase)s, so nothing on it can change any more.")
@@ -79,13 +79,3 @@ def clean_text(value: str | None, *, field: str, limit: int, message: str) -> st
 
 def project_link(project_id: int) -> str:
     return f"/projects/{project_id}"
-
-
-def join_sentences(parts: Iterable[str]) -> str:
-    """Sentences one after the other: with a space in English, without one in Chinese (full-width punctuation)."""
-    return ("" if get_locale().startswith("zh") else " ").join(parts)
-
-
-def join_list(items: Iterable[str]) -> str:
-    """Items of a list in a sentence: "a, b" in English, "a、b" in Chinese."""
-    return ("、" if get_locale().startswith("zh") else ", ").join(items)

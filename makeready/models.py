@@ -5,6 +5,7 @@ from makeready.accounts.models import ApiToken, Invitation, Membership, Organiza
 from makeready.audit.models import AuditEvent
 from makeready.billing.models import BillingAccount, Invoice, MilestoneFee, Plan, StripeEvent, Subscription
 from makeready.changes.models import ChangeRequest
+from makeready.conditions.models import Condition
 from makeready.db.base import Base
 from makeready.feasibility.models import FeasibilityCheck, FeasibilityReview, ProductionApproach, Risk
 from makeready.notify.models import EmailOutbox, Notification
@@ -21,6 +22,7 @@ __all__ = [
     "Base",
     "BillingAccount",
     "ChangeRequest",
+    "Condition",
     "EmailOutbox",
     "FactoryLink",
     "FactoryQuestion",

@@ -1,0 +1,52 @@
+"""The composition root: the one place that wires the core together.
+
+`wire()` installs what the kernel needs from the domains (the audit recorder, the membership lookup), imports every
+module that declares background jobs (so every worker knows every job), and registers every domain's rules on the
+bus. `create_app()`, the CLI (and so `makeready worker`) and the test suite call it; it is idempotent.
+
+Emitters never import the rules that react to them: a new reaction is a rule in its domain and a line here.
+"""
+
+from __future__ import annotations
+
+from makeready.accounts.roles import membership_role
+from makeready.audit.service import record
+from makeready.billing import gating as billing_gating
+from makeready.billing import jobs as billing_jobs
+from makeready.billing import rules as billing_rules
+from makeready.kernel import bus, gates, ports
+from makeready.notify import jobs as notify_jobs
+from makeready.projects import files as project_files
+from makeready.samples import photos as sample_photos
+from makeready.specs import documents as spec_documents
+from makeready.workflow import jobs as workflow_jobs
+from makeready.workflow import triggers as workflow_rules
+
+JOB_MODULES = (notify_jobs, workflow_jobs, billing_jobs, spec_documents)
+"""Modules whose import registers background jobs (`@job`) and periodic ones."""
+
+RULE_SETS = (workflow_rules.RULES, billing_rules.RULES)
+"""Every domain's (event name, rule) list, registered in this order."""
+
+GATES = (
+    (gates.PROJECT_CREATE, billing_gating.require_project_allowance),
+    (gates.ORG_WRITE, billing_gating.require_writable),
+)
+"""Checks before writes that lower domains ask for and higher ones answer."""
+
+_wired = False
+
+
+def wire() -> None:
+    """Install the kernel's ports and register every rule; safe to call more than once."""
+    global _wired
+    if _wired:
+        return
+    ports.install(record_audit=record, membership_role=membership_role)
+    for name, gate in GATES:
+        gates.register(name, gate)
+    project_files.register_key_owner(sample_photos.thumbnail_keys_in)
+    for rules in RULE_SETS:
+        for event_name, rule in rules:
+            bus.register(event_name, rule)
+    _wired = True
