@@ -485,6 +485,13 @@ SPECS: Mapping[str, TableSpec] = {
         order=("-created_at",),
         read_only=EVENTS_AS_RECEIVED,
     ),
+    "conditions": TableSpec(
+        group=SYSTEM,
+        visible=("id", "kind", "subject_type", "subject_id", "project_id", "owner_id", "status", "level"),
+        filters=("kind", "subject_type", "project_id", "owner_id", "status"),
+        order=("-created_at",),
+        read_only="Conditions are raised, escalated and resolved by the events and the periodic pass that watch them.",
+    ),
     "audit_events": TableSpec(
         group=SYSTEM,
         visible=(

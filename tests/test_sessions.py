@@ -141,7 +141,7 @@ async def test_an_admin_signs_a_user_out_everywhere(client: Client, world: World
 async def test_the_cli_signs_a_user_out_everywhere(client: Client, world: World, db_url: str) -> None:
     from click.testing import CliRunner
 
-    from makeready.cli import main
+    from portal.cli import main
 
     await login(client, world.member_a.email)
     portal = httpx.Cookies(client.cookies)
