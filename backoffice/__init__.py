@@ -26,7 +26,7 @@ from backoffice.config import HIDDEN_COLUMNS, NOT_LISTED, table_configs
 from backoffice.csrf import share_csrf_cookie
 from backoffice.forms import admin_forms
 from backoffice.identity import ADMIN_SESSION_BASES, STAFF_USER_BASES
-from backoffice.tables import generate_table, generate_tables
+from backoffice.tables import forget_claims, generate_table, generate_tables
 from makeready.db.session import get_engine
 from makeready.models import Base
 from makeready.settings import ConfigurationError, Settings, to_async_url
@@ -73,6 +73,7 @@ class Backoffice:
             return
         if self._pool_wanted:
             await self._start_pool()
+        forget_claims()
         await self.admin(scope, receive, send)
 
     async def _start_pool(self) -> None:
@@ -130,7 +131,7 @@ def create_backoffice(settings: Settings, *, csrf_secret: str | None = None) -> 
     production = settings.app.is_production
     host = urlsplit(settings.app.base_url).hostname
     admin = create_admin(
-        tables=table_configs(tables),
+        tables=table_configs(tables, accounts_engine),
         forms=admin_forms(accounts_engine),
         auth_table=staff_user,  # type: ignore[arg-type]
         session_table=admin_session,  # type: ignore[arg-type]

@@ -7,13 +7,14 @@ or dropped column fails the start loudly instead of silently vanishing from the 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from piccolo.table import Table
 from piccolo_admin.endpoints import TableConfig
 from piccolo_api.crud.endpoints import OrderBy
-from piccolo_api.crud.hooks import Hook
+from piccolo_api.crud.hooks import Hook, HookType
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backoffice.billing import (
     EVENTS_AS_RECEIVED,
@@ -31,14 +32,24 @@ from backoffice.guards import (
     WRITE_METHODS,
     Validator,
     admins_only,
-    check_version,
     combine,
     known_sort_columns,
     refuse,
     unchanged_columns,
     valid_email,
 )
+from backoffice.protected import (
+    REVOCATION_ONLY,
+    USER_COLUMNS,
+    audit_hooks,
+    frozen_except,
+    revocation_only,
+    token_hooks,
+    user_hooks,
+)
 from backoffice.suppliers import BULK_DELETE_REFUSED, refuse_referenced_delete
+from backoffice.tables import claim_version
+from makeready.accounts.service import USER_FIELDS
 
 logger = logging.getLogger(__name__)
 
@@ -54,8 +65,9 @@ HIDDEN_COLUMNS: Mapping[str, frozenset[str]] = {
     "factory_links": frozenset({"token_hash"}),
 }
 
-# Tables the admin does not list: the back office's own session store is piccolo-admin's business.
-NOT_LISTED = frozenset({"admin_sessions"})
+# Tables the admin does not list: the session stores (piccolo-admin's own, and the portal's, which "Sign a user out
+# everywhere" empties) and the login throttle's counters.
+NOT_LISTED = frozenset({"admin_sessions", "portal_sessions", "login_throttles"})
 
 PHASE_MESSAGE = (
     "A project's phase changes through the project workflow (it checks the conditions of each phase and records "
@@ -87,7 +99,16 @@ QUOTE_CREATE_MESSAGE = (
     "which keeps each quote with its project, client and supplier."
 )
 ANSWER_MESSAGE = "Brands answer questions on the project page in the portal; their answer is recorded there."
-INVITATION_MESSAGE = "An invitation is accepted by the person invited, through the link in their email."
+INVITATION_MESSAGE = (
+    "Invitations are sent and revoked by an organization's owners on its team page in the portal (or sent with the "
+    "form “Invite a brand user”), and accepted by the person invited, through the link in their email."
+)
+MEMBERSHIP_MESSAGE = (
+    "Who belongs to an organization, and with which role, is changed by its owners on its team page in the portal "
+    "(or with the form “Invite a brand user”), where each change is recorded: not by editing rows here."
+)
+USER_DELETE_MESSAGE = "A user is deactivated (is_active), not deleted: their history stays theirs."
+REVOKE_DONT_DELETE = "A token is revoked (set revoked_at), not deleted: its history stays."
 FEASIBILITY_MESSAGE = (
     "A feasibility review is completed in the feasibility workspace, which checks it is finished."
 )
@@ -117,6 +138,8 @@ class TableSpec:
     extra_validators: Mapping[str, tuple[Validator, ...]] = field(default_factory=dict)
     derived: Mapping[str, str] = field(default_factory=dict)
     """Columns a hook fills in, with the help text the form shows: not required from whoever writes the row."""
+    service_hooks: Callable[[AsyncEngine], list[Hook]] | None = None
+    """Hooks that make the edit through a core service (with its audit event), given the accounts engine."""
 
 
 SPECS: Mapping[str, TableSpec] = {
@@ -134,13 +157,21 @@ SPECS: Mapping[str, TableSpec] = {
         no_create="Create users with the form “Create a user” (it sets their password), or `makeready users create`.",
         admins_only="Only agency admins can change users.",
         hooks=tuple(USER_HOOKS),
-        extra_validators={"patch_single": (valid_email,)},
+        # password hashes are hidden (HIDDEN_COLUMNS); access changes go through accounts.update_user, audited
+        service_hooks=user_hooks,
+        extra_validators={
+            "patch_single": (valid_email, frozen_except(USER_FIELDS, USER_COLUMNS)),
+            "delete_single": (refuse(405, USER_DELETE_MESSAGE),),
+            "delete_all": (refuse(405, USER_DELETE_MESSAGE),),
+        },
     ),
     "memberships": TableSpec(
         group=CLIENTS,
         visible=("id", "org_id", "user_id", "role", "created_at"),
         filters=("org_id", "user_id", "role"),
         order=("org_id", "user_id"),
+        # a role is a right: raw edits would promote a viewer to owner with no one the wiser
+        read_only=MEMBERSHIP_MESSAGE,
     ),
     "api_tokens": TableSpec(
         group=CLIENTS,
@@ -148,8 +179,15 @@ SPECS: Mapping[str, TableSpec] = {
         filters=("user_id", "prefix", "revoked_at"),
         order=("-created_at",),
         no_create="API tokens are issued to their owner, who sees the token once: use the portal or the CLI.",
-        # moving a token to another user would hand its holder that user's rights
+        # moving a token to another user would hand its holder that user's rights; reviving a revoked one would
+        # hand it back to whoever its owner revoked it from
         workflow={"user_id": API_KEY_OWNER_MESSAGE, "prefix": API_KEY_OWNER_MESSAGE},
+        service_hooks=token_hooks,
+        extra_validators={
+            "patch_single": (frozen_except(("revoked_at",), REVOCATION_ONLY), revocation_only),
+            "delete_single": (refuse(405, REVOKE_DONT_DELETE),),
+            "delete_all": (refuse(405, REVOKE_DONT_DELETE),),
+        },
     ),
     "projects": TableSpec(
         group=PROJECTS,
@@ -283,8 +321,8 @@ SPECS: Mapping[str, TableSpec] = {
         visible=("id", "org_id", "email", "role", "expires_at", "accepted_at", "revoked_at"),
         filters=("org_id", "email", "role", "accepted_at", "revoked_at"),
         order=("-created_at",),
-        no_create="Invitations are sent by an organization owner from the portal, which emails the link.",
-        workflow={"accepted_at": INVITATION_MESSAGE},
+        # an invitation carries a role: raising it, or reviving a revoked one, would grant that role
+        read_only=INVITATION_MESSAGE,
     ),
     "notifications": TableSpec(
         group=SYSTEM,
@@ -451,6 +489,13 @@ SPECS: Mapping[str, TableSpec] = {
         order=("-created_at",),
         read_only=EVENTS_AS_RECEIVED,
     ),
+    "conditions": TableSpec(
+        group=SYSTEM,
+        visible=("id", "kind", "subject_type", "subject_id", "project_id", "owner_id", "status", "level"),
+        filters=("kind", "subject_type", "project_id", "owner_id", "status"),
+        order=("-created_at",),
+        read_only="Conditions are raised, escalated and resolved by the events and the periodic pass that watch them.",
+    ),
     "audit_events": TableSpec(
         group=SYSTEM,
         visible=(
@@ -494,14 +539,27 @@ def _validators(spec: TableSpec, table: type[Table]) -> dict[str, list[Validator
         guard = unchanged_columns(spec.workflow)
         for method in ("post_single", "patch_single"):
             rules.setdefault(method, []).append(guard)
-    if "version" in {c._meta.name for c in table._meta.columns}:
-        rules.setdefault("patch_single", []).append(check_version)
     for method, extra in spec.extra_validators.items():
         rules.setdefault(method, []).extend(extra)
+    if "version" in {c._meta.name for c in table._meta.columns}:
+        # last: it bumps the version when it accepts, so nothing may refuse the edit after it
+        rules.setdefault("patch_single", []).append(claim_version)
     return rules
 
 
-def table_config(table: type[Table], spec: TableSpec) -> TableConfig:
+def _hooks(table: type[Table], spec: TableSpec, engine: AsyncEngine | None) -> list[Hook]:
+    """The spec's own hooks, then: the service hooks of a security table (the service writes the audit event), or
+    for any other writable table, hooks that record each raw write in the audit trail."""
+    hooks = list(spec.hooks)
+    if engine is not None and not spec.read_only:
+        hooks += spec.service_hooks(engine) if spec.service_hooks else audit_hooks(engine, table)
+    # piccolo_api groups hooks with itertools.groupby, unsorted: a later run of one type would replace an earlier
+    # one, so each type's hooks must be adjacent (sorted is stable: their order within a type is kept)
+    kinds = list(HookType)
+    return sorted(hooks, key=lambda hook: kinds.index(hook.hook_type))
+
+
+def table_config(table: type[Table], spec: TableSpec, engine: AsyncEngine | None = None) -> TableConfig:
     def columns(names: tuple[str, ...]) -> list | None:
         return [table._meta.get_column_by_name(name) for name in names] or None
 
@@ -520,12 +578,13 @@ def table_config(table: type[Table], spec: TableSpec) -> TableConfig:
         visible_filters=columns(spec.filters),
         order_by=order or None,
         menu_group=spec.group,
-        hooks=list(spec.hooks) or None,
+        hooks=_hooks(table, spec, engine) or None,
         validators=combine(_validators(spec, table)),
     )
 
 
-def table_configs(tables: Mapping[str, type[Table]]) -> list[TableConfig]:
+def table_configs(tables: Mapping[str, type[Table]], engine: AsyncEngine | None = None) -> list[TableConfig]:
+    """The TableConfigs; `engine` (SQLAlchemy, the same database) is what the service hooks write through."""
     configs = []
     for name, table in tables.items():
         if name in NOT_LISTED:
@@ -536,5 +595,5 @@ def table_configs(tables: Mapping[str, type[Table]]) -> list[TableConfig]:
                 "back office: table %s has no TableSpec; it is shown read-only under %s", name, OTHER
             )
             spec = DEFAULT_SPEC
-        configs.append(table_config(table, spec))
+        configs.append(table_config(table, spec, engine))
     return configs

@@ -28,6 +28,7 @@ from piccolo_api.session_auth.tables import SessionsBase
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from makeready.accounts import sessions
 from makeready.accounts.models import User
 from makeready.accounts.passwords import MIN_LENGTH, hash_password, needs_rehash, verify_password
 from makeready.audit import service as audit
@@ -111,9 +112,9 @@ class StaffUserMixin:
             if row is None:
                 raise ValueError("There is no such user.")
             row.password_hash = hash_password(password)
-            row.password_changed_at = (
-                utcnow()
-            )  # the user's portal sessions end, as after a change in the portal
+            row.password_changed_at = utcnow()
+            # every session of the user ends, portal and back office, as after a change in the portal
+            await sessions.end_all(session, user_id=row.id)
             await audit.record(
                 session,
                 actor_id=row.id,

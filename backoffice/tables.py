@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Iterable, Mapping
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
@@ -33,6 +34,9 @@ from piccolo.columns.readable import Readable
 from piccolo.engine.base import Engine
 from piccolo.querystring import QueryString
 from piccolo.table import Table, create_table_class
+from piccolo_api.crud.endpoints import PiccoloCRUD
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
 
 from makeready.db.types import UTCDateTime
 
@@ -66,8 +70,61 @@ def _python_default(column: sa.Column[Any]) -> tuple[bool, Any]:
     return True, default.arg
 
 
-def _bump_version() -> QueryString:
-    return QueryString('"version" + 1')
+# The table whose row this request's version check has already bumped (see claim_version): its UPDATE then keeps
+# the version it claimed instead of bumping it a second time. One request at a time per context.
+_claimed: ContextVar[str | None] = ContextVar("backoffice_version_claim", default=None)
+
+STALE = "Someone else changed this row since you opened it. Reload it and make your change again."
+
+
+def _bump_version(tablename: str) -> Callable[[], QueryString]:
+    def bump() -> QueryString:
+        if _claimed.get() == tablename:
+            _claimed.set(None)
+            return QueryString('"version"')
+        return QueryString('"version" + 1')
+
+    return bump
+
+
+def forget_claims() -> None:
+    """Called at the start of each back-office request: a claim never outlives the request that made it."""
+    _claimed.set(None)
+
+
+async def claim_version(piccolo_crud: PiccoloCRUD, request: Request) -> None:
+    """A stale edit is a 409, never a silent overwrite (DESIGN.md section 5), even when two edits race.
+
+    The admin's form sends back the version it loaded. This validator (the last one of a PATCH) bumps the row's
+    version only if it is still that one, in one compare-and-set UPDATE: of two edits that loaded the same
+    version, exactly one claims it and the other is refused, on SQLite (one writer at a time) as on PostgreSQL
+    (the second UPDATE waits for the first's row lock, then no longer matches). The claiming edit's own UPDATE
+    then leaves the version as claimed. A checking SELECT followed by the UPDATE let both through."""
+    try:
+        data = await request.json()
+    except ValueError:
+        return
+    if not isinstance(data, dict) or data.get("version") in (None, ""):
+        return
+    try:
+        sent = int(data["version"])
+    except (TypeError, ValueError):
+        raise HTTPException(status_code=422, detail="The version must be a whole number.") from None
+    table: type[Table] = piccolo_crud.table
+    primary_key = table._meta.primary_key
+    row_id = primary_key.value_type(request.path_params.get("row_id"))
+    version = table._meta.get_column_by_name("version")
+    claimed = (
+        await table.update({version: QueryString('"version" + 1')}, use_auto_update=False)
+        .where((primary_key == row_id) & (version == sent))
+        .returning(primary_key)
+        .run()
+    )
+    if claimed:
+        _claimed.set(table._meta.tablename)
+        return
+    if await table.exists().where(primary_key == row_id).run():
+        raise HTTPException(status_code=409, detail=STALE)
 
 
 def _timestamp_default(column: sa.Column[Any], has: bool, value: Any) -> Any:
@@ -128,7 +185,7 @@ def piccolo_column(column: sa.Column[Any], references: Mapping[str, type[Table]]
     if column.name == "version" and isinstance(sa_type, sa.Integer):
         # VersionedMixin: an admin write bumps the version like an ORM write, so SQLAlchemy's optimistic
         # locking still notices that the row changed under it
-        kwargs["auto_update"] = _bump_version
+        kwargs["auto_update"] = _bump_version(column.table.name)
     if isinstance(sa_type, sa.BigInteger):
         return BigInt(**kwargs)
     if isinstance(sa_type, sa.Integer):

@@ -99,7 +99,7 @@ class AccountPages(Controller):
         except DomainError as exc:
             field = "current_password" if exc.extra.get("field") == "current_password" else "new_password"
             return await render_account(db, user, errors={field: exc.message}, status_code=exc.status_code)
-        login_session(request, user.user)  # a fresh session: its age counts from the new password
+        login_session(request, user.user, db)  # a fresh session: its age counts from the new password
         return Redirect("/account?done=password", status_code=303)
 
     @post("/language", name="account.language")

@@ -48,6 +48,7 @@ from portal.notifications import NotificationPages, notifications_api
 from portal.pages import login_page, login_submit, logout, switch_locale
 from portal.projects_pages import ProjectPages
 from portal.samples import SamplePages, SamplePhotoRoutes, samples_api
+from portal.security import baseline_headers, security_headers
 from portal.specs import SpecPages, specs_api
 from portal.submit import SubmitPages
 from portal.team import InvitationPages, TeamPages
@@ -195,7 +196,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 )
             ),
         ],
-        middleware=[sessions.middleware, LocaleMiddleware()],
+        middleware=[security_headers(settings), sessions.middleware, LocaleMiddleware()],
+        before_send=[baseline_headers(settings)],
         csrf_config=csrf,
         template_config=TemplateConfig(engine=JinjaTemplateEngine.from_environment(build_jinja())),
         openapi_config=OpenAPIConfig(

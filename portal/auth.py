@@ -5,18 +5,21 @@ from __future__ import annotations
 import secrets
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
 from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from makeready.accounts import service as accounts
+from makeready.accounts import sessions, throttle
 from makeready.accounts.models import Membership, OrgRole, User
 from makeready.billing.gating import BillingNotice, notices_for
+from makeready.db.session import unit_of_work
 from makeready.db.tenancy import Scope, set_scope
 from makeready.i18n import SUPPORTED, _, set_locale
 from makeready.notify import service as notify
@@ -71,15 +74,68 @@ class Actor:
         return self.memberships[0].org_id if self.memberships else None
 
 
-def login_session(request: Request, user: User) -> None:
+def login_session(request: Request, user: User, db: AsyncSession) -> None:
+    """Start a portal session: a `portal_sessions` row (committed with the request) named by the cookie's `sid`.
+    Any session the browser had before is replaced (a fresh id at each login: no session fixation)."""
     request.set_session(
         {
             "uid": user.id,
+            "sid": sessions.start(db, user_id=user.id),
             "iat": int(clock()),
             "pw": accounts.password_mark(user),
             "locale": user.locale or _current_locale(request),
         }
     )
+
+
+class TooManyAttempts(Exception):
+    """The login is refused before checking the password: too many failures for the account or the address."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(retry_after)
+        self.retry_after = retry_after
+
+    @property
+    def message(self) -> str:
+        return _("Too many failed logins. Try again in %(seconds)d seconds.") % {"seconds": self.retry_after}
+
+
+def client_address(request: Request) -> str:
+    """The caller's address (uvicorn puts the X-Forwarded-For address here when the proxy is trusted)."""
+    return request.client.host if request.client else "unknown"
+
+
+async def attempt_login(request: Request, db: AsyncSession, *, email: str, password: str) -> User | None:
+    """The user these credentials name, or None, under the brute-force limits of makeready.accounts.throttle:
+    raises TooManyAttempts while the account or the address is blocked, without checking the password.
+
+    A failure is counted in a transaction of its own, committed whatever the request's transaction does (a failed
+    login answers 400, which rolls the request's transaction back)."""
+    set_scope(db, Scope.system())
+    address, now = client_address(request), datetime.fromtimestamp(clock(), UTC)
+    wait = await throttle.wait_seconds(db, email=email, address=address, now=now)
+    if wait:
+        raise TooManyAttempts(wait)
+    user = await accounts.authenticate(db, email=email, password=password)
+    if user is None:
+        await db.rollback()
+        async with unit_of_work(Scope.system(), engine=cast(AsyncEngine, db.bind)) as counting:
+            await throttle.record_failure(counting, email=email, address=address, now=now)
+        return None
+    await throttle.record_success(db, email=email)
+    # a good moment to forget the user's sessions that have expired anyway
+    hours = get_settings().app.session_hours
+    await sessions.forget_expired(db, user_id=user.id, older_than=now - timedelta(hours=hours))
+    return user
+
+
+async def logout_session(request: Request, db: AsyncSession) -> None:
+    """End this browser's session on the server too, so a copy of the cookie is worth nothing."""
+    session = request.session if request.scope.get("session") else {}
+    if session.get("sid"):
+        set_scope(db, Scope.system())
+        await sessions.end(db, session_id=str(session["sid"]))
+    request.clear_session()
 
 
 def _current_locale(request: Request) -> str | None:
@@ -109,14 +165,21 @@ async def _resolve(request: Request, db: AsyncSession) -> Actor | None:
             if int(session.get("iat", 0)) + get_settings().app.session_hours * 3600 < clock():
                 request.clear_session()
                 raise SessionExpired(_("Your session has expired. Please log in again."))
-            user = await db.scalar(select(User).where(User.id == uid, User.is_active))
-            if user is not None and session.get("pw", "") != accounts.password_mark(user):
-                # started before the password changed: another browser, or a stolen cookie
-                request.clear_session()
-                raise PasswordChanged(_("Your password was changed. Please log in again."))
+            user = await sessions.user_for(db, session_id=str(session.get("sid") or ""), user_id=int(uid))
             if user is None:
+                # logged out, signed out by a password change or an admin, or deactivated: the cookie is dead
                 request.clear_session()
-            elif request.method not in SAFE_METHODS and request.url.path.startswith("/api/"):
+                stale = await db.scalar(select(User).where(User.id == uid, User.is_active))
+                if stale is not None and session.get("pw", "") != accounts.password_mark(stale):
+                    # started before the password changed: another browser, or a stolen cookie
+                    raise PasswordChanged(_("Your password was changed. Please log in again."))
+                if stale is not None:
+                    raise SessionExpired(_("Your session has expired. Please log in again."))
+            if (
+                user is not None
+                and request.method not in SAFE_METHODS
+                and request.url.path.startswith("/api/")
+            ):
                 # cookie-authenticated API writes need the CSRF double-submit header; bearer tokens do not
                 cookie, sent = request.cookies.get(CSRF_COOKIE, ""), request.headers.get(CSRF_HEADER, "")
                 if not (cookie and sent and secrets.compare_digest(cookie, sent)):

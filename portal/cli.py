@@ -469,6 +469,41 @@ def users_token(email: str, name: str) -> None:
     click.echo(token)
 
 
+@users.command("sign-out")
+@click.option("--email", required=True, help="Whose sessions end.")
+@click.option("--revoke-tokens", is_flag=True, help="Also revoke their API tokens (a lost laptop, a leak).")
+def users_sign_out(email: str, revoke_tokens: bool) -> None:
+    """End every portal and back-office session of a user at once (audited)."""
+    from sqlalchemy import select
+
+    from makeready.accounts import sessions
+    from makeready.accounts.models import User
+    from makeready.db.session import unit_of_work
+    from makeready.db.tenancy import Scope
+
+    settings = load_settings()
+    require_database(settings, need_schema=True)
+
+    async def sign_out() -> str:
+        address = email.strip().lower()
+        async with command_engine(settings) as engine, unit_of_work(Scope.system(), engine=engine) as session:
+            user = await session.scalar(select(User).where(User.email == address))
+            if user is None:
+                raise CliError(_("There is no user with the email %(email)s.") % {"email": address})
+            ended, revoked = await sessions.sign_out_everywhere(
+                session,
+                user=user,
+                actor_id=None,
+                revoke_tokens=revoke_tokens,
+                reason="makeready users sign-out",
+            )
+        return _(
+            "Signed %(email)s out everywhere: %(sessions)d sessions ended, %(tokens)d API tokens revoked."
+        ) % {"email": address, "sessions": ended, "tokens": revoked}
+
+    click.echo(run(sign_out))
+
+
 @main.group()
 def audit() -> None:
     """The tamper-evident record of every change."""

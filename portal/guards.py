@@ -51,7 +51,7 @@ async def coordinators_only(connection: Connection, _handler: BaseRouteHandler) 
         if user is None:
             raise NotAuthorizedException(_("Please log in to continue."))
         if "session" in connection.scope:
-            login_session(connection, user)  # type: ignore[arg-type]
+            login_session(connection, user, db)  # type: ignore[arg-type]
         forget_actor(connection)
         actor = await caller(connection)
         if actor is None:  # the cookie middleware is off for this path: no portal session to start

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from makeready.accounts import service as accounts
 from makeready.db.tenancy import Scope, set_scope
 from makeready.i18n import SUPPORTED, _, set_locale
-from portal.auth import login_session
+from portal.auth import TooManyAttempts, attempt_login, login_session, logout_session
 
 
 def safe_next(target: str | None) -> str:
@@ -49,9 +49,16 @@ async def login_submit(
     data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)],
 ) -> Template | Redirect:
     """Check the credentials; on success start a session, else show the form again with the message."""
-    set_scope(db_session, Scope.system())
     email = (data.get("email") or "").strip()
-    user = await accounts.authenticate(db_session, email=email, password=data.get("password") or "")
+    try:
+        user = await attempt_login(request, db_session, email=email, password=data.get("password") or "")
+    except TooManyAttempts as refused:
+        return Template(
+            "portal/login.html",
+            context={"next": safe_next(data.get("next")), "email": email, "error": refused.message},
+            status_code=429,
+            headers={"Retry-After": str(refused.retry_after)},
+        )
     if user is None:
         return Template(
             "portal/login.html",
@@ -62,16 +69,16 @@ async def login_submit(
             },
             status_code=400,
         )
-    login_session(request, user)
+    login_session(request, user, db_session)
     if user.locale:
         set_locale(user.locale)
     return Redirect(safe_next(data.get("next")), status_code=303)
 
 
 @post("/logout", tags=["pages"], include_in_schema=False)
-async def logout(request: Request[Any, Any, Any]) -> Redirect:
-    """End the session."""
-    request.clear_session()
+async def logout(request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession]) -> Redirect:
+    """End the session, on the server too: a copy of the cookie no longer signs anyone in."""
+    await logout_session(request, db_session)
     return Redirect("/login", status_code=303)
 
 

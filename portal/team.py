@@ -294,7 +294,7 @@ class InvitationPages(Controller):
                 new_user = await team.accept_as_new_user(
                     db, token=token, name=name, password=password, locale=get_locale()
                 )
-                login_session(request, new_user)
+                login_session(request, new_user, db)
                 org_id = found.invitation.org_id
         except team.Gone as exc:
             return _error_page(exc)

@@ -63,6 +63,7 @@ FORMS = [
     "re-process-a-stripe-event",
     "create-a-user",
     "invite-a-brand-user",
+    "sign-a-user-out-everywhere",
 ]
 
 

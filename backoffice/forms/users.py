@@ -1,15 +1,18 @@
-"""Forms for people: create a user (agency admins), invite a brand user to a client organization."""
+"""Forms for people: create a user (agency admins), invite a brand user to a client organization, sign a user out
+everywhere (agency admins)."""
 
 from __future__ import annotations
 
 from piccolo_admin.endpoints import FormConfig
 from pydantic import Field, SecretStr
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from starlette.requests import Request
 
 from backoffice.forms.base import Form, FormModel, run
 from backoffice.forms.lookup import choose, find_org
 from makeready.accounts import service as accounts
+from makeready.accounts import sessions
 from makeready.accounts.models import OrgRole, User
 from makeready.i18n import N_, _, get_locale
 from makeready.team import service as team
@@ -40,6 +43,15 @@ class CreateUser(FormModel):
     )
 
 
+class EndSessions(FormModel):
+    email: str = Field(title=N_("Email of the user"))
+    revoke_tokens: bool = Field(
+        False,
+        title=N_("Also revoke their API tokens"),
+        description=N_("For a lost laptop or a leaked token: scripts using their tokens stop working too."),
+    )
+
+
 class InviteBrandUser(FormModel):
     organization: str = Field(title=N_("Client (name or number)"))
     email: str = Field(title=N_("Email of the person to invite"))
@@ -62,6 +74,28 @@ def user_forms(engine: AsyncEngine) -> list[FormConfig]:
                 actor_id=actor.id,
             )
             return _("Created %(email)s.") % {"email": user.email}
+
+        return await run(engine, request, action)
+
+    async def end_sessions(request: Request, data: EndSessions) -> str:
+        if not request.user.user.superuser:
+            raise ValueError(_("Only agency admins can sign a user out everywhere."))
+
+        async def action(session: AsyncSession, actor: User) -> str:
+            email = accounts.normalize_email(data.email)
+            user = await session.scalar(select(User).where(User.email == email))
+            if user is None:
+                raise ValueError(_("There is no user with this email."))
+            ended, revoked = await sessions.sign_out_everywhere(
+                session, user=user, actor_id=actor.id, revoke_tokens=data.revoke_tokens, reason="back office"
+            )
+            return _(
+                "Signed %(email)s out everywhere: %(sessions)d sessions ended, %(tokens)d API tokens revoked."
+            ) % {
+                "email": user.email,
+                "sessions": ended,
+                "tokens": revoked,
+            }
 
         return await run(engine, request, action)
 
@@ -97,6 +131,15 @@ def user_forms(engine: AsyncEngine) -> list[FormConfig]:
             description=N_(
                 "Emails a person a link to join a client organization (a brand) with a role. They choose their "
                 "own password when they accept."
+            ),
+            form_group=USERS_GROUP,
+        ),
+        Form(
+            name=N_("Sign a user out everywhere"),
+            pydantic_model=EndSessions,
+            endpoint=end_sessions,
+            description=N_(
+                "Signs the user out of the portal and the back office in every browser at once (agency admins)."
             ),
             form_group=USERS_GROUP,
         ),

@@ -9,6 +9,7 @@ from sqlalchemy import Enum, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from makeready.db.base import Base, IdMixin, TenantOwned, TenantRoot, TimestampMixin, VersionedMixin
+from makeready.db.types import utcnow
 
 
 def str_enum(enum_cls: type[enum.Enum], length: int = 24) -> Enum:
@@ -101,3 +102,26 @@ class Invitation(IdMixin, TenantOwned, TimestampMixin, Base):
     expires_at: Mapped[datetime]
     accepted_at: Mapped[datetime | None] = mapped_column(default=None)
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class PortalSession(IdMixin, Base):
+    """One signed-in portal browser. The session cookie carries a random id; only its SHA-256 is stored here, and
+    a cookie whose row is gone is signed out (logout, a password change, an admin ending the user's sessions)."""
+
+    __tablename__ = "portal_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LoginThrottle(IdMixin, Base):
+    """Failed portal logins of one account (`account:<email>`) or one client address (`address:<ip>`), and until
+    when further attempts are refused. Kept in the database: the app servers are stateless replicas."""
+
+    __tablename__ = "login_throttles"
+
+    key: Mapped[str] = mapped_column(String(400), unique=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    window_started_at: Mapped[datetime] = mapped_column(index=True)
+    blocked_until: Mapped[datetime | None] = mapped_column(default=None)

@@ -6,17 +6,19 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from makeready.accounts import sessions
 from makeready.accounts.models import ApiToken, Membership, Organization, OrgRole, User
 from makeready.accounts.passwords import MIN_LENGTH, hash_password, needs_rehash, verify_password
 from makeready.audit import service as audit
 from makeready.db.tenancy import Scope
 from makeready.db.types import utcnow
-from makeready.errors import Conflict, ValidationFailed
+from makeready.errors import Conflict, NotFound, ValidationFailed
 from makeready.i18n import _
 
 TOKEN_PREFIX = "mr_"  # noqa: S105 - a public prefix that makes leaked tokens easy to scan for, not a secret
@@ -152,6 +154,9 @@ async def change_password(session: AsyncSession, *, user: User, current: str, ne
     check_password_strength(new)
     user.password_hash = hash_password(new)
     user.password_changed_at = utcnow()
+    # every session the user had ends, portal and back office alike (the portal starts a fresh one for the
+    # browser that made the change): whoever had a copy of a cookie is out
+    await sessions.end_all(session, user_id=user.id)
     await audit.record(
         session, actor_id=user.id, action="user.password_changed", subject_type="user", subject_id=user.id
     )
@@ -241,3 +246,76 @@ def scope_for(user: User | None, memberships: list[Membership]) -> Scope:
     if user.is_staff:
         return Scope.staff(user.id)
     return Scope.member(user.id, {m.org_id for m in memberships})
+
+
+USER_FIELDS = ("email", "name", "locale", "is_active", "is_staff", "is_admin")
+"""What an agency admin may change on a user (the back office's users table); each change is audited."""
+
+
+async def update_user(
+    session: AsyncSession, *, user_id: int, actor_id: int | None, changes: dict[str, Any], reason: str = ""
+) -> User:
+    """Change a user's email, name, language or access (active, coordinator, agency admin), audited. Taking access
+    away (deactivating, or no longer staff) ends every session the user has, portal and back office."""
+    unknown = set(changes) - set(USER_FIELDS)
+    if unknown:
+        raise ValidationFailed(
+            _("These fields cannot be changed here: %(fields)s.") % {"fields": ", ".join(sorted(unknown))}
+        )
+    user = await session.get(User, user_id)
+    if user is None:
+        raise NotFound(_("There is no such user."))
+    changes = dict(changes)
+    if "email" in changes:
+        changes["email"] = normalize_email(str(changes["email"] or ""))
+        taken = await session.scalar(
+            select(User.id).where(User.email == changes["email"], User.id != user_id)
+        )
+        if taken:
+            raise Conflict(_("A user with this email already exists."), field="email")
+    if changes.get("is_admin"):
+        changes["is_staff"] = True  # every agency admin is staff, as create_user makes them
+    before: dict[str, Any] = {}
+    after: dict[str, Any] = {}
+    for name, value in changes.items():
+        if getattr(user, name) != value:
+            before[name], after[name] = getattr(user, name), value
+            setattr(user, name, value)
+    if not after:
+        return user
+    await session.flush()
+    if after.get("is_active") is False or after.get("is_staff") is False:
+        await sessions.end_all(session, user_id=user.id)
+    await audit.record(
+        session,
+        actor_id=actor_id,
+        action="user.updated",
+        subject_type="user",
+        subject_id=user.id,
+        before=before,
+        after=after,
+        reason=reason,
+    )
+    return user
+
+
+async def revoke_token_as_staff(
+    session: AsyncSession, *, token_id: int, actor_id: int | None, reason: str = ""
+) -> ApiToken:
+    """Revoke anyone's API token (the back office); it stops working at once. Audited. Revoking is final."""
+    token = await session.get(ApiToken, token_id)
+    if token is None:
+        raise NotFound(_("There is no such API token."))
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        await session.flush()
+        await audit.record(
+            session,
+            actor_id=actor_id,
+            action="api_token.revoked",
+            subject_type="api_token",
+            subject_id=token.id,
+            before={"prefix": token.prefix, "name": token.name, "user_id": token.user_id},
+            reason=reason,
+        )
+    return token
