@@ -28,6 +28,7 @@ from makeready.i18n import _
 from makeready.suppliers import service as suppliers
 from makeready.suppliers.display import format_rate, format_unit_money
 from makeready.suppliers.models import QuoteStatus, Supplier
+from portal.bounds import PageNumber
 
 PAGE_SIZE = 25
 TEMPLATES = "backoffice/suppliers"
@@ -179,7 +180,7 @@ class SupplierPages(Controller):
         certification: str = "",
         archived: bool = False,
         notice: str = "",
-        page: Annotated[int, Parameter(ge=1)] = 1,
+        page: PageNumber = 1,
     ) -> Template:
         """Suppliers with names in English and Chinese, where they are, what they do, and how they performed."""
         filters = suppliers.SupplierFilters(

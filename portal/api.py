@@ -17,6 +17,7 @@ from makeready.errors import ValidationFailed
 from makeready.i18n import _
 from makeready.projects import service as projects
 from portal.auth import Actor, provide_user
+from portal.bounds import Offset as Offset  # the lists of other modules import it from here
 from portal.schemas import MilestoneOut, Page, Problem, ProjectCreate, ProjectOut, ProjectPatch
 
 PROBLEMS = {
@@ -42,7 +43,6 @@ WRITE_PROBLEMS = {
 }
 
 Limit = Annotated[int, Parameter(ge=1, le=200, description="Page size")]
-Offset = Annotated[int, Parameter(ge=0, description="Items to skip")]
 
 
 class ProjectController(Controller):

@@ -15,7 +15,7 @@ from babel.dates import format_skeleton
 from litestar import Controller, get, post
 from litestar.di import Provide
 from litestar.enums import RequestEncodingType
-from litestar.params import Body, Parameter
+from litestar.params import Body
 from litestar.response import Redirect, Template
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,6 +31,7 @@ from makeready.projects.models import Project, Question
 from makeready.storage.base import human_size
 from makeready.workflow import decisions
 from portal.auth import Actor, provide_user
+from portal.bounds import PageNumber
 
 PAGE_SIZE = 25
 WRITERS = frozenset({OrgRole.owner, OrgRole.member})
@@ -105,9 +106,7 @@ class ProjectPages(Controller):
     dependencies = {"user": Provide(provide_user)}
 
     @get("/", name="dashboard")
-    async def dashboard(
-        self, db: AsyncSession, user: Actor, page: Annotated[int, Parameter(ge=1)] = 1
-    ) -> Template:
+    async def dashboard(self, db: AsyncSession, user: Actor, page: PageNumber = 1) -> Template:
         """Every project the caller can see: those waiting on the brand first, then the rest."""
         rows, total, waiting = await overview.dashboard(db, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
         return Template(
@@ -132,7 +131,7 @@ class ProjectPages(Controller):
         db: AsyncSession,
         user: Actor,
         project_id: int,
-        log: Annotated[int, Parameter(ge=1, description="Page of the decision log")] = 1,
+        log: PageNumber = 1,  # page of the decision log
         submitted: bool = False,
         answered: bool = False,
     ) -> Template:

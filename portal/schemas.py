@@ -9,6 +9,7 @@ from typing import Generic, TypeVar
 import msgspec
 
 from makeready.projects.models import Milestone, Project
+from portal.bounds import RowId
 
 T = TypeVar("T")
 
@@ -92,12 +93,12 @@ class ProjectCreate(msgspec.Struct, forbid_unknown_fields=True):
     target_unit_price: Decimal | None = None
     currency: str = "USD"
     target_date: date | None = None
-    org_id: int | None = None
+    org_id: RowId | None = None
     """Needed only when the caller belongs to several organizations."""
 
 
 class ProjectPatch(msgspec.Struct, forbid_unknown_fields=True):
-    version: int
+    version: RowId
     """The version the change was based on; a stale one is a 409 carrying the current version."""
     name: str | msgspec.UnsetType = msgspec.UNSET
     category: str | msgspec.UnsetType = msgspec.UNSET

@@ -43,6 +43,9 @@ EDITABLE_FIELDS = {
 }
 
 
+NULLABLE_FIELDS = {"target_quantity", "target_unit_price", "target_date"}
+
+
 @dataclass(frozen=True)
 class ProjectInput:
     name: str
@@ -95,8 +98,8 @@ def clean_project_fields(values: dict[str, Any]) -> dict[str, Any]:
                 value = date.fromisoformat(value)
             except ValueError:
                 raise ValidationFailed(_("The target date must be a date (YYYY-MM-DD)."), field=key) from None
-        if value == "":
-            value = None
+        if value == "" and key in NULLABLE_FIELDS:
+            value = None  # a cleared number or date; cleared text stays "" (those columns are NOT NULL)
         out[key] = value
     return out
 
