@@ -63,6 +63,8 @@ class ProjectOut(msgspec.Struct):
     version: int
     created_at: datetime
     updated_at: datetime
+    go_ahead_at: datetime | None = None
+    """When the brand gave the go-ahead for development (POST .../go-ahead); null until then."""
 
     @classmethod
     def of(cls, p: Project) -> ProjectOut:
@@ -81,6 +83,7 @@ class ProjectOut(msgspec.Struct):
             version=p.version,
             created_at=p.created_at,
             updated_at=p.updated_at,
+            go_ahead_at=p.go_ahead_at,
         )
 
 
@@ -108,6 +111,13 @@ class ProjectPatch(msgspec.Struct, forbid_unknown_fields=True):
     target_unit_price: Decimal | msgspec.UnsetType | None = msgspec.UNSET
     currency: str | msgspec.UnsetType = msgspec.UNSET
     target_date: date | msgspec.UnsetType | None = msgspec.UNSET
+
+
+class GoAheadIn(msgspec.Struct, forbid_unknown_fields=True):
+    reason: str = ""
+    """A note with the go-ahead, recorded in the decision log."""
+    version: RowId | None = None
+    """The project's version you read; a stale one is a 409 carrying the current version."""
 
 
 class Problem(msgspec.Struct):
