@@ -61,6 +61,7 @@ def server(demo_home: Path) -> Iterator[str]:
         "DATABASE_POOL": "queue",
         "MEDIA_ROOT": str(home / "media"),
         "OUTBOX_DIR": str(home / "outbox"),
+        "PYTHONPATH": str(ROOT),  # serve this checkout, not wherever the venv's editable install points
     }
     subprocess.run([MAKEREADY, "demo", "--no-serve"], env=env, check=True, capture_output=True)
     port = _free_port()
@@ -429,3 +430,50 @@ async def test_coordinator_runs_projects_from_the_board(server: str, browser: Br
     await expect(page.locator("h1")).to_have_text("Board")
     await expect(production.locator("article.board-card", has_text="Arc Pendant 40")).to_have_count(0)
     await _shot(page, "coordinator-board-after-en")
+
+
+async def _coordinator_page(server: str, browser: Browser) -> Page:
+    page = await browser.new_page(locale="en-US")
+    await page.goto(f"{server}/admin/")
+    await page.locator("input[type=text]").first.fill(COORDINATOR)
+    await page.locator("input[type=password]").first.fill(PASSWORD)
+    await page.get_by_role("button", name=re.compile("log ?in", re.IGNORECASE)).click()
+    await expect(page.get_by_text("projects", exact=False).first).to_be_visible()
+    return page
+
+
+async def test_coordinator_moves_and_adds_assembly_steps_in_the_spec_editor(
+    server: str, browser: Browser
+) -> None:
+    """Moving a row and "Add a row" change the draft, and the page says so only when something changed."""
+    from makeready.demo import SPEC_DEMO_PROJECT
+
+    page = await _coordinator_page(server, browser)
+    await page.goto(f"{server}/coordinator/board")
+    await page.locator("article.board-card a", has_text=SPEC_DEMO_PROJECT).first.click()
+    await page.locator("a", has_text="Specification").first.click()
+    section = page.locator("#section-assembly")
+    steps = section.locator(".sf-row textarea[name$='.text.en'], .sf-row input[name$='.text.en']")
+    first_three = [await steps.nth(i).input_value() for i in range(3)]
+    assert first_three[0].startswith("Press the stem")
+
+    # the second step moves up: it is first now, and the page says the section was saved
+    await section.locator(".sf-row").nth(1).locator("button[name=_down], button[name=_up]").first.click()
+    await expect(page.locator("[role=status]")).to_have_text("The section was saved.")
+    section = page.locator("#section-assembly")
+    steps = section.locator(".sf-row textarea[name$='.text.en'], .sf-row input[name$='.text.en']")
+    await expect(steps.nth(0)).to_have_value(first_three[1])
+    await expect(steps.nth(1)).to_have_value(first_three[0])
+
+    # "Add a row" adds an empty fourth step
+    count = await section.locator(".sf-row").count()
+    await section.locator("button[name=_add][value=assembly]").click()
+    section = page.locator("#section-assembly")
+    await expect(section.locator(".sf-row")).to_have_count(count + 1)
+    await expect(page.locator("[role=status]")).to_have_text("The section was saved.")
+    await _shot(page, "coordinator-spec-assembly-moved")
+
+    # saving without changing anything does not claim a save
+    await section.get_by_role("button", name="Save Assembly notes").click()
+    await expect(page.locator("[role=status]")).to_have_text("Nothing was changed in this section.")
+    await page.close()
