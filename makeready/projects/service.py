@@ -17,6 +17,7 @@ from makeready.billing import gating as billing_gate
 from makeready.db.tenancy import get_scope
 from makeready.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from makeready.i18n import N_, _
+from makeready.notify.service import notify
 from makeready.projects.models import Milestone, MilestoneStatus, Phase, Project
 
 # The agency's standard plan for a new product: (phase, title, days after submission).
@@ -259,6 +260,61 @@ async def update_project(
         after={k: fields[k] for k in before},
         reason=reason,
     )
+    return project
+
+
+async def assign_coordinator(
+    session: AsyncSession,
+    *,
+    actor: User,
+    project_id: int,
+    coordinator_id: int,
+    expected_version: int | None = None,
+) -> Project:
+    """Make an active staff member the project's coordinator (a new project has none), or change who it is.
+
+    Staff only. Recorded as `project.coordinator_assigned` (before/after ids); the new coordinator is told in the
+    app and by email, unless they assigned themselves. Assigning the current coordinator again changes nothing.
+    """
+    if not actor.is_staff:
+        raise PermissionDenied(_("Only the agency's staff can assign a project's coordinator."))
+    project = await get_project(session, project_id)
+    if expected_version is not None and project.version != expected_version:
+        raise Conflict(
+            _("This project was changed by someone else. Reload it and apply your change again."),
+            current_version=project.version,
+        )
+    coordinator = await session.scalar(
+        select(User).where(User.id == coordinator_id, User.is_staff.is_(True), User.is_active.is_(True))
+    )
+    if coordinator is None:
+        raise ValidationFailed(_("Choose one of the agency's coordinators."), field="coordinator_id")
+    previous = project.coordinator_id
+    if previous == coordinator.id:
+        return project
+    project.coordinator_id = coordinator.id
+    project.coordinator = coordinator
+    await session.flush()  # the version column guards a concurrent writer between our read and this write
+    await audit.record(
+        session,
+        actor_id=actor.id,
+        action="project.coordinator_assigned",
+        subject_type="project",
+        subject_id=project.id,
+        org_id=project.org_id,
+        project_id=project.id,
+        before={"coordinator_id": previous},
+        after={"coordinator_id": coordinator.id},
+    )
+    if coordinator.id != actor.id:
+        await notify(
+            session,
+            user=coordinator,
+            kind="coordinator_assigned",
+            params={"project": project.name, "org": project.org.name, "actor": actor.display_name},
+            project_id=project.id,
+            link=f"/coordinator/projects/{project.id}",
+        )
     return project
 
 
