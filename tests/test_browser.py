@@ -477,3 +477,74 @@ async def test_coordinator_moves_and_adds_assembly_steps_in_the_spec_editor(
     await section.get_by_role("button", name="Save Assembly notes").click()
     await expect(page.locator("[role=status]")).to_have_text("Nothing was changed in this section.")
     await page.close()
+
+
+# Run with the server's database: the demo's "Halo Wall Sconce" gets a completed feasibility review (arranged
+# directly: completing a review is the feasibility workspace's test), so the brand is asked for the go-ahead.
+COMPLETE_REVIEW = r"""
+import asyncio
+from sqlalchemy import select
+from makeready.db.session import unit_of_work
+from makeready.db.tenancy import Scope
+from makeready.db.types import utcnow
+from makeready.feasibility.models import FeasibilityReview
+from makeready.projects.models import Project
+
+
+async def main():
+    async with unit_of_work(Scope.system()) as session:
+        project = await session.scalar(select(Project).where(Project.name == "Halo Wall Sconce"))
+        review = await session.scalar(select(FeasibilityReview).where(FeasibilityReview.project_id == project.id))
+        if review is None:
+            review = FeasibilityReview(org_id=project.org_id, project_id=project.id)
+            session.add(review)
+        review.summary = "Feasible in spun aluminium; the ring diffuser needs a second supplier."
+        review.completed_at = utcnow()
+
+
+asyncio.run(main())
+"""
+
+
+@pytest.fixture
+def review_completed(server: str, demo_home: Path) -> None:
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite+aiosqlite:///{demo_home / 'demo.db'}",
+        "PYTHONPATH": str(ROOT),
+    }
+    subprocess.run(
+        [sys.executable, "-c", COMPLETE_REVIEW], env=env, check=True, capture_output=True, cwd=ROOT
+    )
+
+
+@pytest.mark.usefixtures("review_completed")
+async def test_brand_gives_the_go_ahead_from_the_dashboard(server: str, browser: Browser) -> None:
+    """ "Waiting on you: go-ahead for development" leads to the button; a click lands in the decision log."""
+    page = await browser.new_page(locale="en-US")
+    await page.goto(f"{server}/login")
+    await page.fill("input[name=email]", BRAND)
+    await page.fill("input[name=password]", PASSWORD)
+    await page.click("form[action='/login'] button[type=submit]")
+    if await page.locator("button[name=locale][value=en]").count():  # an earlier test left her in Chinese
+        await page.click("button[name=locale][value=en]")
+    await expect(page.locator("h1")).to_have_text("Projects")
+
+    await page.locator("a.badge", has_text="Go-ahead for development").first.click()
+    await expect(page).to_have_url(re.compile(r"/projects/\d+#feasibility$"))
+    await expect(page.locator("h1")).to_contain_text("Halo Wall Sconce")
+    section = page.locator("#feasibility")
+    await section.locator("textarea[name=reason]").fill("The cost per unit works for us.")
+    await section.get_by_role("button", name="Give the go-ahead for development").click()
+
+    await expect(page.locator("#feasibility [role=status]")).to_have_text(
+        "You gave the go-ahead for development."
+    )
+    assert await page.locator("#feasibility form").count() == 0
+    log = page.locator("#log")
+    await expect(log).to_contain_text("gave the go-ahead for development.")
+    await expect(log).to_contain_text("The cost per unit works for us.")
+    await _shot(page, "portal-go-ahead-given")
+    await page.goto(f"{server}/")
+    assert await page.locator("a.badge", has_text="Go-ahead for development").count() == 0
+    await page.close()
