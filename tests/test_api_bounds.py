@@ -155,3 +155,18 @@ async def test_huge_ids_and_versions_in_json_bodies_are_refused_as_problems(
         response = await client.request(method, path, json=payload, headers=headers)
         assert 400 <= response.status_code < 500, (path, response.text)
         assert response.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_a_nul_character_in_project_text_is_refused_not_a_server_error(
+    client: AsyncTestClient[Litestar], engine: AsyncEngine, world: World
+) -> None:
+    """PostgreSQL cannot store NUL in text: the write used to fail there with a 500."""
+    headers = await _token(engine, world.member_a)
+    created = await client.post("/api/v1/projects", json={"name": "Desk\u0000lamp"}, headers=headers)
+    assert created.status_code == 422, created.text
+    assert created.headers["content-type"].startswith("application/problem+json")
+    body = await _project(client, headers)
+    patched = await client.patch(
+        f"/api/v1/projects/{body['id']}", json={"version": 1, "description": "\u0000"}, headers=headers
+    )
+    assert patched.status_code == 422, patched.text

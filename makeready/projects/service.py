@@ -66,6 +66,8 @@ def clean_project_fields(values: dict[str, Any]) -> dict[str, Any]:
             raise ValidationFailed(
                 _("The field %(field)s cannot be changed here.") % {"field": key}, field=key
             )
+        if isinstance(value, str) and "\x00" in value:  # PostgreSQL text cannot hold it: a 500 otherwise
+            raise ValidationFailed(_("%(field)s contains a NUL character.") % {"field": key}, field=key)
         if key == "name":
             value = (value or "").strip()
             if not value or len(value) > 200:
