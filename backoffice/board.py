@@ -114,13 +114,16 @@ class Card:
 
 @dataclass
 class Filters:
-    coordinator: int | None = None
+    coordinator: int | None = None  # UNASSIGNED: the projects nobody coordinates
     client: int | None = None
     supplier: int | None = None
 
     def query(self) -> str:
         parts = [f"{k}={v}" for k, v in vars(self).items() if v is not None]
         return "?" + "&".join(parts) if parts else ""
+
+
+UNASSIGNED = 0  # the coordinator filter's value for "no coordinator"
 
 
 @dataclass
@@ -144,11 +147,18 @@ class Board:
     def at_risk(self) -> int:
         return sum(1 for _phase, cards in self.columns for c in cards if c.health == Health.at_risk)
 
+    @property
+    def unassigned(self) -> int:
+        """Cards with no coordinator: their escalations reach nobody until one is assigned."""
+        return sum(1 for _phase, cards in self.columns for c in cards if c.project.coordinator_id is None)
+
 
 def board_projects(filters: Filters) -> Select[Any]:
     """The board's projects: not archived, in an active phase or on hold, narrowed by the filters."""
     query = select(Project.id).where(Project.archived_at.is_(None), Project.phase.in_(BOARD_PHASES))
-    if filters.coordinator is not None:
+    if filters.coordinator == UNASSIGNED:
+        query = query.where(Project.coordinator_id.is_(None))
+    elif filters.coordinator is not None:
         query = query.where(Project.coordinator_id == filters.coordinator)
     if filters.client is not None:
         query = query.where(Project.org_id == filters.client)
@@ -479,6 +489,7 @@ NOTICES = {
     "decision": N_("The decision was recorded."),
     "change": N_("The change request was decided."),
     "task": N_("The task was closed."),
+    "coordinator": N_("The coordinator was assigned."),
 }
 
 
@@ -572,6 +583,7 @@ async def project_context(
         "decisions": decisions,
         "attachments": {a.id: a for a in attachments},
         "owners": owners,
+        "coordinators": staff_users,
         "people": {u.id: u for u in [*owners, *([project.coordinator] if project.coordinator else [])]},
         "suppliers": suppliers,
         "templates": workflow.TEMPLATES,
@@ -752,6 +764,29 @@ class CoordinatorPages(Controller):
 
         return await act(
             request, db, staff, project_id, key="phase", notice=notices.get(choice, ""), action=action
+        )
+
+    # -- the project's coordinator
+
+    @post("/projects/{project_id:int}/coordinator")
+    async def coordinator(
+        self, request: Request[Any, Any, Any], db: AsyncSession, staff: Staff, project_id: int
+    ) -> Template | Redirect:
+        """Assign the project's coordinator, or change who it is."""
+
+        async def action(form: FormMultiDict) -> Any:
+            coordinator_id = _int(form, "coordinator_id")
+            assert coordinator_id is not None  # required
+            return await projects.assign_coordinator(
+                db,
+                actor=staff.user,
+                project_id=project_id,
+                coordinator_id=coordinator_id,
+                expected_version=_version(form),
+            )
+
+        return await act(
+            request, db, staff, project_id, key="coordinator", notice="coordinator", action=action
         )
 
     # -- milestones

@@ -60,6 +60,7 @@ STAFF_ACTIONS = ("submit", "withdraw", "issue")
 NOTICES = {
     "started": N_("A new draft revision was started from the latest one."),
     "saved": N_("The section was saved."),
+    "unchanged": N_("Nothing was changed in this section."),
     "submit": N_("The revision was submitted to the brand for review."),
     "withdraw": N_("The revision was withdrawn and is a draft again."),
     "issue": N_("The revision was issued. Factory links can now send it."),
@@ -725,6 +726,7 @@ class SpecWorkspace(Controller):
                 errors=field_errors(exc, content),
             )
             return await render(db, staff, project_id, number, failed=failed, status_code=422)
+        version_before = revision.version
         try:
             await specs.save_content(
                 db,
@@ -741,8 +743,10 @@ class SpecWorkspace(Controller):
                 errors[str(exc.extra["field"])] = exc.message
             failed = Failed(key=section, message=exc.message, values=content, errors=errors)
             return await _refused(db, staff, project_id, number, failed, exc.status_code)
+        # save_content writes (and bumps the version) only when something changed: say which happened
+        notice = "saved" if revision.version != version_before else "unchanged"
         return Redirect(
-            spec_url(project_id, number, notice="saved", anchor=f"section-{section}"), status_code=303
+            spec_url(project_id, number, notice=notice, anchor=f"section-{section}"), status_code=303
         )
 
     @post("/{number:int}/action")

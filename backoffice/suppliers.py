@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.exceptions import HTTPException
 
 from backoffice.access import Staff, provide_staff
+from backoffice.params import PageNumber
 from makeready.errors import Conflict, ValidationFailed
 from makeready.i18n import _
 from makeready.samples import supplier_record
@@ -167,7 +168,7 @@ class SupplierPages(Controller):
         certification: FromQuery[str] = "",
         archived: FromQuery[bool] = False,
         notice: FromQuery[str] = "",
-        page: Annotated[int, Parameter(ge=1)] = 1,
+        page: PageNumber = 1,
     ) -> Template:
         """Suppliers with names in English and Chinese, where they are, what they do, and how they performed."""
         filters = suppliers.SupplierFilters(

@@ -12,12 +12,14 @@ from litestar.openapi.spec import Example
 from litestar.params import FromPath, JSONBody, Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from makeready import workflow
 from makeready.db.types import utcnow
 from makeready.errors import ValidationFailed
 from makeready.i18n import _
 from makeready.projects import service as projects
 from portal.auth import Actor, provide_user
-from portal.schemas import MilestoneOut, Page, Problem, ProjectCreate, ProjectOut, ProjectPatch
+from portal.bounds import Offset as Offset  # the lists of other modules import it from here
+from portal.schemas import GoAheadIn, MilestoneOut, Page, Problem, ProjectCreate, ProjectOut, ProjectPatch
 
 PROBLEMS = {
     code: ResponseSpec(data_container=Problem, description=desc, media_type="application/problem+json")
@@ -42,7 +44,6 @@ WRITE_PROBLEMS = {
 }
 
 Limit = Annotated[int, Parameter(ge=1, le=200, description="Page size")]
-Offset = Annotated[int, Parameter(ge=0, description="Items to skip")]
 
 
 class ProjectController(Controller):
@@ -116,6 +117,22 @@ class ProjectController(Controller):
         project = await projects.update_project(
             db, actor=user.user, project_id=project_id, expected_version=data.version, changes=changes
         )
+        return ProjectOut.of(project)
+
+    @post("/{project_id:int}/go-ahead", responses=WRITE_PROBLEMS, status_code=200)
+    async def give_go_ahead(
+        self, db: AsyncSession, user: Actor, project_id: int, data: GoAheadIn | None = None
+    ) -> ProjectOut:
+        """The brand's go-ahead for development, once the feasibility review is complete (owners and members).
+
+        Recorded in the decision log with its reason, and the coordinator is told. Refused with 409 before the
+        review is complete, when it was already given, outside feasibility or with a stale `version`.
+        """
+        data = data or GoAheadIn()
+        project = await workflow.give_go_ahead(
+            db, actor=user.user, project_id=project_id, reason=data.reason, expected_version=data.version
+        )
+        await db.refresh(project)
         return ProjectOut.of(project)
 
     @get("/{project_id:int}/milestones", responses=PROBLEMS)

@@ -37,6 +37,7 @@ from portal.account import AccountPages
 from portal.api import api_router
 from portal.auth import CSRF_COOKIE, CSRF_HEADER, provide_actor, provide_db
 from portal.billing import BillingPages, stripe_webhook
+from portal.bounds import PathIntBound
 from portal.changes import ChangePages, changes_api
 from portal.errors import EXCEPTION_HANDLERS
 from portal.factory import FactoryPages
@@ -196,7 +197,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 )
             ),
         ],
-        middleware=[security_headers(settings), sessions.middleware, LocaleMiddleware()],
+        middleware=[security_headers(settings), sessions.middleware, LocaleMiddleware(), PathIntBound()],
         before_send=[baseline_headers(settings)],
         csrf_config=csrf,
         template_config=TemplateConfig(engine=JinjaTemplateEngine.from_environment(build_jinja())),

@@ -11,8 +11,9 @@ page's own `<style>` elements by their hashes. Nothing here sets a cookie: the s
 
 Why no CSRF cookie on the factory's forms: CSRF protects a session that the browser sends by itself; the factory has
 none. Its only credential is the unguessable token in the URL, which a forging site would need to know, and whoever
-knows it can post directly anyway. A POST whose Origin header names another site is still refused, so a page that
-learnt the link cannot make the factory's browser act.
+knows it can post directly anyway. A POST whose Origin header names another site (or `Origin: null` not marked
+`Sec-Fetch-Site: same-origin`, see `_same_origin`) is still refused, so a page that learnt the link cannot make the
+factory's browser act.
 
 Repeated unknown tokens are rate limited per client address: MISS_LIMIT misses within MISS_WINDOW seconds answer 429
 to every /f/ request from that address until the window has passed. The count is in memory, per process: with N
@@ -167,9 +168,24 @@ def _order(locale: str) -> tuple[str, str]:
 
 
 def _same_origin(request: Request[Any, Any, Any]) -> bool:
+    """Whether a form post came from our own page, not from a page on another site that learnt the link.
+
+    Our pages send `Referrer-Policy: no-referrer` so that the token never leaves in a Referer; the price is that
+    Chromium (and Firefox) then post their forms with `Origin: null`, the same value a sandboxed frame or a
+    no-referrer page on another site sends. Loosening the policy (e.g. `same-origin`) would keep the token away
+    from other sites too, but every response would have to carry it right, redirects and error pages included;
+    instead the browser says where the post came from in `Sec-Fetch-Site`, which no page can set or forge:
+    `Origin: null` passes only with `Sec-Fetch-Site: same-origin`. A post marked cross-site is refused whatever
+    its Origin. Browsers that send neither header are let through: the token is the credential anyway.
+    """
+    fetch_site = request.headers.get("sec-fetch-site")
+    if fetch_site is not None and fetch_site != "same-origin":
+        return False
     origin = request.headers.get("origin")
     if not origin:
-        return True  # browsers that send no Origin on a same-site form; the token is the credential anyway
+        return True
+    if origin == "null":
+        return fetch_site == "same-origin"
     host = request.headers.get("host", "")
     return urlsplit(origin).netloc == host
 

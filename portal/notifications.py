@@ -20,6 +20,7 @@ from makeready.notify.service import mark_read, unread_count
 from makeready.notify.service import render as notification_text
 from portal.api import PROBLEMS, Limit, Offset
 from portal.auth import Actor, provide_user
+from portal.bounds import PageNumber
 from portal.pages import safe_next
 from portal.schemas_samples import MarkedRead, NotificationOut, NotificationPage
 
@@ -38,7 +39,7 @@ class NotificationPages(Controller):
         self,
         db: NamedDependency[AsyncSession],
         user: NamedDependency[Actor],
-        page: Annotated[int, Parameter(ge=1)] = 1,
+        page: PageNumber = 1,
         unread: FromQuery[bool] = False,
     ) -> Template:
         """The user's notifications, newest first, each in their language and with its link."""

@@ -15,15 +15,16 @@ from babel.dates import format_skeleton
 from litestar import Controller, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath, FromQuery, Parameter
+from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Template
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from makeready import workflow
 from makeready.accounts.models import OrgRole
 from makeready.db.types import utcnow
 from makeready.decisions import log as decision_log
-from makeready.errors import Conflict, NotFound, ValidationFailed
+from makeready.errors import Conflict, DomainError, NotFound, ValidationFailed
 from makeready.feasibility import service as feasibility
 from makeready.i18n import _, babel_locale, get_locale
 from makeready.projects import service as projects
@@ -32,6 +33,7 @@ from makeready.projects.models import Project, Question
 from makeready.storage.base import human_size
 from makeready.workflow import decisions, overview
 from portal.auth import Actor, provide_user
+from portal.bounds import PageNumber
 
 PAGE_SIZE = 25
 WRITERS = frozenset({OrgRole.owner, OrgRole.member})
@@ -66,6 +68,7 @@ async def project_context(
     log_page: int = 1,
     answer_errors: dict[int, str] | None = None,
     answer_values: dict[int, str] | None = None,
+    go_ahead_error: str = "",
 ) -> dict[str, Any]:
     """Everything the project page shows; a fixed number of statements."""
     project = await projects.get_project(db, project_id)
@@ -93,6 +96,7 @@ async def project_context(
         "can_answer": can_answer(user, project),
         "answer_errors": answer_errors or {},
         "answer_values": answer_values or {},
+        "go_ahead_error": go_ahead_error,
         "locale": get_locale(),
         "human_size": human_size,
         "tick_label": tick_label,
@@ -110,7 +114,7 @@ class ProjectPages(Controller):
         self,
         db: NamedDependency[AsyncSession],
         user: NamedDependency[Actor],
-        page: Annotated[int, Parameter(ge=1)] = 1,
+        page: PageNumber = 1,
     ) -> Template:
         """Every project the caller can see: those waiting on the brand first, then the rest."""
         rows, total, waiting = await overview.dashboard(db, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
@@ -136,14 +140,41 @@ class ProjectPages(Controller):
         db: NamedDependency[AsyncSession],
         user: NamedDependency[Actor],
         project_id: FromPath[int],
-        log: Annotated[int, Parameter(ge=1, description="Page of the decision log")] = 1,
+        log: PageNumber = 1,  # page of the decision log
         submitted: FromQuery[bool] = False,
         answered: FromQuery[bool] = False,
+        go_ahead: FromQuery[bool] = False,
     ) -> Template:
         """One project: phase, timeline, files and versions, open questions and the decision log."""
         context = await project_context(db, user, project_id, log_page=log)
-        context.update(submitted=submitted, answered=answered)
+        context.update(submitted=submitted, answered=answered, go_ahead=go_ahead)
         return Template("portal/project.html", context=context)
+
+    @post("/projects/{project_id:int}/go-ahead", name="give_go_ahead")
+    async def give_go_ahead(
+        self, db: AsyncSession, user: Actor, project_id: int, data: Form
+    ) -> Template | Redirect:
+        """The brand's go-ahead for development, from the feasibility section the dashboard links to."""
+        version = data.get("version") or ""
+        try:
+            await workflow.give_go_ahead(
+                db,
+                actor=user.user,
+                project_id=project_id,
+                reason=(data.get("reason") or "").strip(),
+                expected_version=int(version) if version.isdigit() and len(version) < 10 else None,
+            )
+        except NotFound:
+            raise
+        except DomainError as exc:
+            # the page again with the reason next to the button; nothing of the refused go-ahead stays
+            await db.rollback()
+            for row in (user.user, *user.memberships):
+                await db.refresh(row)
+            context = await project_context(db, user, project_id, go_ahead_error=exc.message)
+            context.update(submitted=False, answered=False, go_ahead=False)
+            return Template("portal/project.html", context=context, status_code=exc.status_code)
+        return Redirect(f"/projects/{project_id}?go_ahead=1#feasibility", status_code=303)
 
     @post("/projects/{project_id:int}/questions/{question_id:int}/answer", name="answer_question")
     async def answer_question(

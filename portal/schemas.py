@@ -9,6 +9,7 @@ from typing import Generic, TypeVar
 import msgspec
 
 from makeready.projects.models import Milestone, Project
+from portal.bounds import RowId
 
 T = TypeVar("T")
 
@@ -62,6 +63,8 @@ class ProjectOut(msgspec.Struct):
     version: int
     created_at: datetime
     updated_at: datetime
+    go_ahead_at: datetime | None = None
+    """When the brand gave the go-ahead for development (POST .../go-ahead); null until then."""
 
     @classmethod
     def of(cls, p: Project) -> ProjectOut:
@@ -80,6 +83,7 @@ class ProjectOut(msgspec.Struct):
             version=p.version,
             created_at=p.created_at,
             updated_at=p.updated_at,
+            go_ahead_at=p.go_ahead_at,
         )
 
 
@@ -92,12 +96,12 @@ class ProjectCreate(msgspec.Struct, forbid_unknown_fields=True):
     target_unit_price: Decimal | None = None
     currency: str = "USD"
     target_date: date | None = None
-    org_id: int | None = None
+    org_id: RowId | None = None
     """Needed only when the caller belongs to several organizations."""
 
 
 class ProjectPatch(msgspec.Struct, forbid_unknown_fields=True):
-    version: int
+    version: RowId
     """The version the change was based on; a stale one is a 409 carrying the current version."""
     name: str | msgspec.UnsetType = msgspec.UNSET
     category: str | msgspec.UnsetType = msgspec.UNSET
@@ -107,6 +111,13 @@ class ProjectPatch(msgspec.Struct, forbid_unknown_fields=True):
     target_unit_price: Decimal | msgspec.UnsetType | None = msgspec.UNSET
     currency: str | msgspec.UnsetType = msgspec.UNSET
     target_date: date | msgspec.UnsetType | None = msgspec.UNSET
+
+
+class GoAheadIn(msgspec.Struct, forbid_unknown_fields=True):
+    reason: str = ""
+    """A note with the go-ahead, recorded in the decision log."""
+    version: RowId | None = None
+    """The project's version you read; a stale one is a 409 carrying the current version."""
 
 
 class Problem(msgspec.Struct):

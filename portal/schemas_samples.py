@@ -12,6 +12,7 @@ from makeready.decisions.listing import Decision
 from makeready.notify.models import Notification
 from makeready.notify.service import render
 from makeready.samples.models import SamplePhoto, SampleRound
+from portal.bounds import RowId
 
 
 def thumbnail_path(photo_id: int) -> str:
@@ -93,9 +94,9 @@ class SampleDecisionIn(msgspec.Struct, forbid_unknown_fields=True):
     decision: Literal["approve", "reject"]
     comment: str = ""
     """Required to reject: what is wrong. Recorded with the decision and sent to the coordinator."""
-    pinned_photo_ids: list[int] = msgspec.field(default_factory=list)
+    pinned_photo_ids: list[RowId] = msgspec.field(default_factory=list)
     """Photos of this round the decision refers to."""
-    version: int | None = None
+    version: RowId | None = None
     """The round's version you read; a stale one is a 409 carrying the current version."""
 
 
@@ -154,7 +155,7 @@ class ChangeRequestIn(msgspec.Struct, forbid_unknown_fields=True):
     """The change in detail."""
     reason: str
     """Why: recorded with the request in the decision log."""
-    attachment_ids: list[int] = msgspec.field(default_factory=list)
+    attachment_ids: list[RowId] = msgspec.field(default_factory=list)
     """Files of this project the change concerns."""
 
 

@@ -113,6 +113,53 @@ def jpeg_with_gps() -> bytes:
     return out.getvalue()
 
 
+XMP_PACKET = (
+    b'<?xpacket begin="" id="W5M0MpCehiHzreSzNTczkc9d"?><x:xmpmeta xmlns:x="adobe:ns:meta/">'
+    b'<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description '
+    b'xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:creator>Xmp Author Li Wei</dc:creator>'
+    b'</rdf:Description></rdf:RDF></x:xmpmeta><?xpacket end="w"?>'
+)
+SECRET_COMMENT = b"Comment: unreleased model X9, factory Dongguan 42"
+
+
+def _jpeg_segment(marker: int, payload: bytes) -> bytes:
+    return bytes([0xFF, marker]) + (len(payload) + 2).to_bytes(2, "big") + payload
+
+
+def jpeg_with_comment_and_xmp() -> bytes:
+    """A JPEG carrying a COM segment and an XMP packet (APP1), besides its EXIF: all three are metadata."""
+    plain = jpeg_with_gps()
+    assert plain[:2] == b"\xff\xd8"
+    extra = _jpeg_segment(0xFE, SECRET_COMMENT) + _jpeg_segment(
+        0xE1, b"http://ns.adobe.com/xap/1.0/\x00" + XMP_PACKET
+    )
+    return plain[:2] + extra + plain[2:]
+
+
+def png_with_text_and_xmp() -> bytes:
+    """A PNG carrying tEXt, zTXt and iTXt chunks (XMP among them) and an eXIf chunk."""
+    from PIL import PngImagePlugin
+
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Comment", SECRET_COMMENT.decode())
+    info.add_text("Author", "Zipped Author", zip=True)
+    info.add_itxt("XML:com.adobe.xmp", XMP_PACKET.decode())
+    exif = Image.Exif()
+    exif[ExifTags.Base.Make] = "SpyCam"
+    out = io.BytesIO()
+    Image.new("RGB", (80, 60), (200, 120, 40)).save(out, "PNG", pnginfo=info, exif=exif)
+    return out.getvalue()
+
+
+def webp_with_exif_and_xmp() -> bytes:
+    """A WebP carrying EXIF and XMP chunks."""
+    exif = Image.Exif()
+    exif[ExifTags.Base.Make] = "SpyCam"
+    out = io.BytesIO()
+    Image.new("RGB", (80, 60), (200, 120, 40)).save(out, "WEBP", exif=exif, xmp=XMP_PACKET, quality=90)
+    return out.getvalue()
+
+
 def pdf_bytes(text: str = "Spec") -> bytes:
     """A small, valid one-page PDF."""
     stream = f"BT /F1 24 Tf 72 720 Td ({text}) Tj ET".encode()

@@ -79,6 +79,27 @@ async def test_a_bad_signature_or_an_old_timestamp_is_refused_with_no_effect(
     assert (await account_of(engine, world.org_a.id)).status == BillingStatus.active
 
 
+async def test_a_signature_timestamped_in_the_future_beyond_the_tolerance_is_refused(
+    client: AsyncTestClient[Litestar], engine: AsyncEngine, world: World, fake_stripe: FakeStripe
+) -> None:
+    """Stripe's own check only refuses old timestamps; a signature dated an hour ahead would stay valid for an
+    hour and five minutes, so it is refused like an old one."""
+    await add_account(engine, world.org_a.id)
+    fake_stripe.subscription("sub_1", customer="cus_acme", status="active")
+    created = event("customer.subscription.created", fake_stripe.objects["sub_1"])
+
+    ahead = await post_event(client, created, timestamp=int(time.time()) + 3600)
+    assert ahead.status_code == 400, ahead.text
+    assert ahead.headers["content-type"].startswith("application/problem+json")
+    just_beyond = await post_event(client, created, timestamp=int(time.time()) + 301)
+    assert just_beyond.status_code == 400
+    assert await events(engine) == []
+    assert fake_stripe.requests == []
+
+    slightly_ahead = await post_event(client, created, timestamp=int(time.time()) + 30)
+    assert slightly_ahead.status_code == 200, slightly_ahead.text
+
+
 async def test_with_billing_off_the_webhook_is_not_there(client: AsyncTestClient[Litestar]) -> None:
     response = await post_event(client, event("customer.updated", {"id": "cus_x", "object": "customer"}))
     assert response.status_code == 404

@@ -61,6 +61,7 @@ def server(demo_home: Path) -> Iterator[str]:
         "DATABASE_POOL": "queue",
         "MEDIA_ROOT": str(home / "media"),
         "OUTBOX_DIR": str(home / "outbox"),
+        "PYTHONPATH": str(ROOT),  # serve this checkout, not wherever the venv's editable install points
     }
     subprocess.run([MAKEREADY, "demo", "--no-serve"], env=env, check=True, capture_output=True)
     port = _free_port()
@@ -429,3 +430,121 @@ async def test_coordinator_runs_projects_from_the_board(server: str, browser: Br
     await expect(page.locator("h1")).to_have_text("Board")
     await expect(production.locator("article.board-card", has_text="Arc Pendant 40")).to_have_count(0)
     await _shot(page, "coordinator-board-after-en")
+
+
+async def _coordinator_page(server: str, browser: Browser) -> Page:
+    page = await browser.new_page(locale="en-US")
+    await page.goto(f"{server}/admin/")
+    await page.locator("input[type=text]").first.fill(COORDINATOR)
+    await page.locator("input[type=password]").first.fill(PASSWORD)
+    await page.get_by_role("button", name=re.compile("log ?in", re.IGNORECASE)).click()
+    await expect(page.get_by_text("projects", exact=False).first).to_be_visible()
+    return page
+
+
+async def test_coordinator_moves_and_adds_assembly_steps_in_the_spec_editor(
+    server: str, browser: Browser
+) -> None:
+    """Moving a row and "Add a row" change the draft, and the page says so only when something changed."""
+    from makeready.demo import SPEC_DEMO_PROJECT
+
+    page = await _coordinator_page(server, browser)
+    await page.goto(f"{server}/coordinator/board")
+    await page.locator("article.board-card a", has_text=SPEC_DEMO_PROJECT).first.click()
+    await page.locator("a", has_text="Specification").first.click()
+    section = page.locator("#section-assembly")
+    steps = section.locator(".sf-row textarea[name$='.text.en'], .sf-row input[name$='.text.en']")
+    first_three = [await steps.nth(i).input_value() for i in range(3)]
+    assert first_three[0].startswith("Press the stem")
+
+    # the second step moves up: it is first now, and the page says the section was saved
+    await section.locator(".sf-row").nth(1).locator("button[name=_down], button[name=_up]").first.click()
+    await expect(page.locator("[role=status]")).to_have_text("The section was saved.")
+    section = page.locator("#section-assembly")
+    steps = section.locator(".sf-row textarea[name$='.text.en'], .sf-row input[name$='.text.en']")
+    await expect(steps.nth(0)).to_have_value(first_three[1])
+    await expect(steps.nth(1)).to_have_value(first_three[0])
+
+    # "Add a row" adds an empty fourth step
+    count = await section.locator(".sf-row").count()
+    await section.locator("button[name=_add][value=assembly]").click()
+    section = page.locator("#section-assembly")
+    await expect(section.locator(".sf-row")).to_have_count(count + 1)
+    await expect(page.locator("[role=status]")).to_have_text("The section was saved.")
+    await _shot(page, "coordinator-spec-assembly-moved")
+
+    # saving without changing anything does not claim a save
+    await section.get_by_role("button", name="Save Assembly notes").click()
+    await expect(page.locator("[role=status]")).to_have_text("Nothing was changed in this section.")
+    await page.close()
+
+
+# Run with the server's database: the demo's "Halo Wall Sconce" gets a completed feasibility review (arranged
+# directly: completing a review is the feasibility workspace's test), so the brand is asked for the go-ahead.
+COMPLETE_REVIEW = r"""
+import asyncio
+from sqlalchemy import select
+from makeready.db.session import unit_of_work
+from makeready.db.tenancy import Scope
+from makeready.db.types import utcnow
+from makeready.feasibility.models import FeasibilityReview
+from makeready.projects.models import Project
+
+
+async def main():
+    async with unit_of_work(Scope.system()) as session:
+        project = await session.scalar(select(Project).where(Project.name == "Halo Wall Sconce"))
+        review = await session.scalar(select(FeasibilityReview).where(FeasibilityReview.project_id == project.id))
+        if review is None:
+            review = FeasibilityReview(org_id=project.org_id, project_id=project.id)
+            session.add(review)
+        review.summary = "Feasible in spun aluminium; the ring diffuser needs a second supplier."
+        review.completed_at = utcnow()
+
+
+asyncio.run(main())
+"""
+
+
+@pytest.fixture
+def review_completed(server: str, demo_home: Path) -> None:
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite+aiosqlite:///{demo_home / 'demo.db'}",
+        "PYTHONPATH": str(ROOT),
+    }
+    subprocess.run(
+        [sys.executable, "-c", COMPLETE_REVIEW], env=env, check=True, capture_output=True, cwd=ROOT
+    )
+
+
+@pytest.mark.usefixtures("review_completed")
+async def test_brand_gives_the_go_ahead_from_the_dashboard(server: str, browser: Browser) -> None:
+    """ "Waiting on you: go-ahead for development" leads to the button; a click lands in the decision log."""
+    page = await browser.new_page(locale="en-US")
+    await page.goto(f"{server}/login")
+    await page.fill("input[name=email]", BRAND)
+    await page.fill("input[name=password]", PASSWORD)
+    await page.click("form[action='/login'] button[type=submit]")
+    if await page.locator("button[name=locale][value=en]").count():  # an earlier test left her in Chinese
+        await page.click("button[name=locale][value=en]")
+    await expect(page.locator("h1")).to_have_text("Projects")
+
+    await page.locator("a.badge", has_text="Go-ahead for development").first.click()
+    await expect(page).to_have_url(re.compile(r"/projects/\d+#feasibility$"))
+    await expect(page.locator("h1")).to_contain_text("Halo Wall Sconce")
+    section = page.locator("#feasibility")
+    await section.locator("textarea[name=reason]").fill("The cost per unit works for us.")
+    await section.get_by_role("button", name="Give the go-ahead for development").click()
+
+    await expect(page.locator("#feasibility [role=status]")).to_have_text(
+        "You gave the go-ahead for development."
+    )
+    assert await page.locator("#feasibility form").count() == 0
+    log = page.locator("#log")
+    await expect(log).to_contain_text("gave the go-ahead for development.")
+    await expect(log).to_contain_text("The cost per unit works for us.")
+    await _shot(page, "portal-go-ahead-given")
+    await page.goto(f"{server}/")
+    assert await page.locator("a.badge", has_text="Go-ahead for development").count() == 0
+    await page.close()

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from playwright.async_api import Browser, async_playwright, expect
+from playwright.async_api import Browser, Request, async_playwright, expect
 
 pytestmark = pytest.mark.browser
 
@@ -121,6 +121,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]
         "OUTBOX_DIR": str(home / "outbox"),
         "REDIS_URL": "",
         "JOBS_IN_PROCESS": "true",
+        "PYTHONPATH": str(ROOT),  # serve this checkout, not wherever the venv's editable install points
     }
     subprocess.run([MAKEREADY, "demo", "--no-serve"], env=env, check=True, capture_output=True)
     sent = subprocess.run(
@@ -200,4 +201,40 @@ async def test_a_factory_opens_its_link_in_chinese_and_downloads_the_pdf(
     origin = urlsplit(base).netloc
     assert requested
     assert {urlsplit(url).netloc for url in requested if not url.startswith(("data:", "blob:"))} == {origin}
+    await context.close()
+
+
+async def test_in_chromium_the_factory_acknowledges_and_asks_a_question(
+    served: tuple[str, str], browser: Browser
+) -> None:
+    """The page's `Referrer-Policy: no-referrer` makes Chromium post its forms with `Origin: null`: both forms
+    must still land (the server tells our own page from another site by Sec-Fetch-Site)."""
+    base, token = served
+    context = await browser.new_context(locale="en-US")
+    page = await context.new_page()
+    posted: list[Request] = []
+    page.on("request", lambda request: posted.append(request) if request.method == "POST" else None)
+    await page.goto(f"{base}/f/{token}?lang=en")
+
+    await page.locator("#ack input[name=name]").fill("Chen Jing")
+    await page.locator("#ack button[type=submit]").click()
+    await page.wait_for_url(lambda url: "done=acknowledged" in url)
+    await expect(page.locator("#ack .fl-ack")).to_contain_text("Acknowledged by Chen Jing")
+    assert await page.locator("#ack form").count() == 0
+
+    await page.locator("#ask input[name=name]").fill("Chen Jing")
+    await page.locator("#ask textarea[name=question]").fill("Which thread pitch do the legs take?")
+    await page.locator("#ask button[type=submit]").click()
+    await page.wait_for_url(lambda url: "done=asked" in url)
+    await expect(page.locator("#questions .fl-q .q")).to_contain_text(
+        ["Which thread pitch do the legs take?"]
+    )
+
+    assert len(posted) == 2
+    for request in posted:  # what made the server refuse them
+        headers = await request.all_headers()
+        assert headers.get("origin") == "null"
+        assert headers.get("sec-fetch-site") == "same-origin"
+    ARTIFACTS.mkdir(exist_ok=True)
+    await page.screenshot(path=str(ARTIFACTS / "factory-link-asked.png"), full_page=True)
     await context.close()

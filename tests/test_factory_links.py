@@ -437,9 +437,24 @@ async def test_the_factory_acknowledges_once_with_its_name_and_the_brand_reads_i
         f"/f/{token}/acknowledge", data={"name": "Li"}, headers={"origin": "https://evil.example"}
     )
     assert other_site.status_code == 403
+    # `Origin: null` is what Chromium sends from our own page (it has `Referrer-Policy: no-referrer`), and also
+    # what a sandboxed frame or a no-referrer page on another site sends: Sec-Fetch-Site tells them apart
+    for fetch_site in ("cross-site", "same-site", "none", None):
+        headers = {"origin": "null"} | ({"sec-fetch-site": fetch_site} if fetch_site else {})
+        hidden_site = await factory.post(f"/f/{token}/acknowledge", data={"name": "Li"}, headers=headers)
+        assert hidden_site.status_code == 403, fetch_site
+    cross_site = await factory.post(
+        f"/f/{token}/acknowledge", data={"name": "Li"}, headers={"sec-fetch-site": "cross-site"}
+    )
+    assert cross_site.status_code == 403
     assert (await link_of(engine, token)).acknowledged_at is None
 
-    done = await factory.post(f"/f/{token}/acknowledge", data={"name": HOSTILE}, follow_redirects=False)
+    done = await factory.post(
+        f"/f/{token}/acknowledge",
+        data={"name": HOSTILE},
+        headers={"origin": "null", "sec-fetch-site": "same-origin"},  # as Chromium posts from the page
+        follow_redirects=False,
+    )
     assert done.status_code == 303
     assert done.headers["location"].startswith(f"/f/{token}?done=acknowledged")
     page = await factory.get(done.headers["location"])

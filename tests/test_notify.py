@@ -111,6 +111,7 @@ PARAMS: dict[str, dict[str, Any]] = {
         "actor": "Maya",
     },
     "go_ahead_given": {"project": f"Arc {SCRIPT}", "actor": "Maya"},
+    "coordinator_assigned": {"project": f"Arc {SCRIPT}", "org": f"Lumen {SCRIPT}", "actor": "Chen <b>W</b>"},
     "project_submitted": {"project": f"Arc {SCRIPT}", "org": f"Lumen {SCRIPT}", "actor": "Maya"},
     "task_opened": {"project": f"Arc {SCRIPT}", "task": "Issue a spec revision"},
     "milestone_at_risk": {

@@ -166,6 +166,44 @@ async def test_coordinator_edits_a_draft(browser: Browser, engine: AsyncEngine, 
     assert (await load(engine, project_id)).content["dimensions"] == []
 
 
+async def test_assembly_steps_are_added_and_moved_and_an_empty_save_says_so(
+    browser: Browser, engine: AsyncEngine, project_id: int
+) -> None:
+    """An assembly step is only a text: an added one is empty, and a move changes no field. Both used to be
+    dropped while the page said "The section was saved"."""
+    await start(browser, project_id)
+    base = f"/coordinator/projects/{project_id}/spec"
+
+    for expected in (1, 2):
+        revision = await load(engine, project_id)
+        ids = [row["id"] for row in revision.content["assembly"]]
+        added = await browser.post(
+            f"{base}/1/save",
+            {"section": "assembly", "version": str(revision.version), "assembly[]": ids, "_add": "assembly"},
+        )
+        assert added.status_code == 303
+        assert added.headers["location"] == f"{base}/1?done=saved#section-assembly"
+        assert len((await load(engine, project_id)).content["assembly"]) == expected
+
+    revision = await load(engine, project_id)
+    first, second = (row["id"] for row in revision.content["assembly"])
+    fields = {**text(f"assembly.{first}.text", "Press the stem in"), **text(f"assembly.{second}.text", "")}
+    data = {"section": "assembly", "version": str(revision.version), "assembly[]": [first, second], **fields}
+    moved = await browser.post(f"{base}/1/save", {**data, "_up": f"assembly.{second}"})
+    assert moved.headers["location"] == f"{base}/1?done=saved#section-assembly"
+    revision = await load(engine, project_id)
+    assert [row["id"] for row in revision.content["assembly"]] == [second, first]
+    assert revision.content["assembly"][1]["text"]["en"] == "Press the stem in"
+
+    data = {**data, "version": str(revision.version), "assembly[]": [second, first]}
+    unchanged = await browser.post(f"{base}/1/save", data)
+    assert unchanged.headers["location"] == f"{base}/1?done=unchanged#section-assembly"
+    assert (await load(engine, project_id)).version == revision.version
+    page = await browser.get(unchanged.headers["location"])
+    assert "Nothing was changed in this section." in page.text
+    assert "The section was saved." not in page.text
+
+
 async def test_concurrent_save_is_a_conflict_and_keeps_the_typing(
     browser: Browser, engine: AsyncEngine, project_id: int
 ) -> None:

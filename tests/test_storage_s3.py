@@ -10,7 +10,7 @@ import base64
 import hashlib
 import io
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from urllib.parse import unquote
 
@@ -36,13 +36,17 @@ from tests.conftest import World
 from tests.s3server import (
     EXE,
     HTML,
+    SECRET_COMMENT,
     SVG,
     bomb_png,
     closed_port,
+    jpeg_with_comment_and_xmp,
     jpeg_with_gps,
     pdf_bytes,
     png_bytes,
+    png_with_text_and_xmp,
     s3_settings,
+    webp_with_exif_and_xmp,
 )
 
 pytest_plugins = ["tests.s3server"]  # the moto server and bucket fixtures
@@ -203,6 +207,55 @@ async def test_exif_gps_is_stripped_from_photos(
         assert "exif" not in image.info
     assert b"SpyCam" not in stored
     assert b"Serial 123456" not in stored
+
+
+@pytest.mark.parametrize(
+    ("name", "make", "fmt"),
+    [
+        ("note.jpg", jpeg_with_comment_and_xmp, "JPEG"),
+        ("note.png", png_with_text_and_xmp, "PNG"),
+        ("note.webp", webp_with_exif_and_xmp, "WEBP"),
+    ],
+)
+async def test_every_kind_of_metadata_is_stripped_from_images(
+    engine: AsyncEngine, world: World, s3_storage: S3Storage, name: str, make: Callable[[], bytes], fmt: str
+) -> None:
+    """Comments, XMP, text chunks and EXIF all go, not only the location: only pixels (and colour) are kept."""
+    original = make()
+    assert b"Li Wei" in original  # the sample really carries XMP
+    project_id = await new_project(engine, world.owner_a, world.org_a.id)
+    ticket = await upload(
+        engine, s3_storage, world.owner_a, world.org_a.id, project_id, name, original, "image"
+    )
+
+    attachment = await complete(
+        engine, s3_storage, world.owner_a, world.org_a.id, project_id, ticket.key, name
+    )
+
+    stored = await s3_storage.read(attachment.object_key)
+    with Image.open(io.BytesIO(stored)) as image:
+        assert image.format == fmt
+        assert image.size == (80, 60)
+        # what remains is how to show the pixels: JFIF density, colour profile, WebP's animation defaults
+        shown = {
+            "jfif",
+            "jfif_version",
+            "jfif_unit",
+            "jfif_density",
+            "dpi",
+            "icc_profile",
+            "loop",
+            "background",
+        }
+        assert set(image.info) <= shown
+        assert not image.getexif()
+    assert b"Li Wei" not in stored
+    assert b"xpacket" not in stored
+    assert SECRET_COMMENT not in stored
+    assert b"Zipped Author" not in stored
+    assert b"SpyCam" not in stored
+    if fmt == "JPEG":
+        assert b"\xff\xfe" not in stored.split(b"\xff\xda", 1)[0]  # no COM segment before the scan
 
 
 # --- refused files: deleted, nothing written ------------------------------------------------------------------

@@ -88,6 +88,9 @@ KINDS: Mapping[str, Kind] = {
     "go_ahead_given": Kind(
         N_("%(actor)s gave the go-ahead for development of %(project)s."), ("project", "actor")
     ),
+    "coordinator_assigned": Kind(
+        N_("%(actor)s made you the coordinator of %(project)s for %(org)s."), ("project", "org", "actor")
+    ),
     "project_submitted": Kind(
         N_("%(actor)s submitted a new product for %(org)s: %(project)s"), ("project", "org", "actor")
     ),

@@ -20,7 +20,7 @@ from makeready.kernel import bus, gates
 from makeready.kernel.stale import STALE_MESSAGE
 from makeready.projects.models import Milestone, MilestoneStatus, Phase, Project
 
-bus.emits("project.created")
+bus.emits("project.created", "project.coordinator_assigned")
 
 # The agency's standard plan for a new product: (phase, title, days after submission).
 STANDARD_MILESTONES: list[tuple[Phase, str, int]] = [
@@ -46,6 +46,9 @@ EDITABLE_FIELDS = {
 }
 
 
+NULLABLE_FIELDS = {"target_quantity", "target_unit_price", "target_date"}
+
+
 @dataclass(frozen=True)
 class ProjectInput:
     name: str
@@ -65,6 +68,8 @@ def clean_project_fields(values: dict[str, Any]) -> dict[str, Any]:
             raise ValidationFailed(
                 _("The field %(field)s cannot be changed here.") % {"field": key}, field=key
             )
+        if isinstance(value, str) and "\x00" in value:  # PostgreSQL text cannot hold it: a 500 otherwise
+            raise ValidationFailed(_("%(field)s contains a NUL character.") % {"field": key}, field=key)
         if key == "name":
             value = (value or "").strip()
             if not value or len(value) > 200:
@@ -98,8 +103,8 @@ def clean_project_fields(values: dict[str, Any]) -> dict[str, Any]:
                 value = date.fromisoformat(value)
             except ValueError:
                 raise ValidationFailed(_("The target date must be a date (YYYY-MM-DD)."), field=key) from None
-        if value == "":
-            value = None
+        if value == "" and key in NULLABLE_FIELDS:
+            value = None  # a cleared number or date; cleared text stays "" (those columns are NOT NULL)
         out[key] = value
     return out
 
@@ -255,6 +260,64 @@ async def update_project(
         before=before,
         after={k: fields[k] for k in before},
         reason=reason,
+    )
+    return project
+
+
+async def assign_coordinator(
+    session: AsyncSession,
+    *,
+    actor: User,
+    project_id: int,
+    coordinator_id: int,
+    expected_version: int | None = None,
+) -> Project:
+    """Make an active staff member the project's coordinator (a new project has none), or change who it is.
+
+    Staff only. Recorded as `project.coordinator_assigned` (before/after ids); the new coordinator is told in the
+    app and by email, unless they assigned themselves. Assigning the current coordinator again changes nothing.
+    """
+    if not actor.is_staff:
+        raise PermissionDenied(_("Only the agency's staff can assign a project's coordinator."))
+    project = await get_project(session, project_id)
+    if expected_version is not None and project.version != expected_version:
+        raise Conflict(
+            _(STALE_MESSAGE) % {"subject": _("project"), "state": label(project.phase)},
+            current_version=project.version,
+        )
+    coordinator = await session.scalar(
+        select(User).where(User.id == coordinator_id, User.is_staff.is_(True), User.is_active.is_(True))
+    )
+    if coordinator is None:
+        raise ValidationFailed(_("Choose one of the agency's coordinators."), field="coordinator_id")
+    previous = project.coordinator_id
+    if previous == coordinator.id:
+        return project
+    project.coordinator_id = coordinator.id
+    project.coordinator = coordinator
+    await session.flush()  # the version column guards a concurrent writer between our read and this write
+    await audit.record(
+        session,
+        actor_id=actor.id,
+        action="project.coordinator_assigned",
+        subject_type="project",
+        subject_id=project.id,
+        org_id=project.org_id,
+        project_id=project.id,
+        before={"coordinator_id": previous},
+        after={"coordinator_id": coordinator.id},
+    )
+    # the new coordinator is told by a rule (makeready.workflow.triggers), unless they assigned themselves
+    await bus.fire(
+        session,
+        bus.Event(
+            name="project.coordinator_assigned",
+            actor=actor,
+            subject=project,
+            org_id=project.org_id,
+            project_id=project.id,
+            after={"coordinator_id": coordinator.id},
+        ),
     )
     return project
 

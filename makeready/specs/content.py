@@ -312,6 +312,8 @@ FIELDS: dict[str, str] = {
     "marker": N_("Marker"),
     "callouts": N_("Callouts"),
     "change_summary": N_("Changes in this revision"),
+    "position": N_("Position"),
+    "row": N_("Row"),
 }
 """Field names (N_ msgids) for labels, the diff and the factory's questions."""
 
@@ -448,8 +450,63 @@ def _same(a: Any, b: Any) -> bool:
     return bool(a == b)
 
 
+def _row_lists(content: SpecContent) -> dict[str, tuple[str, list[str]]]:
+    """Every list of rows (sections and lists inside rows, such as a figure's callouts) by its path: its section
+    and the ids of its rows in order."""
+    out: dict[str, tuple[str, list[str]]] = {}
+
+    def visit(model: BaseModel, prefix: str) -> None:
+        for name in type(model).model_fields:
+            value = getattr(model, name)
+            path = f"{prefix}.{name}" if prefix else name
+            if isinstance(value, list):
+                out[path] = (path.split(".", 1)[0], [item.id for item in value])
+                for item in value:
+                    visit(item, f"{path}.{item.id}")
+            elif isinstance(value, BaseModel) and not isinstance(value, Text):
+                visit(value, path)
+
+    visit(content, "")
+    return out
+
+
+def _row_changes(old: SpecContent, new: SpecContent, fields: list[FieldChange]) -> list[FieldChange]:
+    """What a field-by-field comparison cannot see: rows that moved, and rows added or removed with every field
+    empty (an assembly step is only a text). Without these, moving a row or adding an empty one changed nothing
+    and was not saved."""
+    before, after = _row_lists(old), _row_lists(new)
+    touched = {change.path for change in fields}
+    changes: list[FieldChange] = []
+
+    def silent(row_path: str) -> bool:
+        return not any(path.startswith(row_path + ".") for path in touched)
+
+    for path, (section, ids) in after.items():
+        old_ids = before.get(path, (section, []))[1]
+        for row_id in ids:
+            if row_id not in old_ids and silent(f"{path}.{row_id}"):
+                changes.append(FieldChange(f"{path}.{row_id}", section, row_id, "row", "added", None, None))
+        kept_before = [i for i in old_ids if i in ids]
+        kept_after = [i for i in ids if i in old_ids]
+        for row_id in kept_after:
+            was, now = kept_before.index(row_id), kept_after.index(row_id)
+            if was != now:
+                changes.append(
+                    FieldChange(
+                        f"{path}.{row_id}.position", section, row_id, "position", "changed", was + 1, now + 1
+                    )
+                )
+    for path, (section, old_ids) in before.items():
+        ids = after.get(path, (section, []))[1]
+        for row_id in old_ids:
+            if row_id not in ids and silent(f"{path}.{row_id}"):
+                changes.append(FieldChange(f"{path}.{row_id}", section, row_id, "row", "removed", None, None))
+    return changes
+
+
 def diff(old: SpecContent, new: SpecContent) -> list[FieldChange]:
-    """What changed from `old` to `new`, field by field, in document order (rows paired by id)."""
+    """What changed from `old` to `new`, in document order: field by field (rows paired by id), then rows that
+    moved (a "position" change, 1-based among the rows both sides have) and rows added or removed empty."""
     before = {ref.path: ref for ref in walk(old)}
     after = {ref.path: ref for ref in walk(new)}
     changes: list[FieldChange] = []
@@ -465,6 +522,7 @@ def diff(old: SpecContent, new: SpecContent) -> list[FieldChange]:
     for path, ref in before.items():
         if path not in after and not (isinstance(ref.value, Text) and ref.value.is_empty):
             changes.append(FieldChange(path, ref.section, ref.row_id, ref.name, "removed", ref.value, None))
+    changes.extend(_row_changes(old, new, changes))
     order = list(SECTIONS)
     changes.sort(key=lambda c: order.index(c.section))
     return changes

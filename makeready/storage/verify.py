@@ -7,7 +7,8 @@ that break every policy condition), so after each direct upload we:
 2. copy the object once into a private spool (still counting, in case it grew since we looked);
 3. decide its type from its first bytes, never from its name or the Content-Type it was sent with;
 4. refuse markup (HTML, SVG, XML), scripts and executables, and anything the kind does not accept;
-5. decode images with Pillow under a pixel cap and re-encode them (which drops EXIF, GPS included);
+5. decode images with Pillow under a pixel cap and re-encode them with no metadata at all (EXIF with GPS,
+   JPEG comments, XMP, PNG text chunks): only pixels and the colour profile are kept;
 6. store the verified bytes under a new key that no upload form can reach, and delete the upload.
 
 Step 6 matters because a presigned POST stays valid until it expires: the uploader could post other bytes
@@ -273,7 +274,7 @@ def sniff(head: bytes, size: int, name: str) -> FileType:
 
 def reencode_image(data: bytes, file_type: FileType, name: str) -> bytes:
     """Decode under the pixel cap and encode again. Only pixels and the colour profile survive: EXIF
-    (GPS, camera serials), XMP and text chunks are dropped. Runs in a worker thread: it is CPU-bound."""
+    (GPS, camera serials), XMP, JPEG comments and text chunks are dropped. Runs in a worker thread: it is CPU-bound."""
     fmt = file_type.pillow_format
     assert fmt is not None
     bomb = UploadRejected(
@@ -291,6 +292,10 @@ def reencode_image(data: bytes, file_type: FileType, name: str) -> bytes:
             icc = image.info.get("icc_profile")
             transparency = image.info.get("transparency")
             upright = ImageOps.exif_transpose(image)  # bake the EXIF rotation in before EXIF goes
+            # Pillow's encoders write back what decoding left in `info` (a JPEG's COM comment, XMP, EXIF):
+            # the copy keeps pixels and palette only; the colour profile and transparency are passed below
+            upright = upright.copy() if upright is image else upright
+            upright.info = {}
             out = io.BytesIO()
             options: dict[str, Any] = {"icc_profile": icc} if icc else {}
             if fmt == "JPEG":

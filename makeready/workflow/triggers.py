@@ -214,6 +214,23 @@ async def tell_coordinators_project_submitted(session: AsyncSession, event: Even
         )
 
 
+async def tell_new_coordinator(session: AsyncSession, event: Event) -> None:
+    """A coordinator assigned to a project by someone else is told so."""
+    project = await _project(session, event)
+    coordinator = await _coordinator(session, project, event)
+    if coordinator is None:
+        return
+    org_name = await session.scalar(select(Organization.name).where(Organization.id == project.org_id))
+    await notify(
+        session,
+        user=coordinator,
+        kind="coordinator_assigned",
+        params={"project": project.name, "org": org_name or "", "actor": _actor_name(event)},
+        project_id=project.id,
+        link=urls.coordinator_project(project.id),
+    )
+
+
 async def tell_coordinator_go_ahead(session: AsyncSession, event: Event) -> None:
     project = await _project(session, event)
     coordinator = await _coordinator(session, project, event)
@@ -390,6 +407,7 @@ RULES: list[tuple[str, Rule]] = [
     ("question.asked", tell_brand_question_asked),
     ("question.answered", tell_asker_question_answered),
     ("project.go_ahead_given", tell_coordinator_go_ahead),
+    ("project.coordinator_assigned", tell_new_coordinator),
     ("task.opened", tell_task_owner),
     ("milestone.at_risk", tell_owner_milestone_at_risk),
     ("milestone.late", tell_owner_milestone_late),
