@@ -770,7 +770,11 @@ class CoordinatorPages(Controller):
 
     @post("/projects/{project_id:int}/coordinator")
     async def coordinator(
-        self, request: Request[Any, Any, Any], db: AsyncSession, staff: Staff, project_id: int
+        self,
+        request: Request[Any, Any, Any],
+        db: NamedDependency[AsyncSession],
+        staff: NamedDependency[Staff],
+        project_id: FromPath[int],
     ) -> Template | Redirect:
         """Assign the project's coordinator, or change who it is."""
 

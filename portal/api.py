@@ -121,7 +121,11 @@ class ProjectController(Controller):
 
     @post("/{project_id:int}/go-ahead", responses=WRITE_PROBLEMS, status_code=200)
     async def give_go_ahead(
-        self, db: AsyncSession, user: Actor, project_id: int, data: GoAheadIn | None = None
+        self,
+        db: NamedDependency[AsyncSession],
+        user: NamedDependency[Actor],
+        project_id: FromPath[int],
+        data: JSONBody[GoAheadIn | None] = None,
     ) -> ProjectOut:
         """The brand's go-ahead for development, once the feasibility review is complete (owners and members).
 

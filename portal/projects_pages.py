@@ -152,7 +152,11 @@ class ProjectPages(Controller):
 
     @post("/projects/{project_id:int}/go-ahead", name="give_go_ahead")
     async def give_go_ahead(
-        self, db: AsyncSession, user: Actor, project_id: int, data: Form
+        self,
+        db: NamedDependency[AsyncSession],
+        user: NamedDependency[Actor],
+        project_id: FromPath[int],
+        data: Form,
     ) -> Template | Redirect:
         """The brand's go-ahead for development, from the feasibility section the dashboard links to."""
         version = data.get("version") or ""
