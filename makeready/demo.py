@@ -24,7 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from makeready import factory_links as factory
-from makeready import urls, workflow
+from makeready import urls
 from makeready.accounts import service as accounts
 from makeready.accounts.models import Organization, OrgRole, User
 from makeready.audit import service as audit
@@ -33,6 +33,13 @@ from makeready.demo_images import lamp_photo
 from makeready.projects import service as projects
 from makeready.projects.models import Milestone, MilestoneStatus, Phase, Project
 from makeready.samples import photos
+from makeready.samples.lifecycle import (
+    decide_sample_round,
+    mark_sample_in_production,
+    mark_sample_received,
+    mark_sample_shipped,
+    request_sample_round,
+)
 from makeready.samples.models import SamplePhoto
 from makeready.specs import service as spec_service
 from makeready.specs.models import RevisionStatus, SpecRevision
@@ -703,16 +710,16 @@ async def _approved_sample(
     session: AsyncSession, project: Project, *, coordinator: User, brand_owner: User
 ) -> list[SamplePhoto]:
     """Sample round 1 made, photographed on arrival and approved by the brand, through the workflow services."""
-    sample = await workflow.request_sample_round(
+    sample = await request_sample_round(
         session,
         actor=coordinator,
         project_id=project.id,
         notes="First prototype from the production tooling.",
     )
     for step in (
-        workflow.mark_sample_in_production,
-        workflow.mark_sample_shipped,
-        workflow.mark_sample_received,
+        mark_sample_in_production,
+        mark_sample_shipped,
+        mark_sample_received,
     ):
         await step(session, actor=coordinator, round_id=sample.id)
     storage = get_storage()
@@ -722,7 +729,7 @@ async def _approved_sample(
         await storage.put(key, await anyio.to_thread.run_sync(lamp_photo, view), content_type="image/jpeg")
         uploads.append(photos.PhotoUpload(key=key, original_name=name, caption=caption))
     added = await photos.attach_photos(session, actor=coordinator, round_id=sample.id, uploads=uploads)
-    await workflow.decide_sample_round(
+    await decide_sample_round(
         session,
         actor=brand_owner,
         round_id=sample.id,

@@ -12,11 +12,11 @@ from litestar.openapi.spec import Example
 from litestar.params import FromPath, JSONBody, Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from makeready import workflow
 from makeready.db.types import utcnow
 from makeready.errors import ValidationFailed
 from makeready.i18n import _
 from makeready.projects import service as projects
+from makeready.workflow import projects as project_workflow
 from portal.auth import Actor, provide_user
 from portal.bounds import Offset as Offset  # the lists of other modules import it from here
 from portal.schemas import GoAheadIn, MilestoneOut, Page, Problem, ProjectCreate, ProjectOut, ProjectPatch
@@ -133,7 +133,7 @@ class ProjectController(Controller):
         review is complete, when it was already given, outside feasibility or with a stale `version`.
         """
         data = data or GoAheadIn()
-        project = await workflow.give_go_ahead(
+        project = await project_workflow.give_go_ahead(
             db, actor=user.user, project_id=project_id, reason=data.reason, expected_version=data.version
         )
         await db.refresh(project)

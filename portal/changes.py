@@ -19,8 +19,9 @@ from litestar.params import FromPath, JSONBody
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from makeready import urls, workflow
+from makeready import urls
 from makeready.accounts.models import OrgRole
+from makeready.changes import lifecycle as change_requests
 from makeready.changes import register
 from makeready.decisions.listing import list_decisions
 from makeready.errors import DomainError
@@ -127,7 +128,7 @@ class ChangePages(Controller):
         project = await load_project(db, project_id)  # another organization's project is a 404 here
         values = _form_values(form)
         try:
-            change = await workflow.raise_change_request(
+            change = await change_requests.raise_change_request(
                 db,
                 actor=user.user,
                 project_id=project.id,
@@ -173,7 +174,7 @@ class ChangePages(Controller):
         project = await load_project(db, project_id)
         entry = await register.get_change(db, change_id, project_id=project_id)
         try:
-            await workflow.withdraw_change_request(
+            await change_requests.withdraw_change_request(
                 db,
                 actor=user.user,
                 change_id=entry.change.id,
@@ -261,7 +262,7 @@ class ChangeApi(Controller):
         data: JSONBody[ChangeRequestIn],
     ) -> ChangeRequestOut:
         """Raise a change request; the project's coordinator is notified and decides it."""
-        change = await workflow.raise_change_request(
+        change = await change_requests.raise_change_request(
             db,
             actor=user.user,
             project_id=project_id,

@@ -20,7 +20,6 @@ from litestar.response import Redirect, Template
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from makeready import workflow
 from makeready.accounts.models import OrgRole
 from makeready.db.types import utcnow
 from makeready.decisions import log as decision_log
@@ -32,6 +31,7 @@ from makeready.projects import timeline
 from makeready.projects.models import Project, Question
 from makeready.storage.base import human_size
 from makeready.workflow import decisions, overview
+from makeready.workflow import projects as project_workflow
 from portal.auth import Actor, provide_user
 from portal.bounds import PageNumber
 
@@ -161,7 +161,7 @@ class ProjectPages(Controller):
         """The brand's go-ahead for development, from the feasibility section the dashboard links to."""
         version = data.get("version") or ""
         try:
-            await workflow.give_go_ahead(
+            await project_workflow.give_go_ahead(
                 db,
                 actor=user.user,
                 project_id=project_id,

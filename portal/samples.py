@@ -21,13 +21,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from makeready import workflow
 from makeready.accounts.models import OrgRole
 from makeready.errors import DomainError, NotFound, ValidationFailed
 from makeready.i18n import _
 from makeready.projects.access import PROJECT_NOT_FOUND
 from makeready.projects.models import Project
 from makeready.samples import gallery
+from makeready.samples.lifecycle import decide_sample_round
 from makeready.samples.models import SampleRound
 from portal.api import PROBLEMS, Limit, Offset
 from portal.auth import Actor, provide_user
@@ -181,7 +181,7 @@ class SamplePages(Controller):
         try:
             if values["decision"] not in ("approve", "reject"):
                 raise ValidationFailed(_("Choose approve or reject."), field="decision")
-            await workflow.decide_sample_round(
+            await decide_sample_round(
                 db,
                 actor=user.user,
                 round_id=sample.id,
@@ -334,7 +334,7 @@ class SampleApi(Controller):
         data: JSONBody[SampleDecisionIn],
     ) -> SampleRoundOut:
         """Approve or reject a received round; rejecting needs a comment. The coordinator is notified."""
-        sample: SampleRound = await workflow.decide_sample_round(
+        sample: SampleRound = await decide_sample_round(
             db,
             actor=user.user,
             round_id=round_id,

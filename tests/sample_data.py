@@ -15,12 +15,18 @@ from PIL import Image
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from makeready import workflow
 from makeready.accounts.models import User
 from makeready.db.session import make_sessionmaker
 from makeready.db.tenancy import Scope, set_scope
 from makeready.projects import service as projects
 from makeready.projects.models import Attachment, Phase, Project
+from makeready.samples.lifecycle import (
+    decide_sample_round,
+    mark_sample_in_production,
+    mark_sample_received,
+    mark_sample_shipped,
+    request_sample_round,
+)
 from makeready.samples.models import SamplePhoto, SampleRound
 from makeready.storage import Storage, get_storage
 from makeready.storage.keys import make_key
@@ -92,9 +98,7 @@ async def sample_round(
     storage: Storage | None = None,
 ) -> SampleRound:
     """A round requested by the coordinator, with photos, moved on to received (or left requested)."""
-    sample = await workflow.request_sample_round(
-        session, actor=coordinator, project_id=project.id, notes=notes
-    )
+    sample = await request_sample_round(session, actor=coordinator, project_id=project.id, notes=notes)
     for position in range(photos):
         attachment = await add_image(
             session,
@@ -115,9 +119,9 @@ async def sample_round(
         )
     await session.flush()
     if received:
-        await workflow.mark_sample_in_production(session, actor=coordinator, round_id=sample.id)
-        await workflow.mark_sample_shipped(session, actor=coordinator, round_id=sample.id)
-        await workflow.mark_sample_received(session, actor=coordinator, round_id=sample.id)
+        await mark_sample_in_production(session, actor=coordinator, round_id=sample.id)
+        await mark_sample_shipped(session, actor=coordinator, round_id=sample.id)
+        await mark_sample_received(session, actor=coordinator, round_id=sample.id)
     return sample
 
 
@@ -151,7 +155,7 @@ async def arrange(
                 sample = await sample_round(session, project=project, coordinator=coordinator, photos=photos)
                 made.append(sample)
                 if n < rounds - 1:
-                    await workflow.decide_sample_round(
+                    await decide_sample_round(
                         session, actor=owner, round_id=sample.id, decision="reject", comment="Too dark."
                     )
             photo_ids: dict[int, list[int]] = {}

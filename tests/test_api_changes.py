@@ -8,7 +8,7 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from makeready import workflow
+from makeready.changes.lifecycle import decide_change_request
 from makeready.changes.models import ChangeRequest, ChangeStatus
 from makeready.db.session import make_sessionmaker
 from makeready.db.tenancy import Scope, set_scope
@@ -78,7 +78,7 @@ async def test_raise_and_list_change_requests(
     async with make_sessionmaker(engine)() as session:
         set_scope(session, Scope.system())
         async with session.begin():
-            await workflow.decide_change_request(
+            await decide_change_request(
                 session, actor=world.coordinator, change_id=body["id"], decision="approve", note="Agreed."
             )
     decided = (await client.get(f"/api/v1/projects/{project_id}/change-requests", headers=headers)).json()
@@ -158,7 +158,7 @@ async def test_decision_log_records_samples_and_changes_with_before_after_and_re
     async with make_sessionmaker(engine)() as session:
         set_scope(session, Scope.system())
         async with session.begin():
-            await workflow.decide_change_request(
+            await decide_change_request(
                 session, actor=world.coordinator, change_id=change_id, decision="reject", note="Use a clip."
             )
 

@@ -227,7 +227,7 @@ async def test_decision_refusals(
 async def test_a_requested_round_is_not_awaiting_a_decision(
     client: AsyncTestClient[Litestar], engine: AsyncEngine, db: AsyncSession, world: World
 ) -> None:
-    from makeready import workflow
+    from makeready.samples.lifecycle import mark_sample_in_production
     from tests.sample_data import development_project, sample_round
 
     async with make_sessionmaker(engine)() as session:
@@ -239,7 +239,7 @@ async def test_a_requested_round_is_not_awaiting_a_decision(
             sample = await sample_round(
                 session, project=project, coordinator=world.coordinator, received=False
             )
-            await workflow.mark_sample_in_production(session, actor=world.coordinator, round_id=sample.id)
+            await mark_sample_in_production(session, actor=world.coordinator, round_id=sample.id)
     body = _problem(
         await client.post(
             f"/api/v1/samples/{sample.id}/decision",

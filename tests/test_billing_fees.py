@@ -11,7 +11,7 @@ import stripe
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from makeready import jobs, workflow
+from makeready import jobs
 from makeready.billing import fees
 from makeready.billing.models import FeeStatus, Invoice, InvoiceStatus, MilestoneFee
 from makeready.billing.stripe_client import BillingDisabled
@@ -22,6 +22,7 @@ from makeready.jobs import runner as job_runner
 from makeready.kernel.after_commit import drain as settle
 from makeready.notify.models import EmailOutbox, Notification
 from makeready.notify.service import message_text
+from makeready.projects.milestones import complete_milestone, reopen_milestone
 from makeready.projects.models import Milestone, MilestoneStatus, Phase
 from makeready.settings import Settings
 from tests.billing_support import FakeStripe, add_account, audit_count, fake_stripe
@@ -81,9 +82,7 @@ async def test_a_done_milestone_invoices_its_fee_once_through_stripe(
     assert fake_stripe.requests == []  # nothing is billed before the milestone is done
 
     async with jobs.running(settings):
-        await call_as(
-            engine, people, people.coordinator, workflow.complete_milestone, milestone_id=milestone.id
-        )
+        await call_as(engine, people, people.coordinator, complete_milestone, milestone_id=milestone.id)
         await drain()
 
     n = fee.id
@@ -135,11 +134,11 @@ async def test_a_done_milestone_invoices_its_fee_once_through_stripe(
         engine,
         people,
         people.coordinator,
-        workflow.reopen_milestone,
+        reopen_milestone,
         milestone_id=milestone.id,
         reason="Redo",
     )
-    await call_as(engine, people, people.coordinator, workflow.complete_milestone, milestone_id=milestone.id)
+    await call_as(engine, people, people.coordinator, complete_milestone, milestone_id=milestone.id)
     await settle()
     assert (await fees.invoice_fee(make_sessionmaker(engine), n)).startswith(f"fee {n} is not due")
     assert len(fake_stripe.calls("POST", "/v1/invoices")) == 1
@@ -153,7 +152,7 @@ async def test_a_retry_continues_where_the_failure_stopped_and_never_bills_twice
     fee = await attach(
         engine, people, milestone, amount="250000", currency="JPY", description="Feasibility fee"
     )
-    await call_as(engine, people, people.coordinator, workflow.complete_milestone, milestone_id=milestone.id)
+    await call_as(engine, people, people.coordinator, complete_milestone, milestone_id=milestone.id)
     await settle()
     assert queued == [("invoice_milestone_fee", {"fee_id": fee.id})]
     factory = make_sessionmaker(engine)
@@ -188,7 +187,7 @@ async def test_two_workers_on_one_fee_make_one_invoice(
     await add_account(engine, people.org_a.id, customer="cus_acme")
     milestone = await in_progress_milestone(engine, people)
     fee = await attach(engine, people, milestone)
-    await call_as(engine, people, people.coordinator, workflow.complete_milestone, milestone_id=milestone.id)
+    await call_as(engine, people, people.coordinator, complete_milestone, milestone_id=milestone.id)
     factory = make_sessionmaker(engine)
     results = await asyncio.gather(*(fees.invoice_fee(factory, fee.id) for _ in range(4)))
     assert sum("open" in r for r in results) == 1, results
@@ -212,7 +211,7 @@ async def test_a_fee_that_keeps_failing_is_marked_failed_and_a_coordinator_retri
     await add_account(engine, people.org_a.id, customer="cus_acme")
     milestone = await in_progress_milestone(engine, people)
     fee = await attach(engine, people, milestone)
-    await call_as(engine, people, people.coordinator, workflow.complete_milestone, milestone_id=milestone.id)
+    await call_as(engine, people, people.coordinator, complete_milestone, milestone_id=milestone.id)
     factory = make_sessionmaker(engine)
     fake_stripe.fail("/v1/invoices", *([400] * fees.MAX_ATTEMPTS))
     for _ in range(fees.MAX_ATTEMPTS - 1):
@@ -283,7 +282,7 @@ async def test_with_billing_off_no_fee_can_be_attached(engine: AsyncEngine, peop
     with pytest.raises(BillingDisabled):
         await attach(engine, people, milestone)
     # and completing milestones works as before
-    await call_as(engine, people, people.coordinator, workflow.complete_milestone, milestone_id=milestone.id)
+    await call_as(engine, people, people.coordinator, complete_milestone, milestone_id=milestone.id)
 
 
 async def test_concurrent_first_uses_of_an_account_make_one_row(engine: AsyncEngine, people: People) -> None:

@@ -24,7 +24,6 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backoffice import board
-from makeready import workflow
 from makeready.accounts.models import User
 from makeready.audit.models import AuditEvent
 from makeready.changes.models import ChangeStatus
@@ -39,11 +38,13 @@ from makeready.projects.models import (
     Task,
     TaskStatus,
 )
+from makeready.samples.lifecycle import decide_sample_round
 from makeready.samples.models import SamplePhoto, SampleRound, SampleStatus
 from makeready.settings import StorageSettings
 from makeready.storage import reset_storage, set_storage
 from makeready.storage.local import LocalStorage
 from makeready.suppliers.models import Quote, Supplier
+from makeready.workflow.waiting import Party, waiting_on
 from tests.conftest import World, csrf, login
 from tests.test_backoffice_forms import people_of, sign_in
 from tests.test_query_counts import Page, check_baseline, count_statements
@@ -317,9 +318,9 @@ async def test_waiting_on_matches_the_workflow(
         loaded = await board.load_board(session, board.Filters(), day=TODAY)
         cards = {c.project.id: c for _phase, cs in loaded.columns for c in cs}
         for project in projects:
-            items = await workflow.waiting_on(session, project_id=project.id, today=TODAY)
+            items = await waiting_on(session, project_id=project.id, today=TODAY)
             expected: Counter[tuple[bool, str]] = Counter(
-                (item.party == workflow.Party.brand, item.kind) for item in items if item.kind != "milestone"
+                (item.party == Party.brand, item.kind) for item in items if item.kind != "milestone"
             )
             got: Counter[tuple[bool, str]] = Counter()
             for group in cards[project.id].waiting:
@@ -795,9 +796,7 @@ async def test_sample_rounds_with_photos_and_thumbnails(
         expected = 409 if (step, version) == ("shipped", 1) else 303
         assert response.status_code == expected, (step, response.text[:300])
     async with session_as(engine, people, world.owner_a) as session:
-        await workflow.decide_sample_round(
-            session, actor=world.owner_a, round_id=sample.id, decision="approve"
-        )
+        await decide_sample_round(session, actor=world.owner_a, round_id=sample.id, decision="approve")
     late = await upload(client, project.id, "late.png", png((50, 50)))
     response = await client.post(
         f"{base}/photos",

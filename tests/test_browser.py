@@ -233,11 +233,11 @@ async def _received_rounds(home: Path) -> dict[str, tuple[int, int]]:
     round 1. Returns (project id, round id) of each round awaiting the brand's decision."""
     from sqlalchemy import select
 
-    from makeready import workflow
     from makeready.accounts.models import User
     from makeready.db.session import get_engine, make_sessionmaker
     from makeready.db.tenancy import Scope, set_scope
     from makeready.projects.models import Project
+    from makeready.samples.lifecycle import decide_sample_round
     from makeready.settings import StorageSettings
     from makeready.storage.local import LocalStorage
     from tests.sample_data import sample_round
@@ -264,7 +264,7 @@ async def _received_rounds(home: Path) -> dict[str, tuple[int, int]]:
                         notes="Brass tone check.",
                         storage=storage,
                     )
-                    await workflow.decide_sample_round(
+                    await decide_sample_round(
                         session, actor=maya, round_id=old.id, decision="reject", comment="Shade too yellow."
                     )
                 sample = await sample_round(

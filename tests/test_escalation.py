@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from makeready import jobs, workflow
+from makeready import jobs
 from makeready.conditions.models import Condition, ConditionStatus
 from makeready.conditions.service import unresolved_for
+from makeready.projects.milestones import assign_milestone, complete_milestone, start_milestone
 from makeready.projects.models import MilestoneStatus, Phase
 from makeready.settings import Settings
 from makeready.workflow.escalation import ESCALATION_DELAY_DAYS, EscalationReport, run_escalation
@@ -229,7 +230,7 @@ async def test_a_new_owner_or_date_restarts_the_reminders(engine: AsyncEngine, p
         engine,
         people,
         people.coordinator,
-        workflow.assign_milestone,
+        assign_milestone,
         milestone_id=milestone.id,
         owner_id=people.owner_a.id,
         due_date=DAY0 - timedelta(days=1),
@@ -241,15 +242,15 @@ async def test_a_new_owner_or_date_restarts_the_reminders(engine: AsyncEngine, p
         engine,
         people,
         people.coordinator,
-        workflow.assign_milestone,
+        assign_milestone,
         milestone_id=milestone.id,
         owner_id=people.owner_a.id,
         due_date=DAY0 - timedelta(days=1),
     )
     assert await run(engine, DAY0) == EscalationReport()
     # completing it ends the story
-    await call_as(engine, people, people.coordinator, workflow.start_milestone, milestone_id=milestone.id)
-    await call_as(engine, people, people.coordinator, workflow.complete_milestone, milestone_id=milestone.id)
+    await call_as(engine, people, people.coordinator, start_milestone, milestone_id=milestone.id)
+    await call_as(engine, people, people.coordinator, complete_milestone, milestone_id=milestone.id)
     assert await run(engine, DAY0 + timedelta(days=9)) == EscalationReport()
 
 

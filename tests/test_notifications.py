@@ -18,12 +18,13 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from makeready import jobs, workflow
+from makeready import jobs
 from makeready.accounts.models import User
 from makeready.db.session import make_sessionmaker
 from makeready.db.tenancy import Scope, set_scope
 from makeready.notify.models import EmailOutbox, Notification, OutboxStatus
 from makeready.notify.service import deliver_outbox
+from makeready.samples.lifecycle import decide_sample_round
 from makeready.settings import EmailSettings, JobSettings, Settings
 from tests.conftest import World, csrf, login
 from tests.sample_data import arrange
@@ -260,7 +261,7 @@ async def test_the_worker_emails_each_recipient_in_their_language(
     async with make_sessionmaker(engine)() as session:
         set_scope(session, Scope.system())
         async with session.begin():
-            await workflow.decide_sample_round(
+            await decide_sample_round(
                 session,
                 actor=world.owner_a,
                 round_id=arranged.round_ids[0],

@@ -10,8 +10,8 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from makeready import workflow
 from makeready.audit.models import AuditEvent
+from makeready.changes.lifecycle import decide_change_request, raise_change_request
 from makeready.changes.models import ChangeRequest, ChangeStatus
 from makeready.db.session import make_sessionmaker
 from makeready.db.tenancy import Scope, set_scope
@@ -154,7 +154,7 @@ async def test_another_organizations_changes_look_missing(
     async with make_sessionmaker(engine)() as session:
         set_scope(session, Scope.system())
         async with session.begin():
-            change = await workflow.raise_change_request(
+            change = await raise_change_request(
                 session,
                 actor=world.owner_a,
                 project_id=project_id,
@@ -188,7 +188,7 @@ async def test_raiser_withdraws_and_others_cannot(
     async with make_sessionmaker(engine)() as session:
         set_scope(session, Scope.system())
         async with session.begin():
-            change = await workflow.raise_change_request(
+            change = await raise_change_request(
                 session,
                 actor=world.member_a,
                 project_id=project_id,
@@ -236,7 +236,7 @@ async def test_outcome_and_hostile_text_on_the_pages_and_in_the_decision_log(
     async with make_sessionmaker(engine)() as session:
         set_scope(session, Scope.system())
         async with session.begin():
-            await workflow.decide_change_request(
+            await decide_change_request(
                 session,
                 actor=world.coordinator,
                 change_id=change.id,

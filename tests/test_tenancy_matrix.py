@@ -24,9 +24,9 @@ from PIL import Image
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from makeready import workflow
 from makeready.accounts import service as accounts
 from makeready.accounts.models import Membership
+from makeready.changes.lifecycle import raise_change_request
 from makeready.db.session import make_sessionmaker
 from makeready.db.tenancy import Scope, set_scope
 from makeready.feasibility import service as feasibility
@@ -213,7 +213,7 @@ async def samples_a(engine: AsyncEngine, world: World, fixture_a: Fixture) -> Sa
                 caption=MARKER,
             )
             session.add(photo)
-            change = await workflow.raise_change_request(
+            change = await raise_change_request(
                 session,
                 actor=world.owner_a,
                 project_id=fixture_a.project_a,

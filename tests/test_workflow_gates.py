@@ -9,11 +9,18 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from makeready import i18n, workflow
+from makeready import i18n
 from makeready.errors import Conflict, ValidationFailed
 from makeready.projects.models import MilestoneStatus, Phase, Project
 from makeready.samples.models import SampleStatus
 from makeready.workflow import gates
+from makeready.workflow.projects import (
+    advance_project,
+    gate_report,
+    give_go_ahead,
+    hold_project,
+    resume_project,
+)
 from tests.workflow_support import (
     People,
     call_as,
@@ -34,13 +41,13 @@ async def people(engine: AsyncEngine) -> People:
 
 async def advance(engine: AsyncEngine, people: People, project: Project, to: Phase) -> Project:
     return await call_as(
-        engine, people, people.coordinator, workflow.advance_project, project_id=project.id, to_phase=to
+        engine, people, people.coordinator, advance_project, project_id=project.id, to_phase=to
     )
 
 
 async def report(engine: AsyncEngine, people: People, project: Project) -> list[str]:
     async with session_as(engine, people, people.member_a) as session:
-        return await workflow.gate_report(session, project_id=project.id, to_phase=Phase.development)
+        return await gate_report(session, project_id=project.id, to_phase=Phase.development)
 
 
 async def test_development_gate_lists_the_review_and_the_go_ahead(
@@ -68,12 +75,12 @@ async def test_the_go_ahead_needs_the_completed_review_and_is_given_once(
     with pytest.raises(
         Conflict, match=r"The feasibility review is not complete yet: the go-ahead follows it\."
     ):
-        await call_as(engine, people, people.member_a, workflow.give_go_ahead, project_id=project.id)
+        await call_as(engine, people, people.member_a, give_go_ahead, project_id=project.id)
     project = await make_project(engine, people, name="Lamp 2", review_complete=True)
     assert await report(engine, people, project) == ["The brand has not given the go-ahead for development."]
-    await call_as(engine, people, people.member_a, workflow.give_go_ahead, project_id=project.id)
+    await call_as(engine, people, people.member_a, give_go_ahead, project_id=project.id)
     with pytest.raises(Conflict, match="The go-ahead was already given on"):
-        await call_as(engine, people, people.owner_a, workflow.give_go_ahead, project_id=project.id)
+        await call_as(engine, people, people.owner_a, give_go_ahead, project_id=project.id)
     assert await report(engine, people, project) == []
     done = await advance(engine, people, project, Phase.development)
     assert done.phase == Phase.development
@@ -159,9 +166,7 @@ async def test_gate_messages_are_translated(engine: AsyncEngine, people: People)
 async def test_advance_only_names_a_next_phase(engine: AsyncEngine, people: People, to: str) -> None:
     project = await make_project(engine, people)
     with pytest.raises(ValidationFailed, match="A project advances to development, production or delivered"):
-        await call_as(
-            engine, people, people.coordinator, workflow.advance_project, project_id=project.id, to_phase=to
-        )
+        await call_as(engine, people, people.coordinator, advance_project, project_id=project.id, to_phase=to)
 
 
 async def test_a_phase_cannot_be_skipped(engine: AsyncEngine, people: People) -> None:
@@ -175,7 +180,7 @@ async def test_a_phase_cannot_be_skipped(engine: AsyncEngine, people: People) ->
 async def test_resume_needs_a_phase_to_return_to(engine: AsyncEngine, people: People) -> None:
     project = await make_project(engine, people, phase=Phase.on_hold, held_from=None)
     with pytest.raises(Conflict, match="This project has no phase to return to"):
-        await call_as(engine, people, people.coordinator, workflow.resume_project, project_id=project.id)
+        await call_as(engine, people, people.coordinator, resume_project, project_id=project.id)
 
 
 async def test_hold_and_resume_return_to_the_phase_it_was_in(engine: AsyncEngine, people: People) -> None:
@@ -184,14 +189,12 @@ async def test_hold_and_resume_return_to_the_phase_it_was_in(engine: AsyncEngine
         engine,
         people,
         people.coordinator,
-        workflow.hold_project,
+        hold_project,
         project_id=project.id,
         reason="Quality hold",
     )
     assert (held.phase, held.held_from) == (Phase.on_hold, Phase.production)
-    resumed = await call_as(
-        engine, people, people.coordinator, workflow.resume_project, project_id=project.id
-    )
+    resumed = await call_as(engine, people, people.coordinator, resume_project, project_id=project.id)
     assert (resumed.phase, resumed.held_from) == (Phase.production, None)
     phases = [
         (e.before, e.after and e.after["phase"], e.reason)

@@ -16,7 +16,12 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from makeready import workflow
+from makeready.changes.lifecycle import (
+    CHANGE_REQUEST,
+    decide_change_request,
+    mark_change_implemented,
+    withdraw_change_request,
+)
 from makeready.changes.models import ChangeRequest, ChangeStatus
 from makeready.conditions.models import Condition
 from makeready.conditions.service import unresolved_for
@@ -24,13 +29,36 @@ from makeready.db.types import utcnow
 from makeready.errors import Conflict, NotFound, PermissionDenied
 from makeready.i18n import label
 from makeready.kernel.machine import VIEWER_MESSAGE, Machine, Role
+from makeready.projects.milestones import (
+    MILESTONE,
+    assign_milestone,
+    complete_milestone,
+    reopen_milestone,
+    start_milestone,
+)
 from makeready.projects.models import Milestone, MilestoneStatus, Phase, Project, Task, TaskStatus
+from makeready.projects.tasks import TASK, cancel_task, complete_task
+from makeready.samples.lifecycle import (
+    SAMPLE_ROUND,
+    decide_sample_round,
+    mark_sample_in_production,
+    mark_sample_received,
+    mark_sample_shipped,
+)
 from makeready.samples.models import SampleRound, SampleStatus
 from makeready.specs import content as spec_content
 from makeready.specs import service as specs
 from makeready.specs.models import RevisionStatus, SpecRevision
 from makeready.workflow import gates
 from makeready.workflow.escalation import AT_RISK
+from makeready.workflow.projects import (
+    PROJECT,
+    advance_project,
+    cancel_project,
+    give_go_ahead,
+    hold_project,
+    resume_project,
+)
 from makeready.workflow.triggers import NEW_SAMPLE_ROUND_TASK, SPEC_REVISION_TASK
 from tests.test_spec_revisions import filled
 from tests.workflow_support import (
@@ -48,6 +76,9 @@ from tests.workflow_support import (
     system,
     tasks,
 )
+
+WORKFLOW_MACHINES = (PROJECT, MILESTONE, SAMPLE_ROUND, CHANGE_REQUEST, TASK)
+"""The workflow's own lifecycles, which the exhaustive matrix below walks."""
 
 
 @pytest.fixture
@@ -105,28 +136,24 @@ async def arrange_project(engine: AsyncEngine, people: People, state: Phase, act
 
 
 def _advance(phase: Phase) -> Call:
-    return lambda s, a, p, _people: workflow.advance_project(
+    return lambda s, a, p, _people: advance_project(
         s, actor=a, project_id=p.id, to_phase=phase, reason="gate met"
     )
 
 
 PROJECT_CALLS: dict[str, tuple[str, Call]] = {
-    "give_go_ahead": ("owner_a", lambda s, a, p, _: workflow.give_go_ahead(s, actor=a, project_id=p.id)),
+    "give_go_ahead": ("owner_a", lambda s, a, p, _: give_go_ahead(s, actor=a, project_id=p.id)),
     "start_development": ("coordinator", _advance(Phase.development)),
     "start_production": ("coordinator", _advance(Phase.production)),
     "deliver": ("coordinator", _advance(Phase.delivered)),
     "hold": (
         "coordinator",
-        lambda s, a, p, _: workflow.hold_project(
-            s, actor=a, project_id=p.id, reason="Factory closed for New Year"
-        ),
+        lambda s, a, p, _: hold_project(s, actor=a, project_id=p.id, reason="Factory closed for New Year"),
     ),
-    "resume": ("coordinator", lambda s, a, p, _: workflow.resume_project(s, actor=a, project_id=p.id)),
+    "resume": ("coordinator", lambda s, a, p, _: resume_project(s, actor=a, project_id=p.id)),
     "cancel": (
         "coordinator",
-        lambda s, a, p, _: workflow.cancel_project(
-            s, actor=a, project_id=p.id, reason="The brand stopped the line"
-        ),
+        lambda s, a, p, _: cancel_project(s, actor=a, project_id=p.id, reason="The brand stopped the line"),
     ),
 }
 
@@ -165,13 +192,13 @@ def project_target(action: str, state: Phase) -> Phase:
         return Phase.development  # held_from
     if action == "give_go_ahead":
         return state
-    target = workflow.PROJECT.transition(action).target
+    target = PROJECT.transition(action).target
     assert target is not None
     return target
 
 
 PROJECT_SPEC = Spec(
-    machine=workflow.PROJECT,
+    machine=PROJECT,
     model=Project,
     arrange=arrange_project,
     calls=PROJECT_CALLS,
@@ -215,18 +242,18 @@ async def arrange_milestone(
 NEW_DUE = date.today() + timedelta(days=40)
 
 MILESTONE_CALLS: dict[str, tuple[str, Call]] = {
-    "start": ("coordinator", lambda s, a, m, _: workflow.start_milestone(s, actor=a, milestone_id=m.id)),
+    "start": ("coordinator", lambda s, a, m, _: start_milestone(s, actor=a, milestone_id=m.id)),
     "complete": (
         "coordinator",
-        lambda s, a, m, _: workflow.complete_milestone(s, actor=a, milestone_id=m.id),
+        lambda s, a, m, _: complete_milestone(s, actor=a, milestone_id=m.id),
     ),
     "reopen": (
         "coordinator",
-        lambda s, a, m, _: workflow.reopen_milestone(s, actor=a, milestone_id=m.id, reason="QC found burrs"),
+        lambda s, a, m, _: reopen_milestone(s, actor=a, milestone_id=m.id, reason="QC found burrs"),
     ),
     "assign": (
         "coordinator",
-        lambda s, a, m, people: workflow.assign_milestone(
+        lambda s, a, m, people: assign_milestone(
             s, actor=a, milestone_id=m.id, owner_id=people.owner_a.id, due_date=NEW_DUE
         ),
     ),
@@ -255,12 +282,12 @@ async def check_assign(
 
 
 def milestone_target(action: str, state: MilestoneStatus) -> MilestoneStatus:
-    target = workflow.MILESTONE.transition(action).target
+    target = MILESTONE.transition(action).target
     return state if target is None else target
 
 
 MILESTONE_SPEC = Spec(
-    machine=workflow.MILESTONE,
+    machine=MILESTONE,
     model=Milestone,
     arrange=arrange_milestone,
     calls=MILESTONE_CALLS,
@@ -297,7 +324,7 @@ async def _decide(s: Any, a: Any, r: SampleRound, decision: str, comment: str, p
 
     query = select(SamplePhoto.id).where(SamplePhoto.round_id == r.id).order_by(SamplePhoto.position)
     pins = (await s.scalars(query)).all()  # none when the caller cannot see the round: it gets NotFound
-    return await workflow.decide_sample_round(
+    return await decide_sample_round(
         s, actor=a, round_id=r.id, decision=decision, comment=comment, pinned_photo_ids=pins[pin : pin + 1]
     )
 
@@ -305,10 +332,10 @@ async def _decide(s: Any, a: Any, r: SampleRound, decision: str, comment: str, p
 SAMPLE_CALLS: dict[str, tuple[str, Call]] = {
     "start_production": (
         "coordinator",
-        lambda s, a, r, _: workflow.mark_sample_in_production(s, actor=a, round_id=r.id),
+        lambda s, a, r, _: mark_sample_in_production(s, actor=a, round_id=r.id),
     ),
-    "ship": ("coordinator", lambda s, a, r, _: workflow.mark_sample_shipped(s, actor=a, round_id=r.id)),
-    "receive": ("coordinator", lambda s, a, r, _: workflow.mark_sample_received(s, actor=a, round_id=r.id)),
+    "ship": ("coordinator", lambda s, a, r, _: mark_sample_shipped(s, actor=a, round_id=r.id)),
+    "receive": ("coordinator", lambda s, a, r, _: mark_sample_received(s, actor=a, round_id=r.id)),
     "approve": ("owner_a", lambda s, a, r, _: _decide(s, a, r, "approve", "Looks right", 0)),
     "reject": ("member_a", lambda s, a, r, _: _decide(s, a, r, "reject", "The lid is scratched", 1)),
 }
@@ -367,13 +394,13 @@ async def check_rejected(
 
 
 def round_target(action: str, state: SampleStatus) -> SampleStatus:
-    target = workflow.SAMPLE_ROUND.transition(action).target
+    target = SAMPLE_ROUND.transition(action).target
     assert target is not None
     return target
 
 
 SAMPLE_SPEC = Spec(
-    machine=workflow.SAMPLE_ROUND,
+    machine=SAMPLE_ROUND,
     model=SampleRound,
     arrange=arrange_round,
     calls=SAMPLE_CALLS,
@@ -395,21 +422,21 @@ async def arrange_change(
 CHANGE_CALLS: dict[str, tuple[str, Call]] = {
     "approve": (
         "coordinator",
-        lambda s, a, c, _: workflow.decide_change_request(
+        lambda s, a, c, _: decide_change_request(
             s, actor=a, change_id=c.id, decision="approve", note="Agreed with the factory"
         ),
     ),
     "reject": (
         "coordinator",
-        lambda s, a, c, _: workflow.decide_change_request(
+        lambda s, a, c, _: decide_change_request(
             s, actor=a, change_id=c.id, decision="reject", note="The tooling is cut already"
         ),
     ),
     "implement": (
         "coordinator",
-        lambda s, a, c, _: workflow.mark_change_implemented(s, actor=a, change_id=c.id),
+        lambda s, a, c, _: mark_change_implemented(s, actor=a, change_id=c.id),
     ),
-    "withdraw": ("member_a", lambda s, a, c, _: workflow.withdraw_change_request(s, actor=a, change_id=c.id)),
+    "withdraw": ("member_a", lambda s, a, c, _: withdraw_change_request(s, actor=a, change_id=c.id)),
 }
 
 
@@ -446,13 +473,13 @@ async def check_brand_told(engine: AsyncEngine, people: People, kind: str, note:
 
 
 def change_target(action: str, state: ChangeStatus) -> ChangeStatus:
-    target = workflow.CHANGE_REQUEST.transition(action).target
+    target = CHANGE_REQUEST.transition(action).target
     assert target is not None
     return target
 
 
 CHANGE_SPEC = Spec(
-    machine=workflow.CHANGE_REQUEST,
+    machine=CHANGE_REQUEST,
     model=ChangeRequest,
     arrange=arrange_change,
     calls=CHANGE_CALLS,
@@ -470,22 +497,22 @@ async def arrange_task(engine: AsyncEngine, people: People, state: TaskStatus, a
 
 
 TASK_CALLS: dict[str, tuple[str, Call]] = {
-    "complete": ("coordinator", lambda s, a, t, _: workflow.complete_task(s, actor=a, task_id=t.id)),
+    "complete": ("coordinator", lambda s, a, t, _: complete_task(s, actor=a, task_id=t.id)),
     "cancel": (
         "coordinator",
-        lambda s, a, t, _: workflow.cancel_task(s, actor=a, task_id=t.id, reason="Done by phone instead"),
+        lambda s, a, t, _: cancel_task(s, actor=a, task_id=t.id, reason="Done by phone instead"),
     ),
 }
 
 
 def task_target(action: str, state: TaskStatus) -> TaskStatus:
-    target = workflow.TASK.transition(action).target
+    target = TASK.transition(action).target
     assert target is not None
     return target
 
 
 TASK_SPEC = Spec(
-    machine=workflow.TASK,
+    machine=TASK,
     model=Task,
     arrange=arrange_task,
     calls=TASK_CALLS,
@@ -566,13 +593,13 @@ SPECS = {
 
 
 def test_every_action_has_a_case() -> None:
-    assert {m.name for m in (*workflow.MACHINES, specs.SPEC_REVISION)} == set(SPECS)
+    assert {m.name for m in (*WORKFLOW_MACHINES, specs.SPEC_REVISION)} == set(SPECS)
     for spec in SPECS.values():
         assert set(spec.calls) == set(spec.machine.actions), spec.machine.name
 
 
 def test_every_state_is_reachable_or_initial_and_finals_are_dead_ends() -> None:
-    for machine in workflow.MACHINES:
+    for machine in WORKFLOW_MACHINES:
         for final in machine.final:
             assert machine.allowed(final) == [], f"{machine.name}: {final} is final but has transitions"
 

@@ -9,15 +9,26 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from makeready import workflow
+from makeready.changes.lifecycle import decide_change_request, raise_change_request
 from makeready.changes.models import ChangeRequest, ChangeStatus
 from makeready.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from makeready.projects.milestones import (
+    Health,
+    assign_milestone,
+    create_milestones_from_template,
+    milestone_health,
+    reopen_milestone,
+    start_milestone,
+)
 from makeready.projects.models import Milestone, MilestoneStatus, Phase, Question, TaskStatus
 from makeready.projects.service import STANDARD_MILESTONES
+from makeready.projects.tasks import complete_task
+from makeready.samples.lifecycle import decide_sample_round, request_sample_round
 from makeready.samples.models import SampleRound, SampleStatus
 from makeready.suppliers.models import Supplier
-from makeready.workflow import Health, milestone_health
-from makeready.workflow.waiting import Party
+from makeready.workflow.decisions import answer_question, ask_question, record_decision
+from makeready.workflow.projects import cancel_project, hold_project
+from makeready.workflow.waiting import Party, by_person, waiting_on
 from tests.workflow_support import (
     People,
     call_as,
@@ -83,9 +94,9 @@ async def test_hold_cancel_and_reopen_need_a_reason(engine: AsyncEngine, people:
     project = await make_project(engine, people, phase=Phase.development)
     milestone = await make_milestone(engine, project, status=MilestoneStatus.done)
     for service, kwargs in [
-        (workflow.hold_project, {"project_id": project.id}),
-        (workflow.cancel_project, {"project_id": project.id}),
-        (workflow.reopen_milestone, {"milestone_id": milestone.id}),
+        (hold_project, {"project_id": project.id}),
+        (cancel_project, {"project_id": project.id}),
+        (reopen_milestone, {"milestone_id": milestone.id}),
     ]:
         with pytest.raises(
             ValidationFailed, match=r"Give a reason: it is recorded with the decision\."
@@ -107,14 +118,14 @@ async def test_a_rejection_needs_a_comment_and_a_change_decision_a_note(
             engine,
             people,
             people.owner_a,
-            workflow.decide_sample_round,
+            decide_sample_round,
             round_id=sample.id,
             decision="reject",
             comment=" ",
         )
     # approval needs no comment
     approved = await call_as(
-        engine, people, people.owner_a, workflow.decide_sample_round, round_id=sample.id, decision="approve"
+        engine, people, people.owner_a, decide_sample_round, round_id=sample.id, decision="approve"
     )
     assert approved.status == SampleStatus.approved
     change = await make_change(engine, project, status=ChangeStatus.open, raised_by=people.owner_a)
@@ -124,7 +135,7 @@ async def test_a_rejection_needs_a_comment_and_a_change_decision_a_note(
                 engine,
                 people,
                 people.coordinator,
-                workflow.decide_change_request,
+                decide_change_request,
                 change_id=change.id,
                 decision=decision,
                 note="",
@@ -134,7 +145,7 @@ async def test_a_rejection_needs_a_comment_and_a_change_decision_a_note(
             engine,
             people,
             people.coordinator,
-            workflow.decide_change_request,
+            decide_change_request,
             change_id=change.id,
             decision="maybe",
             note="x",
@@ -152,7 +163,7 @@ async def test_pinned_photos_must_belong_to_the_round(engine: AsyncEngine, peopl
                 engine,
                 people,
                 people.member_a,
-                workflow.decide_sample_round,
+                decide_sample_round,
                 round_id=sample.id,
                 decision="reject",
                 comment="Wrong colour",
@@ -163,7 +174,7 @@ async def test_pinned_photos_must_belong_to_the_round(engine: AsyncEngine, peopl
         engine,
         people,
         people.member_a,
-        workflow.decide_sample_round,
+        decide_sample_round,
         round_id=sample.id,
         decision="reject",
         comment="Wrong colour",
@@ -176,13 +187,13 @@ async def test_closed_projects_do_not_move(engine: AsyncEngine, people: People) 
     project = await make_project(engine, people, phase=Phase.cancelled)
     milestone = await make_milestone(engine, project)
     with pytest.raises(Conflict, match=r"This project is Cancelled, so nothing on it can change any more\."):
-        await call_as(engine, people, people.coordinator, workflow.start_milestone, milestone_id=milestone.id)
+        await call_as(engine, people, people.coordinator, start_milestone, milestone_id=milestone.id)
     with pytest.raises(Conflict, match="This project is Cancelled"):
         await call_as(
             engine,
             people,
             people.owner_a,
-            workflow.raise_change_request,
+            raise_change_request,
             project_id=project.id,
             title="T",
             description="D",
@@ -199,13 +210,13 @@ async def test_a_stale_expected_version_is_a_conflict_with_the_current_state(
     project = await make_project(engine, people, phase=Phase.development)
     milestone = await make_milestone(engine, project)
     seen = milestone.version
-    await call_as(engine, people, people.coordinator2, workflow.start_milestone, milestone_id=milestone.id)
+    await call_as(engine, people, people.coordinator2, start_milestone, milestone_id=milestone.id)
     with pytest.raises(Conflict) as refused:
         await call_as(
             engine,
             people,
             people.coordinator,
-            workflow.start_milestone,
+            start_milestone,
             milestone_id=milestone.id,
             expected_version=seen,
         )
@@ -227,11 +238,9 @@ async def test_two_coordinators_at_once_the_second_write_is_a_conflict(
         stale = await first.scalar(select(Milestone).where(Milestone.id == milestone.id))
         assert stale is not None
         assert stale.status == MilestoneStatus.planned
-        await call_as(
-            engine, people, people.coordinator2, workflow.start_milestone, milestone_id=milestone.id
-        )
+        await call_as(engine, people, people.coordinator2, start_milestone, milestone_id=milestone.id)
         with pytest.raises(Conflict, match=r"Someone else changed this milestone at the same time\."):
-            await workflow.start_milestone(first, actor=people.coordinator, milestone_id=milestone.id)
+            await start_milestone(first, actor=people.coordinator, milestone_id=milestone.id)
         await first.rollback()
     after = await reload(engine, Milestone, milestone.id)
     assert (after.status, after.version) == (MilestoneStatus.in_progress, milestone.version + 1)
@@ -258,35 +267,31 @@ async def test_sample_rounds_are_numbered_per_project_one_open_at_a_time(
         engine,
         people,
         people.coordinator,
-        workflow.request_sample_round,
+        request_sample_round,
         project_id=project.id,
         notes="Brass, brushed",
     )
     assert (first.number, first.status, first.supplier_id) == (1, SampleStatus.requested, supplier.id)
     assert first.requested_at is not None
     with pytest.raises(Conflict, match="Sample round 1 is still Requested: it needs the brand's decision"):
-        await call_as(
-            engine, people, people.coordinator, workflow.request_sample_round, project_id=project.id
-        )
+        await call_as(engine, people, people.coordinator, request_sample_round, project_id=project.id)
     async with system(engine) as session:
         row = await session.get(SampleRound, first.id)
         assert row is not None
         row.status = SampleStatus.rejected
-    second = await call_as(
-        engine, people, people.coordinator, workflow.request_sample_round, project_id=project.id
-    )
+    second = await call_as(engine, people, people.coordinator, request_sample_round, project_id=project.id)
     assert second.number == 2
     with pytest.raises(ValidationFailed, match=r"This supplier does not exist\."):
         await call_as(
             engine,
             people,
             people.coordinator,
-            workflow.request_sample_round,
+            request_sample_round,
             project_id=other.id,
             supplier_id=424242,
         )
     assert (
-        await call_as(engine, people, people.coordinator, workflow.request_sample_round, project_id=other.id)
+        await call_as(engine, people, people.coordinator, request_sample_round, project_id=other.id)
     ).number == 1
     (event, *_rest) = await events(engine, "sample_round.requested")
     assert (event.reason, event.after and event.after["number"]) == ("Brass, brushed", 1)
@@ -296,19 +301,17 @@ async def test_sample_rounds_are_numbered_per_project_one_open_at_a_time(
 async def test_sample_rounds_belong_to_development(engine: AsyncEngine, people: People, phase: Phase) -> None:
     project = await make_project(engine, people, phase=phase)
     with pytest.raises(Conflict, match="Sample rounds are made in development"):
-        await call_as(
-            engine, people, people.coordinator, workflow.request_sample_round, project_id=project.id
-        )
+        await call_as(engine, people, people.coordinator, request_sample_round, project_id=project.id)
 
 
 async def test_only_coordinators_request_sample_rounds(engine: AsyncEngine, people: People) -> None:
     project = await make_project(engine, people, phase=Phase.development)
     with pytest.raises(PermissionDenied, match=r"Only a coordinator can request a sample round\."):
-        await call_as(engine, people, people.owner_a, workflow.request_sample_round, project_id=project.id)
+        await call_as(engine, people, people.owner_a, request_sample_round, project_id=project.id)
     with pytest.raises(PermissionDenied, match="Viewers can look but not change anything"):
-        await call_as(engine, people, people.viewer_a, workflow.request_sample_round, project_id=project.id)
+        await call_as(engine, people, people.viewer_a, request_sample_round, project_id=project.id)
     with pytest.raises(NotFound):
-        await call_as(engine, people, people.owner_b, workflow.request_sample_round, project_id=project.id)
+        await call_as(engine, people, people.owner_b, request_sample_round, project_id=project.id)
 
 
 # -- change requests -------------------------------------------------------------------------------------------
@@ -323,7 +326,7 @@ async def test_a_brand_raises_a_change_request_and_the_coordinator_is_told(
         engine,
         people,
         people.member_a,
-        workflow.raise_change_request,
+        raise_change_request,
         project_id=project.id,
         title="  Thicker lid ",
         description="2 mm instead of 1.5 mm",
@@ -353,7 +356,7 @@ async def test_a_brand_raises_a_change_request_and_the_coordinator_is_told(
         engine,
         people,
         people.coordinator,
-        workflow.raise_change_request,
+        raise_change_request,
         project_id=project.id,
         title="T",
         description="D",
@@ -376,14 +379,12 @@ async def test_change_request_input_is_checked(engine: AsyncEngine, people: Peop
         ({"attachment_ids": [foreign.id]}, "The attached files must belong to this project."),
     ]:
         with pytest.raises(ValidationFailed) as refused:
-            await call_as(
-                engine, people, people.owner_a, workflow.raise_change_request, **{**base, **changes}
-            )
+            await call_as(engine, people, people.owner_a, raise_change_request, **{**base, **changes})
         assert refused.value.message == message
     with pytest.raises(PermissionDenied):
-        await call_as(engine, people, people.viewer_a, workflow.raise_change_request, **base)
+        await call_as(engine, people, people.viewer_a, raise_change_request, **base)
     with pytest.raises(NotFound):
-        await call_as(engine, people, people.owner_b, workflow.raise_change_request, **base)
+        await call_as(engine, people, people.owner_b, raise_change_request, **base)
     async with system(engine) as session:
         assert (await session.scalars(select(ChangeRequest))).all() == []
 
@@ -400,7 +401,7 @@ async def test_a_free_decision_is_an_audit_event_with_its_attachments(
         engine,
         people,
         people.coordinator,
-        workflow.record_decision,
+        record_decision,
         project_id=project.id,
         text="Agreed with factory: 0.2 mm tolerance on lid",
         attachment_ids=[photo.id],
@@ -415,13 +416,9 @@ async def test_a_free_decision_is_an_audit_event_with_its_attachments(
         people.org_a.id,
     )
     with pytest.raises(PermissionDenied, match=r"Only a coordinator can record a decision\."):
-        await call_as(
-            engine, people, people.owner_a, workflow.record_decision, project_id=project.id, text="x"
-        )
+        await call_as(engine, people, people.owner_a, record_decision, project_id=project.id, text="x")
     with pytest.raises(ValidationFailed, match="Write the decision"):
-        await call_as(
-            engine, people, people.coordinator, workflow.record_decision, project_id=project.id, text=" "
-        )
+        await call_as(engine, people, people.coordinator, record_decision, project_id=project.id, text=" ")
 
 
 async def test_questions_go_to_the_brand_and_answers_to_the_asker(
@@ -432,7 +429,7 @@ async def test_questions_go_to_the_brand_and_answers_to_the_asker(
         engine,
         people,
         people.coordinator,
-        workflow.ask_question,
+        ask_question,
         project_id=project.id,
         body="Matte or gloss?",
     )
@@ -448,22 +445,22 @@ async def test_questions_go_to_the_brand_and_answers_to_the_asker(
             engine,
             people,
             people.coordinator,
-            workflow.answer_question,
+            answer_question,
             question_id=question.id,
             answer="Matte",
         )
     with pytest.raises(PermissionDenied, match="Viewers can look"):
         await call_as(
-            engine, people, people.viewer_a, workflow.answer_question, question_id=question.id, answer="Matte"
+            engine, people, people.viewer_a, answer_question, question_id=question.id, answer="Matte"
         )
     answered = await call_as(
-        engine, people, people.member_a, workflow.answer_question, question_id=question.id, answer="Matte"
+        engine, people, people.member_a, answer_question, question_id=question.id, answer="Matte"
     )
     assert (answered.answer, answered.answered_by_id) == ("Matte", people.member_a.id)
     assert answered.answered_at is not None
     with pytest.raises(Conflict, match=r"This question has already been answered\."):
         await call_as(
-            engine, people, people.owner_a, workflow.answer_question, question_id=question.id, answer="Gloss"
+            engine, people, people.owner_a, answer_question, question_id=question.id, answer="Gloss"
         )
     assert (await reload(engine, Question, question.id)).answer == "Matte"
     last = (await notifications(engine))[-1]
@@ -481,10 +478,8 @@ async def test_tasks_are_completed_by_their_owner_or_a_coordinator(
     project = await make_project(engine, people, phase=Phase.development)
     task = await make_task(engine, project, status=TaskStatus.open, owner=people.member_a)
     with pytest.raises(PermissionDenied, match="Only a coordinator or the task's owner can complete it"):
-        await call_as(engine, people, people.owner_a, workflow.complete_task, task_id=task.id)
-    done = await call_as(
-        engine, people, people.member_a, workflow.complete_task, task_id=task.id, note="Called them"
-    )
+        await call_as(engine, people, people.owner_a, complete_task, task_id=task.id)
+    done = await call_as(engine, people, people.member_a, complete_task, task_id=task.id, note="Called them")
     assert (done.status, done.completed_at is not None) == (TaskStatus.done, True)
     (event,) = await events(engine, "task.completed")
     assert event.reason == "Called them"
@@ -500,7 +495,7 @@ async def test_milestones_from_a_template_once(engine: AsyncEngine, people: Peop
         engine,
         people,
         people.coordinator,
-        workflow.create_milestones_from_template,
+        create_milestones_from_template,
         project_id=project.id,
         start=start,
         owner_id=people.coordinator.id,
@@ -513,7 +508,7 @@ async def test_milestones_from_a_template_once(engine: AsyncEngine, people: Peop
         engine,
         people,
         people.coordinator,
-        workflow.create_milestones_from_template,
+        create_milestones_from_template,
         project_id=project.id,
         start=start,
     )
@@ -522,7 +517,7 @@ async def test_milestones_from_a_template_once(engine: AsyncEngine, people: Peop
         engine,
         people,
         people.coordinator,
-        workflow.create_milestones_from_template,
+        create_milestones_from_template,
         project_id=project.id,
         template="development_round",
         start=start,
@@ -539,7 +534,7 @@ async def test_milestones_from_a_template_once(engine: AsyncEngine, people: Peop
             engine,
             people,
             people.coordinator,
-            workflow.create_milestones_from_template,
+            create_milestones_from_template,
             project_id=project.id,
             template="fast",
             start=start,
@@ -549,7 +544,7 @@ async def test_milestones_from_a_template_once(engine: AsyncEngine, people: Peop
             engine,
             people,
             people.owner_a,
-            workflow.create_milestones_from_template,
+            create_milestones_from_template,
             project_id=project.id,
             start=start,
         )
@@ -568,7 +563,7 @@ async def test_a_milestone_owner_is_staff_or_a_brand_writer(
             engine,
             people,
             people.coordinator,
-            workflow.assign_milestone,
+            assign_milestone,
             milestone_id=milestone.id,
             owner_id=people.named(owner).id,
             due_date=date(2027, 1, 1),
@@ -603,10 +598,10 @@ async def test_waiting_on_names_who_each_thing_waits_for(engine: AsyncEngine, pe
     await make_change(engine, project, status=ChangeStatus.open, raised_by=people.owner_a)
     await make_task(engine, project, status=TaskStatus.open, owner=people.coordinator2)
     await call_as(
-        engine, people, people.coordinator, workflow.ask_question, project_id=project.id, body="Which white?"
+        engine, people, people.coordinator, ask_question, project_id=project.id, body="Which white?"
     )
     async with session_as(engine, people, people.owner_a) as session:
-        items = await workflow.waiting_on(session, project_id=project.id, today=today)
+        items = await waiting_on(session, project_id=project.id, today=today)
     assert [(i.kind, i.party, i.user_id, i.text, i.health) for i in items] == [
         (
             "go_ahead",
@@ -629,17 +624,17 @@ async def test_waiting_on_names_who_each_thing_waits_for(engine: AsyncEngine, pe
         ("milestone", Party.person, people.coordinator.id, "Feasibility review", Health.late),
         ("milestone", Party.person, people.member_a.id, "Cost estimate and approach", Health.on_track),
     ]
-    grouped = workflow.by_person(items)
+    grouped = by_person(items)
     assert [i.kind for i in grouped[people.member_a.id]] == ["milestone"]
     assert len(grouped[None]) == 3
     # another organization cannot ask
     async with session_as(engine, people, people.owner_b) as session:
         with pytest.raises(NotFound):
-            await workflow.waiting_on(session, project_id=project.id)
+            await waiting_on(session, project_id=project.id)
 
 
 async def test_waiting_on_the_coordinator_for_the_review(engine: AsyncEngine, people: People) -> None:
     project = await make_project(engine, people, coordinator=False)
     async with session_as(engine, people, people.coordinator) as session:
-        items = await workflow.waiting_on(session, project_id=project.id)
+        items = await waiting_on(session, project_id=project.id)
     assert [(i.kind, i.party, i.user_id) for i in items] == [("feasibility_review", Party.coordinator, None)]

@@ -26,10 +26,26 @@ from backoffice.forms.lookup import (
     find_supplier,
     find_user,
 )
-from makeready import urls, workflow
+from makeready import urls
 from makeready.accounts.models import User
+from makeready.changes.lifecycle import decide_change_request
 from makeready.i18n import N_, _, label
+from makeready.projects.milestones import (
+    assign_milestone,
+    complete_milestone,
+    create_milestones_from_template,
+    reopen_milestone,
+    start_milestone,
+)
 from makeready.projects.models import Phase
+from makeready.samples.lifecycle import (
+    mark_sample_in_production,
+    mark_sample_received,
+    mark_sample_shipped,
+    request_sample_round,
+)
+from makeready.workflow.decisions import ask_question, record_decision
+from makeready.workflow.projects import advance_project, cancel_project, hold_project, resume_project
 
 PROJECTS_GROUP = N_("Project workflow")
 MILESTONES_GROUP = N_("Milestones")
@@ -144,7 +160,7 @@ def workflow_forms(engine: AsyncEngine) -> list[FormConfig]:
         async def action(session: AsyncSession, actor: User) -> str:
             project = await find_project(session, data.project)
             phase = choose(data.to_phase, ADVANCE_TO, what=N_("phase"), field="to_phase")
-            await workflow.advance_project(
+            await advance_project(
                 session,
                 actor=actor,
                 project_id=project.id,
@@ -162,7 +178,7 @@ def workflow_forms(engine: AsyncEngine) -> list[FormConfig]:
     async def hold(request: Request, data: HoldProject) -> str:
         async def action(session: AsyncSession, actor: User) -> str:
             project = await find_project(session, data.project)
-            await workflow.hold_project(
+            await hold_project(
                 session, actor=actor, project_id=project.id, reason=data.reason, expected_version=data.version
             )
             return _("%(project)s is on hold.") % {"project": project.name}
@@ -172,7 +188,7 @@ def workflow_forms(engine: AsyncEngine) -> list[FormConfig]:
     async def resume(request: Request, data: ResumeProject) -> str:
         async def action(session: AsyncSession, actor: User) -> str:
             project = await find_project(session, data.project)
-            await workflow.resume_project(
+            await resume_project(
                 session, actor=actor, project_id=project.id, reason=data.reason, expected_version=data.version
             )
             return _("%(project)s is back in %(phase)s.") % {
@@ -185,7 +201,7 @@ def workflow_forms(engine: AsyncEngine) -> list[FormConfig]:
     async def cancel(request: Request, data: HoldProject) -> str:
         async def action(session: AsyncSession, actor: User) -> str:
             project = await find_project(session, data.project)
-            await workflow.cancel_project(
+            await cancel_project(
                 session, actor=actor, project_id=project.id, reason=data.reason, expected_version=data.version
             )
             return _("%(project)s is cancelled.") % {"project": project.name}
@@ -197,7 +213,7 @@ def workflow_forms(engine: AsyncEngine) -> list[FormConfig]:
             project = await find_project(session, data.project)
             template = choose(data.template, TEMPLATES, what=N_("template"), field="template")
             owner = await find_user(session, data.owner) if data.owner.strip() else None
-            created = await workflow.create_milestones_from_template(
+            created = await create_milestones_from_template(
                 session,
                 actor=actor,
                 project_id=project.id,
@@ -222,7 +238,7 @@ def workflow_forms(engine: AsyncEngine) -> list[FormConfig]:
             project = await find_project(session, data.project)
             milestone = await find_milestone(session, project, data.milestone)
             owner = await find_user(session, data.owner)
-            await workflow.assign_milestone(
+            await assign_milestone(
                 session,
                 actor=actor,
                 milestone_id=milestone.id,
@@ -245,15 +261,15 @@ def workflow_forms(engine: AsyncEngine) -> list[FormConfig]:
             milestone = await find_milestone(session, project, data.milestone)
             step = choose(data.step, MILESTONE_STEPS, what=N_("step"), field="step")
             if step == "start":
-                await workflow.start_milestone(
+                await start_milestone(
                     session, actor=actor, milestone_id=milestone.id, expected_version=data.version
                 )
             elif step == "complete":
-                await workflow.complete_milestone(
+                await complete_milestone(
                     session, actor=actor, milestone_id=milestone.id, expected_version=data.version
                 )
             else:
-                await workflow.reopen_milestone(
+                await reopen_milestone(
                     session,
                     actor=actor,
                     milestone_id=milestone.id,
@@ -272,7 +288,7 @@ def workflow_forms(engine: AsyncEngine) -> list[FormConfig]:
         async def action(session: AsyncSession, actor: User) -> str:
             project = await find_project(session, data.project)
             supplier = await find_supplier(session, data.supplier) if data.supplier.strip() else None
-            sample = await workflow.request_sample_round(
+            sample = await request_sample_round(
                 session,
                 actor=actor,
                 project_id=project.id,
@@ -295,9 +311,9 @@ def workflow_forms(engine: AsyncEngine) -> list[FormConfig]:
             sample = await find_sample_round(session, project, data.round_number)
             step = choose(data.step, SAMPLE_STEPS, what=N_("step"), field="step")
             move = {
-                "in_production": workflow.mark_sample_in_production,
-                "shipped": workflow.mark_sample_shipped,
-                "received": workflow.mark_sample_received,
+                "in_production": mark_sample_in_production,
+                "shipped": mark_sample_shipped,
+                "received": mark_sample_received,
             }[step]
             await move(session, actor=actor, round_id=sample.id, expected_version=data.version)
             return _("Sample round %(number)s of %(project)s is now %(status)s.") % {
@@ -313,7 +329,7 @@ def workflow_forms(engine: AsyncEngine) -> list[FormConfig]:
             project = await find_project(session, data.project)
             change = await find_change_request(session, project, data.change_number)
             decision = choose(data.decision, DECISIONS, what=N_("decision"), field="decision")
-            await workflow.decide_change_request(
+            await decide_change_request(
                 session,
                 actor=actor,
                 change_id=change.id,
@@ -333,7 +349,7 @@ def workflow_forms(engine: AsyncEngine) -> list[FormConfig]:
         async def action(session: AsyncSession, actor: User) -> str:
             project = await find_project(session, data.project)
             attachment_ids = await find_attachments(session, project, data.attachments)
-            await workflow.record_decision(
+            await record_decision(
                 session, actor=actor, project_id=project.id, text=data.text, attachment_ids=attachment_ids
             )
             return _("The decision is recorded on %(project)s.") % {"project": project.name}
@@ -343,7 +359,7 @@ def workflow_forms(engine: AsyncEngine) -> list[FormConfig]:
     async def ask(request: Request, data: AskQuestion) -> str:
         async def action(session: AsyncSession, actor: User) -> str:
             project = await find_project(session, data.project)
-            await workflow.ask_question(session, actor=actor, project_id=project.id, body=data.question)
+            await ask_question(session, actor=actor, project_id=project.id, body=data.question)
             return _("The question was sent to %(client)s; they answer it on the project page.") % {
                 "client": project.org.name
             }
