@@ -1,19 +1,34 @@
 """Shared fixtures: every database-backed test runs on SQLite and, when TEST_DATABASE_URL is set, PostgreSQL.
 
-The schema comes from the Alembic migrations (never `create_all`), once per backend; rows are removed after
-each test. The environment is set before any Makeready module reads its settings.
+The schema comes from the Alembic migrations (never `create_all`), once per backend. Before each database test the
+database is put back into a known state instead of deleting rows afterwards: empty, or holding the `World` cast
+(built once per backend and session, the first time a test asks for `world`). The environment is set before any
+Makeready module reads its settings.
 """
 
 from __future__ import annotations
 
+import atexit
+import copy
 import os
+import shutil
 import tempfile
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from http.cookiejar import Cookie
 from pathlib import Path
+from typing import Any
 
-_TMP = Path(tempfile.mkdtemp(prefix="makeready-tests-"))
+
+def _fast_tmp() -> str | None:
+    """RAM-backed /dev/shm when there is one: SQLite's fsync at every commit then costs nothing."""
+    shm = Path("/dev/shm")
+    return str(shm) if shm.is_dir() and os.access(shm, os.W_OK) else None
+
+
+_TMP = Path(tempfile.mkdtemp(prefix="makeready-tests-", dir=_fast_tmp()))
+atexit.register(shutil.rmtree, _TMP, ignore_errors=True)
 os.environ.update(
     {
         "APP_ENV": "development",
@@ -22,7 +37,9 @@ os.environ.update(
         "MEDIA_ROOT": str(_TMP / "media"),
         "OUTBOX_DIR": str(_TMP / "outbox"),
         "ARGON2_PROFILE": "fast",  # cheap argon2 parameters; production refuses them
-        "DATABASE_POOL": "null",  # the test client runs the app on its own event loop
+        # the test client runs the app on its own event loop (an anyio portal thread), and an asyncpg connection
+        # belongs to the loop that made it; SQLite's test engines are pooled all the same (see _engine_for_tests)
+        "DATABASE_POOL": "null",
         "S3_BUCKET": "",
         "SMTP_URL": "",
         "REDIS_URL": "",
@@ -35,13 +52,14 @@ os.environ.update(
 import pytest  # noqa: E402
 from litestar import Litestar  # noqa: E402
 from litestar.testing import AsyncTestClient  # noqa: E402
-from sqlalchemy import delete, text  # noqa: E402
+from sqlalchemy import delete, insert, select, text, update  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession  # noqa: E402
 
 from makeready.accounts import service as accounts  # noqa: E402
 from makeready.accounts.models import Organization, OrgRole, User  # noqa: E402
 from makeready.composition import wire  # noqa: E402
+from makeready.db import session as db_session  # noqa: E402
 from makeready.db.migrate import upgrade  # noqa: E402
 from makeready.db.session import get_engine, make_sessionmaker  # noqa: E402
 from makeready.db.tenancy import Scope, set_scope  # noqa: E402
@@ -52,6 +70,11 @@ wire()  # tests call the core services directly, as the app, the CLI and the wor
 
 PASSWORD = "correct-horse-battery"
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
+BASE_URL = "http://testserver.local"
+SESSION_COOKIE = "mr_session"
+
+Rows = dict[str, list[dict[str, Any]]]
+"""A database state: each non-empty table's rows, by table name."""
 
 
 def _create_pg_database(admin_url: str) -> str:
@@ -73,11 +96,87 @@ def _create_pg_database(admin_url: str) -> str:
         )
         try:
             await conn.execute(f'CREATE DATABASE "{name}"')
+            # a commit need not wait for the WAL to reach the disk: nothing here must survive a crash, and
+            # commits are most of what a database test does
+            await conn.execute(f'ALTER DATABASE "{name}" SET synchronous_commit = off')
         finally:
             await conn.close()
 
     asyncio.run(create())
     return url.set(drivername="postgresql+asyncpg", database=name).render_as_string(hide_password=False)
+
+
+@dataclass
+class _Cast:
+    """The World's rows and ids, and a portal session per cast user, captured through the real login form."""
+
+    rows: Rows
+    org_ids: dict[str, int]
+    user_ids: dict[str, int]
+    users: dict[str, dict[str, Any]]
+    """Each cast user's row by email, as the template holds it (what `login()` compares before reusing a session)."""
+    cookies: dict[str, list[Cookie]]
+    """The cookies a real login left in the client, by email."""
+    secret_key: str
+
+
+@dataclass
+class _Database:
+    """One backend's migrated database and the states it is restored to before each test."""
+
+    url: str
+    cast: _Cast | None = None
+
+    @property
+    def engine(self) -> AsyncEngine:
+        return get_engine(self.url)
+
+    async def restore(self, state: str) -> None:
+        """Put the database back into `state` ("empty" or "cast")."""
+        await self._restore_rows(self.cast.rows if state == "cast" and self.cast else {})
+
+    async def _restore_rows(self, rows: Rows) -> None:
+        """Empty the tables that have rows, children first, then insert the state's rows again.
+
+        Sequences are not reset: new rows get ids above every id of the state, so nothing collides."""
+        tables = Base.metadata.sorted_tables
+        probe = " UNION ALL ".join(
+            f"SELECT '{t.name}' WHERE EXISTS (SELECT 1 FROM \"{t.name}\")"  # noqa: S608 (our own table names)
+            for t in tables
+        )
+        async with self.engine.begin() as conn:
+            filled = set(await conn.scalars(text(probe))) | set(rows)
+            for table in reversed(tables):
+                if table.name in filled:
+                    await conn.execute(delete(table))
+            for table in tables:
+                if rows.get(table.name):
+                    await conn.execute(insert(table), rows[table.name])
+
+    async def snapshot(self) -> Rows:
+        rows: Rows = {}
+        async with self.engine.connect() as conn:
+            for table in Base.metadata.sorted_tables:
+                found = (await conn.execute(select(table))).mappings().all()
+                if found:
+                    rows[table.name] = [{c.key: r[c] for c in table.c} for r in found]
+        return rows
+
+
+_DATABASES: dict[str, _Database] = {}
+_make_engine = db_session.make_engine
+
+
+def _engine_for_tests(url: str, *, echo: bool = False, null_pool: bool = False) -> AsyncEngine:
+    """`get_engine` for a test database: SQLite pooled even under DATABASE_POOL=null. A new SQLite connection parses
+    the whole schema first (about 2.5 ms of CPU, several per test); aiosqlite makes its futures on whichever loop
+    awaits, so a pooled connection serves the test's loop and the test client's alike. PostgreSQL stays unpooled."""
+    if url in _DATABASES and url.startswith("sqlite"):
+        null_pool = False
+    return _make_engine(url, echo=echo, null_pool=null_pool)
+
+
+db_session.make_engine = _engine_for_tests  # get_engine looks make_engine up at each call
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
@@ -88,6 +187,7 @@ def db_url(request: pytest.FixtureRequest) -> str:
     else:
         url = _create_pg_database(os.environ["TEST_DATABASE_URL"])
     upgrade(url)
+    _DATABASES[url] = _Database(url=url)  # before the first get_engine(url)
     return url
 
 
@@ -111,24 +211,24 @@ def app(settings: Settings) -> Litestar:
 
 
 @pytest.fixture(autouse=True)
-async def _clean_rows(request: pytest.FixtureRequest) -> AsyncIterator[None]:
-    """Remove every row after a database test, children first."""
-    yield
+async def _restore_database(request: pytest.FixtureRequest) -> None:
+    """Before a database test: the empty, migrated database, or the World cast when the test asks for `world`."""
     if "db_url" not in request.fixturenames:
+        return  # tests without a database pay nothing
+    database = _DATABASES[request.getfixturevalue("db_url")]
+    if "world" not in request.fixturenames:
+        await database.restore("empty")
         return
-    engine = get_engine(request.getfixturevalue("db_url"))
-    async with engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
-            await conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-        else:
-            for table in reversed(Base.metadata.sorted_tables):
-                await conn.execute(delete(table))
+    if database.cast is None:
+        await database.restore("empty")
+        database.cast = await _build_cast(database, request.getfixturevalue("app"))
+        return
+    await database.restore("cast")
 
 
 @pytest.fixture
 async def client(app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
-    async with AsyncTestClient(app=app, base_url="http://testserver.local") as c:
+    async with AsyncTestClient(app=app, base_url=BASE_URL) as c:
         yield c
 
 
@@ -154,9 +254,10 @@ class World:
     admin: User
 
 
-@pytest.fixture
-async def world(engine: AsyncEngine) -> World:
-    async with make_sessionmaker(engine)() as session:
+async def _build_cast(database: _Database, app: Litestar) -> _Cast:
+    """Create the World's organizations and users (argon2 hashes and all) once, log each user in through the real
+    form once, and keep the rows as the template every `world` test starts from."""
+    async with make_sessionmaker(database.engine)() as session:
         set_scope(session, Scope.system())
         async with session.begin():
             org_a = await accounts.get_or_create_org(session, name="Acme Lamps")
@@ -176,11 +277,87 @@ async def world(engine: AsyncEngine) -> World:
             users["admin"] = await accounts.create_user(
                 session, email="admin@agency.test", password=PASSWORD, name="Ada Admin", is_admin=True
             )
-    return World(org_a=org_a, org_b=org_b, **users)
+    cookies: dict[str, list[Cookie]] = {}
+    for user in users.values():
+        async with AsyncTestClient(app=app, base_url=BASE_URL) as client:
+            await _login_through_form(client, user.email, PASSWORD)
+            cookies[user.email] = [copy.copy(c) for c in client.cookies.jar]
+    async with database.engine.begin() as conn:
+        # a test starts before anyone logged in, as the cast did when it was made per test
+        await conn.execute(
+            update(User).where(User.id.in_([u.id for u in users.values()])).values(last_login_at=None)
+        )
+    rows = await database.snapshot()
+    return _Cast(
+        rows=rows,
+        org_ids={"org_a": org_a.id, "org_b": org_b.id},
+        user_ids={key: user.id for key, user in users.items()},
+        users={row["email"]: row for row in rows[User.__tablename__]},
+        cookies=cookies,
+        secret_key=app.state["settings"].app.secret_key,
+    )
 
 
-async def login(client: AsyncTestClient[Litestar], email: str, password: str = PASSWORD) -> None:
-    """Log in through the real form, with its CSRF token."""
+@pytest.fixture
+async def world(engine: AsyncEngine, db_url: str) -> World:
+    """The cast, as the template restored it before this test (loaded fresh, so a test may change it freely)."""
+    cast = _DATABASES[db_url].cast
+    assert cast is not None, "_restore_database builds the cast before the first test that asks for it"
+    async with make_sessionmaker(engine)() as session:
+        set_scope(session, Scope.system())
+        orgs = {
+            o.id: o
+            for o in await session.scalars(
+                select(Organization).where(Organization.id.in_(cast.org_ids.values()))
+            )
+        }
+        users = {
+            u.id: u for u in await session.scalars(select(User).where(User.id.in_(cast.user_ids.values())))
+        }
+    return World(
+        **{key: orgs[i] for key, i in cast.org_ids.items()},
+        **{key: users[i] for key, i in cast.user_ids.items()},
+    )
+
+
+async def login(
+    client: AsyncTestClient[Litestar], email: str, password: str = PASSWORD, *, form: bool = False
+) -> None:
+    """Log `email` in. With `form=True`, or whenever a shortcut could differ from it, through the real form (GET then
+    POST /login with its CSRF token). Otherwise, for a cast user whose row is still as the template has it, the client
+    gets the cookies that user's real login left when the template was built: the same session the form would give,
+    without rendering the form and verifying an argon2 hash in every test."""
+    if form or not await _reuse_session(client, email, password):
+        await _login_through_form(client, email, password)
+
+
+async def _reuse_session(client: AsyncTestClient[Litestar], email: str, password: str) -> bool:
+    settings = client.app.state.get("settings")
+    database = _DATABASES.get(settings.db.url) if isinstance(settings, Settings) else None
+    cast = database.cast if database is not None else None
+    if (
+        cast is None
+        or database is None
+        or email not in cast.users
+        or password != PASSWORD
+        or settings.app.secret_key != cast.secret_key
+        or str(client.base_url).rstrip("/") != BASE_URL
+        or SESSION_COOKIE in client.cookies  # the form would carry this session's language into the new one
+    ):
+        return False
+    async with database.engine.connect() as conn:
+        row = (await conn.execute(select(User.__table__).where(User.email == email))).mappings().first()
+    template = cast.users[email]
+    if row is None or any(row[c] != template[c.key] for c in User.__table__.c if c.key != "last_login_at"):
+        return False  # password, language, activity or anything else changed since: the form decides
+    held = {c.name for c in client.cookies.jar}
+    for cookie in cast.cookies[email]:
+        if cookie.name == SESSION_COOKIE or cookie.name not in held:
+            client.cookies.jar.set_cookie(copy.copy(cookie))
+    return True
+
+
+async def _login_through_form(client: AsyncTestClient[Litestar], email: str, password: str) -> None:
     await client.get("/login")
     response = await client.post(
         "/login",

@@ -9,7 +9,7 @@ from tests.conftest import World, csrf, login
 
 
 async def test_brand_logs_in_and_sees_dashboard(client: AsyncTestClient[Litestar], world: World) -> None:
-    await login(client, world.owner_a.email)
+    await login(client, world.owner_a.email, form=True)
     response = await client.get("/")
     assert response.status_code == 200
     assert "owner_a" in response.text
