@@ -199,7 +199,9 @@ async def _fits(page: Page, name: str, problems: list[str]) -> None:
     measured = await page.evaluate(OVERFLOW)
     assert measured["innerWidth"] == PHONE["width"]
     if measured["scrollWidth"] > measured["innerWidth"]:
-        widest = ", ".join(f"{o['what']} ({o['width']} px wide, right edge at {o['right']})" for o in measured["offenders"])
+        widest = ", ".join(
+            f"{o['what']} ({o['width']} px wide, right edge at {o['right']})" for o in measured["offenders"]
+        )
         problems.append(
             f"{name} ({page.url}): the page is {measured['scrollWidth']} px wide on a "
             f"{measured['innerWidth']} px screen; widest offenders: {widest or 'none found'}"
