@@ -90,8 +90,8 @@ async def main():
 asyncio.run(main())
 """
 
-# The page's width and the elements whose right edge passes the viewport, widest first (not those inside a box
-# that scrolls or clips sideways: they do not widen the page).
+# The page's width and the outermost elements whose right edge passes the viewport, widest first (not those inside
+# a box that scrolls or clips sideways: they do not widen the page).
 OVERFLOW = """() => {
   const limit = window.innerWidth;
   const clipped = (el) => {
@@ -108,10 +108,15 @@ OVERFLOW = """() => {
     if (cls.length) s += "." + cls.join(".");
     return s;
   };
-  const offenders = [];
+  const sticking = new Set();
   for (const el of document.body.querySelectorAll("*")) {
     const r = el.getBoundingClientRect();
-    if (r.width === 0 || r.right <= limit + 0.5 || clipped(el)) continue;
+    if (r.width > 0 && r.right > limit + 0.5 && !clipped(el)) sticking.add(el);
+  }
+  const offenders = [];
+  for (const el of sticking) {
+    if (sticking.has(el.parentElement)) continue;  // name the table, not each of its rows
+    const r = el.getBoundingClientRect();
     offenders.push({what: describe(el), right: Math.round(r.right), width: Math.round(r.width)});
   }
   offenders.sort((a, b) => b.width - a.width);
