@@ -35,6 +35,7 @@ from makeready.db.session import get_engine
 from makeready.settings import BASE_DIR, Settings, get_settings
 from portal.account import AccountPages
 from portal.api import api_router
+from portal.assets import CompressedAssets
 from portal.auth import CSRF_COOKIE, CSRF_HEADER, provide_actor, provide_db
 from portal.billing import BillingPages, stripe_webhook
 from portal.bounds import PathIntBound
@@ -197,7 +198,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 )
             ),
         ],
-        middleware=[security_headers(settings), sessions.middleware, LocaleMiddleware(), PathIntBound()],
+        # static files, ours and the back office's, compressed once and cached by browsers (portal/assets.py)
+        middleware=[
+            CompressedAssets,
+            security_headers(settings),
+            sessions.middleware,
+            LocaleMiddleware(),
+            PathIntBound(),
+        ],
         before_send=[baseline_headers(settings)],
         csrf_config=csrf,
         template_config=TemplateConfig(engine=JinjaTemplateEngine.from_environment(build_jinja())),
