@@ -347,6 +347,8 @@ SPECS: Mapping[str, TableSpec] = {
             "id",
             "name",
             "stripe_price_id",
+            "description",
+            "description_zh",
             "amount",
             "currency",
             "interval",
