@@ -133,6 +133,12 @@ def storage_key(document: Document, content_hash: str) -> str:
     return f"org/{document.org_id}/document/{content_hash[:32]}/{name}"
 
 
+async def document_keys_in(session: AsyncSession, keys: list[str]) -> set[str]:
+    """Those of the keys that are rendered spec PDFs (a key owner for the sweep of abandoned uploads)."""
+    rows = await session.scalars(select(SpecDocument.storage_key).where(SpecDocument.storage_key.in_(keys)))
+    return {key for key in rows.all() if key}
+
+
 def download_name(document: SpecDocument, revision: SpecRevision, project_name: str) -> str:
     return f"{project_name} - spec rev {revision.label}.pdf"
 
@@ -217,7 +223,8 @@ def print_image_key(document: Document, view: FigureView) -> str:
     """Where the print-sized copy of a figure's picture is cached: derived from the original and the print
     settings, under the organization's prefix."""
     basis = f"{view.storage_key}:{view.checksum}:{pdf.PRINT_LONG_SIDE}:{pdf.PRINT_JPEG_QUALITY}"
-    return f"org/{document.org_id}/image/{hashlib.sha256(basis.encode()).hexdigest()[:32]}/print.jpg"
+    # `print` is not an upload kind, so the sweep of abandoned uploads never takes a cache entry for one
+    return f"org/{document.org_id}/print/{hashlib.sha256(basis.encode()).hexdigest()[:32]}/print.jpg"
 
 
 async def pdf_assets(document: Document) -> dict[str, pdf.Asset]:
