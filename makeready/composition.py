@@ -10,6 +10,7 @@ Emitters never import the rules that react to them: a new reaction is a rule in 
 from __future__ import annotations
 
 from makeready.accounts.roles import membership_role
+from makeready.audit import jobs as audit_jobs
 from makeready.audit.service import record
 from makeready.billing import gating as billing_gating
 from makeready.billing import jobs as billing_jobs
@@ -23,7 +24,7 @@ from makeready.specs import documents as spec_documents
 from makeready.workflow import jobs as workflow_jobs
 from makeready.workflow import triggers as workflow_rules
 
-JOB_MODULES = (notify_jobs, workflow_jobs, billing_jobs, spec_documents, upload_sweep)
+JOB_MODULES = (notify_jobs, workflow_jobs, billing_jobs, spec_documents, upload_sweep, audit_jobs)
 """Modules whose import registers background jobs (`@job`) and periodic ones."""
 
 RULE_SETS = (workflow_rules.RULES, billing_rules.RULES)
