@@ -465,6 +465,13 @@ SPECS: Mapping[str, TableSpec] = {
         order=("-seq",),
         read_only="The audit trail is append-only: its events cannot be added, edited or deleted here.",
     ),
+    "audit_checkpoints": TableSpec(
+        group=SYSTEM,
+        visible=("seq", "created_at", "head_hash"),
+        filters=("seq", "created_at"),
+        order=("-seq",),
+        read_only="Checkpoints are signed by the audit job and `makeready audit checkpoint`; they cannot be edited.",
+    ),
 }
 
 # A table nobody described yet: visible to staff, but nothing may be written until someone decides what is safe.
