@@ -389,6 +389,8 @@ SPECS: Mapping[str, TableSpec] = {
             "id",
             "name",
             "stripe_price_id",
+            "description",
+            "description_zh",
             "amount",
             "currency",
             "interval",
@@ -511,6 +513,13 @@ SPECS: Mapping[str, TableSpec] = {
         filters=("action", "subject_type", "subject_id", "actor_id", "org_id", "project_id", "created_at"),
         order=("-seq",),
         read_only="The audit trail is append-only: its events cannot be added, edited or deleted here.",
+    ),
+    "audit_checkpoints": TableSpec(
+        group=SYSTEM,
+        visible=("seq", "created_at", "head_hash"),
+        filters=("seq", "created_at"),
+        order=("-seq",),
+        read_only="Checkpoints are signed by the audit job and `makeready audit checkpoint`; they cannot be edited.",
     ),
 }
 

@@ -559,17 +559,20 @@ def changes_between(old: SpecRevision, new: SpecRevision) -> list[Change]:
                 path=change.path,
                 where=specs.describe_field(ref if ref is not None else change),
                 kind=change.kind,
-                before=_shown(change.before),
-                after=_shown(change.after),
+                before=_shown(change.before, bom_unit=change.section == "bom" and change.name == "unit"),
+                after=_shown(change.after, bom_unit=change.section == "bom" and change.name == "unit"),
                 is_text=change.is_text,
             )
         )
     return out
 
 
-def _shown(value: Any) -> Any:
+def _shown(value: Any, *, bom_unit: bool = False) -> Any:
+    """A changed value as the reader's language shows it: enum members by their translated label, never raw."""
     if isinstance(value, Text) or value is None:
         return value
+    if bom_unit:
+        return spec_content.bom_unit_label(str(value))
     if isinstance(value, Decimal):
         return format(value.normalize(), "f")
     return label(value) if hasattr(value, "labels") else str(getattr(value, "value", value))

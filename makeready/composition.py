@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from makeready import machines as _machines  # noqa: F401  (declares every machine)
 from makeready.accounts.roles import membership_role
+from makeready.audit import jobs as audit_jobs
 from makeready.audit.service import record
 from makeready.billing import gating as billing_gating
 from makeready.billing import jobs as billing_jobs
@@ -18,12 +19,13 @@ from makeready.billing import rules as billing_rules
 from makeready.kernel import bus, gates, ports
 from makeready.notify import jobs as notify_jobs
 from makeready.projects import files as project_files
+from makeready.projects import sweep as upload_sweep
 from makeready.samples import photos as sample_photos
 from makeready.specs import documents as spec_documents
 from makeready.workflow import jobs as workflow_jobs
 from makeready.workflow import triggers as workflow_rules
 
-JOB_MODULES = (notify_jobs, workflow_jobs, billing_jobs, spec_documents)
+JOB_MODULES = (notify_jobs, workflow_jobs, billing_jobs, spec_documents, upload_sweep, audit_jobs)
 """Modules whose import registers background jobs (`@job`) and periodic ones."""
 
 RULE_SETS = (workflow_rules.RULES, billing_rules.RULES)
@@ -47,6 +49,7 @@ def wire() -> None:
     for name, gate in GATES:
         gates.register(name, gate)
     project_files.register_key_owner(sample_photos.thumbnail_keys_in)
+    project_files.register_key_owner(spec_documents.document_keys_in)
     for rules in RULE_SETS:
         for event_name, rule in rules:
             bus.register(event_name, rule)

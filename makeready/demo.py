@@ -823,6 +823,7 @@ DEMO_PLANS: list[dict[str, Any]] = [
         "name": "Studio",
         "stripe_price_id": "price_demo_studio",
         "description": "A coordinator for your products, feasibility to shipment; bilingual specs and factory links.",
+        "description_zh": "一位协调员跟进您的产品，从可行性评估到出货；双语规格书和工厂链接。",
         "max_active_projects": 3,
         "amount": Decimal("490.00"),
         "currency": "USD",
@@ -832,7 +833,8 @@ DEMO_PLANS: list[dict[str, Any]] = [
     {
         "name": "Atelier",
         "stripe_price_id": "price_demo_atelier",
-        "description": "Everything in Studio for a larger range, with production QC checkpoints on every run.",
+        "description": "Everything in Studio for a larger range of products.",
+        "description_zh": "包含 Studio 的全部内容，适用于更多产品。",
         "max_active_projects": 10,
         "amount": Decimal("1290.00"),
         "currency": "USD",

@@ -2,7 +2,7 @@
 
 from makeready.accounts.admin_sessions import AdminSession
 from makeready.accounts.models import ApiToken, Invitation, Membership, Organization, User
-from makeready.audit.models import AuditEvent
+from makeready.audit.models import AuditCheckpoint, AuditEvent
 from makeready.billing.models import BillingAccount, Invoice, MilestoneFee, Plan, StripeEvent, Subscription
 from makeready.changes.models import ChangeRequest
 from makeready.conditions.models import Condition
@@ -18,6 +18,7 @@ __all__ = [
     "AdminSession",
     "ApiToken",
     "Attachment",
+    "AuditCheckpoint",
     "AuditEvent",
     "Base",
     "BillingAccount",

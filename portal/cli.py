@@ -511,7 +511,8 @@ def audit() -> None:
 
 @audit.command("verify")
 def audit_verify() -> None:
-    """Recompute the audit chain; exit 1 naming the first event altered or removed."""
+    """Recompute the audit chain and check its signed checkpoints; exit 1 naming the first event altered or
+    removed, or the checkpoint that the chain no longer matches."""
     from makeready.audit import service as audit_service
     from makeready.db.session import make_sessionmaker
 
@@ -520,7 +521,7 @@ def audit_verify() -> None:
 
     async def verify() -> audit_service.ChainReport:
         async with command_engine(settings) as engine, make_sessionmaker(engine)() as session:
-            return await audit_service.verify(session)
+            return await audit_service.verify(session, secret_key=settings.app.secret_key)
 
     report = run(verify)
     if not report.ok:
@@ -534,6 +535,25 @@ def audit_verify() -> None:
         i18n.ngettext("audit chain OK: %(n)d event", "audit chain OK: %(n)d events", report.checked)
         % {"n": report.checked}
     )
+
+
+@audit.command("checkpoint")
+def audit_checkpoint() -> None:
+    """Sign the chain's current head (a checkpoint) and print it; infra/backup.sh keeps the line with the backup."""
+    from makeready.audit import service as audit_service
+    from makeready.db.session import unit_of_work
+    from makeready.db.tenancy import Scope
+
+    settings = load_settings()
+    require_database(settings, need_schema=True)
+
+    async def write() -> str:
+        async with command_engine(settings) as engine, unit_of_work(Scope.system(), engine=engine) as session:
+            checkpoint = await audit_service.write_checkpoint(session, secret_key=settings.app.secret_key)
+            return audit_service.checkpoint_line(checkpoint) if checkpoint else ""
+
+    line = run(write)
+    click.echo(line or _("The audit chain is empty: nothing to sign."))
 
 
 @main.command()

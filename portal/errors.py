@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import socket
 from typing import Any
 from urllib.parse import quote
 
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
 from litestar.response import Redirect, Template
-from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR, HTTP_503_SERVICE_UNAVAILABLE
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm.exc import StaleDataError
 
 from makeready import i18n
@@ -92,7 +94,47 @@ def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> R
     return response
 
 
+DATABASE_DOWN = N_(
+    "The service's database cannot be reached right now, so this page cannot be shown. "
+    "Nothing is lost: please try again in a few minutes."
+)
+DATABASE_RETRY_AFTER = "30"
+_CONNECTION_ERRORS = (
+    "CannotConnectNowError",  # asyncpg: the server is starting up or shutting down
+    "ConnectionDoesNotExistError",
+    "ConnectionFailureError",
+    "TooManyConnectionsError",
+    "PostgresConnectionError",
+    "InterfaceError",
+)
+
+
+def database_unreachable(exc: BaseException) -> bool:
+    """Whether `exc` (or what caused it) says the database cannot be reached, rather than a bug in a query."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, sa_exc.DBAPIError) and current.connection_invalidated:
+            return True
+        if isinstance(current, sa_exc.TimeoutError):  # the pool waited for a connection in vain
+            return True
+        if isinstance(current, sa_exc.OperationalError | sa_exc.InterfaceError):
+            return True  # connection refused, server gone, "unable to open database file" (SQLite)
+        if isinstance(current, ConnectionError | TimeoutError | socket.gaierror):
+            return True
+        if type(current).__name__ in _CONNECTION_ERRORS and "asyncpg" in type(current).__module__:
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
 def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    if database_unreachable(exc):
+        request.logger.error("database unreachable: %s: %s", type(exc).__name__, exc)
+        response = problem(request, HTTP_503_SERVICE_UNAVAILABLE, _(DATABASE_DOWN))
+        response.headers["Retry-After"] = DATABASE_RETRY_AFTER
+        return response
     request.logger.exception("unhandled error", exc_info=exc)
     return problem(
         request, HTTP_500_INTERNAL_SERVER_ERROR, _("Something went wrong on our side. Please try again.")

@@ -30,7 +30,13 @@ def test_a_rule_for_an_event_nobody_fires_is_caught(monkeypatch) -> None:  # typ
 
 def test_every_periodic_job_is_a_registered_job() -> None:
     composition.wire()
-    assert set(registry.PERIODIC) == {"deliver_outbox", "run_escalation", "invoice_due_fees"}
+    assert set(registry.PERIODIC) == {
+        "deliver_outbox",
+        "run_escalation",
+        "invoice_due_fees",
+        "sweep_abandoned_uploads",
+        "audit_checkpoint",
+    }
     assert set(registry.PERIODIC) <= set(registry.REGISTRY)
     for name in ("send_email", "invoice_milestone_fee", "render_spec_pdf"):
         assert name in registry.REGISTRY

@@ -33,3 +33,16 @@ class AuditEvent(IdMixin, TenantOwned, Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditCheckpoint(IdMixin, Base):
+    """The chain's head at one moment, signed with a key the database does not hold (HMAC, derived from
+    SECRET_KEY): removing the newest events or rewriting the tail, even with every hash recomputed, no longer
+    matches the newest checkpoint, and a forged checkpoint does not carry a valid MAC."""
+
+    __tablename__ = "audit_checkpoints"
+
+    seq: Mapped[int] = mapped_column(Integer, index=True)
+    head_hash: Mapped[str] = mapped_column(String(64))
+    mac: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

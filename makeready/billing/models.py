@@ -78,6 +78,9 @@ class Plan(IdMixin, TimestampMixin, VersionedMixin, Base):
     name: Mapped[str] = mapped_column(String(100))
     stripe_price_id: Mapped[str] = mapped_column(String(100), unique=True)
     description: Mapped[str] = mapped_column(Text, default="")
+    """What the plan includes, in English (the fallback for every reader)."""
+    description_zh: Mapped[str] = mapped_column(Text, default="", server_default="")
+    """The same in Simplified Chinese; Chinese readers see the English one while this is empty."""
     max_active_projects: Mapped[int | None] = mapped_column(Integer, default=None)
     # shown on the pricing page; the Stripe price is what is charged
     amount: Mapped[Decimal] = mapped_column(Numeric(12, 2), default=Decimal("0"))
@@ -85,6 +88,12 @@ class Plan(IdMixin, TimestampMixin, VersionedMixin, Base):
     interval: Mapped[str] = mapped_column(String(10), default="month")
     is_active: Mapped[bool] = mapped_column(default=True)
     position: Mapped[int] = mapped_column(Integer, default=0)
+
+    def description_for(self, locale: str) -> str:
+        """The description in the reader's language, falling back to English."""
+        if locale.startswith("zh") and self.description_zh.strip():
+            return self.description_zh
+        return self.description
 
 
 class BillingAccount(IdMixin, TenantOwned, TimestampMixin, VersionedMixin, Base):

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from makeready.i18n import _, format_date, gettext, join_sentences, label
 from makeready.projects.milestones import RISK_WINDOW_DAYS, Health
 from makeready.projects.milestones import health as milestone_rule
 from makeready.projects.models import MilestoneStatus, Phase
@@ -132,6 +133,27 @@ class Bar:
     def owner_y(self) -> float:
         """Baseline of the owner's name under the title."""
         return round(self.top + 29, 1)
+
+    @property
+    def tooltip(self) -> str:
+        """The row's tooltip in the current language: translated sentences joined as the language joins them
+        (no spaces between Chinese sentences, full-width punctuation from the catalogs)."""
+        step = self.step
+        sentences = [
+            _("%(milestone)s: %(health)s.")
+            % {"milestone": gettext(step.title), "health": label(self.health)},
+            _("Owner: %(owner)s.") % {"owner": step.owner or "—"},
+        ]
+        if step.due_date:
+            sentences.append(
+                _("Planned from %(start)s to %(due)s.")
+                % {"start": format_date(self.planned_start), "due": format_date(step.due_date)}
+            )
+        if step.started_at:
+            sentences.append(_("Started on %(date)s.") % {"date": format_date(step.started_at)})
+        if step.completed_at:
+            sentences.append(_("Completed on %(date)s.") % {"date": format_date(step.completed_at)})
+        return join_sentences(sentences)
 
 
 @dataclass(frozen=True)

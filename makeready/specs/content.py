@@ -21,7 +21,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from makeready.i18n import N_
+from makeready.i18n import N_, gettext
 
 TEXT_LIMIT = 4000
 SHORT_LIMIT = 120
@@ -122,6 +122,11 @@ class Unit(enum.StrEnum):
     l = "l"  # noqa: E741 - the unit's own symbol
     deg = "°"
 
+    @staticmethod
+    def labels() -> dict[Unit, str]:
+        """Symbols read the same in both languages, except the inch."""
+        return {unit: unit.value for unit in Unit} | {Unit.inch: N_("in")}
+
 
 Measure = Annotated[Decimal, Field(ge=Decimal("-1000000"), le=Decimal("1000000"), decimal_places=4)]
 Tolerance = Annotated[Decimal, Field(ge=0, le=Decimal("100000"), decimal_places=4)]
@@ -139,6 +144,11 @@ class ColourSystem(enum.StrEnum):
     none = ""
     pantone = "pantone"
     ral = "ral"
+
+    @staticmethod
+    def labels() -> dict[ColourSystem, str]:
+        # Pantone and RAL are names, the same in every language
+        return {ColourSystem.none: N_("None"), ColourSystem.pantone: "Pantone", ColourSystem.ral: "RAL"}
 
 
 PANTONE = re.compile(r"^(PMS\s+)?[A-Za-z0-9][A-Za-z0-9 \-]{0,30}$")
@@ -164,6 +174,25 @@ class Finish(Row):
 Quantity = Annotated[Decimal, Field(ge=0, le=Decimal("1000000"), decimal_places=4)]
 
 
+BOM_UNITS = {
+    "pcs": N_("pcs"),
+    "pc": N_("pcs"),
+    "set": N_("set"),
+    "sets": N_("set"),
+    "pair": N_("pair"),
+    "pairs": N_("pair"),
+    "roll": N_("roll"),
+    "sheet": N_("sheet"),
+}
+"""The usual words in a BOM's free-text unit column, translated when shown; any other unit is shown as written."""
+
+
+def bom_unit_label(unit: str) -> str:
+    """A BOM line's unit in the reader's language when it is one of the usual words (`pcs` -> 件)."""
+    known = BOM_UNITS.get((unit or "").strip().lower())
+    return gettext(known) if known else unit
+
+
 class BomLine(Row):
     part: Text = Field(default_factory=Text)
     material: Text = Field(default_factory=Text)
@@ -178,6 +207,10 @@ class AssemblyStep(Row):
 class PackagingKind(enum.StrEnum):
     packaging = "packaging"
     label = "label"
+
+    @staticmethod
+    def labels() -> dict[PackagingKind, str]:
+        return {PackagingKind.packaging: N_("Packaging"), PackagingKind.label: N_("Label")}
 
 
 class PackagingItem(Row):

@@ -38,7 +38,16 @@ from makeready.i18n import N_
 from makeready.projects.models import Attachment, Project
 from makeready.samples.models import SamplePhoto, SampleRound
 from makeready.specs import service
-from makeready.specs.content import FIELDS, SECTIONS, Figure, FigureSource, SpecContent, Text, walk
+from makeready.specs.content import (
+    FIELDS,
+    SECTIONS,
+    Figure,
+    FigureSource,
+    SpecContent,
+    Text,
+    bom_unit_label,
+    walk,
+)
 from makeready.specs.models import RevisionStatus, SpecRevision
 
 TEMPLATES = Path(__file__).resolve().parent.parent.parent / "templates"
@@ -253,6 +262,8 @@ def document_context(
         "lang_attr": lang_attr,
         "css_string": css_string,
         "fmt_number": fmt_number,
+        "bom_unit": bom_unit_label,
+        "choice_label": i18n.label,
         "N_": N_,
         **(extra or {}),
     }

@@ -9,9 +9,11 @@ read a ready one back.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
+from concurrent.futures.process import BrokenProcessPool
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -19,7 +21,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from makeready import i18n
 from makeready.db.session import get_engine, unit_of_work
@@ -48,7 +50,9 @@ log = logging.getLogger("makeready.specs")
 RENDER_JOB = "render_spec_pdf"
 RENDER_ATTEMPTS = 3
 PENDING_STALE_AFTER = timedelta(minutes=10)
-"""A row pending this long lost its job (an in-process queue dies with its process): asking again re-enqueues it."""
+"""A row pending this long lost its job (an in-process queue dies with its process): asking again re-enqueues it.
+A render that fails for good (out of tries, cut off on its last try, or its worker process died) marks the row
+failed at once with the error, so nobody waits for this."""
 PDF_TYPE = "application/pdf"
 MAX_PDF_BYTES = 50 * 1024 * 1024
 MAX_IMAGE_BYTES = 64 * 1024 * 1024
@@ -127,6 +131,12 @@ def storage_key(document: Document, content_hash: str) -> str:
     """Under the organization's prefix like every object we store; the same key for the same content."""
     name = safe_name(f"spec-{document.project_name}-rev-{document.revision_label}.pdf")
     return f"org/{document.org_id}/document/{content_hash[:32]}/{name}"
+
+
+async def document_keys_in(session: AsyncSession, keys: list[str]) -> set[str]:
+    """Those of the keys that are rendered spec PDFs (a key owner for the sweep of abandoned uploads)."""
+    rows = await session.scalars(select(SpecDocument.storage_key).where(SpecDocument.storage_key.in_(keys)))
+    return {key for key in rows.all() if key}
 
 
 def download_name(document: SpecDocument, revision: SpecRevision, project_name: str) -> str:
@@ -213,7 +223,8 @@ def print_image_key(document: Document, view: FigureView) -> str:
     """Where the print-sized copy of a figure's picture is cached: derived from the original and the print
     settings, under the organization's prefix."""
     basis = f"{view.storage_key}:{view.checksum}:{pdf.PRINT_LONG_SIDE}:{pdf.PRINT_JPEG_QUALITY}"
-    return f"org/{document.org_id}/image/{hashlib.sha256(basis.encode()).hexdigest()[:32]}/print.jpg"
+    # `print` is not an upload kind, so the sweep of abandoned uploads never takes a cache entry for one
+    return f"org/{document.org_id}/print/{hashlib.sha256(basis.encode()).hexdigest()[:32]}/print.jpg"
 
 
 async def pdf_assets(document: Document) -> dict[str, pdf.Asset]:
@@ -283,15 +294,22 @@ async def render_pending(document_id: int, *, settings: Settings | None = None) 
         key = storage_key(document, content_hash)
         await get_storage().put(key, result.pdf, content_type=PDF_TYPE)
         await _cache_print_images(document, result.prepared)
-    except Exception as exc:
-        final = attempt >= RENDER_ATTEMPTS
-        async with unit_of_work(Scope.system(), engine=engine) as session:
-            row = await session.get_one(SpecDocument, document_id)
-            row.error = f"{type(exc).__name__}: {exc}"[:2000]
-            if final:
-                row.status = DocumentStatus.failed
-        if final:
-            raise PermanentJobError(f"spec document {document_id}: {exc}") from exc
+    except BaseException as exc:
+        # a dead worker process (killed for memory, a crash in a native library) is not worth a retry: the same
+        # document would kill the next one too; a cancelled last try (the job's timeout) is the end as well
+        died = isinstance(exc, BrokenProcessPool)
+        if not isinstance(exc, Exception | asyncio.CancelledError):
+            raise
+        final = died or attempt >= RENDER_ATTEMPTS
+        error = (
+            f"the PDF worker process died during the render ({type(exc).__name__}: {exc})"
+            if died
+            else f"{type(exc).__name__}: {exc}"
+        )
+        # shielded: a cancelled job must still leave its row telling the truth
+        await asyncio.shield(_record_failure(engine, document_id, error, final=final))
+        if final and isinstance(exc, Exception):
+            raise PermanentJobError(f"spec document {document_id}: {error}") from exc
         raise
     async with unit_of_work(Scope.system(), engine=engine) as session:
         row = await session.get_one(SpecDocument, document_id)
@@ -310,6 +328,15 @@ async def render_pending(document_id: int, *, settings: Settings | None = None) 
         result.render_ms,
     )
     return DocumentStatus.ready
+
+
+async def _record_failure(engine: AsyncEngine, document_id: int, error: str, *, final: bool) -> None:
+    async with unit_of_work(Scope.system(), engine=engine) as session:
+        row = await session.get_one(SpecDocument, document_id)
+        row.error = error[:2000]
+        if final:
+            row.status = DocumentStatus.failed
+            row.updated_at = utcnow()
 
 
 @job(RENDER_JOB, attempts=RENDER_ATTEMPTS, retry_delay=10.0, timeout=300.0)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import IO, Protocol
@@ -109,6 +109,15 @@ class UploadTicket:
     headers: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class StoredObject:
+    """One object as a listing shows it."""
+
+    key: str
+    size: int
+    modified: datetime
+
+
 class Storage(Protocol):
     """Object storage with keys we generate. Implemented by LocalStorage and S3Storage."""
 
@@ -139,3 +148,13 @@ class Storage(Protocol):
 
     def download_url(self, key: str, *, filename: str, content_type: str, inline: bool = False) -> str:
         """A short-lived URL that serves the object with our Content-Disposition and type. No network call."""
+
+    def list_objects(self, prefix: str, *, page_size: int = 1000) -> AsyncIterator[list[StoredObject]]:
+        """The objects whose key starts with `prefix`, a page (at most `page_size`) at a time."""
+
+    async def delete_many(self, keys: Sequence[str]) -> None:
+        """Remove these objects in as few requests as the backend allows; absent ones are fine."""
+
+    async def remove_partial_uploads(self, older_than: datetime) -> int:
+        """Discard uploads started before `older_than` and never finished (local partial files, S3 multipart
+        uploads); how many."""

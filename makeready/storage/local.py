@@ -13,12 +13,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import itertools
 import json
 import os
 import shutil
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,6 +37,7 @@ from makeready.storage.base import (
     LinkExpired,
     SignatureInvalid,
     StorageUnavailable,
+    StoredObject,
     UploadTicket,
     UploadTooLarge,
     check_key,
@@ -252,6 +254,50 @@ class LocalStorage:
                 parent = parent.parent
 
         await anyio.to_thread.run_sync(remove)
+
+    async def delete_many(self, keys: Sequence[str]) -> None:
+        for key in keys:
+            await self.delete(key)
+
+    async def list_objects(self, prefix: str, *, page_size: int = 1000) -> AsyncIterator[list[StoredObject]]:
+        """Walk the media folder (never `.incoming` nor a symlink out of it), one page per worker-thread call."""
+
+        def walk() -> Iterator[StoredObject]:
+            for folder, dirs, files in os.walk(self.root):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                for name in sorted(files):
+                    path = Path(folder) / name
+                    key = path.relative_to(self.root).as_posix()
+                    if not key.startswith(prefix) or path.is_symlink():
+                        continue
+                    try:
+                        stat = path.stat()
+                    except FileNotFoundError:  # removed while we walked
+                        continue
+                    yield StoredObject(key, stat.st_size, datetime.fromtimestamp(stat.st_mtime, UTC))
+
+        objects = walk()
+        while page := await anyio.to_thread.run_sync(lambda: list(itertools.islice(objects, page_size))):
+            yield page
+
+    async def remove_partial_uploads(self, older_than: datetime) -> int:
+        """Partial files in `.incoming` left by uploads or writes that died before they finished."""
+
+        def sweep() -> int:
+            incoming = self.root / INCOMING
+            if not incoming.is_dir():
+                return 0
+            removed = 0
+            for path in incoming.iterdir():
+                try:
+                    if path.is_file() and path.stat().st_mtime < older_than.timestamp():
+                        path.unlink()
+                        removed += 1
+                except FileNotFoundError:
+                    continue
+            return removed
+
+        return await anyio.to_thread.run_sync(sweep)
 
     # downloads ---------------------------------------------------------------------------------------------
 

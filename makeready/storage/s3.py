@@ -10,7 +10,7 @@ that break every condition, so `makeready.storage.verify` checks each object aft
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import IO, TYPE_CHECKING, Any, TypeVar
@@ -24,6 +24,7 @@ from makeready.settings import StorageSettings
 from makeready.storage.base import (
     CHUNK_SIZE,
     StorageUnavailable,
+    StoredObject,
     UploadTicket,
     check_key,
     content_disposition,
@@ -188,6 +189,78 @@ class S3Storage:
         except ClientError as exc:
             if self._code(exc) not in _MISSING:
                 raise self._down(exc) from exc
+
+    async def list_objects(self, prefix: str, *, page_size: int = 1000) -> AsyncIterator[list[StoredObject]]:
+        """ListObjectsV2 a page at a time (at most 1000 keys each, S3's own limit)."""
+        token: str | None = None
+        while True:
+            extra = {"ContinuationToken": token} if token else {}
+            try:
+                response = await self._run(
+                    self.client.list_objects_v2,
+                    Bucket=self.bucket,
+                    Prefix=prefix,
+                    MaxKeys=min(max(page_size, 1), 1000),
+                    **extra,
+                )
+            except ClientError as exc:
+                raise self._down(exc) from exc
+            page = [
+                StoredObject(str(item["Key"]), int(item["Size"]), item["LastModified"])
+                for item in response.get("Contents", [])
+            ]
+            if page:
+                yield page
+            if not response.get("IsTruncated"):
+                return
+            token = response.get("NextContinuationToken")
+
+    async def delete_many(self, keys: Sequence[str]) -> None:
+        """DeleteObjects, 1000 keys per request; a key S3 could not delete is StorageUnavailable naming it."""
+        for start in range(0, len(keys), 1000):
+            batch = [{"Key": check_key(key)} for key in keys[start : start + 1000]]
+            try:
+                response = await self._run(
+                    self.client.delete_objects, Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True}
+                )
+            except ClientError as exc:
+                raise self._down(exc) from exc
+            errors = [e for e in response.get("Errors", []) if e.get("Code") not in _MISSING]
+            if errors:
+                first = errors[0]
+                raise StorageUnavailable(
+                    f"{self.where}: could not delete {len(errors)} object(s), first {first.get('Key')!r}: "
+                    f"{first.get('Code')} {first.get('Message', '')}"
+                )
+
+    async def remove_partial_uploads(self, older_than: datetime) -> int:
+        """Abort multipart uploads started before `older_than` (the bucket's lifecycle rule does it too)."""
+        removed = 0
+        extra: dict[str, str] = {}
+        while True:
+            try:
+                response = await self._run(self.client.list_multipart_uploads, Bucket=self.bucket, **extra)
+            except ClientError as exc:
+                raise self._down(exc) from exc
+            for upload in response.get("Uploads", []):
+                if upload["Initiated"] < older_than:
+                    try:
+                        await self._run(
+                            self.client.abort_multipart_upload,
+                            Bucket=self.bucket,
+                            Key=upload["Key"],
+                            UploadId=upload["UploadId"],
+                        )
+                    except ClientError as exc:
+                        if self._code(exc) != "NoSuchUpload":
+                            raise self._down(exc) from exc
+                    removed += 1
+            if not response.get("IsTruncated"):
+                return removed
+            extra = {
+                "KeyMarker": response.get("NextKeyMarker", ""),
+                "UploadIdMarker": response.get("NextUploadIdMarker", ""),
+            }
 
     def download_url(self, key: str, *, filename: str, content_type: str, inline: bool = False) -> str:
         # signing is local computation (credentials from the environment), so no thread is needed
