@@ -26,6 +26,12 @@ def _count(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_args: An
     _statements.append((statement, parameters) if _recording else ("", None))
 
 
+def _append(log_path: str, path: str) -> None:
+    """A few kilobytes, once per recorded request: not worth a thread."""
+    with open(log_path, "ab") as out:
+        pickle.dump((path, list(_statements)), out)
+
+
 def create_app() -> Any:
     from portal.app import create_app as real
 
@@ -46,8 +52,7 @@ def create_app() -> Any:
                 headers.append((b"x-bench-statements", str(len(_statements)).encode()))
                 message = {**message, "headers": headers}
                 if _recording:
-                    with open(log_path, "ab") as out:
-                        pickle.dump((scope["path"], list(_statements)), out)
+                    _append(log_path, scope["path"])
             await send(message)
 
         await app(scope, receive, counting_send)
