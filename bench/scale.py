@@ -60,7 +60,7 @@ from portal_throughput import (  # noqa: E402  (bench/ is put on the path above)
 )
 
 FULL = {"organizations": 1_000, "projects": 100_000, "milestones": 1_000_000, "audit_events": 1_000_000}
-DEFAULT_SCALE = 0.3
+DEFAULT_SCALE = 1.0
 COORDINATORS = 20
 WATCHED = ("projects", "milestones", "audit_events")
 CHUNK = 50_000
