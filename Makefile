@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: help setup run demo test lint fmt catalogs extract bench clean
+.PHONY: help setup run demo test lint fmt catalogs extract bench bench-scale clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -54,6 +54,10 @@ extract: $(BIN)/makeready ## extract strings into i18n/messages.pot and merge th
 bench: setup ## run the benchmarks and print their figures
 	$(BIN)/python bench/portal_throughput.py
 	$(BIN)/python bench/spec_pdf.py
+
+SCALE ?= 1
+bench-scale: setup ## staff and brand pages on a seeded PostgreSQL (SCALE=1: 100,000 projects; SCALE=0.1: quick)
+	$(BIN)/python bench/scale.py --scale $(SCALE)
 
 clean: ## remove the virtual environment and local data
 	rm -rf $(VENV) var

@@ -90,14 +90,18 @@ def build_jinja(directory: Path = TEMPLATES) -> Environment:
 def _mount_backoffice(settings: Settings) -> Any:
     from backoffice import create_backoffice
 
-    # the back office issues CSRF cookies signed like ours, so one `csrftoken` cookie serves both
-    admin_app: ASGIApp = create_backoffice(
-        settings, csrf_secret=_derive(settings.app.secret_key, "csrf").hex()
-    )
+    # piccolo-admin builds a FastAPI router per table (about two thirds of create_app's CPU), so it is built on
+    # the first /admin request, not at start
+    built: list[ASGIApp] = []
 
     @asgi("/admin", is_mount=True, copy_scope=True)
     async def admin(scope: Scope, receive: Receive, send: Send) -> None:
-        await admin_app(scope, receive, send)
+        if not built:  # no await between the check and the append: one build even under concurrent requests
+            # the back office issues CSRF cookies signed like ours, so one `csrftoken` cookie serves both
+            built.append(
+                create_backoffice(settings, csrf_secret=_derive(settings.app.secret_key, "csrf").hex())
+            )
+        await built[0](scope, receive, send)
 
     return admin
 

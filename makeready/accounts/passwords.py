@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
@@ -17,8 +19,12 @@ _hasher = (
 
 MIN_LENGTH = 10
 
-# A hash of a random password, checked when the email is unknown so timing does not reveal which emails exist.
-_DUMMY_HASH = _hasher.hash("not-a-real-password-0123456789")
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash of a random password, checked when the email is unknown so timing does not reveal which emails
+    exist. Computed on first use, not at import (an argon2 hash costs tens of milliseconds of CPU at start)."""
+    return _hasher.hash("not-a-real-password-0123456789")
 
 
 def hash_password(password: str) -> str:
@@ -27,7 +33,7 @@ def hash_password(password: str) -> str:
 
 def verify_password(password_hash: str | None, password: str) -> bool:
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        return _hasher.verify(password_hash or _dummy_hash(), password) and password_hash is not None
     except (VerificationError, InvalidHashError):
         return False
 

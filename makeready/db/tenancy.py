@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import bindparam, event
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 
 from makeready.db.base import TenantOwned, TenantRoot
@@ -63,30 +63,65 @@ def get_scope(session: Any) -> Scope:
     return scope
 
 
-def _org_filter(ids: list[int]) -> Any:
-    return with_loader_criteria(TenantOwned, lambda cls: cls.org_id.in_(ids), include_aliases=True)
+# One pair of criteria for every scope: the organization ids are a bound parameter that each statement's
+# execution supplies (`_scope_statement`), so the options are built once and a statement's cache key is the same
+# whoever runs it. `track_closure_variables=False` is safe because the lambdas close over nothing.
+_ORG_IDS = "tenancy_org_ids"
+_CRITERIA: tuple[Any, ...] = ()
+
+
+def _criteria() -> tuple[Any, ...]:
+    global _CRITERIA
+    if not _CRITERIA:
+        _CRITERIA = (
+            with_loader_criteria(
+                TenantOwned,
+                lambda cls: cls.org_id.in_(bindparam("tenancy_org_ids", expanding=True)),
+                include_aliases=True,
+                track_closure_variables=False,
+            ),
+            with_loader_criteria(
+                _root_table(),
+                lambda cls: cls.id.in_(bindparam("tenancy_org_ids", expanding=True)),
+                include_aliases=True,
+                track_closure_variables=False,
+            ),
+        )
+    return _CRITERIA
 
 
 @event.listens_for(Session, "do_orm_execute")
 def _scope_statement(state: ORMExecuteState) -> None:
     if not (state.is_select or state.is_update or state.is_delete):
         return
-    if state.is_column_load or state.is_relationship_load:
-        # lazy loads of an already-filtered parent carry the criteria of the original statement
-        return
     if state.execution_options.get("tenancy_bypass"):
         # internal reads that must see every row (the audit chain head); never used for client data
         return
     scope = state.session.info.get("scope")
+    if state.is_column_load or state.is_relationship_load:
+        # lazy and selectin loads of an already-filtered parent carry the criteria of the original statement,
+        # and with them its bound parameter, whose value this execution must supply too
+        if scope is not None and not scope.unrestricted:
+            _supply_ids(state, scope)
+        return
     if scope is None:
         raise TenancyError("ORM statement on a session without a tenancy scope")
     if scope.unrestricted:
         return
+    state.statement = state.statement.options(*_criteria())
+    _supply_ids(state, scope)
+
+
+def _supply_ids(state: ORMExecuteState, scope: Scope) -> None:
+    params = state.parameters
     ids = sorted(scope.org_ids)
-    state.statement = state.statement.options(
-        _org_filter(ids),
-        with_loader_criteria(_root_table(), lambda cls: cls.id.in_(ids), include_aliases=True),
-    )
+    if isinstance(params, dict):
+        state.parameters = {**params, _ORG_IDS: ids}
+    elif isinstance(params, list | tuple) and params:
+        # executemany (a bulk UPDATE by primary keys): every parameter set gets the ids
+        state.parameters = [{**p, _ORG_IDS: ids} for p in params]
+    else:
+        state.parameters = {_ORG_IDS: ids}
 
 
 def _root_table() -> type[Any]:

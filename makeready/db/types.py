@@ -10,13 +10,27 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
+
+class _SQLiteUTCText(sqlite.DATETIME):
+    """SQLite's DATETIME, read with `datetime.fromisoformat` (C code, about a tenth of the regular expression
+    SQLAlchemy's SQLite DATETIME matches each value with: 0.2 instead of 2 microseconds a value)."""
+
+    def result_processor(self, dialect: Dialect, coltype: object) -> Any:
+        parse = datetime.fromisoformat
+
+        def process(value: str | None) -> datetime | None:
+            return None if value is None else parse(value)
+
+        return process
+
+
 # Piccolo writes SQLite timestamps as ISO strings with "+00:00"; we store the same shape and read both
-# "T" and " " separators, so either ORM can read what the other wrote.
-_SQLITE_UTC = sqlite.DATETIME(
+# "T" and " " separators (fromisoformat reads either, with or without an offset and fraction), so either ORM
+# can read what the other wrote.
+_SQLITE_UTC = _SQLiteUTCText(
     storage_format=(
         "%(year)04d-%(month)02d-%(day)02d %(hour)02d:%(minute)02d:%(second)02d.%(microsecond)06d+00:00"
     ),
-    regexp=r"(\d+)-(\d+)-(\d+)[T ](\d+):(\d+):(\d+)(?:\.(\d+))?",
 )
 
 
@@ -40,8 +54,8 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
+        if value is None or value.tzinfo is UTC:  # the common case on both databases: nothing to do
+            return value
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
