@@ -141,8 +141,14 @@ async def test_user_security_columns_refuse_raw_edits_and_access_changes_are_aud
     headers = await sign_in(client, engine, world.coordinator)
     assert (await client.patch(url, json={"is_staff": True}, headers=headers)).status_code == 403
     headers = await sign_in(client, engine, world.admin)
+    # dates the system keeps: a back-dated password change (which would revive ended sessions) is refused
     rewound = await client.patch(
-        url, json={"password_changed_at": None, "last_login_at": None}, headers=headers
+        url,
+        json={
+            "password_changed_at": "2020-01-01T00:00:00+00:00",
+            "last_login_at": "2020-01-01T00:00:00+00:00",
+        },
+        headers=headers,
     )
     assert rewound.status_code == 422, rewound.text
     assert (await client.delete(url, headers=headers)).status_code == 405

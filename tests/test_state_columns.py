@@ -61,6 +61,10 @@ HAND_SET: dict[tuple[str, str], str] = {
     ("makeready/specs/documents.py", "request_pdf"): "the PDF cache row, asked for again",
     ("makeready/specs/documents.py", "render_pending"): "the PDF cache row, rendered or failed",
     (
+        "makeready/specs/documents.py",
+        "_record_failure",
+    ): "the PDF cache row, failed at once when its render crashed",
+    (
         "makeready/specs/content.py",
         "merge",
     ): "a translated text's review status inside the spec's JSON, not a column",
