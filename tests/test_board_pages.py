@@ -18,7 +18,7 @@ from makeready.workflow.escalation import AT_RISK, LATE
 from tests.conftest import World, login
 from tests.test_backoffice_forms import people_of
 from tests.test_board import TODAY, card, column, grow
-from tests.test_query_counts import count_statements
+from tests.test_query_counts import Page, check_baseline, count_statements
 from tests.workflow_support import People, make_milestone, make_project, system
 
 Client = AsyncTestClient[Litestar]
@@ -164,3 +164,33 @@ async def test_my_work_is_paged(
     rest = [int(i) for i in re.findall(r'data-milestone="(\d+)"', last)]
     assert len(rest) == 8 - 2 * small_pages
     assert not set(rest) & set(ids)
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        Page("GET /coordinator/board?coordinator=all&page=2", "/coordinator/board?coordinator=all&page=2"),
+        Page("GET /coordinator/work?page=2", "/coordinator/work?page=2"),
+    ],
+    ids=["board", "work"],
+)
+async def test_statements_of_a_later_page_do_not_grow_with_the_agency(
+    client: Client,
+    engine: AsyncEngine,
+    world: World,
+    people: People,
+    page: Page,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(board_queries, "PAGE_SIZE", 5)
+    await login(client, world.coordinator.email)
+    await grow(engine, people, 24, first=1)  # 6 per column, 16 milestones of people.coordinator: a page 2
+    await client.get(page.path)  # the first connection of a backend may run the dialect's own setup queries
+    with count_statements(engine) as small:
+        assert "Page 2 of" in (await client.get(page.path)).text
+    await grow(engine, people, 56, first=25)
+    with count_statements(engine) as large:
+        response = await client.get(page.path)
+    assert "Page 2 of" in response.text
+    assert len(small) == len(large), "\n".join(large)
+    check_baseline(page, engine.dialect.name, large)
