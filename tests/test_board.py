@@ -262,7 +262,9 @@ async def test_board_filters_stay_in_the_url(
         return {int(i) for i in re.findall(r'<article class="board-card[^"]*" data-project="(\d+)"', html)}
 
     everything = {mine.id, theirs.id, quoted.id, sampled.id}
-    assert shown((await client.get("/coordinator/board")).text) == everything
+    assert shown((await client.get("/coordinator/board?coordinator=all")).text) == everything
+    # by default a coordinator sees their own projects
+    assert shown((await client.get("/coordinator/board")).text) == everything - {theirs.id}
     html = (await client.get(f"/coordinator/board?coordinator={people.coordinator2.id}")).text
     assert shown(html) == {theirs.id}
     assert f'<option value="{people.coordinator2.id}" selected>' in html

@@ -50,7 +50,6 @@ CHROMIUM_ARGS = [
 ARRANGE = r"""
 import asyncio
 from sqlalchemy import select
-from makeready import workflow
 from makeready.accounts.models import User
 from makeready.changes.lifecycle import raise_change_request
 from makeready.composition import wire

@@ -10,15 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, ScalarSelect, and_, case, exists, func, literal, or_, select
+from sqlalchemy import case, exists, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from makeready.accounts.models import User
-from makeready.feasibility.models import FeasibilityReview
 from makeready.projects.models import Attachment, Milestone, MilestoneStatus, Phase, Project, Question
 from makeready.projects.service import _is_next_open_milestone
-from makeready.samples.models import SamplePhoto, SampleRound, SampleStatus
+from makeready.samples.models import SamplePhoto
+from makeready.workflow.waiting import brand_waiting_go_ahead, brand_waiting_questions, brand_waiting_samples
 
 CLOSED_PHASES = (Phase.delivered, Phase.cancelled)
 
@@ -44,43 +44,18 @@ class DashboardRow:
         return next((m for m in self.project.milestones if m.status != MilestoneStatus.done), None)
 
 
-def _open_questions() -> ScalarSelect[int]:
-    return (
-        select(func.count(Question.id))
-        .where(Question.project_id == Project.id, Question.answered_at.is_(None))
-        .correlate(Project)
-        .scalar_subquery()
-    )
-
-
-def _samples_to_decide() -> ScalarSelect[int]:
-    return (
-        select(func.count(SampleRound.id))
-        .where(SampleRound.project_id == Project.id, SampleRound.status == SampleStatus.received)
-        .correlate(Project)
-        .scalar_subquery()
-    )
-
-
-def _go_ahead_pending() -> ColumnElement[bool]:
-    """In feasibility, the review completed, and the brand has not given the go-ahead yet."""
-    review_done = exists().where(
-        FeasibilityReview.project_id == Project.id, FeasibilityReview.completed_at.is_not(None)
-    )
-    return and_(Project.phase == Phase.feasibility, Project.go_ahead_at.is_(None), review_done)
-
-
 async def dashboard(
     session: AsyncSession, *, offset: int = 0, limit: int = 25
 ) -> tuple[list[DashboardRow], int, int]:
-    """The scope's projects, those waiting on the brand first, then the rest, each newest first.
+    """The scope's projects, those waiting on the brand first, then the rest, each newest first. What waits on
+    the brand is counted by makeready.workflow.waiting's SQL, next to the rules it mirrors.
 
     Returns (rows of the page, total projects, how many are waiting on the brand). Two statements plus the next
     open milestone of the page's projects (one more), whatever the number of projects.
     """
-    questions = _open_questions()
-    samples = _samples_to_decide()
-    go_ahead = _go_ahead_pending()
+    questions = brand_waiting_questions()
+    samples = brand_waiting_samples()
+    go_ahead = brand_waiting_go_ahead()
     active = Project.phase.not_in(CLOSED_PHASES)
     q_col = case((active, questions), else_=literal(0))
     s_col = case((active, samples), else_=literal(0))

@@ -1,21 +1,33 @@
-"""What a project is waiting on, and on whom: the brand, the coordinator, or a named person."""
+"""What a project is waiting on, and on whom: the brand, the coordinator, or a named person.
+
+One computation, three readers:
+
+- `waiting_for(session, projects, today)`: everything each project of a set waits for, in a fixed number of
+  statements whatever the number of projects (the board reads it for a page of cards);
+- `waiting_on(session, project_id=...)`: the same for one project (the project pages);
+- `brand_waiting_*()`: the SQL counts behind "waiting on the brand" for the dashboard, which orders a brand's
+  projects by them. They mirror the brand's rules of `waiting_for` (`BRAND_KINDS`): the go-ahead, sample
+  decisions and open questions. A new thing the brand must do is added to both, here.
+"""
 
 from __future__ import annotations
 
 import enum
+from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, ScalarSelect, and_, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from makeready.changes.models import ChangeRequest, ChangeStatus
 from makeready.db.types import utcnow
-from makeready.feasibility.common import review_complete
+from makeready.feasibility.models import FeasibilityReview
 from makeready.i18n import N_, _
 from makeready.projects.access import load_project
 from makeready.projects.milestones import Health, milestone_health
-from makeready.projects.models import Milestone, MilestoneStatus, Phase, Question, Task, TaskStatus
+from makeready.projects.models import Milestone, MilestoneStatus, Phase, Project, Question, Task, TaskStatus
 from makeready.samples.models import SampleRound, SampleStatus
 
 
@@ -46,18 +58,155 @@ class Waiting:
     since: datetime | None = None
     due_date: date | None = None
     health: Health | None = None
+    number: int | None = None
+    """The sample round's or change request's number, for lists that name it shortly."""
 
 
-async def waiting_on(session: AsyncSession, *, project_id: int, today: date | None = None) -> list[Waiting]:
-    """Everything the project waits for, in this order: the go-ahead, the feasibility review, sample decisions
-    and rounds in progress, open questions, open change requests, open tasks, then milestones (late first) by owner."""
-    project = await load_project(session, project_id)
+BRAND_KINDS = ("go_ahead", "sample_decision", "question")
+"""What `waiting_for` puts on the brand; `brand_waiting_*` count the same in SQL."""
+
+URGENCY = {Health.late: 0, Health.at_risk: 1, Health.on_track: 2, Health.unscheduled: 3, Health.done: 4}
+DECIDED_ROUNDS = (SampleStatus.approved, SampleStatus.rejected)
+
+
+# --- the brand's part, in SQL (the dashboard orders by it) ------------------------------------------------------
+
+
+def brand_waiting_questions() -> ScalarSelect[int]:
+    """Open questions of the correlated project (kind "question")."""
+    return (
+        select(func.count(Question.id))
+        .where(Question.project_id == Project.id, Question.answered_at.is_(None))
+        .correlate(Project)
+        .scalar_subquery()
+    )
+
+
+def brand_waiting_samples() -> ScalarSelect[int]:
+    """Sample rounds received and not yet decided (kind "sample_decision")."""
+    return (
+        select(func.count(SampleRound.id))
+        .where(SampleRound.project_id == Project.id, SampleRound.status == SampleStatus.received)
+        .correlate(Project)
+        .scalar_subquery()
+    )
+
+
+def brand_waiting_go_ahead() -> ColumnElement[bool]:
+    """In feasibility, the review completed, and the brand has not given the go-ahead yet (kind "go_ahead")."""
+    review_done = exists().where(
+        FeasibilityReview.project_id == Project.id, FeasibilityReview.completed_at.is_not(None)
+    )
+    return and_(Project.phase == Phase.feasibility, Project.go_ahead_at.is_(None), review_done)
+
+
+# --- the batched computation --------------------------------------------------------------------------------------
+
+
+async def waiting_for(
+    session: AsyncSession,
+    projects: Sequence[Project],
+    today: date | None = None,
+    *,
+    milestones: bool = True,
+) -> dict[int, list[Waiting]]:
+    """Everything each project waits for, in this order: the go-ahead, the feasibility review, sample decisions
+    and rounds in progress, open questions, open change requests, open tasks, then milestones (late first) by owner.
+
+    Six statements whatever the number of projects (five with `milestones=False`, for a reader that loads the
+    milestones itself). Every project is in the answer, with an empty list if it waits for nothing."""
+    out: dict[int, list[Waiting]] = {p.id: [] for p in projects}
+    if not projects:
+        return out
     today = today or utcnow().date()
+    ids = list(out)
+    reviewed = set(
+        (
+            await session.scalars(
+                select(FeasibilityReview.project_id).where(
+                    FeasibilityReview.project_id.in_(ids), FeasibilityReview.completed_at.is_not(None)
+                )
+            )
+        ).all()
+    )
+    rounds_of: dict[int, list[SampleRound]] = defaultdict(list)
+    for sample in (
+        await session.scalars(
+            select(SampleRound)
+            .where(SampleRound.project_id.in_(ids), SampleRound.status.not_in(DECIDED_ROUNDS))
+            .order_by(SampleRound.project_id, SampleRound.number)
+        )
+    ).all():
+        rounds_of[sample.project_id].append(sample)
+    questions_of: dict[int, list[Question]] = defaultdict(list)
+    for question in (
+        await session.scalars(
+            select(Question)
+            .where(Question.project_id.in_(ids), Question.answered_at.is_(None))
+            .order_by(Question.created_at, Question.id)
+        )
+    ).all():
+        questions_of[question.project_id].append(question)
+    changes_of: dict[int, list[ChangeRequest]] = defaultdict(list)
+    for change in (
+        await session.scalars(
+            select(ChangeRequest)
+            .where(ChangeRequest.project_id.in_(ids), ChangeRequest.status == ChangeStatus.open)
+            .order_by(ChangeRequest.number)
+        )
+    ).all():
+        changes_of[change.project_id].append(change)
+    tasks_of: dict[int, list[Task]] = defaultdict(list)
+    for task in (
+        await session.scalars(
+            select(Task)
+            .where(Task.project_id.in_(ids), Task.status == TaskStatus.open)
+            .order_by(Task.created_at, Task.id)
+        )
+    ).all():
+        tasks_of[task.project_id].append(task)
+    milestones_of: dict[int, list[Milestone]] = defaultdict(list)
+    if milestones:
+        for milestone in (
+            await session.scalars(
+                select(Milestone)
+                .where(Milestone.project_id.in_(ids), Milestone.status != MilestoneStatus.done)
+                .order_by(Milestone.position, Milestone.id)
+            )
+        ).all():
+            milestones_of[milestone.project_id].append(milestone)
+
+    for project in projects:
+        out[project.id] = _items(
+            project,
+            today,
+            reviewed=project.id in reviewed,
+            rounds=rounds_of.get(project.id, []),
+            questions=questions_of.get(project.id, []),
+            changes=changes_of.get(project.id, []),
+            tasks=tasks_of.get(project.id, []),
+            milestones=milestones_of.get(project.id, []),
+        )
+    return out
+
+
+def _items(
+    project: Project,
+    today: date,
+    *,
+    reviewed: bool,
+    rounds: list[SampleRound],
+    questions: list[Question],
+    changes: list[ChangeRequest],
+    tasks: list[Task],
+    milestones: list[Milestone],
+) -> list[Waiting]:
+    """The rules: who each open thing of one project waits on."""
     items: list[Waiting] = []
     coordinator = project.coordinator_id
     staff = Party.person if coordinator else Party.coordinator
     if project.phase == Phase.feasibility:
-        if not await review_complete(session, project.id):
+        if not reviewed:
             items.append(
                 Waiting(
                     "feasibility_review",
@@ -79,15 +228,7 @@ async def waiting_on(session: AsyncSession, *, project_id: int, today: date | No
                     project.id,
                 )
             )
-    rounds = await session.scalars(
-        select(SampleRound)
-        .where(
-            SampleRound.project_id == project.id,
-            SampleRound.status.not_in([SampleStatus.approved, SampleStatus.rejected]),
-        )
-        .order_by(SampleRound.number)
-    )
-    for sample in rounds.all():
+    for sample in rounds:
         if sample.status == SampleStatus.received:
             items.append(
                 Waiting(
@@ -98,6 +239,7 @@ async def waiting_on(session: AsyncSession, *, project_id: int, today: date | No
                     "sample_round",
                     sample.id,
                     since=sample.received_at,
+                    number=sample.number,
                 )
             )
         else:
@@ -110,14 +252,10 @@ async def waiting_on(session: AsyncSession, *, project_id: int, today: date | No
                     "sample_round",
                     sample.id,
                     since=sample.requested_at,
+                    number=sample.number,
                 )
             )
-    questions = await session.scalars(
-        select(Question)
-        .where(Question.project_id == project.id, Question.answered_at.is_(None))
-        .order_by(Question.created_at, Question.id)
-    )
-    for question in questions.all():
+    for question in questions:
         items.append(
             Waiting(
                 "question",
@@ -129,12 +267,7 @@ async def waiting_on(session: AsyncSession, *, project_id: int, today: date | No
                 since=question.created_at,
             )
         )
-    changes = await session.scalars(
-        select(ChangeRequest)
-        .where(ChangeRequest.project_id == project.id, ChangeRequest.status == ChangeStatus.open)
-        .order_by(ChangeRequest.number)
-    )
-    for change in changes.all():
+    for change in changes:
         items.append(
             Waiting(
                 "change_request",
@@ -145,14 +278,10 @@ async def waiting_on(session: AsyncSession, *, project_id: int, today: date | No
                 "change_request",
                 change.id,
                 since=change.created_at,
+                number=change.number,
             )
         )
-    tasks = await session.scalars(
-        select(Task)
-        .where(Task.project_id == project.id, Task.status == TaskStatus.open)
-        .order_by(Task.created_at, Task.id)
-    )
-    for task in tasks.all():
+    for task in tasks:
         items.append(
             Waiting(
                 "task",
@@ -165,18 +294,10 @@ async def waiting_on(session: AsyncSession, *, project_id: int, today: date | No
                 due_date=task.due_date,
             )
         )
-    milestones = list(
-        (
-            await session.scalars(
-                select(Milestone)
-                .where(Milestone.project_id == project.id, Milestone.status != MilestoneStatus.done)
-                .order_by(Milestone.position, Milestone.id)
-            )
-        ).all()
+    ordered = sorted(
+        milestones, key=lambda m: (URGENCY[milestone_health(m, today)], m.owner_id or 0, m.position)
     )
-    urgency = {Health.late: 0, Health.at_risk: 1, Health.on_track: 2, Health.unscheduled: 3, Health.done: 4}
-    milestones.sort(key=lambda m: (urgency[milestone_health(m, today)], m.owner_id or 0, m.position))
-    for milestone in milestones:
+    for milestone in ordered:
         items.append(
             Waiting(
                 "milestone",
@@ -191,6 +312,12 @@ async def waiting_on(session: AsyncSession, *, project_id: int, today: date | No
             )
         )
     return items
+
+
+async def waiting_on(session: AsyncSession, *, project_id: int, today: date | None = None) -> list[Waiting]:
+    """Everything one project waits for (`waiting_for` of that project; 404 if it is not in the caller's scope)."""
+    project = await load_project(session, project_id)
+    return (await waiting_for(session, [project], today))[project.id]
 
 
 def by_person(items: list[Waiting]) -> dict[int | None, list[Waiting]]:

@@ -1,0 +1,614 @@
+"""What the coordinator board and "my work" read: a page at a time, in a fixed number of statements.
+
+No page's rows grow with the agency: the board shows one page of each phase's column (`PAGE_SIZE` cards, most
+urgent first, ordered in SQL so page 2 continues page 1), "my work" one page of each of its lists, each with its
+total. The page number is capped (`MAX_PAGE`): past it, a filter narrows the list. What each card waits on comes
+from makeready.workflow.waiting_for (one computation for every page that says it), grouped by person here; the
+open conditions of the page's milestones are its sticky notes.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, case, exists, func, literal, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload
+
+from makeready.accounts.models import Organization, User
+from makeready.conditions import kinds as condition_kinds
+from makeready.conditions.models import Condition, ConditionStatus
+from makeready.conditions.service import unresolved_for
+from makeready.db.types import utcnow
+from makeready.i18n import _, ngettext
+from makeready.projects.milestones import RISK_WINDOW_DAYS, Health, milestone_health
+from makeready.projects.models import Milestone, MilestoneStatus, Phase, Project, Question, Task, TaskStatus
+from makeready.samples.models import SampleRound
+from makeready.suppliers.models import Quote, Supplier
+from makeready.workflow.waiting import URGENCY, Party, waiting_for
+from makeready.workflow.waiting import Waiting as WaitingItem
+
+BOARD_PHASES = (Phase.feasibility, Phase.development, Phase.production, Phase.on_hold)
+PAGE_SIZE = 50
+"""Cards per column, rows per list of "my work"."""
+MAX_PAGE = 100
+"""The deepest page offered (offset paging): beyond it, filter."""
+
+
+def today() -> date:
+    """The day health is judged on (UTC, like the escalation job). Tests replace it to move time."""
+    return utcnow().date()
+
+
+def clamp_page(page: int | None) -> int:
+    return min(max(page or 1, 1), MAX_PAGE)
+
+
+# -- the health rule in SQL, for ordering a page ---------------------------------------------------------------------
+
+
+def _late(day: date) -> ColumnElement[bool]:
+    return and_(Milestone.status != MilestoneStatus.done, Milestone.due_date < day)
+
+
+def _at_risk(day: date) -> ColumnElement[bool]:
+    return and_(
+        Milestone.status == MilestoneStatus.planned,
+        Milestone.due_date >= day,
+        Milestone.due_date <= day + timedelta(days=RISK_WINDOW_DAYS),
+    )
+
+
+def milestone_urgency(day: date) -> ColumnElement[int]:
+    """makeready.projects.milestones.health as an URGENCY rank (late 0 ... done 4), for ORDER BY."""
+    return case(
+        (Milestone.status == MilestoneStatus.done, literal(URGENCY[Health.done])),
+        (Milestone.due_date.is_(None), literal(URGENCY[Health.unscheduled])),
+        (_late(day), literal(URGENCY[Health.late])),
+        (_at_risk(day), literal(URGENCY[Health.at_risk])),
+        else_=literal(URGENCY[Health.on_track]),
+    )
+
+
+# -- the board -------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Waiting:
+    """What a card says the project waits for: who (the brand, a person, or the coordinator) and what."""
+
+    who: str
+    brand: bool
+    items: list[str]
+    kinds: Counter[str] = field(default_factory=Counter)
+    """How many of each kind (waiting_for's kinds: question, sample_decision, task...)."""
+
+
+@dataclass(frozen=True)
+class Note:
+    """A sticky note: an open condition on one of the page's milestones."""
+
+    title: str
+    owner: str
+    since: datetime
+    escalated: bool
+    milestone_id: int
+
+
+@dataclass
+class Card:
+    project: Project
+    supplier: Supplier | None
+    health: Health
+    next: Milestone | None
+    late: int = 0
+    at_risk: int = 0
+    waiting: list[Waiting] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
+
+    @property
+    def sort_key(self) -> tuple[int, date, str, int]:
+        due = self.next.due_date if self.next and self.next.due_date else date.max
+        return (URGENCY[self.health], due, self.project.name.lower(), self.project.id)
+
+
+@dataclass
+class Filters:
+    coordinator: int | None = None
+    """None: every coordinator's projects (the page sets the caller's by default); UNASSIGNED: nobody's."""
+    client: int | None = None
+    supplier: int | None = None
+
+    def query(self, page: int | None = None) -> str:
+        parts = [f"coordinator={self.coordinator if self.coordinator is not None else 'all'}"]
+        parts += [
+            f"{k}={v}" for k, v in (("client", self.client), ("supplier", self.supplier)) if v is not None
+        ]
+        if page and page > 1:
+            parts.append(f"page={page}")
+        return "?" + "&".join(parts)
+
+
+UNASSIGNED = 0
+"""The coordinator filter's value for the projects nobody coordinates (their escalations reach nobody)."""
+
+
+@dataclass
+class Column:
+    phase: Phase
+    cards: list[Card]
+    """This page's cards."""
+    total: int
+    """Every card of the column, on every page."""
+
+    def __iter__(self) -> Iterator[Any]:
+        """`phase, cards = column`."""
+        return iter((self.phase, self.cards))
+
+
+@dataclass
+class Board:
+    columns: list[Column]
+    filters: Filters
+    coordinators: list[User]
+    clients: list[Organization]
+    suppliers: list[Supplier]
+    today: date
+    page: int = 1
+    pages: int = 1
+    count: int = 0
+    late: int = 0
+    at_risk: int = 0
+    unassigned: int = 0
+    """Active projects of the whole agency with no coordinator, whatever the filters."""
+
+    @property
+    def previous_url(self) -> str | None:
+        return "/coordinator/board" + self.filters.query(self.page - 1) if self.page > 1 else None
+
+    @property
+    def next_url(self) -> str | None:
+        return "/coordinator/board" + self.filters.query(self.page + 1) if self.page < self.pages else None
+
+
+def board_projects(filters: Filters) -> Select[Any]:
+    """The board's projects: not archived, in an active phase or on hold, narrowed by the filters."""
+    query = select(Project.id).where(Project.archived_at.is_(None), Project.phase.in_(BOARD_PHASES))
+    if filters.coordinator == UNASSIGNED:
+        query = query.where(Project.coordinator_id.is_(None))
+    elif filters.coordinator is not None:
+        query = query.where(Project.coordinator_id == filters.coordinator)
+    if filters.client is not None:
+        query = query.where(Project.org_id == filters.client)
+    if filters.supplier is not None:
+        # the chosen supplier, or one that made a sample round or quoted for the project
+        query = query.where(
+            or_(
+                Project.supplier_id == filters.supplier,
+                exists().where(
+                    SampleRound.project_id == Project.id, SampleRound.supplier_id == filters.supplier
+                ),
+                exists().where(Quote.project_id == Project.id, Quote.supplier_id == filters.supplier),
+            )
+        )
+    return query
+
+
+def _urgency_of_projects(filters: Filters, day: date) -> Any:
+    """Per project of the board: its phase, its card's urgency (the worst open milestone) and the due date the
+    card sorts by (that of the most urgent open milestone due soonest), as `card_health` judges them."""
+    open_milestone = and_(Milestone.project_id == Project.id, Milestone.status != MilestoneStatus.done)
+    late = func.sum(case((_late(day), 1), else_=0))
+    risky = func.sum(case((_at_risk(day), 1), else_=0))
+    rank = case(
+        (late > 0, literal(URGENCY[Health.late])),
+        (risky > 0, literal(URGENCY[Health.at_risk])),
+        (func.count(Milestone.due_date) > 0, literal(URGENCY[Health.on_track])),
+        (func.count(Milestone.id) > 0, literal(URGENCY[Health.unscheduled])),
+        else_=literal(URGENCY[Health.done]),
+    )
+    due = case(
+        (risky > 0, func.min(case((_at_risk(day), Milestone.due_date)))), else_=func.min(Milestone.due_date)
+    )
+    if_late = case((late > 0, 1), else_=0)
+    return (
+        select(
+            Project.id.label("id"),
+            Project.phase.label("phase"),
+            rank.label("rank"),
+            due.label("due"),
+            func.lower(Project.name).label("name"),
+            if_late.label("late"),
+        )
+        .outerjoin(Milestone, open_milestone)
+        .where(Project.id.in_(board_projects(filters).scalar_subquery()))
+        .group_by(Project.id, Project.phase, Project.name)
+        .subquery()
+    )
+
+
+def card_health(
+    milestones: Sequence[Milestone], day: date
+) -> tuple[Health, Milestone | None, Counter[Health]]:
+    """The worst health of the open milestones, the one to act on next (most urgent, then soonest due, then plan
+    order), and how many are in each health."""
+    if not milestones:
+        return Health.done, None, Counter()
+    graded = [(milestone_health(m, day), m) for m in milestones]
+    counts = Counter(h for h, _m in graded)
+    health, nxt = min(
+        graded, key=lambda hm: (URGENCY[hm[0]], hm[1].due_date or date.max, hm[1].position, hm[1].id)
+    )
+    return health, nxt, counts
+
+
+async def load_board(db: AsyncSession, filters: Filters, *, day: date, page: int = 1) -> Board:
+    """One page of each column. Statements: the columns' counts, the page's projects, their open milestones,
+    what they wait on (waiting_for), their sticky notes, the people named, and the filters' choices."""
+    graded = _urgency_of_projects(filters, day)
+    totals = (
+        await db.execute(
+            select(
+                graded.c.phase,
+                func.count(),
+                func.sum(graded.c.late),
+                func.sum(case((graded.c.rank == URGENCY[Health.at_risk], 1), else_=0)),
+                # the agency's unassigned projects ride along with the counts (no statement of their own)
+                select(func.count())
+                .select_from(Project)
+                .where(
+                    Project.archived_at.is_(None),
+                    Project.phase.in_(BOARD_PHASES),
+                    Project.coordinator_id.is_(None),
+                )
+                .scalar_subquery(),
+            ).group_by(graded.c.phase)
+        )
+    ).all()
+    per_phase = {Phase(phase): int(n) for phase, n, _late, _risk, _none in totals}
+    pages = max([1, *((n + PAGE_SIZE - 1) // PAGE_SIZE for n in per_phase.values())])
+    page = min(clamp_page(page), pages)
+    position = (
+        func.row_number()
+        .over(
+            partition_by=graded.c.phase,
+            order_by=(graded.c.rank, graded.c.due.is_(None), graded.c.due, graded.c.name, graded.c.id),
+        )
+        .label("position")
+    )
+    ranked = select(graded.c.id, position).subquery()
+    first = (page - 1) * PAGE_SIZE
+    rows = (
+        await db.execute(
+            select(Project, Supplier)
+            .join(ranked, ranked.c.id == Project.id)
+            .outerjoin(Supplier, Supplier.id == Project.supplier_id)
+            .where(ranked.c.position > first, ranked.c.position <= first + PAGE_SIZE)
+            .options(joinedload(Project.org), joinedload(Project.coordinator))
+        )
+    ).all()
+    shown = [project for project, _s in rows]
+    by_project: dict[int, list[Milestone]] = defaultdict(list)
+    if shown:
+        for milestone in (
+            await db.scalars(
+                select(Milestone)
+                .where(
+                    Milestone.project_id.in_([p.id for p in shown]), Milestone.status != MilestoneStatus.done
+                )
+                .options(joinedload(Milestone.owner))
+            )
+        ).all():
+            by_project[milestone.project_id].append(milestone)
+    waiting = await waiting_for(db, shown, day, milestones=False)
+    milestone_ids = [m.id for ms in by_project.values() for m in ms]
+    conditions = await unresolved_for(db, subject_type="milestone", subject_ids=milestone_ids)
+    people = await _people(
+        db,
+        shown,
+        [item.user_id for items in waiting.values() for item in items] + [c.owner_id for c in conditions],
+    )
+    notes = _notes(conditions, people)
+    project_of = {m.id: m.project_id for ms in by_project.values() for m in ms}
+    notes_of: dict[int, list[Note]] = defaultdict(list)
+    for note in notes:
+        notes_of[project_of[note.milestone_id]].append(note)
+
+    columns = {phase: Column(phase, [], per_phase.get(phase, 0)) for phase in BOARD_PHASES}
+    for project, supplier in rows:
+        health, nxt, counts = card_health(by_project.get(project.id, []), day)
+        columns[project.phase].cards.append(
+            Card(
+                project=project,
+                supplier=supplier,
+                health=health,
+                next=nxt,
+                late=counts[Health.late],
+                at_risk=counts[Health.at_risk],
+                waiting=group_by_person(project, waiting.get(project.id, []), people),
+                notes=notes_of.get(project.id, []),
+            )
+        )
+    for column in columns.values():
+        column.cards.sort(key=lambda c: c.sort_key)
+    coordinators, clients, suppliers = await filter_choices(db)
+    return Board(
+        columns=list(columns.values()),
+        filters=filters,
+        coordinators=coordinators,
+        clients=clients,
+        suppliers=suppliers,
+        today=day,
+        page=page,
+        pages=pages,
+        count=sum(per_phase.values()),
+        late=sum(int(late or 0) for _p, _n, late, _r, _u in totals),
+        at_risk=sum(int(risk or 0) for _p, _n, _l, risk, _u in totals),
+        unassigned=max((int(none or 0) for *_rest, none in totals), default=0),
+    )
+
+
+async def filter_choices(db: AsyncSession) -> tuple[list[User], list[Organization], list[Supplier]]:
+    staff = await db.scalars(
+        select(User).where(User.is_staff.is_(True), User.is_active.is_(True)).order_by(User.name, User.email)
+    )
+    clients = await db.scalars(
+        select(Organization).where(Organization.archived_at.is_(None)).order_by(Organization.name)
+    )
+    suppliers = await db.scalars(
+        select(Supplier).where(Supplier.archived_at.is_(None)).order_by(Supplier.name_en)
+    )
+    return list(staff.all()), list(clients.all()), list(suppliers.all())
+
+
+async def _people(
+    db: AsyncSession, projects: Sequence[Project], ids: Iterable[int | None]
+) -> dict[int, User]:
+    """The people a page names that it has not loaded yet (one statement, bounded by the page)."""
+    known = {p.coordinator.id: p.coordinator for p in projects if p.coordinator is not None}
+    wanted = sorted({i for i in ids if i is not None} - set(known))
+    if projects:
+        for user in (await db.scalars(select(User).where(User.id.in_(wanted)))).all():
+            known[user.id] = user
+    return known
+
+
+def _notes(conditions: Sequence[Condition], people: dict[int, User]) -> list[Note]:
+    notes = []
+    for condition in conditions:
+        kind = condition_kinds.KINDS.get(condition.kind)
+        owner = people.get(condition.owner_id) if condition.owner_id else None
+        notes.append(
+            Note(
+                title=_(kind.title) if kind else condition.kind,
+                owner=owner.display_name if owner else _("nobody"),
+                since=condition.raised_at,
+                escalated=condition.status == ConditionStatus.escalated,
+                milestone_id=condition.subject_id,
+            )
+        )
+    return notes
+
+
+COUNTED = {
+    "question": lambda n: ngettext("%(num)d question", "%(num)d questions", n) % {"num": n},
+    "change_request": lambda n: ngettext("%(num)d change request", "%(num)d change requests", n) % {"num": n},
+    "task": lambda n: ngettext("%(num)d task", "%(num)d tasks", n) % {"num": n},
+}
+
+
+def _short(item: WaitingItem) -> str:
+    if item.kind == "feasibility_review":
+        return _("feasibility review")
+    if item.kind == "go_ahead":
+        return _("go-ahead for development")
+    if item.kind == "sample_decision":
+        return _("decision on sample round %(number)s") % {"number": item.number}
+    if item.kind == "sample_round":
+        return _("sample round %(number)s") % {"number": item.number}
+    return item.text
+
+
+def group_by_person(project: Project, items: Sequence[WaitingItem], people: dict[int, User]) -> list[Waiting]:
+    """waiting_for's items of one project, besides its milestones (the card shows those), by whom: the brand
+    first, then the coordinator, then anyone else named; several questions, change requests or tasks counted."""
+    coordinator = project.coordinator.display_name if project.coordinator else _("the coordinator")
+    brand = _("the brand")
+    groups: dict[str, Waiting] = {}
+    entries: dict[str, list[str]] = defaultdict(list)
+    for item in items:
+        if item.kind == "milestone":
+            continue
+        if item.party == Party.brand:
+            who = brand
+        elif item.user_id is None or item.user_id == project.coordinator_id:
+            who = coordinator
+        else:
+            person = people.get(item.user_id)
+            who = person.display_name if person else coordinator
+        group = groups.setdefault(who, Waiting(who=who, brand=item.party == Party.brand, items=[]))
+        if item.kind in COUNTED:
+            if group.kinds[item.kind] == 0:
+                entries[who].append(item.kind)
+        else:
+            entries[who].append(_short(item))
+        group.kinds[item.kind] += 1
+    for who, group in groups.items():
+        group.items = [COUNTED[e](group.kinds[e]) if e in COUNTED else e for e in entries[who]]
+    order = [brand, coordinator]
+    return sorted(groups.values(), key=lambda g: (order.index(g.who) if g.who in order else 2, g.who))
+
+
+# -- my work ---------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class WorkItem:
+    project: Project
+    milestone: Milestone | None = None
+    task: Task | None = None
+    question: Question | None = None
+    health: Health | None = None
+    notes: list[Note] = field(default_factory=list)
+
+    @property
+    def late(self) -> bool:
+        return self.health == Health.late
+
+
+@dataclass
+class Work:
+    person: User
+    is_me: bool
+    milestones: list[WorkItem]
+    tasks: list[WorkItem]
+    questions: list[WorkItem]
+    staff: list[User]
+    today: date
+    page: int = 1
+    pages: int = 1
+    totals: dict[str, int] = field(default_factory=dict)
+
+    def url(self, page: int) -> str:
+        query = f"?user={self.person.id}" + (f"&page={page}" if page > 1 else "")
+        return "/coordinator/work" + query
+
+    @property
+    def previous_url(self) -> str | None:
+        return self.url(self.page - 1) if self.page > 1 else None
+
+    @property
+    def next_url(self) -> str | None:
+        return self.url(self.page + 1) if self.page < self.pages else None
+
+
+def _live_project() -> Any:
+    return and_(Project.archived_at.is_(None), Project.phase.in_(BOARD_PHASES))
+
+
+async def load_work(db: AsyncSession, person: User, *, me: User, day: date, page: int = 1) -> Work:
+    """One page of each list (the same page number for the three), with their totals. Six statements."""
+    mine_milestone = and_(
+        Milestone.owner_id == person.id, Milestone.status != MilestoneStatus.done, _live_project()
+    )
+    mine_task = and_(
+        Task.status == TaskStatus.open,
+        or_(Task.owner_id == person.id, and_(Task.owner_id.is_(None), Project.coordinator_id == person.id)),
+        _live_project(),
+    )
+    mine_question = and_(
+        Question.answered_at.is_(None),
+        or_(Question.asked_by_id == person.id, Project.coordinator_id == person.id),
+        _live_project(),
+    )
+
+    def counted(model: Any, where: Any) -> Any:
+        return (
+            select(func.count()).select_from(model).join(Project, Project.id == model.project_id).where(where)
+        ).scalar_subquery()
+
+    totals_row = (
+        await db.execute(
+            select(
+                counted(Milestone, mine_milestone),
+                counted(Task, mine_task),
+                counted(Question, mine_question),
+            )
+        )
+    ).one()
+    totals = {"milestones": int(totals_row[0]), "tasks": int(totals_row[1]), "questions": int(totals_row[2])}
+    pages = max([1, *((n + PAGE_SIZE - 1) // PAGE_SIZE for n in totals.values())])
+    page = min(clamp_page(page), pages)
+    first = (page - 1) * PAGE_SIZE
+
+    milestone_rows = (
+        await db.execute(
+            select(Milestone, Project)
+            .join(Project, Project.id == Milestone.project_id)
+            .where(mine_milestone)
+            .options(joinedload(Project.org))
+            .order_by(
+                milestone_urgency(day),
+                Milestone.due_date.is_(None),
+                Milestone.due_date,
+                func.lower(Project.name),
+                Milestone.id,
+            )
+            .offset(first)
+            .limit(PAGE_SIZE)
+        )
+    ).all()
+    milestones = [
+        WorkItem(project=p, milestone=m, health=milestone_health(m, day)) for m, p in milestone_rows
+    ]
+    task_rows = (
+        await db.execute(
+            select(Task, Project)
+            .join(Project, Project.id == Task.project_id)
+            .where(mine_task)
+            .options(joinedload(Project.org))
+            .order_by(
+                case((Task.due_date < day, 0), else_=1),
+                Task.due_date.is_(None),
+                Task.due_date,
+                Task.created_at,
+                Task.id,
+            )
+            .offset(first)
+            .limit(PAGE_SIZE)
+        )
+    ).all()
+    tasks = [
+        WorkItem(
+            project=p,
+            task=t,
+            health=Health.late if t.due_date and t.due_date < day else Health.on_track,
+        )
+        for t, p in task_rows
+    ]
+    question_rows = (
+        await db.execute(
+            select(Question, Project)
+            .join(Project, Project.id == Question.project_id)
+            .where(mine_question)
+            .options(joinedload(Project.org))
+            .order_by(Question.created_at, Question.id)
+            .offset(first)
+            .limit(PAGE_SIZE)
+        )
+    ).all()
+    questions = [WorkItem(project=p, question=q) for q, p in question_rows]
+    staff = list(
+        (
+            await db.scalars(
+                select(User)
+                .where(User.is_staff.is_(True), User.is_active.is_(True))
+                .order_by(User.name, User.email)
+            )
+        ).all()
+    )
+    conditions = await unresolved_for(
+        db, subject_type="milestone", subject_ids=[w.milestone.id for w in milestones if w.milestone]
+    )
+    people = {u.id: u for u in staff}
+    people.setdefault(person.id, person)
+    for note in _notes(conditions, people):
+        for item in milestones:
+            if item.milestone and item.milestone.id == note.milestone_id:
+                item.notes.append(note)
+    return Work(
+        person=person,
+        is_me=person.id == me.id,
+        milestones=milestones,
+        tasks=tasks,
+        questions=questions,
+        staff=staff,
+        today=day,
+        page=page,
+        pages=pages,
+        totals=totals,
+    )
