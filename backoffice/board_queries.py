@@ -247,7 +247,7 @@ def card_health(
 
 
 async def load_board(db: AsyncSession, filters: Filters, *, day: date, page: int = 1) -> Board:
-    """One page of each column. Statements: the columns' counts, the page's projects, their open milestones,
+    """One page of each column. Statements: the columns' counts, the agency's unassigned projects, the page's projects, their open milestones,
     what they wait on (waiting_for), their sticky notes, the people named, and the filters' choices."""
     graded = _urgency_of_projects(filters, day)
     totals = (
@@ -257,19 +257,20 @@ async def load_board(db: AsyncSession, filters: Filters, *, day: date, page: int
                 func.count(),
                 func.sum(graded.c.late),
                 func.sum(case((graded.c.rank == URGENCY[Health.at_risk], 1), else_=0)),
-                # the agency's unassigned projects ride along with the counts (no statement of their own)
-                select(func.count())
-                .select_from(Project)
-                .where(
-                    Project.archived_at.is_(None),
-                    Project.phase.in_(BOARD_PHASES),
-                    Project.coordinator_id.is_(None),
-                )
-                .scalar_subquery(),
             ).group_by(graded.c.phase)
         )
     ).all()
-    per_phase = {Phase(phase): int(n) for phase, n, _late, _risk, _none in totals}
+    per_phase = {Phase(phase): int(n) for phase, n, _late, _risk in totals}
+    # the agency's projects nobody coordinates, whatever the filters: their escalations reach nobody
+    unassigned = await db.scalar(
+        select(func.count())
+        .select_from(Project)
+        .where(
+            Project.archived_at.is_(None),
+            Project.phase.in_(BOARD_PHASES),
+            Project.coordinator_id.is_(None),
+        )
+    )
     pages = max([1, *((n + PAGE_SIZE - 1) // PAGE_SIZE for n in per_phase.values())])
     page = min(clamp_page(page), pages)
     position = (
@@ -346,9 +347,9 @@ async def load_board(db: AsyncSession, filters: Filters, *, day: date, page: int
         page=page,
         pages=pages,
         count=sum(per_phase.values()),
-        late=sum(int(late or 0) for _p, _n, late, _r, _u in totals),
-        at_risk=sum(int(risk or 0) for _p, _n, _l, risk, _u in totals),
-        unassigned=max((int(none or 0) for *_rest, none in totals), default=0),
+        late=sum(int(late or 0) for _p, _n, late, _r in totals),
+        at_risk=sum(int(risk or 0) for _p, _n, _l, risk in totals),
+        unassigned=int(unassigned or 0),
     )
 
 
