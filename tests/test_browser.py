@@ -7,42 +7,23 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, expect
+
+from tests.browser_support import ARTIFACTS, MAKEREADY, ROOT, chromium, served
 
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parent.parent
-ARTIFACTS = ROOT / "test-artifacts"
-MAKEREADY = str(Path(sys.executable).parent / "makeready")
 PASSWORD = "demo-password-1"
 BRAND = "maya@lumenandoak.example"
 BRAND_MEMBER = "tom@lumenandoak.example"
 COORDINATOR = "chen.wei@makeready-agency.example"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -63,36 +44,15 @@ def server(demo_home: Path) -> Iterator[str]:
         "OUTBOX_DIR": str(home / "outbox"),
         "PYTHONPATH": str(ROOT),  # serve this checkout, not wherever the venv's editable install points
     }
-    subprocess.run([MAKEREADY, "demo", "--no-serve"], env=env, check=True, capture_output=True)
-    port = _free_port()
-    proc = subprocess.Popen(
-        [MAKEREADY, "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:  # wait until the server answers, not a fixed time
-        try:
-            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise RuntimeError("makeready serve did not become ready")
-    yield base
-    proc.terminate()
-    proc.wait(timeout=20)
+    subprocess.run([*MAKEREADY, "demo", "--no-serve"], env=env, check=True, capture_output=True)
+    with served(env) as base:
+        yield base
 
 
 @pytest.fixture
 async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as pw:
-        chromium = await pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield chromium
-        await chromium.close()
+    async with chromium() as browser:
+        yield browser
 
 
 async def _shot(page: Page, name: str) -> None:

@@ -7,14 +7,13 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import time
 from collections.abc import AsyncIterator, Iterator
 
-import httpx
 import pytest
-from playwright.async_api import Browser, Page, Response, async_playwright, expect
+from playwright.async_api import Browser, Page, Response, expect
 
-from tests.test_browser import BRAND, CHROMIUM_ARGS, COORDINATOR, MAKEREADY, PASSWORD, ROOT, _free_port
+from tests.browser_support import MAKEREADY, ROOT, chromium, served
+from tests.test_browser import BRAND, COORDINATOR, PASSWORD
 
 pytestmark = pytest.mark.browser
 
@@ -39,36 +38,15 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "MEDIA_ROOT": str(home / "media"),
         "OUTBOX_DIR": str(home / "outbox"),
     }
-    subprocess.run([MAKEREADY, "demo", "--no-serve"], env=env, check=True, capture_output=True)
-    port = _free_port()
-    proc = subprocess.Popen(
-        [MAKEREADY, "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise RuntimeError("makeready serve did not become ready")
-    yield base
-    proc.terminate()
-    proc.wait(timeout=20)
+    subprocess.run([*MAKEREADY, "demo", "--no-serve"], env=env, check=True, capture_output=True)
+    with served(env) as base:
+        yield base
 
 
 @pytest.fixture
 async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as pw:
-        chromium = await pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield chromium
-        await chromium.close()
+    async with chromium() as browser:
+        yield browser
 
 
 class Watched:

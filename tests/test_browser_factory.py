@@ -9,33 +9,19 @@ in-process worker has rendered it (the page refreshes itself until then). Screen
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from urllib.parse import urlsplit
 
-import httpx
 import pytest
-from playwright.async_api import Browser, Request, async_playwright, expect
+from playwright.async_api import Browser, Request, expect
+
+from tests.browser_support import ARTIFACTS, MAKEREADY, ROOT, chromium
+from tests.browser_support import served as serving
 
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parent.parent
-ARTIFACTS = ROOT / "test-artifacts"
-MAKEREADY = str(Path(sys.executable).parent / "makeready")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 # Run with the server's environment: prints the token of a new link to an issued revision as its last line.
 SEND_LINK = r"""
@@ -103,12 +89,6 @@ asyncio.run(main())
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     """The real CLI: seed the demo agency, send a factory link, serve on a free port. Yields (base URL, token)."""
@@ -123,40 +103,19 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]
         "JOBS_IN_PROCESS": "true",
         "PYTHONPATH": str(ROOT),  # serve this checkout, not wherever the venv's editable install points
     }
-    subprocess.run([MAKEREADY, "demo", "--no-serve"], env=env, check=True, capture_output=True)
+    subprocess.run([*MAKEREADY, "demo", "--no-serve"], env=env, check=True, capture_output=True)
     sent = subprocess.run(
         [sys.executable, "-c", SEND_LINK], env=env, check=True, capture_output=True, text=True, cwd=ROOT
     )
     token = sent.stdout.strip().splitlines()[-1]
-    port = _free_port()
-    proc = subprocess.Popen(
-        [MAKEREADY, "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:  # wait until the server answers, not a fixed time
-        try:
-            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise RuntimeError("makeready serve did not become ready")
-    yield base, token
-    proc.terminate()
-    proc.wait(timeout=20)
+    with serving(env) as base:
+        yield base, token
 
 
 @pytest.fixture
 async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as pw:
-        chromium = await pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield chromium
-        await chromium.close()
+    async with chromium() as browser:
+        yield browser
 
 
 async def test_a_factory_opens_its_link_in_chinese_and_downloads_the_pdf(

@@ -14,37 +14,23 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
-import httpx
 import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, expect
+
+from tests.browser_support import ARTIFACTS, MAKEREADY, ROOT, chromium
+from tests.browser_support import served as serving
 
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parent.parent
-ARTIFACTS = ROOT / "test-artifacts"
 # the CLI of this checkout (the venv's `makeready` script imports whichever tree the venv was installed from)
-MAKEREADY = [sys.executable, "-c", "from portal.cli import main; main()"]
 PASSWORD = "demo-password-1"
 BRAND = "maya@lumenandoak.example"
 PHONE = {"width": 390, "height": 844}
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 # Run with the server's environment before it starts; prints "<project id> <round id> <change id> <revision no>".
 ARRANGE = r"""
@@ -133,12 +119,6 @@ class Served:
     factory_path: str
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     """The real CLI: seed the demo agency (its output names a factory link), arrange the brand's project, serve."""
@@ -164,36 +144,14 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         [sys.executable, "-c", ARRANGE], env=env, check=True, capture_output=True, text=True, cwd=ROOT
     )
     project_id, round_id, change_id, number = map(int, arranged.stdout.split()[-4:])
-    port = _free_port()
-    proc = subprocess.Popen(
-        [*MAKEREADY, "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:  # wait until the server answers, not a fixed time
-        try:
-            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise RuntimeError("makeready serve did not become ready")
-    yield Served(base, project_id, round_id, change_id, number, found.group(1))
-    proc.terminate()
-    proc.wait(timeout=20)
+    with serving(env) as base:
+        yield Served(base, project_id, round_id, change_id, number, found.group(1))
 
 
 @pytest.fixture
 async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as pw:
-        chromium = await pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield chromium
-        await chromium.close()
+    async with chromium() as browser:
+        yield browser
 
 
 async def _fits(page: Page, name: str, problems: list[str]) -> None:
