@@ -17,6 +17,8 @@ The passwords are fixed and published (they are printed): `makeready demo` refus
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -375,14 +377,16 @@ async def _project(
                 owner_id=owner.id,
                 due_date=submitted + timedelta(days=offsets[milestone.title]),
             )
-    story = _Story(session, project, coordinator=coordinator, brand_owner=brand_owner)
+    story = _Story(
+        session, project, coordinator=coordinator, brand_owner=brand_owner, last=_at(submitted, 9, 30)
+    )
     target = PHASE_ORDER.index(Phase.development if spec.phase == Phase.on_hold else spec.phase)
     previous_end = submitted
     for index, milestone in enumerate(milestones):
         if index > spec.done or (index == spec.done and not spec.in_progress):
             break
         owner = brand_owner if milestone.title in BRAND_OWNED_MILESTONES else coordinator
-        with frozen_clock(_at(previous_end, 10)):
+        with story.at(_at(previous_end, 10)):
             await milestone_service.start_milestone(session, actor=owner, milestone_id=milestone.id)
         if index == spec.done:
             break
@@ -392,25 +396,25 @@ async def _project(
             min(milestone.due_date + timedelta(days=(index % 3) - 1), today - timedelta(days=1)), previous_end
         )
         if milestone.title == "First sample" and target >= PHASE_ORDER.index(Phase.production):
-            with frozen_clock(_at(finished, 11)):
+            with story.at(_at(finished, 11)):
                 await _approved_sample(session, project, coordinator=coordinator, brand_owner=brand_owner)
         if milestone.title == "Spec revision approved" and target >= PHASE_ORDER.index(Phase.production):
-            with frozen_clock(_at(finished, 11)):
+            with story.at(_at(finished, 12)):
                 await _issued_spec(session, project, coordinator=coordinator, brand_owner=brand_owner)
-        with frozen_clock(_at(finished, 16)):
+        with story.at(_at(finished, 16)):
             await milestone_service.complete_milestone(session, actor=owner, milestone_id=milestone.id)
         previous_end = finished
         next_phase = milestones[index + 1].phase if index + 1 < len(milestones) else Phase.delivered
         if next_phase != milestone.phase and PHASE_ORDER.index(next_phase) <= target:
             await story.enter(next_phase, finished)
     if spec.phase == Phase.on_hold:
-        with frozen_clock(_at(min(previous_end + timedelta(days=1), today - timedelta(days=1)), 15)):
+        with story.at(_at(min(previous_end + timedelta(days=1), today - timedelta(days=1)), 15)):
             await project_machine.hold_project(
                 session, actor=coordinator, project_id=project.id, reason=spec.hold_reason
             )
     await session.flush()
     if spec.name == SPEC_DEMO_PROJECT:
-        with frozen_clock(_at(today - timedelta(days=2), 11)):
+        with story.at(_at(today - timedelta(days=2), 11)):
             await _spec_revisions(session, project, coordinator=coordinator, brand_owner=brand_owner)
     result.created["projects"] += 1
 
@@ -424,19 +428,28 @@ class _Story:
     project: Project
     coordinator: User
     brand_owner: User
+    last: datetime
+    """The moment of the story's latest step: the next one happens later (the project's history reads in order)."""
+
+    @contextmanager
+    def at(self, planned: datetime) -> Iterator[None]:
+        """Run a step with the clock at `planned`, or a few minutes after the previous step if that is later."""
+        self.last = max(planned, self.last + timedelta(minutes=10))
+        with frozen_clock(self.last):
+            yield
 
     async def enter(self, phase: Phase, day: date) -> None:
         """Move the project into `phase` late on `day`, after creating what its gate asks for."""
         session, project_id = self.session, self.project.id
         if phase == Phase.development:
-            with frozen_clock(_at(day, 16, 30)):
+            with self.at(_at(day, 16, 30)):
                 await _complete_review(session, self.project, coordinator=self.coordinator)
-            with frozen_clock(_at(day, 17)):
+            with self.at(_at(day, 17)):
                 await project_machine.give_go_ahead(session, actor=self.brand_owner, project_id=project_id)
             at = _at(day, 17, 30)
         else:
             at = _at(day, 16, 30)
-        with frozen_clock(at):
+        with self.at(at):
             await project_machine.advance_project(
                 session, actor=self.coordinator, project_id=project_id, to_phase=phase
             )

@@ -103,4 +103,7 @@ async def test_the_demo_reaches_each_phase_through_its_gates_at_past_moments(db:
     assert story
     assert all(e.created_at < datetime(2026, 6, 15, tzinfo=UTC) for e in story)
     assert min(e.created_at for e in story) < datetime(2026, 1, 15, tzinfo=UTC)
+    for project in projects.values():  # each project's history reads in order
+        moments = [e.created_at for e in story if e.project_id == project.id]
+        assert moments == sorted(moments), project.name
     assert (await audit.verify(db)).ok
