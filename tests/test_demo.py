@@ -10,10 +10,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from makeready import demo
+from makeready.accounts import service as accounts
 from makeready.accounts.models import Organization
 from makeready.audit import service as audit
 from makeready.audit.models import AuditEvent
 from makeready.db.types import frozen_clock, utcnow
+from makeready.errors import ValidationFailed
 from makeready.projects.models import Phase, Project
 from makeready.samples.models import SampleRound, SampleStatus
 from makeready.specs.models import RevisionStatus, SpecRevision
@@ -107,3 +109,22 @@ async def test_the_demo_reaches_each_phase_through_its_gates_at_past_moments(db:
         moments = [e.created_at for e in story if e.project_id == project.id]
         assert moments == sorted(moments), project.name
     assert (await audit.verify(db)).ok
+
+
+async def test_an_org_currency_change_is_an_audited_service_call(db: AsyncSession) -> None:
+    org = await accounts.get_or_create_org(db, name="Currency Test Co")
+    for bad in ("E1R", "€UR", "EURO", ""):
+        with pytest.raises(ValidationFailed):
+            await accounts.set_default_currency(db, org=org, currency=bad)
+    await accounts.set_default_currency(db, org=org, currency=" eur ")
+    await accounts.set_default_currency(db, org=org, currency="EUR")  # the same again: nothing to record
+    await db.commit()
+    assert org.default_currency == "EUR"
+    changes = (
+        await db.scalars(
+            select(AuditEvent).where(AuditEvent.action == "org.updated", AuditEvent.subject_id == org.id)
+        )
+    ).all()
+    assert [(e.before, e.after) for e in changes] == [
+        ({"default_currency": "USD"}, {"default_currency": "EUR"})
+    ]
