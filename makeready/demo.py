@@ -1,10 +1,13 @@
 """The demo agency behind `makeready demo`: two brands, agency staff, a supplier directory and projects in every phase.
 
-Everything is created through the core service functions (accounts, projects) so the audit chain records it as it
-would record real work; where no service exists yet (suppliers, phase changes, milestone progress) this module writes
-the row and its audit event itself, in the same transaction. Seeding is idempotent: organizations, users, suppliers
-and projects are found by their natural keys (name, email) and left alone when they exist, so running it again adds
-nothing. Dates are relative to the day of the first seeding, so the board always looks current then.
+Everything is created through the service functions a person's request would call (accounts, suppliers, projects,
+milestones, the feasibility review, samples, specs, the project machine), so the same gates, triggers and audit events
+apply: a project reaches production only after its sample is approved and its spec revision issued. The story began
+weeks ago: each step runs inside `frozen_clock(moment)`, so services, audit events and default columns see that
+moment (the audit chain is still appended in seq order; its timestamps need not increase). Seeding is idempotent:
+organizations, users, suppliers and projects are found by their natural keys (name, email) and left alone when they
+exist, so running it again adds nothing. Dates are relative to the day of the first seeding, so the board always
+looks current then.
 
 The passwords are fixed and published (they are printed): `makeready demo` refuses to run in production.
 """
@@ -14,6 +17,8 @@ The passwords are fixed and published (they are printed): `makeready demo` refus
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -27,11 +32,15 @@ from makeready import factory_links as factory
 from makeready import urls
 from makeready.accounts import service as accounts
 from makeready.accounts.models import Organization, OrgRole, User
-from makeready.audit import service as audit
 from makeready.billing.models import Plan
+from makeready.db.types import frozen_clock
 from makeready.demo_images import lamp_photo
+from makeready.feasibility import workspace as feasibility
+from makeready.feasibility.models import Verdict
+from makeready.feasibility.review import complete_review
+from makeready.projects import milestones as milestone_service
 from makeready.projects import service as projects
-from makeready.projects.models import Milestone, MilestoneStatus, Phase, Project
+from makeready.projects.models import Milestone, Phase, Project
 from makeready.samples import photos
 from makeready.samples.lifecycle import (
     decide_sample_round,
@@ -45,7 +54,9 @@ from makeready.specs import service as spec_service
 from makeready.specs.models import RevisionStatus, SpecRevision
 from makeready.storage import get_storage
 from makeready.storage.keys import make_key
+from makeready.suppliers import service as suppliers
 from makeready.suppliers.models import Supplier
+from makeready.workflow import projects as project_machine
 
 DEMO_PASSWORD = "demo-password-1"  # noqa: S105 - published on purpose: the demo prints it
 """Every demo login uses this password."""
@@ -287,8 +298,8 @@ class DemoResult:
         return any(self.created.values())
 
 
-def _at(day: date, hour: int) -> datetime:
-    return datetime.combine(day, time(hour=hour), tzinfo=UTC)
+def _at(day: date, hour: int, minute: int = 0) -> datetime:
+    return datetime.combine(day, time(hour=hour, minute=minute), tzinfo=UTC)
 
 
 async def _user(session: AsyncSession, spec: DemoUser, result: DemoResult) -> User:
@@ -310,17 +321,7 @@ async def _user(session: AsyncSession, spec: DemoUser, result: DemoResult) -> Us
 async def _supplier(session: AsyncSession, data: dict[str, Any], actor: User, result: DemoResult) -> None:
     if await session.scalar(select(Supplier.id).where(Supplier.name_en == data["name_en"])):
         return
-    supplier = Supplier(**data)
-    session.add(supplier)
-    await session.flush()
-    await audit.record(
-        session,
-        actor_id=actor.id,
-        action="supplier.created",
-        subject_type="supplier",
-        subject_id=supplier.id,
-        after={k: data[k] for k in ("name_en", "name_zh", "city", "province")},
-    )
+    await suppliers.create_supplier(session, actor=actor, data=data)
     result.created["suppliers"] += 1
 
 
@@ -334,94 +335,168 @@ async def _project(
     today: date,
     result: DemoResult,
 ) -> None:
+    """Live through the project's story, from its submission `submitted_days_ago` days ago, through the services:
+    each step runs with the clock set to the moment it happened, and each phase change passes its gate."""
     exists = await session.scalar(
         select(Project.id).where(Project.org_id == org.id, Project.name == spec.name)
     )
     if exists:
         return
     submitted = today - timedelta(days=spec.submitted_days_ago)
-    project = await projects.create_project(
-        session,
-        actor=coordinator,
-        org_id=org.id,
-        data={
-            "name": spec.name,
-            "category": spec.category,
-            "description": spec.description,
-            "target_quantity": spec.quantity,
-            "target_unit_price": Decimal(spec.unit_price),
-            "currency": ORGS[spec.org],
-            "target_date": submitted + timedelta(days=140),
-        },
-    )
-    # the demo tells a story that began weeks ago: the project was submitted then, not today
-    project.created_at = _at(submitted, 9)
-    project.coordinator_id = coordinator.id
-    await audit.record(
-        session,
-        actor_id=coordinator.id,
-        action="project.coordinator_assigned",
-        subject_type="project",
-        subject_id=project.id,
-        org_id=org.id,
-        project_id=project.id,
-        after={"coordinator": coordinator.email},
-    )
+    with frozen_clock(_at(submitted, 9)):
+        project = await projects.create_project(
+            session,
+            actor=coordinator,
+            org_id=org.id,
+            data={
+                "name": spec.name,
+                "category": spec.category,
+                "description": spec.description,
+                "target_quantity": spec.quantity,
+                "target_unit_price": Decimal(spec.unit_price),
+                "currency": ORGS[spec.org],
+                "target_date": submitted + timedelta(days=140),
+            },
+        )
+        await projects.assign_coordinator(
+            session, actor=coordinator, project_id=project.id, coordinator_id=coordinator.id
+        )
     milestones = list(
         await session.scalars(
             select(Milestone).where(Milestone.project_id == project.id).order_by(Milestone.position)
         )
     )
     offsets = {title: days for _phase, title, days in projects.STANDARD_MILESTONES}
+    with frozen_clock(_at(submitted, 9, 30)):
+        for milestone in milestones:
+            owner = brand_owner if milestone.title in BRAND_OWNED_MILESTONES else coordinator
+            await milestone_service.assign_milestone(
+                session,
+                actor=coordinator,
+                milestone_id=milestone.id,
+                owner_id=owner.id,
+                due_date=submitted + timedelta(days=offsets[milestone.title]),
+            )
+    story = _Story(
+        session, project, coordinator=coordinator, brand_owner=brand_owner, last=_at(submitted, 9, 30)
+    )
+    target = PHASE_ORDER.index(Phase.development if spec.phase == Phase.on_hold else spec.phase)
     previous_end = submitted
     for index, milestone in enumerate(milestones):
-        milestone.due_date = submitted + timedelta(days=offsets[milestone.title])
+        if index > spec.done or (index == spec.done and not spec.in_progress):
+            break
         owner = brand_owner if milestone.title in BRAND_OWNED_MILESTONES else coordinator
-        milestone.owner_id = owner.id
-        if index < spec.done:
-            # finished a day or two either side of the due date, as real work does
-            finished = min(milestone.due_date + timedelta(days=(index % 3) - 1), today - timedelta(days=1))
-            milestone.status = MilestoneStatus.done
-            milestone.started_at = _at(previous_end, 10)
-            milestone.completed_at = _at(max(finished, previous_end), 16)
-            previous_end = max(finished, previous_end)
-            action, after = "milestone.completed", {"status": MilestoneStatus.done}
-        elif index == spec.done and spec.in_progress:
-            milestone.status = MilestoneStatus.in_progress
-            milestone.started_at = _at(previous_end, 10)
-            action, after = "milestone.started", {"status": MilestoneStatus.in_progress}
-        else:
-            action, after = "", {}
-        if action:
-            await audit.record(
-                session,
-                actor_id=owner.id,
-                action=action,
-                subject_type="milestone",
-                subject_id=milestone.id,
-                org_id=org.id,
-                project_id=project.id,
-                before={"status": MilestoneStatus.planned},
-                after=after,
-            )
-    if spec.phase != Phase.feasibility:
-        project.phase = spec.phase
-        await audit.record(
-            session,
-            actor_id=coordinator.id,
-            action="project.phase_changed",
-            subject_type="project",
-            subject_id=project.id,
-            org_id=org.id,
-            project_id=project.id,
-            before={"phase": Phase.feasibility},
-            after={"phase": spec.phase},
-            reason=spec.hold_reason,
+        with story.at(_at(previous_end, 10)):
+            await milestone_service.start_milestone(session, actor=owner, milestone_id=milestone.id)
+        if index == spec.done:
+            break
+        # finished a day or two either side of the due date, as real work does
+        assert milestone.due_date is not None
+        finished = max(
+            min(milestone.due_date + timedelta(days=(index % 3) - 1), today - timedelta(days=1)), previous_end
         )
+        if milestone.title == "First sample" and target >= PHASE_ORDER.index(Phase.production):
+            with story.at(_at(finished, 11)):
+                await _approved_sample(session, project, coordinator=coordinator, brand_owner=brand_owner)
+        if milestone.title == "Spec revision approved" and target >= PHASE_ORDER.index(Phase.production):
+            with story.at(_at(finished, 12)):
+                await _issued_spec(session, project, coordinator=coordinator, brand_owner=brand_owner)
+        with story.at(_at(finished, 16)):
+            await milestone_service.complete_milestone(session, actor=owner, milestone_id=milestone.id)
+        previous_end = finished
+        next_phase = milestones[index + 1].phase if index + 1 < len(milestones) else Phase.delivered
+        if next_phase != milestone.phase and PHASE_ORDER.index(next_phase) <= target:
+            await story.enter(next_phase, finished)
+    if spec.phase == Phase.on_hold:
+        with story.at(_at(min(previous_end + timedelta(days=1), today - timedelta(days=1)), 15)):
+            await project_machine.hold_project(
+                session, actor=coordinator, project_id=project.id, reason=spec.hold_reason
+            )
     await session.flush()
     if spec.name == SPEC_DEMO_PROJECT:
-        await _spec_revisions(session, project, coordinator=coordinator, brand_owner=brand_owner)
+        with story.at(_at(today - timedelta(days=2), 11)):
+            await _spec_revisions(session, project, coordinator=coordinator, brand_owner=brand_owner)
     result.created["projects"] += 1
+
+
+PHASE_ORDER = [Phase.feasibility, Phase.development, Phase.production, Phase.delivered]
+
+
+@dataclass
+class _Story:
+    session: AsyncSession
+    project: Project
+    coordinator: User
+    brand_owner: User
+    last: datetime
+    """The moment of the story's latest step: the next one happens later (the project's history reads in order)."""
+
+    @contextmanager
+    def at(self, planned: datetime) -> Iterator[None]:
+        """Run a step with the clock at `planned`, or a few minutes after the previous step if that is later."""
+        self.last = max(planned, self.last + timedelta(minutes=10))
+        with frozen_clock(self.last):
+            yield
+
+    async def enter(self, phase: Phase, day: date) -> None:
+        """Move the project into `phase` late on `day`, after creating what its gate asks for."""
+        session, project_id = self.session, self.project.id
+        if phase == Phase.development:
+            with self.at(_at(day, 16, 30)):
+                await _complete_review(session, self.project, coordinator=self.coordinator)
+            with self.at(_at(day, 17)):
+                await project_machine.give_go_ahead(session, actor=self.brand_owner, project_id=project_id)
+            at = _at(day, 17, 30)
+        else:
+            at = _at(day, 16, 30)
+        with self.at(at):
+            await project_machine.advance_project(
+                session, actor=self.coordinator, project_id=project_id, to_phase=phase
+            )
+
+
+async def _complete_review(session: AsyncSession, project: Project, *, coordinator: User) -> None:
+    """The coordinator's feasibility review: every starter check judged feasible, one approach, recommended."""
+    review = await feasibility.get_or_start_review(session, actor=coordinator, project_id=project.id)
+    for check in list(review.checks):
+        await feasibility.save_check(
+            session,
+            actor=coordinator,
+            project_id=project.id,
+            check_id=check.id,
+            expected_version=check.version,
+            area=check.area,
+            requirement=check.requirement,
+            constraint=check.constraint,
+            verdict=Verdict.feasible,
+            note=check.note,
+        )
+    approach = await feasibility.save_approach(
+        session,
+        actor=coordinator,
+        project_id=project.id,
+        name="Standard tooling",
+        tooling_cost=Decimal(project.target_unit_price or 0) * 100,
+        unit_cost=Decimal(project.target_unit_price or 0) * Decimal("0.8"),
+        lead_time_days=45,
+    )
+    await session.flush()
+    review = await feasibility.get_or_start_review(session, actor=coordinator, project_id=project.id)
+    await feasibility.recommend_approach(
+        session,
+        actor=coordinator,
+        project_id=project.id,
+        approach_id=approach.id,
+        expected_version=review.version,
+    )
+    review = await feasibility.get_or_start_review(session, actor=coordinator, project_id=project.id)
+    await complete_review(
+        session,
+        actor=coordinator,
+        project_id=project.id,
+        expected_version=review.version,
+        summary=f"{project.name} can be made as designed with standard tooling.",
+    )
 
 
 SPEC_DEMO_PROJECT = "Tide Table Lamp"
@@ -707,9 +782,15 @@ def tide_spec(photo_ids: list[int] | None = None) -> dict[str, Any]:
 
 
 async def _approved_sample(
-    session: AsyncSession, project: Project, *, coordinator: User, brand_owner: User
+    session: AsyncSession,
+    project: Project,
+    *,
+    coordinator: User,
+    brand_owner: User,
+    photographed: bool = False,
 ) -> list[SamplePhoto]:
-    """Sample round 1 made, photographed on arrival and approved by the brand, through the workflow services."""
+    """Sample round 1 made, photographed on arrival (the Tide lamp's photos, when `photographed`) and approved by
+    the brand, through the workflow services."""
     sample = await request_sample_round(
         session,
         actor=coordinator,
@@ -722,22 +803,56 @@ async def _approved_sample(
         mark_sample_received,
     ):
         await step(session, actor=coordinator, round_id=sample.id)
-    storage = get_storage()
-    uploads = []
-    for view, name, caption in TIDE_PHOTOS:
-        key = make_key(project.org_id, photos.PHOTO_KIND, name)
-        await storage.put(key, await anyio.to_thread.run_sync(lamp_photo, view), content_type="image/jpeg")
-        uploads.append(photos.PhotoUpload(key=key, original_name=name, caption=caption))
-    added = await photos.attach_photos(session, actor=coordinator, round_id=sample.id, uploads=uploads)
+    added: list[SamplePhoto] = []
+    if photographed:
+        storage = get_storage()
+        uploads = []
+        for view, name, caption in TIDE_PHOTOS:
+            key = make_key(project.org_id, photos.PHOTO_KIND, name)
+            await storage.put(
+                key, await anyio.to_thread.run_sync(lamp_photo, view), content_type="image/jpeg"
+            )
+            uploads.append(photos.PhotoUpload(key=key, original_name=name, caption=caption))
+        added = await photos.attach_photos(session, actor=coordinator, round_id=sample.id, uploads=uploads)
     await decide_sample_round(
         session,
         actor=brand_owner,
         round_id=sample.id,
         decision="approve",
         comment="Finish and proportions as agreed.",
-        pinned_photo_ids=[added[0].id],
+        pinned_photo_ids=[added[0].id] if added else [],
     )
     return added
+
+
+PRODUCT_NAMES_ZH = {
+    "Arc Pendant 40": (
+        "Arc 40 吊灯",
+        "直径40厘米旋压铝吊灯，乳白玻璃扩散罩；2700K，显色指数95，可调光。",
+    ),
+    "Ridgeline 28L Daypack": (
+        "Ridgeline 28升双肩包",
+        "28升再生420D尼龙双肩包，带加厚电脑隔层，腰带带收纳口袋。",
+    ),
+}
+"""The Chinese overview of the projects whose spec was issued before production (a spec issues translated)."""
+
+
+async def _issued_spec(
+    session: AsyncSession, project: Project, *, coordinator: User, brand_owner: User
+) -> None:
+    """Revision A of the project's spec: the overview in both languages, approved by the brand and issued."""
+    revision = await spec_service.start_revision(session, actor=coordinator, project_id=project.id)
+    name_zh, summary_zh = PRODUCT_NAMES_ZH[project.name]
+    content = copy.deepcopy(revision.content)
+    content["overview"]["product_name"] = _t(project.name, name_zh)
+    content["overview"]["summary"] = _t(project.description, summary_zh)
+    content["change_summary"] = _t("First issue.", "首次发布。")
+    await spec_service.save_content(
+        session, actor=coordinator, revision_id=revision.id, content=content, expected_version=None
+    )
+    for action, actor in (("submit", coordinator), ("approve", brand_owner), ("issue", coordinator)):
+        await spec_service.act(session, action, actor=actor, revision_id=revision.id)
 
 
 async def _spec_revisions(
@@ -745,7 +860,9 @@ async def _spec_revisions(
 ) -> None:
     """An approved sample round with photos, revision A issued with them (written, reviewed by the brand,
     translated), and a draft B whose one English change left its Chinese stale, all through the services."""
-    photos = await _approved_sample(session, project, coordinator=coordinator, brand_owner=brand_owner)
+    photos = await _approved_sample(
+        session, project, coordinator=coordinator, brand_owner=brand_owner, photographed=True
+    )
     a = await spec_service.start_revision(session, actor=coordinator, project_id=project.id)
     await spec_service.save_content(
         session,
@@ -771,35 +888,28 @@ async def seed(session: AsyncSession, *, today: date | None = None) -> DemoResul
     """Create whatever part of the demo agency is missing, in the caller's (system-scoped) transaction."""
     today = today or date.today()
     result = DemoResult()
-    staff = {spec.key: await _user(session, spec, result) for spec in AGENCY_STAFF}
-    coordinator = staff["coordinator"]
-    orgs: dict[str, Organization] = {}
-    for name, currency in ORGS.items():
-        is_new = not await session.scalar(select(Organization.id).where(Organization.name == name))
-        org = await accounts.get_or_create_org(session, name=name, actor_id=coordinator.id)
-        if is_new and org.default_currency != currency:
-            before = org.default_currency
-            org.default_currency = currency
-            await audit.record(
-                session,
-                actor_id=coordinator.id,
-                action="org.updated",
-                subject_type="organization",
-                subject_id=org.id,
-                org_id=org.id,
-                before={"default_currency": before},
-                after={"default_currency": currency},
+    # the agency set up before its oldest project was submitted
+    with frozen_clock(_at(today - timedelta(days=max(p.submitted_days_ago for p in PROJECTS) + 5), 8)):
+        staff = {spec.key: await _user(session, spec, result) for spec in AGENCY_STAFF}
+        coordinator = staff["coordinator"]
+        orgs: dict[str, Organization] = {}
+        for name, currency in ORGS.items():
+            is_new = not await session.scalar(select(Organization.id).where(Organization.name == name))
+            org = await accounts.get_or_create_org(session, name=name, actor_id=coordinator.id)
+            if is_new:
+                await accounts.set_default_currency(
+                    session, org=org, currency=currency, actor_id=coordinator.id
+                )
+            orgs[name] = org
+        brand: dict[str, User] = {}
+        for spec in BRAND_USERS:
+            assert spec.org is not None
+            brand[spec.key] = user = await _user(session, spec, result)
+            await accounts.add_member(
+                session, org=orgs[spec.org], user=user, role=OrgRole(spec.role), actor_id=coordinator.id
             )
-        orgs[name] = org
-    brand: dict[str, User] = {}
-    for spec in BRAND_USERS:
-        assert spec.org is not None
-        brand[spec.key] = user = await _user(session, spec, result)
-        await accounts.add_member(
-            session, org=orgs[spec.org], user=user, role=OrgRole(spec.role), actor_id=coordinator.id
-        )
-    for data in SUPPLIERS:
-        await _supplier(session, data, coordinator, result)
+        for data in SUPPLIERS:
+            await _supplier(session, data, coordinator, result)
     owners = {LUMEN: brand["lumen_owner"], KESTREL: brand["kestrel_owner"]}
     for project_spec in PROJECTS:
         await _project(
@@ -856,9 +966,13 @@ async def _plans(session: AsyncSession) -> None:
 
 
 async def _factory_link(session: AsyncSession, coordinator: User) -> str:
-    """Send the first issued revision to its project's supplier (or the first supplier); the link's path."""
+    """Send the Tide Table Lamp's issued revision (else the first issued one) to its project's supplier (or the
+    first supplier); the link's path."""
     revision = await session.scalar(
-        select(SpecRevision).where(SpecRevision.status == RevisionStatus.issued).order_by(SpecRevision.id)
+        select(SpecRevision)
+        .join(Project, Project.id == SpecRevision.project_id)
+        .where(SpecRevision.status == RevisionStatus.issued)
+        .order_by(Project.name != SPEC_DEMO_PROJECT, SpecRevision.id)
     )
     if revision is None:
         return ""

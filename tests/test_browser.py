@@ -298,7 +298,7 @@ async def test_brand_approves_one_sample_round_and_rejects_another(
 
     # the other round, on its own page: a rejection needs a comment before the form is sent
     await page.goto(f"{server}/projects/{arc_project}/samples/{arc_round}")
-    await expect(page.locator("h1")).to_contain_text("Sample round 1 of Arc Pendant 40")
+    await expect(page.locator("h1")).to_contain_text("Sample round 2 of Arc Pendant 40")
     form = page.locator(f"#decide-{arc_round}")
     await page.locator(f"#round-{arc_round} input[name=pinned_photo_ids]").nth(1).check()
     await form.locator("input[name=decision][value=reject]").check()

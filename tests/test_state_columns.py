@@ -68,10 +68,6 @@ HAND_SET: dict[tuple[str, str], str] = {
         "makeready/specs/content.py",
         "merge",
     ): "a translated text's review status inside the spec's JSON, not a column",
-    (
-        "makeready/demo.py",
-        "*",
-    ): "the demo data is written as a history that already happened, not lived through",
 }
 
 # The table each machine's rows live in (a machine names its subject, not its model).

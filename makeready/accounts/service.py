@@ -61,6 +61,32 @@ async def get_or_create_org(session: AsyncSession, *, name: str, actor_id: int |
     return org
 
 
+async def set_default_currency(
+    session: AsyncSession, *, org: Organization, currency: str, actor_id: int | None = None
+) -> Organization:
+    """Change the currency new projects of the organization start in (an ISO 4217 code), recorded as
+    `org.updated`; the same currency again changes nothing."""
+    code = currency.strip().upper()
+    if len(code) != 3 or not code.isascii() or not code.isalpha():
+        raise ValidationFailed(_("The currency must be a three-letter code such as USD."), field="currency")
+    before = org.default_currency
+    if before == code:
+        return org
+    org.default_currency = code
+    await session.flush()
+    await audit.record(
+        session,
+        actor_id=actor_id,
+        action="org.updated",
+        subject_type="organization",
+        subject_id=org.id,
+        org_id=org.id,
+        before={"default_currency": before},
+        after={"default_currency": code},
+    )
+    return org
+
+
 async def create_user(
     session: AsyncSession,
     *,

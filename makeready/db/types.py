@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
@@ -61,5 +64,23 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
+_frozen_at: ContextVar[datetime | None] = ContextVar("frozen_clock", default=None)
+
+
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    """Now, in UTC; inside `frozen_clock(at)`, that moment instead."""
+    frozen = _frozen_at.get()
+    return frozen if frozen is not None else datetime.now(UTC)
+
+
+@contextmanager
+def frozen_clock(at: datetime) -> Iterator[None]:
+    """Make `utcnow()` (so every service, audit event and default column) see `at` inside the block, in this task
+    only (a ContextVar): the demo tells a story that happened weeks ago by living through it at those moments."""
+    if at.tzinfo is None:
+        raise ValueError("frozen_clock needs a timezone-aware datetime")
+    token = _frozen_at.set(at.astimezone(UTC))
+    try:
+        yield
+    finally:
+        _frozen_at.reset(token)
