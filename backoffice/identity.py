@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from makeready.accounts import sessions
 from makeready.accounts.models import User
 from makeready.accounts.passwords import MIN_LENGTH, hash_password, needs_rehash, verify_password
+from makeready.accounts.service import normalize_email
 from makeready.audit import service as audit
 from makeready.db.session import unit_of_work
 from makeready.db.tenancy import Scope
@@ -159,8 +160,6 @@ class StaffUserMixin:
 
     @classmethod
     async def create_user(cls, username: str, password: str, **extra_params: Any) -> Any:
-        from makeready.accounts.service import normalize_email
-
         cls._validate_password(password)
         extra_params["admin"] = bool(extra_params.get("admin")) or bool(extra_params.get("superuser"))
         user: Any = cls(username=normalize_email(username), password=password, **extra_params)

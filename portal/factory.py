@@ -44,6 +44,7 @@ from makeready.db.types import utcnow
 from makeready.errors import DomainError, NotFound
 from makeready.i18n import N_
 from makeready.specs import document as spec_document
+from makeready.specs import documents
 from makeready.specs.models import DocumentStatus
 from makeready.storage import get_storage
 from makeready.storage.base import content_disposition
@@ -297,7 +298,6 @@ class FactoryPages(Controller):
         lang: FromQuery[str] = "",
     ) -> Response[Any]:
         """The revision as a PDF (Chinese first); while it is rendered, a page that reloads itself (202)."""
-        from makeready.specs import documents
 
         async def action() -> Response[Any]:
             locale = _language(lang)

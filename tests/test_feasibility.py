@@ -512,7 +512,7 @@ async def test_a_stale_version_is_a_conflict_and_overwrites_nothing(db: AsyncSes
         (feasibility.remove_check, {}),
         (feasibility.move_check, {"direction": "down"}),
     ]:
-        with pytest.raises(Conflict, match="changed by someone else"):
+        with pytest.raises(Conflict, match="Someone else changed this feasibility review"):
             async with tx(db):
                 await function(  # type: ignore[operator]
                     db,

@@ -386,7 +386,7 @@ async def test_the_second_of_two_coordinators_gets_a_conflict_and_nothing_is_ove
         verdict="not_feasible",
     )
     assert second.status_code == 409
-    assert "changed by someone else" in second.text
+    assert "Someone else changed this feasibility review" in second.text
     assert "First words" in second.text  # the current state is shown
     stored = (await current_review(db, project_id)).checks[0]
     assert (stored.requirement, stored.verdict.value) == ("First words", "feasible")

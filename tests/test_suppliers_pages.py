@@ -229,7 +229,7 @@ async def test_second_coordinator_gets_a_conflict_and_nothing_is_overwritten(
     client.cookies = jars["second"]
     stale = await client.post(url, data=edit(city="Dongguan", contact_phone="+86 757 1234"))
     assert stale.status_code == 409
-    assert "Someone else changed this supplier since you opened it." in stale.text
+    assert "Someone else changed this supplier at the same time." in stale.text
     # the current value is shown next to theirs, and the form keeps what they typed with the current version
     assert "Zhongshan" in stale.text
     assert 'value="Dongguan"' in stale.text

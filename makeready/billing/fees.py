@@ -48,6 +48,7 @@ from makeready.jobs import PermanentJobError
 from makeready.jobs.runner import enqueue_after_commit
 from makeready.kernel.machine import Context, Machine, Role, Transition, perform, states
 from makeready.notify.service import notify
+from makeready.projects.access import load_project, require_open
 from makeready.projects.models import Milestone, MilestoneStatus, Project
 
 log = logging.getLogger("makeready.billing")
@@ -253,8 +254,6 @@ async def attach_fee(
     currency: str,
 ) -> MilestoneFee:
     """Attach a fee to a milestone; billed when the milestone is done (at once if it already is)."""
-    from makeready.projects.access import load_project, require_open
-
     _require_staff(actor)
     require_enabled()
     milestone = await session.scalar(select(Milestone).where(Milestone.id == milestone_id))

@@ -23,6 +23,7 @@ from makeready.billing.stripe_client import billing_enabled, billing_settings
 from makeready.db.types import utcnow
 from makeready.errors import Conflict, PaymentRequired
 from makeready.i18n import N_, _
+from makeready.projects.models import Phase, Project
 
 READ_ONLY_MESSAGE = N_(
     "Your organization's subscription is not paid, so the portal is read-only: you can look at everything but "
@@ -51,8 +52,6 @@ def is_read_only(account: BillingAccount | None, *, now: datetime | None = None)
 
 async def active_project_count(session: AsyncSession, org_id: int) -> int:
     """Projects of the organization that are not delivered, cancelled or archived."""
-    from makeready.projects.models import Phase, Project  # projects build on this gate
-
     count = await session.scalar(
         select(func.count())
         .select_from(Project)

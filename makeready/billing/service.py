@@ -42,6 +42,7 @@ from makeready.db.types import utcnow
 from makeready.errors import Conflict, NotFound, PermissionDenied
 from makeready.i18n import N_, _
 from makeready.notify.service import notify
+from makeready.projects.models import Milestone, Project
 
 OWNERS_ONLY = N_("Only an owner of the organization can change its subscription.")
 NO_PLAN = N_("This plan does not exist or is no longer offered.")
@@ -480,8 +481,6 @@ class Overview:
 
 async def overview(session: AsyncSession, org_id: int, *, invoice_limit: int = 100) -> Overview:
     """What the organization has, owes and has paid (three queries, whatever the number of rows)."""
-    from makeready.projects.models import Milestone, Project
-
     row = (
         await session.execute(
             select(BillingAccount, Plan)

@@ -34,6 +34,7 @@ from makeready.factory_links.common import (
 )
 from makeready.i18n import N_, _
 from makeready.kernel.machine import Context, Machine, Role, Transition, perform, states
+from makeready.kernel.stale import CONCURRENT_MESSAGE
 from makeready.projects.access import load_project, require_open
 from makeready.specs.models import FactoryLink, FactoryQuestion, LinkState, RevisionStatus, SpecRevision
 from makeready.suppliers.models import Supplier
@@ -259,7 +260,7 @@ async def answer_question(
         raise NotFound(_(QUESTION_NOT_FOUND))
     if expected_version is not None and expected_version != question.version:
         raise Conflict(
-            _("Someone answered this question since you opened the page. Reload it to see their answer."),
+            _(CONCURRENT_MESSAGE) % {"subject": _(N_("question"))},
             current_version=question.version,
         )
     text = _clean(

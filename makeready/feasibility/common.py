@@ -30,7 +30,8 @@ from makeready.feasibility.models import (
     Risk,
     Verdict,
 )
-from makeready.i18n import _
+from makeready.i18n import N_, _
+from makeready.kernel.stale import CONCURRENT_MESSAGE
 from makeready.projects.models import Project
 
 # A risk scoring at least this (likelihood x impact, out of 25) is high: it needs a mitigation before completion,
@@ -186,12 +187,7 @@ def _choice(enum_cls: type[CheckArea] | type[Verdict], value: Any, *, field: str
 
 
 def _stale() -> Conflict:
-    return Conflict(
-        _(
-            "This was changed by someone else since you loaded the page. Nothing was saved: check the "
-            "current state and make your change again."
-        )
-    )
+    return Conflict(_(CONCURRENT_MESSAGE) % {"subject": _(N_("feasibility review"))})
 
 
 def _check_version(row: Any, expected_version: Any) -> None:

@@ -21,6 +21,7 @@ from makeready.audit import service as audit
 from makeready.errors import Conflict, NotFound, ValidationFailed
 from makeready.i18n import N_, _
 from makeready.kernel.machine import Context, Machine, Role, Transition, perform, states
+from makeready.kernel.stale import check_version
 from makeready.projects.models import Project
 from makeready.suppliers.common import parse_quantity
 from makeready.suppliers.common import require_staff as _require_staff
@@ -271,11 +272,7 @@ async def record_quote(
     The quote becomes received. A selected or declined quote is history and is not changed."""
     _require_staff(actor)
     quote = await get_quote(session, project_id=project_id, quote_id=quote_id)
-    if quote.version != expected_version:
-        raise Conflict(
-            _("Someone else changed this quote since you opened it. Reload it and enter your values again."),
-            current_version=quote.version,
-        )
+    check_version(quote, expected_version, QUOTE)
     if quote.status == QuoteStatus.selected:
         raise Conflict(
             _("This quote was selected: it is the basis of a decision and can no longer be changed.")
@@ -332,11 +329,7 @@ async def decline_quote(
     """Set a requested or received quote aside. A selected quote is replaced by selecting another."""
     _require_staff(actor)
     quote = await get_quote(session, project_id=project_id, quote_id=quote_id)
-    if quote.version != expected_version:
-        raise Conflict(
-            _("Someone else changed this quote since you opened it. Reload the page and try again."),
-            current_version=quote.version,
-        )
+    check_version(quote, expected_version, QUOTE)
     await _perform(session, quote, "decline", actor=actor, reason=reason.strip())
     return quote
 

@@ -26,7 +26,8 @@ from makeready.accounts.service import normalize_email
 from makeready.audit import service as audit
 from makeready.db.types import utcnow
 from makeready.errors import Conflict, DomainError, NotFound, ValidationFailed
-from makeready.i18n import _
+from makeready.i18n import N_, _
+from makeready.kernel.stale import CONCURRENT_MESSAGE
 from makeready.projects.models import Project
 from makeready.suppliers.common import MAX_QUANTITY as MAX_QUANTITY  # the supplier form reads it here
 from makeready.suppliers.common import parse_quantity
@@ -319,7 +320,7 @@ async def create_supplier(
 def _stale(supplier: Supplier, expected_version: int) -> None:
     if supplier.version != expected_version:
         raise Conflict(
-            _("Someone else changed this supplier since you opened it. Their values are shown below."),
+            _(CONCURRENT_MESSAGE) % {"subject": _(N_("supplier"))},
             current_version=supplier.version,
             current=snapshot(supplier),
         )
