@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from makeready import urls
 from makeready.accounts.models import User
 from makeready.audit import service as audit
 from makeready.billing import money
@@ -516,7 +517,7 @@ async def _tell_owners(session: AsyncSession, fee: MilestoneFee, invoice: Any) -
                 "invoice_url": invoice.hosted_invoice_url,
             },
             project_id=fee.project_id,
-            link=f"/billing?org={fee.org_id}",
+            link=urls.billing(fee.org_id),
         )
 
 

@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from makeready import urls
 from makeready.accounts.models import User
 from makeready.errors import DomainError, PermissionDenied, ValidationFailed
 from makeready.i18n import N_, _, use_locale
@@ -45,12 +46,8 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def link_path(token: str) -> str:
-    return f"/f/{token}"
-
-
-def coordinator_path(project_id: int) -> str:
-    return f"/coordinator/projects/{project_id}/factory-links"
+link_path = urls.factory_link
+coordinator_path = urls.factory_links
 
 
 def is_expired(link: FactoryLink, now: datetime) -> bool:
