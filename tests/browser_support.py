@@ -70,7 +70,7 @@ def served(env: dict[str, str]) -> Iterator[str]:
                 if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
                     break
             except httpx.TransportError:
-                pass
+                pass  # not listening yet
             try:  # the pause between tries is the server's own exit, if it dies
                 proc.wait(timeout=0.2)
                 raise RuntimeError("makeready serve exited before it was ready")

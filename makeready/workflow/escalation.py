@@ -53,7 +53,11 @@ LATE = kinds.define(
         ladder=(kinds.Step(after=timedelta(days=ESCALATION_DELAY_DAYS), event="milestone.escalated"),),
     )
 )
-CAUSE_GONE = N_("The milestone is no longer %(health)s.")
+CAUSE_GONE = {
+    AT_RISK.name: N_("The milestone is no longer at risk."),
+    LATE.name: N_("The milestone is no longer late."),
+}
+"""The resolution recorded when the pass finds a condition's cause gone (a sentence, not a raw state name)."""
 
 
 @dataclass
@@ -122,9 +126,7 @@ async def run_escalation(
                 kind_name == LATE.name and health == Health.late
             )
             if not still:
-                await resolve_condition(
-                    session, condition, reason=CAUSE_GONE % {"health": kind_name.split(".")[1]}, now=stamp
-                )
+                await resolve_condition(session, condition, reason=CAUSE_GONE[kind_name], now=stamp)
                 report.resolved.append(milestone.id)
         details = {"due_date": milestone.due_date, "today": today}
         if health == Health.at_risk and AT_RISK.name not in current:
