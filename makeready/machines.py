@@ -15,6 +15,10 @@ from makeready.factory_links import links as _factory_links
 from makeready.feasibility import review as _feasibility
 from makeready.kernel.machine import MACHINES as REGISTRY
 from makeready.kernel.machine import Machine
+from makeready.production import links as _production_links
+from makeready.production import lots as _lots
+from makeready.production import orders as _orders
+from makeready.production import tooling as _tooling
 from makeready.projects import milestones as _milestones
 from makeready.projects import tasks as _tasks
 from makeready.samples import lifecycle as _samples
@@ -34,6 +38,10 @@ DECLARING_MODULES = (
     _feasibility,
     _factory_links,
     _conditions,
+    _orders,
+    _lots,
+    _tooling,
+    _production_links,
 )
 """The modules whose import declares a machine (one per lifecycle's home)."""
 

@@ -9,6 +9,14 @@ from makeready.conditions.models import Condition
 from makeready.db.base import Base
 from makeready.feasibility.models import FeasibilityCheck, FeasibilityReview, ProductionApproach, Risk
 from makeready.notify.models import EmailOutbox, Notification
+from makeready.production.models import (
+    Lot,
+    ProductionLink,
+    ProductionOrder,
+    ProductionPhoto,
+    ProgressReport,
+    ToolingItem,
+)
 from makeready.projects.models import Attachment, Milestone, Project, Question, Task
 from makeready.samples.models import SamplePhoto, SampleRound
 from makeready.specs.models import FactoryLink, FactoryQuestion, GlossaryTerm, SpecDocument, SpecRevision
@@ -32,6 +40,7 @@ __all__ = [
     "GlossaryTerm",
     "Invitation",
     "Invoice",
+    "Lot",
     "Membership",
     "Milestone",
     "MilestoneFee",
@@ -39,6 +48,10 @@ __all__ = [
     "Organization",
     "Plan",
     "ProductionApproach",
+    "ProductionLink",
+    "ProductionOrder",
+    "ProductionPhoto",
+    "ProgressReport",
     "Project",
     "Question",
     "Quote",
@@ -51,5 +64,6 @@ __all__ = [
     "Subscription",
     "Supplier",
     "Task",
+    "ToolingItem",
     "User",
 ]

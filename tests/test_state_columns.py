@@ -31,6 +31,8 @@ NOT_LIFECYCLES: dict[tuple[str, str], str] = {
         "verdict",
     ): "a coordinator's verdict on one check, edited freely while the review is open",
     ("milestones", "phase"): "the project phase a milestone belongs to",
+    ("production_orders", "incoterm"): "the order's delivery term, edited until the order is sent",
+    ("tooling_items", "kind"): "what a tooling item is (mold, jig, fixture, test rig)",
     (
         "projects",
         "held_from",
@@ -83,6 +85,10 @@ TABLES = {
     "feasibility_review": "feasibility_reviews",
     "factory_link": "factory_links",
     "condition": "conditions",
+    "production_order": "production_orders",
+    "lot": "lots",
+    "tooling": "tooling_items",
+    "production_link": "production_links",
 }
 INSERTS = frozenset({"insert", "pg_insert", "sqlite_insert"})
 """A new row's first state is no transition: `insert(...).values(status=...)` is not a hand-set status."""

@@ -13,8 +13,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-Gate = Callable[..., Awaitable[None]]
-"""`gate(session, *, org_id, actor)`: raises to refuse."""
+Gate = Callable[..., Awaitable[Any]]
+"""`gate(session, *, org_id, actor)`: raises to refuse (or, for a collecting gate, returns what is missing)."""
 
 _GATES: dict[str, list[Gate]] = {}
 
@@ -23,7 +23,13 @@ PROJECT_CREATE = "project.create"
 ORG_WRITE = "org.write"
 """Before an organization's data grows (uploads)."""
 
-KNOWN = frozenset({PROJECT_CREATE, ORG_WRITE})
+LOT_START = "lot.start"
+"""Before a lot goes into production: `gate(session, *, lot, order)` returns what is missing (materials not in
+house...). Production owns lots and tooling; the domains above it (materials) answer."""
+LOT_RELEASE = "lot.release"
+"""Before a lot is released for packing: returns what is missing (an active quality hold...)."""
+
+KNOWN = frozenset({PROJECT_CREATE, ORG_WRITE, LOT_START, LOT_RELEASE})
 
 
 def register(name: str, gate: Gate) -> None:
@@ -42,3 +48,12 @@ async def check(name: str, session: AsyncSession, **kwargs: Any) -> None:
     """Run every gate registered under `name`; the first that refuses raises."""
     for gate in _GATES.get(name, ()):
         await gate(session, **kwargs)
+
+
+async def missing(name: str, session: AsyncSession, **kwargs: Any) -> list[str]:
+    """Every registered gate's list of what is missing (translated sentences), in registration order: a
+    precondition shows them all in one refusal rather than the first."""
+    found: list[str] = []
+    for gate in _GATES.get(name, ()):
+        found.extend(await gate(session, **kwargs) or ())
+    return found

@@ -114,6 +114,11 @@ class Milestone(IdMixin, TenantOwned, TimestampMixin, VersionedMixin, Base):
     )
     started_at: Mapped[datetime | None] = mapped_column(default=None)
     completed_at: Mapped[datetime | None] = mapped_column(default=None)
+    # a step of a production order's time-and-action plan (makeready.production.plan): the order and the step's key
+    production_order_id: Mapped[int | None] = mapped_column(
+        ForeignKey("production_orders.id", ondelete="CASCADE"), default=None, index=True
+    )
+    plan_key: Mapped[str] = mapped_column(String(40), default="")
 
     project: Mapped[Project] = relationship(back_populates="milestones", lazy="raise")
     owner: Mapped[User | None] = relationship(lazy="raise")

@@ -27,6 +27,8 @@ class Supplier(IdMixin, TimestampMixin, VersionedMixin, Base):
     certifications: Mapped[list[str]] = mapped_column(JSON, default=list)
     processes: Mapped[list[str]] = mapped_column(JSON, default=list)
     min_order_quantity: Mapped[int | None] = mapped_column(Integer, default=None)
+    weekly_capacity: Mapped[int | None] = mapped_column(Integer, default=None)
+    """Units a week the factory declares it can make (the master production schedule compares against it)."""
     contact_name: Mapped[str] = mapped_column(String(200), default="")
     contact_email: Mapped[str] = mapped_column(String(320), default="")
     contact_phone: Mapped[str] = mapped_column(String(50), default="")

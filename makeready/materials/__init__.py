@@ -1,0 +1,1 @@
+"""Materials: BOM explosion, requirements, readiness, purchase orders and shortages (DESIGN.md 3b)."""

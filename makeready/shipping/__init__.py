@@ -1,0 +1,1 @@
+"""Packing lists, shipments and their release (DESIGN.md 3b); production change control."""
