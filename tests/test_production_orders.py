@@ -293,7 +293,9 @@ async def test_progress_reports_are_dated_entries_and_refuse_contradictions(
     engine: AsyncEngine, people: People
 ) -> None:
     arranged = await arrange_project(engine, people)
-    order, made, token = await make_order(engine, people, arranged, state="accepted", lots=[1000, 1000, 1000])
+    _order, made, token = await make_order(
+        engine, people, arranged, state="accepted", lots=[1000, 1000, 1000]
+    )
     await call_as(engine, people, people.coordinator, lot_service.start_lot, lot_id=made[0].id)
     assert token is not None
 

@@ -245,6 +245,3 @@ async def tooling_of(session: AsyncSession, order_id: int) -> list[ToolingItem]:
         select(ToolingItem).where(ToolingItem.order_id == order_id).order_by(ToolingItem.id)
     )
     return list(rows.all())
-
-
-
