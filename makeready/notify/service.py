@@ -144,13 +144,41 @@ KINDS: Mapping[str, Kind] = {
     "billing_past_due": Kind(
         N_("The subscription payment for %(org)s failed. Update the payment method on the billing page."),
         ("org",),
+    ),    # production (makeready.production.rules)
+    "production_order_confirmed": Kind(
+        N_("%(actor)s confirmed production order %(order)s of %(project)s: it can be sent to the factory."),
+        ("project", "order", "actor"),
+    ),
+    "production_order_sent": Kind(
+        N_("Production order %(order)s of %(project)s was sent to %(factory)s, ex-factory %(ex_factory_date)s."),
+        ("project", "order", "factory", "ex_factory_date"),
+    ),
+    "production_order_accepted": Kind(
+        N_("%(factory)s accepted production order %(order)s of %(project)s, ex-factory %(ex_factory_date)s."),
+        ("project", "order", "factory", "ex_factory_date"),
+    ),
+    "production_order_date_proposed": Kind(
+        N_("%(factory)s proposes %(ex_factory_date)s as the ex-factory date of %(order)s (%(project)s): %(reason)s"),
+        ("project", "order", "factory", "ex_factory_date", "reason"),
+    ),
+    "production_order_rescheduled": Kind(
+        N_("The ex-factory date of %(order)s (%(project)s) moved to %(ex_factory_date)s: %(reason)s"),
+        ("project", "order", "ex_factory_date", "reason"),
+    ),
+    "production_alert": Kind(
+        N_("%(order)s of %(project)s: %(problem)s"),
+        ("project", "order", "problem"),
+    ),
+    "production_escalated": Kind(
+        N_("Still open: %(problem)s on %(order)s of %(project)s."),
+        ("project", "order", "problem"),
     ),
 }
 
 # parameter values that are msgids, translated for the reader
-TRANSLATED = frozenset({"milestone", "task"})
+TRANSLATED = frozenset({"milestone", "task", "problem"})
 # parameter values that are ISO dates, formatted for the reader
-DATES = frozenset({"due_date"})
+DATES = frozenset({"due_date", "ex_factory_date"})
 # parameter values that are decimal amounts in the `currency` parameter, formatted for the reader
 MONEY = frozenset({"amount"})
 
