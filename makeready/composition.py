@@ -18,6 +18,7 @@ from makeready.billing import jobs as billing_jobs
 from makeready.billing import rules as billing_rules
 from makeready.kernel import bus, gates, ports
 from makeready.notify import jobs as notify_jobs
+from makeready.production import jobs as production_jobs
 from makeready.production import rules as production_rules
 from makeready.projects import files as project_files
 from makeready.projects import sweep as upload_sweep
@@ -27,7 +28,15 @@ from makeready.workflow import decisions as _decisions  # noqa: F401  (declares 
 from makeready.workflow import jobs as workflow_jobs
 from makeready.workflow import triggers as workflow_rules
 
-JOB_MODULES = (notify_jobs, workflow_jobs, billing_jobs, spec_documents, upload_sweep, audit_jobs)
+JOB_MODULES = (
+    notify_jobs,
+    workflow_jobs,
+    billing_jobs,
+    spec_documents,
+    upload_sweep,
+    audit_jobs,
+    production_jobs,
+)
 """Modules whose import registers background jobs (`@job`) and periodic ones."""
 
 RULE_SETS = (workflow_rules.RULES, billing_rules.RULES, production_rules.RULES)

@@ -163,7 +163,34 @@ PARAMS: dict[str, dict[str, Any]] = {
         "person": "Li Wei",
         "field": "Dimensions, row 1: <b>Feature</b>",
         "question": "Is <b>300</b> the outer diameter?",
+    },    "production_order_confirmed": {"project": f"Arc {SCRIPT}", "order": "PO-7-1", "actor": "Li <i>Wei</i>"},
+    "production_order_sent": {
+        "project": f"Arc {SCRIPT}",
+        "order": "PO-7-1",
+        "factory": "Foshan <b>Metal</b>",
+        "ex_factory_date": "2027-03-01",
     },
+    "production_order_accepted": {
+        "project": f"Arc {SCRIPT}",
+        "order": "PO-7-1",
+        "factory": "Foshan <b>Metal</b>",
+        "ex_factory_date": "2027-03-01",
+    },
+    "production_order_date_proposed": {
+        "project": f"Arc {SCRIPT}",
+        "order": "PO-7-1",
+        "factory": "Foshan <b>Metal</b>",
+        "ex_factory_date": "2027-03-08",
+        "reason": "Chinese <b>New Year</b>",
+    },
+    "production_order_rescheduled": {
+        "project": f"Arc {SCRIPT}",
+        "order": "PO-7-1",
+        "ex_factory_date": "2027-03-08",
+        "reason": "Paint line <b>down</b>",
+    },
+    "production_alert": {"project": f"Arc {SCRIPT}", "order": "PO-7-1", "problem": "No progress report"},
+    "production_escalated": {"project": f"Arc {SCRIPT}", "order": "PO-7-1", "problem": "Progress behind plan"},
 }
 
 

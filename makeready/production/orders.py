@@ -162,6 +162,7 @@ async def _rescheduled(ctx: Context[ProductionOrder]) -> None:
     ctx.before["ex_factory_date"] = ctx.obj.ex_factory_date.isoformat()
     ctx.obj.ex_factory_date = new_date
     ctx.after["ex_factory_date"] = new_date.isoformat()
+    ctx.after["reason"] = ctx.inputs["reason"]
     if ctx.obj.status != OrderStatus.confirmed:
         dates = await plan.plan_order(ctx.session, ctx.obj, today=ctx.now.date())
         ctx.after["plan"] = {key: value.isoformat() for key, value in dates.items()}
