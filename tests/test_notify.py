@@ -163,7 +163,8 @@ PARAMS: dict[str, dict[str, Any]] = {
         "person": "Li Wei",
         "field": "Dimensions, row 1: <b>Feature</b>",
         "question": "Is <b>300</b> the outer diameter?",
-    },    "production_order_confirmed": {"project": f"Arc {SCRIPT}", "order": "PO-7-1", "actor": "Li <i>Wei</i>"},
+    },
+    "production_order_confirmed": {"project": f"Arc {SCRIPT}", "order": "PO-7-1", "actor": "Li <i>Wei</i>"},
     "production_order_sent": {
         "project": f"Arc {SCRIPT}",
         "order": "PO-7-1",
@@ -190,7 +191,11 @@ PARAMS: dict[str, dict[str, Any]] = {
         "reason": "Paint line <b>down</b>",
     },
     "production_alert": {"project": f"Arc {SCRIPT}", "order": "PO-7-1", "problem": "No progress report"},
-    "production_escalated": {"project": f"Arc {SCRIPT}", "order": "PO-7-1", "problem": "Progress behind plan"},
+    "production_escalated": {
+        "project": f"Arc {SCRIPT}",
+        "order": "PO-7-1",
+        "problem": "Progress behind plan",
+    },
 }
 
 
