@@ -35,6 +35,7 @@ from makeready.accounts.models import Organization, OrgRole, User
 from makeready.billing.models import Plan
 from makeready.db.types import frozen_clock
 from makeready.demo_images import lamp_photo
+from makeready.demo_production import seed_production
 from makeready.feasibility import workspace as feasibility
 from makeready.feasibility.models import Verdict
 from makeready.feasibility.review import complete_review
@@ -292,6 +293,8 @@ class DemoResult:
     factory_link: str = ""
     """Path of a factory link to the issued revision, new on every run (a token is shown once; the last one is
     revoked), or "" when no revision is issued."""
+    production_link: str = ""
+    """Path of the production link of the demo's production order, on the run that created it ("" after)."""
 
     @property
     def created_anything(self) -> bool:
@@ -924,6 +927,9 @@ async def seed(session: AsyncSession, *, today: date | None = None) -> DemoResul
     for spec in [*AGENCY_STAFF, *BRAND_USERS]:
         result.logins.append(DemoLogin(spec.role, spec.email, DEMO_PASSWORD, spec.name, spec.org))
     result.factory_link = await _factory_link(session, coordinator)
+    story = await seed_production(session, coordinator=coordinator, brand_owner=owners[LUMEN], today=today)
+    if story is not None:
+        result.production_link = urls.production_link(story.token)
     await _plans(session)
     return result
 

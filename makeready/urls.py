@@ -43,6 +43,11 @@ def factory_link(token: str) -> str:
     return f"/f/{token}"
 
 
+def production_link(token: str) -> str:
+    """The factory's page of its production order (no account: the token is the credential)."""
+    return f"/p/{token}"
+
+
 def invitation(token: str) -> str:
     return f"/invitations/{token}"
 

@@ -319,6 +319,12 @@ def demo(no_serve: bool, host: str, port: int) -> None:
             _("A factory's link to the issued spec (new on every run, no login): %(url)s")
             % {"url": base + result.factory_link}
         )
+    if result.production_link:
+        base = f"http://{host}:{port}" if not no_serve else settings.app.base_url.rstrip("/")
+        click.echo(
+            _("The factory's link to its production order (shown once, no login): %(url)s")
+            % {"url": base + result.production_link}
+        )
     if not no_serve:
         click.echo(_("Serving on http://%(host)s:%(port)d") % {"host": host, "port": port})
         serve_app(host, port)

@@ -16,6 +16,16 @@ from makeready.audit import service as audit
 from makeready.audit.models import AuditEvent
 from makeready.db.types import frozen_clock, utcnow
 from makeready.errors import ValidationFailed
+from makeready.production.models import (
+    Lot,
+    LotStatus,
+    OrderStatus,
+    ProductionOrder,
+    ProgressReport,
+    ToolingItem,
+    ToolingStatus,
+)
+from makeready.production.orders import tooling_missing
 from makeready.projects.models import Phase, Project
 from makeready.samples.models import SampleRound, SampleStatus
 from makeready.specs.models import RevisionStatus, SpecRevision
@@ -128,3 +138,27 @@ async def test_an_org_currency_change_is_an_audited_service_call(db: AsyncSessio
     assert [(e.before, e.after) for e in changes] == [
         ({"default_currency": "USD"}, {"default_currency": "EUR"})
     ]
+
+
+async def test_the_demo_has_a_project_in_production_with_an_order_of_three_lots(db: AsyncSession) -> None:
+    result = await demo.seed(db, today=TODAY)
+    await db.commit()
+    assert result.production_link.startswith("/p/")
+    order = await db.scalar(select(ProductionOrder))
+    assert order is not None
+    assert (order.quantity, order.status) == (3000, OrderStatus.in_production)
+    lots = (await db.scalars(select(Lot).where(Lot.order_id == order.id).order_by(Lot.number))).all()
+    assert [lot.status for lot in lots] == [LotStatus.packed, LotStatus.in_production, LotStatus.planned]
+    assert sum(lot.quantity for lot in lots) == 3000
+    reports = (await db.scalars(select(ProgressReport).where(ProgressReport.lot_id == lots[1].id))).all()
+    assert len(reports) >= 3  # a report every working day
+    assert lots[1].last_report_at is not None
+    # the last working day before the day of seeding (a Monday): the Saturday, as the factory rests on Sundays
+    assert lots[1].last_report_at.date() == date(2026, 6, 13)
+    tooling = (await db.scalars(select(ToolingItem).where(ToolingItem.order_id == order.id))).all()
+    assert sorted(t.status for t in tooling) == sorted([ToolingStatus.approved, ToolingStatus.trial])
+    # lot 3 cannot start: its mold is still on trial
+    assert "Diffuser clip mold" in " ".join(await tooling_missing(db, order))
+    # seeding again adds no second order
+    await demo.seed(db, today=TODAY)
+    assert len((await db.scalars(select(ProductionOrder))).all()) == 1
