@@ -155,8 +155,9 @@ class ProductionPages(Controller):
                 db, actor=user.user, order_id=order.id, expected_version=version
             )
         except DomainError as exc:
-            await db.rollback()  # nothing of a refused confirmation is kept
-            project = await load_project(db, project_id)
+            if not db.is_active or db.dirty or db.new:
+                raise  # refused while writing: the error page, and the transaction rolls back
+            # refused before anything changed (role, state, stale version): the page again, with the message
             context = await production_context(db, user, project)
             return Template(
                 "portal/production/index.html",
