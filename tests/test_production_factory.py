@@ -117,27 +117,30 @@ async def test_the_order_page_is_chinese_first_with_no_cookie_and_a_strict_polic
     assert "set-cookie" not in response.headers
     assert response.headers["referrer-policy"] == "no-referrer"
     policy = response.headers["content-security-policy"]
-    assert "script-src 'none'" in policy and "default-src 'self'" in policy
+    assert "script-src 'none'" in policy
+    assert "default-src 'self'" in policy
     assert response.headers["cache-control"] == "no-store"
     html = response.text
     assert '<html lang="zh-Hans">' in html
     assert "<script" not in html
     heading = zh("Production order %(reference)s") % {"reference": order.reference}
-    assert heading != "Production order %(reference)s" % {"reference": order.reference}
+    assert heading != f"Production order {order.reference}"
     assert heading in html
     assert zh("Accept the order") in html
     assert ">3000<" in html  # the quantity
     assert f"/p/{token}/spec" in html  # the spec is one click away
     assert all(f'id="lot-{lot.id}"' in html for lot in made)
     # the coordinator, the brand's people and the agency's other data are not on the factory's page
-    assert world.coordinator.email not in html and world.owner_a.email not in html
+    assert world.coordinator.email not in html
+    assert world.owner_a.email not in html
 
     english = await client.get(f"/p/{token}?lang=en")
     assert '<html lang="en">' in english.text
     assert f"Production order {order.reference}" in english.text
     async with system(engine) as session:
         link = await session.scalar(select(ProductionLink).where(ProductionLink.order_id == order.id))
-        assert link is not None and link.view_count == 2
+        assert link is not None
+        assert link.view_count == 2
 
 
 async def test_the_spec_of_the_pinned_revision_opens_from_the_link(
@@ -226,9 +229,13 @@ async def test_a_progress_report_with_a_photo_is_recorded_and_shown(
         report = await session.scalar(select(ProgressReport).where(ProgressReport.lot_id == lot.id))
         assert report is not None
         assert report.counts == {"cut": 400, "assembled": 300, "finished": 200, "packed": 0}
-        assert report.via_link and report.reporter_name == "王磊" and report.note == "第一天"
+        assert report.via_link
+        assert report.reporter_name == "王磊"
+        assert report.note == "第一天"
         photo = await session.scalar(select(ProductionPhoto).where(ProductionPhoto.subject_id == report.id))
-        assert photo is not None and photo.subject_type == "progress_report" and photo.order_id == order.id
+        assert photo is not None
+        assert photo.subject_type == "progress_report"
+        assert photo.order_id == order.id
         attachment = await session.get_one(Attachment, photo.attachment_id)
     stored = await get_storage().read(attachment.object_key)
     assert b"SpyCam-9000" not in stored  # re-encoded: EXIF gone
@@ -243,7 +250,8 @@ async def test_a_progress_report_with_a_photo_is_recorded_and_shown(
     assert thumbnail.headers["content-type"] == "image/jpeg"
     assert "set-cookie" not in thumbnail.headers
     whole = await client.get(f"/p/{token}/photos/{photo.id}/image")
-    assert whole.status_code == 200 and whole.content == stored
+    assert whole.status_code == 200
+    assert whole.content == stored
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
@@ -269,7 +277,8 @@ async def test_a_report_that_contradicts_itself_is_refused_in_both_languages(
         "units than the step before it."
     ) % {"step": zh("Packed"), "count": 250, "previous": zh("Finished"), "previous_count": 200}
     assert chinese != english
-    assert english in response.text and chinese in response.text
+    assert english in response.text
+    assert chinese in response.text
     assert response.text.index(chinese) < response.text.index(english)  # Chinese first
     assert 'name="count_packed" min="0" max="1000" step="1" inputmode="numeric" value="250"' in response.text
     # nothing written: no report, no photo, no attachment, no stored object
@@ -371,12 +380,20 @@ async def test_a_tooling_trial_with_photos(
     )
     assert response.status_code == 303, response.text
     tried = await reload(engine, ToolingItem, item.id)
-    assert tried.status == ToolingStatus.trial and tried.trial_number == 1 and tried.trial_note == "T1 试模"
+    assert tried.status == ToolingStatus.trial
+    assert tried.trial_number == 1
+    assert tried.trial_note == "T1 试模"
     async with system(engine) as session:
-        photo = await session.scalar(select(ProductionPhoto).where(ProductionPhoto.subject_type == "tooling_trial"))
-    assert photo is not None and photo.subject_id == item.id and photo.caption == "T1"
+        photo = await session.scalar(
+            select(ProductionPhoto).where(ProductionPhoto.subject_type == "tooling_trial")
+        )
+    assert photo is not None
+    assert photo.subject_id == item.id
+    assert photo.caption == "T1"
     # a trial while the item is on trial is refused, in both languages
-    again = await client.post(f"/p/{token}/tooling/{item.id}/trial", data={"note": "again"}, headers=SAME_ORIGIN)
+    again = await client.post(
+        f"/p/{token}/tooling/{item.id}/trial", data={"note": "again"}, headers=SAME_ORIGIN
+    )
     assert again.status_code == 409
     assert "A trial is submitted for tooling being made; this one is Trial." in again.text
     assert (await reload(engine, ToolingItem, item.id)).trial_number == 1
@@ -385,7 +402,7 @@ async def test_a_tooling_trial_with_photos(
 async def test_revoked_expired_and_unknown_links(
     client: AsyncTestClient[Litestar], engine: AsyncEngine, world: World
 ) -> None:
-    _arranged, order, made, token = await sent_order(engine, world)
+    _arranged, order, _made, token = await sent_order(engine, world)
     async with session_as(engine, people_of(world), world.coordinator) as session:
         link = await session.scalar(select(ProductionLink).where(ProductionLink.order_id == order.id))
         assert link is not None
@@ -397,7 +414,9 @@ async def test_revoked_expired_and_unknown_links(
     ):
         assert response.status_code == 410
         assert "set-cookie" not in response.headers
-        assert zh("This link has expired or was withdrawn. Ask your coordinator for a new one.") in response.text
+        assert (
+            zh("This link has expired or was withdrawn. Ask your coordinator for a new one.") in response.text
+        )
     assert (await reload(engine, ProductionOrder, order.id)).status == OrderStatus.sent
 
     # an expired link of another order

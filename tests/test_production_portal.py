@@ -20,7 +20,9 @@ from tests.workflow_support import call_as, reload, system
 PRICE_MARKERS = ("4.20", "4.2000", "4.80", "$4")
 
 
-async def _order(engine: AsyncEngine, world: World, *, state: str = "draft", org: str = "a") -> ProductionOrder:
+async def _order(
+    engine: AsyncEngine, world: World, *, state: str = "draft", org: str = "a"
+) -> ProductionOrder:
     people = people_of(world)
     arranged = await arrange_project(engine, people, org=org)
     order, _lots, _token = await make_order(engine, people, arranged, state=state, lots=[1000, 1000, 1000])
@@ -45,7 +47,8 @@ async def test_the_project_page_links_to_production_and_the_page_lists_orders_wi
     assert f'name="version" value="{order.version}"' in html
     for marker in PRICE_MARKERS:
         assert marker not in html, marker
-    assert "unit_price" not in html and "Unit price" not in html
+    assert "unit_price" not in html
+    assert "Unit price" not in html
 
 
 async def test_an_owner_confirms_a_draft_order(
@@ -151,11 +154,13 @@ async def test_the_lots_progress_and_photos_are_the_brands_to_see(
     image = await client.get(f"/production/photos/{photo_id}/image", follow_redirects=False)
     if who == "owner_b":
         assert page.status_code == 404
-        assert thumbnail.status_code == 404 and image.status_code == 404
+        assert thumbnail.status_code == 404
+        assert image.status_code == 404
         return
     assert page.status_code == 200
     assert "300 of 1000 produced" in page.text
     assert "Line 2 running" in page.text
     assert f'src="/production/photos/{photo_id}/thumbnail"' in page.text
-    assert thumbnail.status_code == 200 and thumbnail.headers["content-type"] == "image/jpeg"
+    assert thumbnail.status_code == 200
+    assert thumbnail.headers["content-type"] == "image/jpeg"
     assert image.status_code == 302
