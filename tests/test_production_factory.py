@@ -38,7 +38,7 @@ from makeready.production.models import (
 )
 from makeready.projects.models import Attachment
 from makeready.storage import get_storage
-from portal.factory import MISSES
+from portal.factory import MISS_LIMIT, MISSES
 from tests.conftest import World
 from tests.production_support import Arranged, arrange_project, in_days, make_order
 from tests.workflow_support import People, call_as, reload, session_as, system
@@ -458,3 +458,18 @@ async def test_a_lot_not_in_production_takes_no_report(
     )
     assert response.status_code == 409
     assert (await reload(engine, Lot, made[0].id)).status == LotStatus.planned
+
+
+async def test_repeated_unknown_tokens_are_rate_limited_with_the_spec_links(
+    client: AsyncTestClient[Litestar], engine: AsyncEngine, world: World
+) -> None:
+    _arranged, _order, _made, token = await sent_order(engine, world)
+    for index in range(MISS_LIMIT):
+        missed = await client.get(f"/p/{'B' * 42}{index % 10}")
+        assert missed.status_code == 404
+    limited = await client.get(f"/p/{token}")  # even a good link waits once the address is limited
+    assert limited.status_code == 429
+    assert int(limited.headers["retry-after"]) > 0
+    assert (await client.get(f"/f/{token}")).status_code == 429  # one window for /f/ and /p/
+    MISSES.clear()
+    assert (await client.get(f"/p/{token}")).status_code == 200
