@@ -14,9 +14,9 @@ from typing import Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency, Provide
-from litestar.params import FromPath
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from makeready import urls
@@ -33,9 +33,11 @@ from makeready.samples.photos import THUMBNAIL_TYPE
 from makeready.storage import get_storage
 from makeready.suppliers.models import Supplier
 from portal.auth import Actor, provide_user
+from portal.bounds import PageNumber
 from portal.samples import NOT_A_PAGE, load_project
 
 CONFIRMERS = frozenset({OrgRole.owner, OrgRole.member})
+LOTS_PAGE = 50
 
 
 def confirm_note(user: Actor, project: Project) -> str:
@@ -111,6 +113,51 @@ async def production_context(db: AsyncSession, user: Actor, project: Project) ->
     }
 
 
+async def lots_context(db: AsyncSession, page: int) -> dict[str, Any]:
+    """A page of every lot the caller may see (the data layer scopes it to their organizations), the lots of the
+    latest ex-factory dates first, with their orders, projects, latest reports and photos (six statements)."""
+    base = (
+        select(Lot, ProductionOrder, Project)
+        .join(ProductionOrder, Lot.order_id == ProductionOrder.id)
+        .join(Project, Lot.project_id == Project.id)
+        .where(Lot.status != LotStatus.cancelled)
+    )
+    total = int(await db.scalar(select(func.count()).select_from(base.subquery())) or 0)
+    rows = (
+        await db.execute(
+            base.order_by(ProductionOrder.ex_factory_date.desc(), ProductionOrder.id.desc(), Lot.number)
+            .offset((page - 1) * LOTS_PAGE)
+            .limit(LOTS_PAGE)
+        )
+    ).all()
+    lot_ids = [lot.id for lot, _order, _project in rows]
+    latest: dict[int, ProgressReport] = {}
+    if lot_ids:
+        for report in await db.scalars(
+            select(ProgressReport)
+            .join(
+                Lot,
+                (ProgressReport.lot_id == Lot.id) & (ProgressReport.reported_at == Lot.last_report_at),
+            )
+            .where(Lot.id.in_(lot_ids))
+            .order_by(ProgressReport.id)
+        ):
+            latest[report.lot_id] = report
+    photos = await photo_service.photos_of(db, "progress_report", [r.id for r in latest.values()])
+    return {
+        "rows": [
+            (lot, order, project, lot_service.produced_count(order, lot)) for lot, order, project in rows
+        ],
+        "latest": latest,
+        "photos": photos,
+        "page": page,
+        "pages": max(1, -(-total // LOTS_PAGE)),
+        "total": total,
+        "thumbnail_path": thumbnail_path,
+        "image_path": image_path,
+    }
+
+
 class ProductionPages(Controller):
     """The brand's production page of a project, and its go-ahead for mass production."""
 
@@ -125,6 +172,13 @@ class ProductionPages(Controller):
         project = await load_project(db, project_id)
         context = await production_context(db, user, project)
         return Template("portal/production/index.html", context={"user": user, **context})
+
+    @get("/production/lots", name="production_lots")
+    async def lots_page(
+        self, db: NamedDependency[AsyncSession], user: NamedDependency[Actor], page: FromQuery[PageNumber] = 1
+    ) -> Template:
+        """Every lot of the caller's organizations, read-only: state, progress, last report and its photos."""
+        return Template("portal/production/lots.html", context={"user": user, **await lots_context(db, page)})
 
     @post("/projects/{project_id:int}/production/orders/{order_id:int}/confirm", name="production_confirm")
     async def confirm(

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from makeready.production import lots as lot_service
-from makeready.production.models import OrderStatus, ProductionOrder, ProductionPhoto
+from makeready.production.models import Lot, OrderStatus, ProductionOrder, ProductionPhoto
 from tests.conftest import World, csrf, login
 from tests.production_support import arrange_project, make_order
 from tests.test_production_factory import SAME_ORIGIN, jpeg, people_of
@@ -164,3 +164,23 @@ async def test_the_lots_progress_and_photos_are_the_brands_to_see(
     assert thumbnail.status_code == 200
     assert thumbnail.headers["content-type"] == "image/jpeg"
     assert image.status_code == 302
+
+
+async def test_the_brand_sees_all_its_lots_and_nobody_elses(
+    client: AsyncTestClient[Litestar], engine: AsyncEngine, world: World
+) -> None:
+    ours = await _order(engine, world, state="accepted")
+    theirs = await _order(engine, world, state="confirmed", org="b")
+    await login(client, world.owner_a.email)
+    page = await client.get("/production/lots")
+    assert page.status_code == 200
+    assert page.text.count(ours.reference) == 3  # one row per lot
+    assert theirs.reference not in page.text
+    async with system(engine) as session:
+        their_lots = [
+            lot.id for lot in (await session.scalars(select(Lot).where(Lot.order_id == theirs.id))).all()
+        ]
+    assert all(f'id="lot-{lot_id}"' not in page.text for lot_id in their_lots)
+    for marker in PRICE_MARKERS:
+        assert marker not in page.text, marker
+    assert (await client.get("/production/lots?page=0")).status_code == 400
