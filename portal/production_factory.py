@@ -151,17 +151,15 @@ async def _tooling_of(db: AsyncSession, order: ProductionOrder, item_id: int) ->
 
 
 async def _latest_reports(db: AsyncSession, order: ProductionOrder) -> dict[int, ProgressReport]:
-    """Each lot's latest report (one query: the order's reports newest first, the first seen per lot)."""
+    """Each lot's latest report: the one stamped with the lot's `last_report_at` (the service writes the same instant
+    to both; should two share it, the later id wins). One statement whatever the number of reports."""
     rows = await db.scalars(
         select(ProgressReport)
-        .where(ProgressReport.order_id == order.id)
-        .order_by(ProgressReport.reported_at.desc(), ProgressReport.id.desc())
-        .limit(500)
+        .join(Lot, (ProgressReport.lot_id == Lot.id) & (ProgressReport.reported_at == Lot.last_report_at))
+        .where(Lot.order_id == order.id)
+        .order_by(ProgressReport.id)
     )
-    latest: dict[int, ProgressReport] = {}
-    for report in rows.all():
-        latest.setdefault(report.lot_id, report)
-    return latest
+    return {report.lot_id: report for report in rows.all()}
 
 
 class ProductionLinkPages(Controller):
