@@ -19,6 +19,7 @@ from makeready.billing import rules as billing_rules
 from makeready.kernel import bus, gates, ports
 from makeready.notify import jobs as notify_jobs
 from makeready.production import jobs as production_jobs
+from makeready.production import photos as production_photos
 from makeready.production import rules as production_rules
 from makeready.projects import files as project_files
 from makeready.projects import sweep as upload_sweep
@@ -61,6 +62,7 @@ def wire() -> None:
         gates.register(name, gate)
     project_files.register_key_owner(sample_photos.thumbnail_keys_in)
     project_files.register_key_owner(spec_documents.document_keys_in)
+    project_files.register_key_owner(production_photos.thumbnail_keys_in)
     for rules in RULE_SETS:
         for event_name, rule in rules:
             bus.register(event_name, rule)

@@ -44,8 +44,13 @@ def factory_link(token: str) -> str:
 
 
 def production_link(token: str) -> str:
-    """The factory's page of its production order (no account: the token is the credential)."""
+    """What a factory opens for its production order (the token is the credential, never stored)."""
     return f"/p/{token}"
+
+
+def production(project_id: int) -> str:
+    """The brand's page of a project's production orders and lots."""
+    return f"{project(project_id)}/production"
 
 
 def invitation(token: str) -> str:

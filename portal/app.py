@@ -48,6 +48,9 @@ from portal.health import healthz, readyz
 from portal.locale import LocaleMiddleware
 from portal.notifications import NotificationPages, notifications_api
 from portal.pages import login_page, login_submit, logout, switch_locale
+from portal.production import ProductionPages, ProductionPhotoRoutes
+from portal.production_api import production_api
+from portal.production_factory import ProductionLinkPages
 from portal.projects_pages import ProjectPages
 from portal.samples import SamplePages, SamplePhotoRoutes, samples_api
 from portal.security import baseline_headers, security_headers
@@ -126,8 +129,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         httponly=True,
         secure=secure,
         samesite="lax",
-        # the factory's link pages set no cookie at all (portal/factory.py)
-        exclude=["/healthz", "/readyz", "/static", "^/f/"],
+        # the factory's link pages set no cookie at all (portal/factory.py, portal/production_factory.py)
+        exclude=["/healthz", "/readyz", "/static", "^/f/", "^/p/"],
     )
     csrf = CSRFConfig(
         secret=_derive(settings.app.secret_key, "csrf").hex(),
@@ -139,7 +142,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
         # has its own CSRF middleware; Stripe signs its webhooks
         # /uploads/local is authenticated by its signed form fields, like an S3 presigned POST
         # /f/ has no session to protect: the link's token is the credential (portal/factory.py explains)
-        exclude=["/api/", "/admin", "/webhooks/stripe", "/healthz", "/readyz", "/uploads/local", "^/f/"],
+        exclude=[
+            "/api/",
+            "/admin",
+            "/webhooks/stripe",
+            "/healthz",
+            "/readyz",
+            "/uploads/local",
+            "^/f/",
+            "^/p/",
+        ],
     )
     # every coordinator page, behind the one guard: staff or admins, signed in here or to the back office
     coordinator_pages = Router(
@@ -181,6 +193,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
             local_upload,
             local_download,
             FactoryPages,
+            ProductionLinkPages,
+            ProductionPages,
+            ProductionPhotoRoutes,
+            production_api,
             BillingPages,
             stripe_webhook,
             # the mount also answers /admin with a redirect to /admin/: a plain route at the mount's own path

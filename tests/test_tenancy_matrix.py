@@ -13,6 +13,8 @@ import copy
 import io
 import re
 from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -29,9 +31,18 @@ from makeready.accounts.models import Membership
 from makeready.changes.lifecycle import raise_change_request
 from makeready.db.session import make_sessionmaker
 from makeready.db.tenancy import Scope, set_scope
+from makeready.db.types import utcnow
 from makeready.feasibility import service as feasibility
 from makeready.models import Base
 from makeready.notify.service import notify
+from makeready.production.models import (
+    Lot,
+    LotStatus,
+    OrderStatus,
+    ProductionOrder,
+    ProductionPhoto,
+    ProgressReport,
+)
 from makeready.projects import service as projects
 from makeready.projects.models import Attachment, Phase, Project
 from makeready.samples.models import SamplePhoto, SampleRound, SampleStatus
@@ -53,7 +64,7 @@ PUBLIC_PREFIXES = ("/schema", "/static")
 # never by a session.
 SIGNED_PREFIXES = ("/uploads/local", "/files/local", "/webhooks/stripe")
 # Links whose token in the path is the credential (it is stored hashed): public by design, a forged one is a 404.
-TOKEN_LINK_PREFIXES = ("/invitations/", "/f/")
+TOKEN_LINK_PREFIXES = ("/invitations/", "/f/", "/p/")
 # Mounted ASGI apps with their own auth, tested in their own module (tests/test_backoffice.py).
 MOUNTED = ("/admin",)
 # Coordinator pages: agency staff only, so every brand user (org A's included) is refused, never served.
@@ -79,6 +90,14 @@ WRITE_BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "description": "d",
         "reason": "r",
     },
+    ("POST", "/api/v1/projects/{project_id:int}/production-orders"): {"ex_factory_date": "2030-01-01"},
+    ("PATCH", "/api/v1/production-orders/{order_id:int}"): {"version": 1, "quantity": 1},
+    ("POST", "/api/v1/production-orders/{order_id:int}/lots"): {
+        "quantity": 1,
+        "planned_start": "2030-01-01",
+        "planned_end": "2030-01-02",
+    },
+    ("POST", "/api/v1/lots/{lot_id:int}/progress-reports"): {"counts": {"cut": 1}},
 }
 
 
@@ -124,6 +143,12 @@ PATH_VALUES = {
     "figure_id": lambda f: "g1",
     "link_id": lambda f: MISSING_ID,
     "factory_question_id": lambda f: MISSING_ID,
+    # production (tests/test_production_*.py): org A's order, its lot and a progress report's photo; the factory's
+    # /p/ routes take a forged token, so their tooling id is never looked up
+    "order_id": lambda f: f.order_a,
+    "lot_id": lambda f: f.lot_a,
+    "production_photo_id": lambda f: f.production_photo_a,
+    "tooling_id": lambda f: MISSING_ID,
     "file_path": lambda f: "app.css",
     "path": lambda f: "openapi.json",
 }
@@ -335,6 +360,93 @@ async def specs_a(engine: AsyncEngine, world: World, fixture_a: Fixture) -> Spec
     return SpecRows(revision_a=revision.id, revision_number_a=revision.number)
 
 
+@dataclass
+class ProductionRows:
+    """Org A's production order (its delivery address is the marker), a lot, and a progress report's photo."""
+
+    order_a: int
+    lot_a: int
+    production_photo_a: int
+
+
+@pytest.fixture
+async def production_a(
+    engine: AsyncEngine, world: World, fixture_a: Fixture, specs_a: SpecRows
+) -> ProductionRows:
+    async with make_sessionmaker(engine)() as session:
+        set_scope(session, Scope.system())
+        async with session.begin():
+            order = ProductionOrder(
+                org_id=world.org_a.id,
+                project_id=fixture_a.project_a,
+                number=1,
+                supplier_id=fixture_a.supplier_a,
+                revision_id=specs_a.revision_a,
+                quantity=100,
+                unit_price=Decimal("3.30"),
+                ex_factory_date=date(2030, 1, 1),
+                delivery_address=MARKER,
+                status=OrderStatus.accepted,
+            )
+            session.add(order)
+            await session.flush()
+            lot = Lot(
+                org_id=world.org_a.id,
+                order_id=order.id,
+                project_id=fixture_a.project_a,
+                number=1,
+                quantity=100,
+                planned_start=date(2029, 12, 1),
+                planned_end=date(2029, 12, 20),
+                revision_id=specs_a.revision_a,
+                status=LotStatus.in_production,
+                progress={"cut": 10},
+            )
+            session.add(lot)
+            await session.flush()
+            report = ProgressReport(
+                org_id=world.org_a.id,
+                lot_id=lot.id,
+                order_id=order.id,
+                reported_at=utcnow(),
+                counts={"cut": 10},
+                note=MARKER,
+                reporter_name=MARKER,
+            )
+            session.add(report)
+            image = io.BytesIO()
+            Image.new("RGB", (32, 24), (10, 120, 150)).save(image, "JPEG")
+            key = make_key(world.org_a.id, "image", "progress.jpg")
+            thumbnail_key = make_key(world.org_a.id, "image", "progress-thumb.jpg")
+            for stored in (key, thumbnail_key):
+                await get_storage().put(stored, image.getvalue(), content_type="image/jpeg")
+            attachment = Attachment(
+                org_id=world.org_a.id,
+                project_id=fixture_a.project_a,
+                kind="image",
+                object_key=key,
+                original_name=f"{MARKER}-progress.jpg",
+                size=len(image.getvalue()),
+                content_type="image/jpeg",
+                checksum="2" * 64,
+                uploaded_by_id=None,
+            )
+            session.add(attachment)
+            await session.flush()
+            photo = ProductionPhoto(
+                org_id=world.org_a.id,
+                order_id=order.id,
+                subject_type="progress_report",
+                subject_id=report.id,
+                attachment_id=attachment.id,
+                thumbnail_key=thumbnail_key,
+                caption=MARKER,
+            )
+            session.add(photo)
+            await session.flush()
+    return ProductionRows(order_a=order.id, lot_a=lot.id, production_photo_a=photo.id)
+
+
 async def snapshot(engine: AsyncEngine, org_id: int) -> dict[str, list[tuple[Any, ...]]]:
     """Every row org A owns, whole."""
     out: dict[str, list[tuple[Any, ...]]] = {}
@@ -438,9 +550,10 @@ async def test_route_matrix(
     team_a: TeamRows,
     samples_a: SampleRows,
     specs_a: SpecRows,
+    production_a: ProductionRows,
     callers: dict[str, Caller],
 ) -> None:
-    for rows in (team_a, samples_a, specs_a):
+    for rows in (team_a, samples_a, specs_a, production_a):
         for name, value in vars(rows).items():
             setattr(fixture_a, name, value)
     table = routes(app)
