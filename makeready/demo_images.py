@@ -54,3 +54,29 @@ def lamp_photo(view: str) -> bytes:
     out = io.BytesIO()
     image.save(out, format="JPEG", quality=85)
     return out.getvalue()
+
+
+def factory_photo(view: str, seed: int = 0) -> bytes:
+    """A JPEG from the factory floor: "shades" (spun aluminium shades on a rack, `seed` of them lit by the day's
+    light) or "clip" (a tray of moulded diffuser clips from a tooling trial)."""
+    image = _backdrop((214, 218, 222), (150, 156, 162))
+    draw = ImageDraw.Draw(image)
+    if view == "clip":
+        draw.rectangle([180, 300, 1420, 1020], fill=(62, 66, 70))  # the tray
+        for row in range(5):
+            for col in range(10):
+                x, y = 250 + col * 115, 360 + row * 125
+                draw.rounded_rectangle([x, y, x + 80, y + 90], radius=14, fill=(238, 236, 230))
+                draw.rectangle([x + 30, y + 10, x + 50, y + 45], fill=(200, 198, 190))  # the latch
+    else:
+        for shelf in range(3):
+            y = 260 + shelf * 300
+            draw.rectangle([120, y + 190, 1480, y + 210], fill=(96, 90, 82))  # the rack's shelf
+            for slot in range(6):
+                x = 200 + slot * 215 + (seed * 17 + shelf * 31) % 40
+                draw.pieslice([x, y, x + 190, y + 380], 180, 360, fill=(192, 196, 200))  # a spun shade
+                draw.arc([x, y, x + 190, y + 380], 200, 340, fill=(236, 238, 240), width=5)
+    image = image.filter(ImageFilter.GaussianBlur(1.0))
+    out = io.BytesIO()
+    image.save(out, format="JPEG", quality=82)
+    return out.getvalue()

@@ -14,14 +14,17 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
+import anyio.to_thread
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from makeready.accounts.models import User
 from makeready.audit.models import AuditEvent
 from makeready.db.types import frozen_clock
+from makeready.demo_images import factory_photo
 from makeready.production import lots as lot_service
 from makeready.production import orders as order_service
+from makeready.production import photos as production_photos
 from makeready.production import tooling as tooling_service
 from makeready.production.models import Lot, ProductionOrder, ToolingItem
 from makeready.projects.models import Project
@@ -169,7 +172,7 @@ async def seed_production(
     ]
     days = _working_days(windows[0][0], windows[0][1])
     for index, day in enumerate(days, start=1):
-        steps.append((_at(day, 18), _reporter(session, first, round(LOT_SIZE * index / len(days)))))
+        steps.append((_at(day, 18), _reporter(session, order, first, round(LOT_SIZE * index / len(days)))))
     for action, offset in (("inspect", 1), ("pass_inspection", 2), ("release", 3), ("pack", 4)):
         steps.append(
             (_at(windows[0][1] + timedelta(days=offset), 14), _mover(session, first, action, coordinator))
@@ -182,7 +185,10 @@ async def seed_production(
     for index, day in enumerate(_working_days(windows[1][0], today - timedelta(days=1)), start=1):
         note = "抛光线今天缺两名工人。Polishing line two workers short today." if index == 3 else ""
         done = round(LOT_SIZE * index / len(plan_days) * 0.95)
-        steps.append((_at(day, 18), _reporter(session, second, done, note=note)))
+        photo = index % 3 == 1
+        steps.append(
+            (_at(day, 18), _reporter(session, order, second, done, note=note, photo=photo, seed=index))
+        )
     # lot 3: waits for the new clip mold, whose first trial the factory has just sent
     mold_holder: list[ToolingItem] = []
 
@@ -218,12 +224,20 @@ async def seed_production(
 
 
 def _reporter(
-    session: AsyncSession, lot: Lot, done: int, *, note: str = ""
+    session: AsyncSession,
+    order: ProductionOrder,
+    lot: Lot,
+    done: int,
+    *,
+    note: str = "",
+    photo: bool = False,
+    seed: int = 0,
 ) -> Callable[[], Awaitable[object]]:
-    """The factory's report of `done` units finished (cut and assembled run a little ahead)."""
+    """The factory's report of `done` units finished (cut and assembled run a little ahead), with a photo of the
+    rack when `photo`."""
 
-    def report() -> Awaitable[object]:
-        return lot_service.report_progress(
+    async def report() -> None:
+        made = await lot_service.report_progress(
             session,
             lot=lot,
             counts={
@@ -236,6 +250,15 @@ def _reporter(
             reporter_name="王磊",
             via_link=True,
         )
+        if photo:
+            picture = await anyio.to_thread.run_sync(factory_photo, "shades", seed)
+            await production_photos.add_photos(
+                session,
+                order=order,
+                subject_type="progress_report",
+                subject_id=made.id,
+                files=[production_photos.PhotoFile(name=f"lot-{lot.number}-day-{seed}.jpg", data=picture)],
+            )
 
     return report
 

@@ -21,6 +21,7 @@ from makeready.production.models import (
     LotStatus,
     OrderStatus,
     ProductionOrder,
+    ProductionPhoto,
     ProgressReport,
     ToolingItem,
     ToolingStatus,
@@ -157,6 +158,11 @@ async def test_the_demo_has_a_project_in_production_with_an_order_of_three_lots(
     assert lots[1].last_report_at.date() == date(2026, 6, 13)
     tooling = (await db.scalars(select(ToolingItem).where(ToolingItem.order_id == order.id))).all()
     assert sorted(t.status for t in tooling) == sorted([ToolingStatus.approved, ToolingStatus.trial])
+    photos = (await db.scalars(select(ProductionPhoto).where(ProductionPhoto.order_id == order.id))).all()
+    report_ids = {r.id for r in reports}
+    assert any(p.subject_type == "progress_report" and p.subject_id in report_ids for p in photos)
+    trial = next(t for t in tooling if t.status == ToolingStatus.trial)
+    assert any(p.subject_type == "tooling_trial" and p.subject_id == trial.id for p in photos)
     # lot 3 cannot start: its mold is still on trial
     assert "Diffuser clip mold" in " ".join(await tooling_missing(db, order))
     # seeding again adds no second order
