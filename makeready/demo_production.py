@@ -208,10 +208,18 @@ async def seed_production(
         mold_holder.append(mold)
 
     async def mold_trial() -> None:
-        await tooling_service.submit_trial(
+        item = await tooling_service.submit_trial(
             session,
             item=mold_holder[0],
             note="T1 打样：50 个卡扣，卡扣力 18 N。T1 shot: 50 clips, latch force 18 N.",
+        )
+        picture = await anyio.to_thread.run_sync(factory_photo, "clip")
+        await production_photos.add_photos(
+            session,
+            order=order,
+            subject_type="tooling_trial",
+            subject_id=item.id,
+            files=[production_photos.PhotoFile(name="t1-clips.jpg", data=picture, caption="T1")],
         )
 
     steps.append((_at(today - timedelta(days=6), 10), add_mold))
