@@ -26,6 +26,7 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 from backoffice.board import CoordinatorPages
 from backoffice.factory_links import FactoryLinkPages
 from backoffice.feasibility import FeasibilityWorkspace
+from backoffice.production import ProductionOverview, ProductionPages
 from backoffice.specs import SpecWorkspace
 from backoffice.suppliers import SupplierPages
 from makeready import i18n, jobs
@@ -151,6 +152,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             FeasibilityWorkspace,
             SpecWorkspace,
             FactoryLinkPages,
+            ProductionPages,
+            ProductionOverview,
         ],
     )
     return Litestar(
