@@ -28,9 +28,9 @@ from backoffice.access import Failed, Staff, provide_staff, refused_page, typed_
 from backoffice.params import MAX_ID, PageNumber
 from backoffice.production_board import BoardFilters, load_production_board
 from backoffice.production_queries import (
+    FORM_FIELDS,
     LINKABLE,
     MAX_REPORT_PAGE,
-    FORM_FIELDS,
     order_context,
     order_of_project,
     orders_context,
@@ -391,7 +391,7 @@ class ProductionPages(Controller):
         form = await request.form()
         try:
             await order_of_project(db, project_id, order_id)
-            order, token = await order_service.send_order(
+            _order, token = await order_service.send_order(
                 db, actor=staff.user, order_id=order_id, expected_version=_version(form)
             )
         except NotFound:
