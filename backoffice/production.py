@@ -465,7 +465,7 @@ class ProductionPages(Controller):
         async def action(form: FormMultiDict) -> Any:
             version = _version(form)
             reason = _text(form, "reason")
-            common = {"actor": staff.user, "order_id": order_id, "expected_version": version}
+            common: dict[str, Any] = {"actor": staff.user, "order_id": order_id, "expected_version": version}
             if chosen == "agree":
                 return await order_service.agree_to_proposal(db, **common)
             if chosen == "decline":
