@@ -159,11 +159,16 @@ class ProductionBoard:
 
 
 def _open_condition(prefix: str) -> Any:
-    return exists().where(
-        Condition.subject_type == "lot",
-        Condition.subject_id == Lot.id,
-        Condition.resolved_at.is_(None),
-        Condition.kind.like(f"{prefix}%"),
+    """The lot has an open condition whose kind starts with `prefix`: an uncorrelated IN (computed once, not per
+    lot), with the prefix as a range on `kind` so the unresolved conditions' index serves it."""
+    upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+    return Lot.id.in_(
+        select(Condition.subject_id).where(
+            Condition.subject_type == "lot",
+            Condition.resolved_at.is_(None),
+            Condition.kind >= prefix,
+            Condition.kind < upper,
+        )
     )
 
 
@@ -229,19 +234,39 @@ async def load_production_board(
     )
     ranked = select(graded.c.id, graded.c.col, position).subquery()
     first = (page - 1) * PAGE_SIZE
-    rows = (
-        await db.execute(
-            select(Lot, ranked.c.col, ProductionOrder, Supplier, Project, Organization)
-            .join(ranked, ranked.c.id == Lot.id)
-            .join(ProductionOrder, ProductionOrder.id == Lot.order_id)
-            .join(Supplier, Supplier.id == ProductionOrder.supplier_id)
-            .join(Project, Project.id == Lot.project_id)
-            .join(Organization, Organization.id == ProductionOrder.org_id)
-            .where(ranked.c.position > first, ranked.c.position <= first + PAGE_SIZE)
-            .options(joinedload(Project.coordinator))
-            .order_by(ranked.c.col, ranked.c.position)
-        )
-    ).all()
+    # the page's lots first, then their rows by id: joining the ranking to the lots made SQLite rank per row
+    placed = {
+        lot_id: (col, position)
+        for lot_id, col, position in (
+            await db.execute(
+                select(ranked.c.id, ranked.c.col, ranked.c.position).where(
+                    ranked.c.position > first, ranked.c.position <= first + PAGE_SIZE
+                )
+            )
+        ).all()
+    }
+    found = (
+        (
+            await db.execute(
+                select(Lot, ProductionOrder, Supplier, Project, Organization)
+                .join(ProductionOrder, ProductionOrder.id == Lot.order_id)
+                .join(Supplier, Supplier.id == ProductionOrder.supplier_id)
+                .join(Project, Project.id == Lot.project_id)
+                .join(Organization, Organization.id == ProductionOrder.org_id)
+                .where(Lot.id.in_(list(placed)))
+                .options(joinedload(Project.coordinator))
+            )
+        ).all()
+        if placed
+        else []
+    )
+    rows = sorted(
+        (
+            (lot, placed[lot.id][0], order, supplier, project, client)
+            for lot, order, supplier, project, client in found
+        ),
+        key=lambda row: (row[1], placed[row[0].id][1]),
+    )
     order_ids = sorted({order.id for _l, _c, order, _s, _p, _o in rows})
     next_of: dict[int, Milestone] = {}
     if order_ids:
