@@ -25,6 +25,7 @@ from makeready.production.models import (
     ToolingItem,
     ToolingStatus,
 )
+from makeready.suppliers.models import Supplier
 from tests.conftest import World, csrf, login
 from tests.production_support import arrange_project, in_days, make_order
 from tests.test_backoffice_forms import people_of
@@ -408,3 +409,32 @@ async def test_starting_a_lot_waits_for_tooling_unless_overridden(
     assert started.status_code == 303
     assert (await reload(engine, Lot, lot.id)).start_override_reason == "Brand accepts the risk"
     assert (await reload(engine, ProductionOrder, order.id)).status == OrderStatus.in_production
+
+
+async def test_a_suppliers_weekly_capacity_is_a_whole_number_of_zero_or_more(
+    client: Client, engine: AsyncEngine, world: World
+) -> None:
+    await login(client, world.coordinator.email)
+    base = {"name_en": "Ningbo Capacity Works", "name_zh": "宁波产能工厂"}
+    for bad in ("-1", "2.5", "lots"):
+        refused = await post(client, "/coordinator/suppliers", **base, weekly_capacity=bad)
+        assert refused.status_code == 422, bad
+        assert "weekly capacity must be a whole number" in refused.text
+    assert await count(engine, Supplier) == 0
+    created = await post(client, "/coordinator/suppliers", **base, weekly_capacity="0")
+    assert created.status_code == 303
+    async with system(engine) as session:
+        supplier = await session.scalar(select(Supplier))
+    assert supplier is not None
+    assert supplier.weekly_capacity == 0
+    form = (await client.get(f"/coordinator/suppliers/{supplier.id}/edit")).text
+    assert 'name="weekly_capacity" min="0" step="1" value="0"' in form
+    saved = await post(
+        client,
+        f"/coordinator/suppliers/{supplier.id}/edit",
+        **base,
+        weekly_capacity="1,500",
+        version=str(supplier.version),
+    )
+    assert saved.status_code == 303
+    assert (await reload(engine, Supplier, supplier.id)).weekly_capacity == 1500
