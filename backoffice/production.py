@@ -526,13 +526,15 @@ class ProductionOverview(Controller):
         return Template("backoffice/production/board.html", context={"user": staff, "board": board})
 
     @get(
-        "/photos/{photo_id:int}/thumbnail",
+        "/photos/{production_photo_id:int}/thumbnail",
         name="coordinator_production_photo_thumbnail",
         media_type="image/jpeg",
     )
-    async def thumbnail(self, db: NamedDependency[AsyncSession], photo_id: FromPath[int]) -> Response[bytes]:
+    async def thumbnail(
+        self, db: NamedDependency[AsyncSession], production_photo_id: FromPath[int]
+    ) -> Response[bytes]:
         """A production photo's thumbnail (made from the photo when none was stored at upload)."""
-        photo = await _photo(db, photo_id)
+        photo = await _photo(db, production_photo_id)
         storage = get_storage()
         if photo.thumbnail_key:
             data = await storage.read(photo.thumbnail_key, max_bytes=KIND_RULES["image"].max_size)
@@ -542,10 +544,12 @@ class ProductionOverview(Controller):
             )
         return Response(content=data, media_type=THUMBNAIL_TYPE, headers=_photo_headers())
 
-    @get("/photos/{photo_id:int}/image", name="coordinator_production_photo_image", status_code=302)
-    async def image(self, db: NamedDependency[AsyncSession], photo_id: FromPath[int]) -> Redirect:
+    @get(
+        "/photos/{production_photo_id:int}/image", name="coordinator_production_photo_image", status_code=302
+    )
+    async def image(self, db: NamedDependency[AsyncSession], production_photo_id: FromPath[int]) -> Redirect:
         """The full photo: a redirect to a short-lived link."""
-        photo = await _photo(db, photo_id)
+        photo = await _photo(db, production_photo_id)
         attachment = photo.attachment
         url = get_storage().download_url(
             attachment.object_key,

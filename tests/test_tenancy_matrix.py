@@ -13,6 +13,7 @@ import copy
 import io
 import re
 from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Any
 
 import httpx
@@ -32,6 +33,7 @@ from makeready.db.tenancy import Scope, set_scope
 from makeready.feasibility import service as feasibility
 from makeready.models import Base
 from makeready.notify.service import notify
+from makeready.production.models import Lot, ProductionOrder, ProductionPhoto, ToolingItem
 from makeready.projects import service as projects
 from makeready.projects.models import Attachment, Phase, Project
 from makeready.samples.models import SamplePhoto, SampleRound, SampleStatus
@@ -124,6 +126,11 @@ PATH_VALUES = {
     "figure_id": lambda f: "g1",
     "link_id": lambda f: MISSING_ID,
     "factory_question_id": lambda f: MISSING_ID,
+    # production (backoffice/production.py): org A's order, its lot and tooling item, a progress report's photo
+    "order_id": lambda f: f.order_a,
+    "lot_id": lambda f: f.lot_a,
+    "item_id": lambda f: f.tooling_a,
+    "production_photo_id": lambda f: f.production_photo_a,
     "file_path": lambda f: "app.css",
     "path": lambda f: "openapi.json",
 }
@@ -335,6 +342,65 @@ async def specs_a(engine: AsyncEngine, world: World, fixture_a: Fixture) -> Spec
     return SpecRows(revision_a=revision.id, revision_number_a=revision.number)
 
 
+@dataclass
+class ProductionRows:
+    """Org A's draft production order (its delivery address is the marker), a lot, a tooling item and a photo of a
+    progress report (the sample photo's image)."""
+
+    order_a: int
+    lot_a: int
+    tooling_a: int
+    production_photo_a: int
+
+
+@pytest.fixture
+async def production_a(
+    engine: AsyncEngine, world: World, fixture_a: Fixture, samples_a: SampleRows, specs_a: SpecRows
+) -> ProductionRows:
+    async with make_sessionmaker(engine)() as session:
+        set_scope(session, Scope.system())
+        async with session.begin():
+            order = ProductionOrder(
+                org_id=world.org_a.id,
+                project_id=fixture_a.project_a,
+                number=1,
+                supplier_id=fixture_a.supplier_a,
+                revision_id=specs_a.revision_a,
+                quantity=100,
+                ex_factory_date=date.today() + timedelta(days=60),
+                delivery_address=MARKER,
+            )
+            session.add(order)
+            await session.flush()
+            lot = Lot(
+                org_id=world.org_a.id,
+                order_id=order.id,
+                project_id=fixture_a.project_a,
+                number=1,
+                quantity=100,
+                planned_start=date.today(),
+                planned_end=date.today() + timedelta(days=9),
+                revision_id=specs_a.revision_a,
+            )
+            item = ToolingItem(
+                org_id=world.org_a.id, order_id=order.id, project_id=fixture_a.project_a, name=MARKER
+            )
+            session.add_all([lot, item])
+            sample_photo = await session.get_one(SamplePhoto, samples_a.photo_a)
+            photo = ProductionPhoto(
+                org_id=world.org_a.id,
+                order_id=order.id,
+                subject_type="progress_report",
+                subject_id=1,
+                attachment_id=sample_photo.attachment_id,
+                thumbnail_key=sample_photo.thumbnail_key,
+                caption=MARKER,
+            )
+            session.add(photo)
+            await session.flush()
+    return ProductionRows(order_a=order.id, lot_a=lot.id, tooling_a=item.id, production_photo_a=photo.id)
+
+
 async def snapshot(engine: AsyncEngine, org_id: int) -> dict[str, list[tuple[Any, ...]]]:
     """Every row org A owns, whole."""
     out: dict[str, list[tuple[Any, ...]]] = {}
@@ -438,9 +504,10 @@ async def test_route_matrix(
     team_a: TeamRows,
     samples_a: SampleRows,
     specs_a: SpecRows,
+    production_a: ProductionRows,
     callers: dict[str, Caller],
 ) -> None:
-    for rows in (team_a, samples_a, specs_a):
+    for rows in (team_a, samples_a, specs_a, production_a):
         for name, value in vars(rows).items():
             setattr(fixture_a, name, value)
     table = routes(app)
