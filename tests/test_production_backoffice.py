@@ -3,17 +3,24 @@ tooling, the factory's link and proposal, and every refusal shown on the page wi
 
 from __future__ import annotations
 
+import io
+import re
+from collections.abc import Iterator
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
+from PIL import Image
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from backoffice import production_queries
 from makeready.production import links
+from makeready.production import lots as lot_service
 from makeready.production import orders as order_service
 from makeready.production import tooling as tooling_service
 from makeready.production.models import (
@@ -22,14 +29,20 @@ from makeready.production.models import (
     ProductionLink,
     ProductionLinkState,
     ProductionOrder,
+    ProductionPhoto,
     ToolingItem,
     ToolingStatus,
 )
+from makeready.projects.models import Attachment
+from makeready.settings import StorageSettings
+from makeready.storage import reset_storage, set_storage
+from makeready.storage.keys import make_key
+from makeready.storage.local import LocalStorage
 from makeready.suppliers.models import Supplier
 from tests.conftest import World, csrf, login
 from tests.production_support import arrange_project, in_days, make_order
 from tests.test_backoffice_forms import people_of
-from tests.workflow_support import People, reload, session_as, system
+from tests.workflow_support import People, call_as, reload, session_as, system
 
 Client = AsyncTestClient[Litestar]
 
@@ -438,3 +451,81 @@ async def test_a_suppliers_weekly_capacity_is_a_whole_number_of_zero_or_more(
     )
     assert saved.status_code == 303
     assert (await reload(engine, Supplier, supplier.id)).weekly_capacity == 1500
+
+
+@pytest.fixture
+def local(tmp_path: Path) -> Iterator[LocalStorage]:
+    storage = LocalStorage(
+        StorageSettings().model_copy(update={"media_root": tmp_path / "media"}),
+        secret_key="production-test-secret-0123456789abcdef",
+    )
+    set_storage(storage)
+    yield storage
+    reset_storage()
+
+
+async def test_reports_are_paged_newest_first_with_their_photos(
+    client: Client,
+    engine: AsyncEngine,
+    world: World,
+    people: People,
+    local: LocalStorage,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(production_queries, "REPORTS_PER_PAGE", 2)
+    arranged = await arrange_project(engine, people)
+    order, lots, _ = await make_order(engine, people, arranged, quantity=300, lots=[300], state="accepted")
+    lot = lots[0]
+    await call_as(engine, people, people.coordinator, lot_service.start_lot, lot_id=lot.id)
+    reports = []
+    for finished in (10, 20, 30):
+        async with session_as(engine, people, None) as session:
+            loaded = await lot_service.load_lot(session, lot.id)
+            counts = {"cut": 300, "assembled": 300, "finished": finished, "packed": 0}
+            reports.append(
+                await lot_service.report_progress(
+                    session, lot=loaded, counts=counts, note=f"note {finished}", reporter_name="Wang Lei"
+                )
+            )
+    image = io.BytesIO()
+    Image.new("RGB", (640, 480), (200, 120, 40)).save(image, "JPEG")
+    key = make_key(order.org_id, "image", "report.jpg")
+    await local.put(key, image.getvalue(), content_type="image/jpeg")
+    async with system(engine) as session:
+        attachment = Attachment(
+            org_id=order.org_id,
+            project_id=order.project_id,
+            kind="image",
+            object_key=key,
+            original_name="report.jpg",
+            size=len(image.getvalue()),
+            content_type="image/jpeg",
+            checksum="1" * 64,
+        )
+        session.add(attachment)
+        await session.flush()
+        photo = ProductionPhoto(
+            org_id=order.org_id,
+            order_id=order.id,
+            subject_type="progress_report",
+            subject_id=reports[2].id,
+            attachment_id=attachment.id,
+            caption="Line 2",
+        )
+        session.add(photo)
+    await login(client, world.coordinator.email)
+    first = (await client.get(f"{order_path(order)}?lot={lot.id}")).text
+    shown = re.findall(r'data-report="(\d+)"', first)
+    assert shown == [str(reports[2].id), str(reports[1].id)]
+    assert f'src="/coordinator/production/photos/{photo.id}/thumbnail"' in first
+    assert "Page 1 of 2" in first
+    second = (await client.get(f"{order_path(order)}?lot={lot.id}&page=2")).text
+    assert re.findall(r'data-report="(\d+)"', second) == [str(reports[0].id)]
+    thumbnail = await client.get(f"/coordinator/production/photos/{photo.id}/thumbnail")
+    assert thumbnail.status_code == 200
+    assert thumbnail.headers["content-type"] == "image/jpeg"
+    assert max(Image.open(io.BytesIO(thumbnail.content)).size) <= 480
+    full = await client.get(f"/coordinator/production/photos/{photo.id}/image", follow_redirects=False)
+    assert full.status_code == 302
+    await login(client, world.owner_a.email)
+    assert (await client.get(f"/coordinator/production/photos/{photo.id}/thumbnail")).status_code == 403
