@@ -56,6 +56,7 @@ logger = logging.getLogger(__name__)
 CLIENTS, PROJECTS, SUPPLIERS, SYSTEM, OTHER = "Clients", "Projects", "Suppliers", "System", "Other"
 SPECIFICATIONS = "Specifications"
 BILLING = "Billing"
+PRODUCTION = "Production"
 
 # Never in any Piccolo class, so the admin API cannot select, filter, order by or return them.
 HIDDEN_COLUMNS: Mapping[str, frozenset[str]] = {
@@ -63,6 +64,7 @@ HIDDEN_COLUMNS: Mapping[str, frozenset[str]] = {
     "api_tokens": frozenset({"token_hash"}),
     "invitations": frozenset({"token_hash"}),
     "factory_links": frozenset({"token_hash"}),
+    "production_links": frozenset({"token_hash"}),
 }
 
 # Tables the admin does not list: the session stores (piccolo-admin's own, and the portal's, which "Sign a user out
@@ -117,6 +119,38 @@ STATUS_MESSAGE = (
     "not by editing the field: use the form “Start, complete or reopen a milestone”, or the project's page under "
     "/coordinator/projects/<id>."
 )
+
+PRODUCTION_PAGE = "the order's page under /coordinator/projects/<id>/production"
+ORDER_MESSAGE = (
+    "A production order is created from the selected quote and moves through its workflow (confirm, send, accept, "
+    "reschedule with a reason, cancel...), which checks each step and records who did it: use "
+    + PRODUCTION_PAGE
+    + "."
+)
+LOT_MESSAGE = (
+    "A lot is planned, resized, rescheduled (with a reason), started and cancelled through its workflow, and its "
+    "progress comes from dated reports: use " + PRODUCTION_PAGE + "."
+)
+REPORT_MESSAGE = (
+    "Progress reports are dated entries, never edited: the factory adds a new one through its link."
+)
+TOOLING_MESSAGE = (
+    "A tooling item moves through its workflow (start, trial, approve, reject with a reason): use "
+    + PRODUCTION_PAGE
+    + "."
+)
+PRODUCTION_PHOTO_MESSAGE = (
+    "Production photos are uploaded with a progress report or a tooling trial, verified and resized."
+)
+PRODUCTION_LINK_MESSAGE = (
+    "Production links are made when an order is sent (the token is shown once) and revoked on "
+    + PRODUCTION_PAGE
+    + "."
+)
+
+
+def _workflow(message: str, *columns: str) -> dict[str, str]:
+    return dict.fromkeys(columns, message)
 
 
 @dataclass(frozen=True)
@@ -497,6 +531,136 @@ SPECS: Mapping[str, TableSpec] = {
         filters=("kind", "subject_type", "project_id", "owner_id", "status"),
         order=("-created_at",),
         read_only="Conditions are raised, escalated and resolved by the events and the periodic pass that watch them.",
+    ),
+    "production_orders": TableSpec(
+        group=PRODUCTION,
+        visible=(
+            "id",
+            "project_id",
+            "number",
+            "supplier_id",
+            "status",
+            "quantity",
+            "ex_factory_date",
+            "incoterm",
+        ),
+        filters=("project_id", "supplier_id", "status", "ex_factory_date"),
+        order=("-created_at",),
+        no_create=ORDER_MESSAGE,
+        workflow=_workflow(
+            ORDER_MESSAGE,
+            "org_id",
+            "project_id",
+            "number",
+            "supplier_id",
+            "quote_id",
+            "revision_id",
+            "status",
+            "quantity",
+            "ex_factory_date",
+            "routing",
+            "bom_snapshot",
+            "confirmed_at",
+            "confirmed_by_id",
+            "sent_at",
+            "accepted_at",
+            "accepted_name",
+            "proposed_ex_factory_date",
+            "proposal_reason",
+            "production_started_at",
+            "produced_at",
+            "shipped_at",
+            "closed_at",
+            "cancelled_at",
+            "tooling_override_reason",
+        ),
+    ),
+    "lots": TableSpec(
+        group=PRODUCTION,
+        visible=(
+            "id",
+            "order_id",
+            "number",
+            "status",
+            "quantity",
+            "planned_start",
+            "planned_end",
+            "last_report_at",
+        ),
+        filters=("order_id", "project_id", "status", "planned_start"),
+        order=("order_id", "number"),
+        no_create=LOT_MESSAGE,
+        workflow=_workflow(
+            LOT_MESSAGE,
+            "org_id",
+            "order_id",
+            "project_id",
+            "number",
+            "quantity",
+            "planned_start",
+            "planned_end",
+            "revision_id",
+            "status",
+            "progress",
+            "last_report_at",
+            "started_at",
+            "produced_at",
+            "released_at",
+            "packed_at",
+            "shipped_at",
+            "delivered_at",
+            "start_override_reason",
+        ),
+    ),
+    "progress_reports": TableSpec(
+        group=PRODUCTION,
+        visible=("id", "lot_id", "order_id", "reported_at", "reporter_name", "via_link"),
+        filters=("lot_id", "order_id", "reported_at"),
+        order=("-reported_at",),
+        read_only=REPORT_MESSAGE,
+    ),
+    "tooling_items": TableSpec(
+        group=PRODUCTION,
+        visible=("id", "order_id", "kind", "name", "owner_id", "due_date", "status", "trial_number"),
+        filters=("order_id", "kind", "owner_id", "status"),
+        order=("order_id", "id"),
+        no_create=TOOLING_MESSAGE,
+        workflow=_workflow(
+            TOOLING_MESSAGE,
+            "org_id",
+            "order_id",
+            "project_id",
+            "status",
+            "trial_number",
+            "trial_note",
+            "rejection_reason",
+            "started_at",
+            "trial_at",
+            "decided_at",
+        ),
+    ),
+    "production_photos": TableSpec(
+        group=PRODUCTION,
+        visible=("id", "order_id", "subject_type", "subject_id", "caption", "position"),
+        filters=("order_id", "subject_type", "subject_id"),
+        order=("order_id", "subject_id", "position"),
+        no_create=PRODUCTION_PHOTO_MESSAGE,
+        workflow=_workflow(
+            PRODUCTION_PHOTO_MESSAGE,
+            "org_id",
+            "order_id",
+            "subject_type",
+            "subject_id",
+            "attachment_id",
+            "thumbnail_key",
+        ),
+    ),
+    "production_links": TableSpec(
+        group=PRODUCTION,
+        visible=("id", "order_id", "supplier_id", "state", "expires_at", "last_opened_at", "view_count"),
+        filters=("order_id", "supplier_id", "state"),
+        order=("-created_at",),
+        read_only=PRODUCTION_LINK_MESSAGE,
     ),
     "audit_events": TableSpec(
         group=SYSTEM,

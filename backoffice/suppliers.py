@@ -122,11 +122,16 @@ def _values_of(supplier: Supplier | None) -> dict[str, str]:
         values[key] = "\n".join(getattr(supplier, key) or []) if supplier else ""
     moq = supplier.min_order_quantity if supplier else None
     values["min_order_quantity"] = str(moq) if moq is not None else ""
+    capacity = supplier.weekly_capacity if supplier else None
+    values["weekly_capacity"] = str(capacity) if capacity is not None else ""
     return values
 
 
 def _values_from(form: FormMultiDict) -> dict[str, str]:
-    return {key: _text(form, key) for key in (*TEXT_FIELDS, *suppliers.TAG_FIELDS, "min_order_quantity")}
+    return {
+        key: _text(form, key)
+        for key in (*TEXT_FIELDS, *suppliers.TAG_FIELDS, "min_order_quantity", "weekly_capacity")
+    }
 
 
 def _shown(key: str, value: Any) -> str:

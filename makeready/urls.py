@@ -38,6 +38,26 @@ def factory_links(project_id: int) -> str:
     return f"{coordinator_project(project_id)}/factory-links"
 
 
+def coordinator_production(project_id: int) -> str:
+    """The coordinator's page of a project's production orders."""
+    return f"{coordinator_project(project_id)}/production"
+
+
+def production_order(project_id: int, order_id: int) -> str:
+    """The coordinator's page of one production order."""
+    return f"{coordinator_production(project_id)}/{order_id}"
+
+
+def production_schedule() -> str:
+    """The master production schedule: planned and reported output per factory and order, week by week."""
+    return "/coordinator/production/schedule"
+
+
+def production_board() -> str:
+    """The live production board: a job card per lot."""
+    return "/coordinator/production/board"
+
+
 def factory_link(token: str) -> str:
     """What a factory opens: the token is the credential, so this path is only ever sent, never stored."""
     return f"/f/{token}"

@@ -26,6 +26,8 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 from backoffice.board import CoordinatorPages
 from backoffice.factory_links import FactoryLinkPages
 from backoffice.feasibility import FeasibilityWorkspace
+from backoffice.production import ProductionOverview
+from backoffice.production import ProductionPages as CoordinatorProductionPages
 from backoffice.specs import SpecWorkspace
 from backoffice.suppliers import SupplierPages
 from makeready import i18n, jobs
@@ -163,6 +165,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             FeasibilityWorkspace,
             SpecWorkspace,
             FactoryLinkPages,
+            CoordinatorProductionPages,
+            ProductionOverview,
         ],
     )
     return Litestar(

@@ -438,7 +438,15 @@ async def test_every_table_is_configured_grouped_and_translated(client: Client, 
     assert {g: sorted(t) for g, t in grouped["grouped"].items()} == {
         g: sorted(t) for g, t in configured.items()
     }
-    assert set(configured) == {"Clients", "Projects", "Suppliers", "Specifications", "Billing", "System"}
+    assert set(configured) == {
+        "Clients",
+        "Projects",
+        "Suppliers",
+        "Specifications",
+        "Billing",
+        "Production",
+        "System",
+    }
     assert "projects" in configured["Projects"]
     assert "audit_events" in configured["System"]
     for name in expected:

@@ -192,3 +192,46 @@ async def test_dashboard_and_api_show_the_grown_organization(
     # the newest project (index 59) has its first 59 % 10 = 9 milestones done: the 10th, "Check-in 1", is next
     row = dashboard.split(f">{newest}</a>", 1)[1].split("</tr>", 1)[0]
     assert "Check-in 1" in row
+
+
+PRODUCTION_PAGES = [
+    Page("GET /coordinator/production/board", "/coordinator/production/board?coordinator=all"),
+    Page("GET /coordinator/production/schedule", "/coordinator/production/schedule?coordinator=all"),
+]
+
+
+@pytest.mark.parametrize("page", PRODUCTION_PAGES, ids=["production board", "production schedule"])
+async def test_production_pages_read_a_constant_number_of_statements(
+    client: AsyncTestClient[Litestar], world: World, engine: AsyncEngine, page: Page
+) -> None:
+    """The board and the schedule with 4 orders of 5 lots, then with 60 orders of 5 lots: same statements."""
+    from tests.production_seed import seed_production
+
+    async def seed(orders: int, first: int) -> None:
+        async with make_sessionmaker(engine)() as session:
+            set_scope(session, Scope.system())
+            async with session.begin():
+                await seed_production(
+                    session,
+                    org_ids=[world.org_a.id, world.org_b.id],
+                    coordinator_id=world.coordinator.id,
+                    orders=orders,
+                    lots_per_order=5,
+                    factories=3,
+                    first=first,
+                )
+
+    await login(client, world.coordinator.email)
+    await seed(4, 1)
+    await client.get(page.path)  # the first connection of a backend may run the dialect's own setup queries
+    with count_statements(engine) as small:
+        assert (await client.get(page.path)).status_code == 200
+    await seed(56, 100)
+    with count_statements(engine) as large:
+        response = await client.get(page.path)
+    assert response.status_code == 200
+    assert len(small) == len(large), (
+        f"{page.key} ran {len(small)} SQL statements with 4 orders but {len(large)} with 60: a query runs per row."
+        f"\n{_numbered(large)}"
+    )
+    check_baseline(page, engine.dialect.name, large)

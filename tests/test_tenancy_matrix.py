@@ -42,6 +42,7 @@ from makeready.production.models import (
     ProductionOrder,
     ProductionPhoto,
     ProgressReport,
+    ToolingItem,
 )
 from makeready.projects import service as projects
 from makeready.projects.models import Attachment, Phase, Project
@@ -149,6 +150,8 @@ PATH_VALUES = {
     "lot_id": lambda f: f.lot_a,
     "production_photo_id": lambda f: f.production_photo_a,
     "tooling_id": lambda f: MISSING_ID,
+    # the coordinator's tooling routes (backoffice/production.py): org A's tooling item
+    "item_id": lambda f: f.tooling_a,
     "file_path": lambda f: "app.css",
     "path": lambda f: "openapi.json",
 }
@@ -366,6 +369,7 @@ class ProductionRows:
 
     order_a: int
     lot_a: int
+    tooling_a: int
     production_photo_a: int
 
 
@@ -442,9 +446,12 @@ async def production_a(
                 thumbnail_key=thumbnail_key,
                 caption=MARKER,
             )
-            session.add(photo)
+            item = ToolingItem(
+                org_id=world.org_a.id, order_id=order.id, project_id=fixture_a.project_a, name=MARKER
+            )
+            session.add_all([photo, item])
             await session.flush()
-    return ProductionRows(order_a=order.id, lot_a=lot.id, production_photo_a=photo.id)
+    return ProductionRows(order_a=order.id, lot_a=lot.id, tooling_a=item.id, production_photo_a=photo.id)
 
 
 async def snapshot(engine: AsyncEngine, org_id: int) -> dict[str, list[tuple[Any, ...]]]:

@@ -35,7 +35,14 @@ from makeready.kernel.machine import (
 )
 from makeready.kernel.stale import check_version, flush
 from makeready.production.common import STAFF_ONLY, a_date, load_lot, load_order, text_of, whole_units
-from makeready.production.models import Lot, LotStatus, OrderStatus, ProductionOrder, ProgressReport
+from makeready.production.models import (
+    DEFAULT_ROUTING,
+    Lot,
+    LotStatus,
+    OrderStatus,
+    ProductionOrder,
+    ProgressReport,
+)
 from makeready.production.orders import perform_order, tooling_missing
 
 bus.emits("lot.created", "lot.progress_reported")
@@ -467,10 +474,15 @@ async def cancel_lot(
 
 def produced_step(order: ProductionOrder) -> str:
     """The routing step whose count says how many units are produced: the one before packing, if packing is last."""
-    routing = list(order.routing or [])
-    if len(routing) >= 2 and routing[-1] == "packed":
-        return routing[-2]
-    return routing[-1]
+    return produced_step_of(order.routing)
+
+
+def produced_step_of(routing: list[str] | None) -> str:
+    """`produced_step` for a routing read without its order (the schedule reads columns, not rows)."""
+    steps = list(routing or []) or list(DEFAULT_ROUTING)
+    if len(steps) >= 2 and steps[-1] == "packed":
+        return steps[-2]
+    return steps[-1]
 
 
 def check_counts(order: ProductionOrder, lot: Lot, counts: dict[str, Any]) -> dict[str, int]:

@@ -70,7 +70,7 @@ TEXT_LIMITS = {
     "contact_phone": 50,
     "notes": 10_000,
 }
-EDITABLE_FIELDS = (*TEXT_LIMITS, *TAG_FIELDS, "min_order_quantity")
+EDITABLE_FIELDS = (*TEXT_LIMITS, *TAG_FIELDS, "min_order_quantity", "weekly_capacity")
 MAX_TAGS, MAX_TAG_LENGTH = 50, 80
 # tags are separated by commas (also the full-width and enumeration commas Chinese text uses), semicolons, newlines
 TAG_SEPARATORS = re.compile("[,\n\r;\uff0c\u3001\uff1b]+")
@@ -109,6 +109,7 @@ def field_label(name: str) -> str:
         "processes": _("Processes"),
         "certifications": _("Certifications"),
         "min_order_quantity": _("Minimum order quantity"),
+        "weekly_capacity": _("Weekly capacity (units)"),
     }
     return labels.get(name, name)
 
@@ -148,6 +149,14 @@ def clean_supplier_fields(values: Mapping[str, Any]) -> dict[str, Any]:
                     field=key,
                 )
             out[key] = tags
+        elif key == "weekly_capacity":
+            # 0 is a real answer (the factory takes no work for now); empty means not declared
+            text = str(value if value is not None else "").strip().replace(",", "")
+            if text and (not text.isdigit() or int(text) > MAX_QUANTITY):
+                raise ValidationFailed(
+                    _("The weekly capacity must be a whole number of units, 0 or more."), field=key
+                )
+            out[key] = int(text) if text else None
         else:  # min_order_quantity
             out[key] = parse_quantity(
                 value,
