@@ -660,6 +660,7 @@ def tide_spec(photo_ids: list[int] | None = None) -> dict[str, Any]:
                 "material": _t("Brass", "黄铜"),
                 "quantity": "1",
                 "unit": "pcs",
+                "supplied_by": "factory",
             },
             {
                 "id": "b2",
@@ -667,6 +668,7 @@ def tide_spec(photo_ids: list[int] | None = None) -> dict[str, Any]:
                 "material": _t("European oak", "欧洲橡木"),
                 "quantity": "1",
                 "unit": "pcs",
+                "supplied_by": "factory",
             },
             {
                 "id": "b3",
@@ -674,6 +676,7 @@ def tide_spec(photo_ids: list[int] | None = None) -> dict[str, Any]:
                 "material": _t("Opal glass", "乳白玻璃"),
                 "quantity": "1",
                 "unit": "pcs",
+                "supplied_by": "factory",
             },
             {
                 "id": "b4",
@@ -681,6 +684,7 @@ def tide_spec(photo_ids: list[int] | None = None) -> dict[str, Any]:
                 "material": _t("Ceramic", "陶瓷"),
                 "quantity": "1",
                 "unit": "pcs",
+                "supplied_by": "factory",
             },
             {
                 "id": "b5",
@@ -688,6 +692,7 @@ def tide_spec(photo_ids: list[int] | None = None) -> dict[str, Any]:
                 "material": _t("PCB assembly", "电路板组件"),
                 "quantity": "1",
                 "unit": "pcs",
+                "supplied_by": "factory",
             },
             {
                 "id": "b6",
@@ -695,6 +700,7 @@ def tide_spec(photo_ids: list[int] | None = None) -> dict[str, Any]:
                 "material": _t("PVC, 2 x 0.75 mm²", "PVC，2 x 0.75平方毫米"),
                 "quantity": "1",
                 "unit": "pcs",
+                "supplied_by": "factory",
             },
         ],
         "assembly": [

@@ -28,12 +28,14 @@ BOM = [
         "material": {"en": "Aluminium", "zh": "铝"},
         "quantity": "1",
         "unit": "pcs",
+        "supplied_by": "factory",
     },
     {
         "part": {"en": "Screw M3", "zh": "M3 螺丝"},
         "material": {"en": "Steel", "zh": "钢"},
         "quantity": "4",
         "unit": "pcs",
+        "supplied_by": "factory",
     },
 ]
 
