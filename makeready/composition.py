@@ -30,7 +30,15 @@ from makeready.workflow import decisions as _decisions  # noqa: F401  (declares 
 from makeready.workflow import jobs as workflow_jobs
 from makeready.workflow import triggers as workflow_rules
 
-JOB_MODULES = (notify_jobs, workflow_jobs, billing_jobs, spec_documents, upload_sweep, audit_jobs, materials_jobs)
+JOB_MODULES = (
+    notify_jobs,
+    workflow_jobs,
+    billing_jobs,
+    spec_documents,
+    upload_sweep,
+    audit_jobs,
+    materials_jobs,
+)
 """Modules whose import registers background jobs (`@job`) and periodic ones."""
 
 RULE_SETS = (workflow_rules.RULES, billing_rules.RULES, production_rules.RULES, materials_rules.RULES)

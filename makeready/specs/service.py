@@ -136,7 +136,9 @@ async def _can_issue(ctx: Context[SpecRevision]) -> list[str]:
     content = content_of(ctx.obj)
     problems = issue_blockers(content)
     missing = (
-        [_("The translation is not finished. Fix these fields before issuing:"), *problems] if problems else []
+        [_("The translation is not finished. Fix these fields before issuing:"), *problems]
+        if problems
+        else []
     )
     return missing + unbought_bom_lines(content)
 
