@@ -26,6 +26,7 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 from backoffice.board import CoordinatorPages
 from backoffice.factory_links import FactoryLinkPages
 from backoffice.feasibility import FeasibilityWorkspace
+from backoffice.materials import MaterialPages
 from backoffice.specs import SpecWorkspace
 from backoffice.suppliers import SupplierPages
 from makeready import i18n, jobs
@@ -46,6 +47,8 @@ from portal.files import files_api, local_download, local_upload
 from portal.guards import coordinators_only
 from portal.health import healthz, readyz
 from portal.locale import LocaleMiddleware
+from portal.materials import BrandMaterialPages
+from portal.materials_factory import FactoryMaterialPages
 from portal.notifications import NotificationPages, notifications_api
 from portal.pages import login_page, login_submit, logout, switch_locale
 from portal.projects_pages import ProjectPages
@@ -139,7 +142,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
         # has its own CSRF middleware; Stripe signs its webhooks
         # /uploads/local is authenticated by its signed form fields, like an S3 presigned POST
         # /f/ has no session to protect: the link's token is the credential (portal/factory.py explains)
-        exclude=["/api/", "/admin", "/webhooks/stripe", "/healthz", "/readyz", "/uploads/local", "^/f/"],
+        exclude=[
+            "/api/",
+            "/admin",
+            "/webhooks/stripe",
+            "/healthz",
+            "/readyz",
+            "/uploads/local",
+            "^/f/",
+            "^/p/",
+        ],
     )
     # every coordinator page, behind the one guard: staff or admins, signed in here or to the back office
     coordinator_pages = Router(
@@ -148,6 +160,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=[
             CoordinatorPages,
             SupplierPages,
+            MaterialPages,
             FeasibilityWorkspace,
             SpecWorkspace,
             FactoryLinkPages,
@@ -181,6 +194,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             local_upload,
             local_download,
             FactoryPages,
+            FactoryMaterialPages,
+            BrandMaterialPages,
             BillingPages,
             stripe_webhook,
             # the mount also answers /admin with a redirect to /admin/: a plain route at the mount's own path
