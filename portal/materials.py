@@ -18,6 +18,7 @@ from makeready.accounts.models import User
 from makeready.i18n import _, label
 from makeready.materials import shortages, supply, views
 from makeready.production.common import load_order
+from makeready.production.models import Lot
 from portal.auth import Actor, provide_user
 
 
@@ -42,6 +43,14 @@ class BrandMaterialPages(Controller):
             else {}
         )
         titles = {kind.name: _(kind.title) for kind in shortages.KINDS}
+        # a lot started without its materials in house: the coordinator's recorded reason is the brand's to see
+        overrides = (
+            await db.scalars(
+                select(Lot)
+                .where(Lot.order_id == order.id, Lot.start_override_reason != "")
+                .order_by(Lot.number)
+            )
+        ).all()
         return Template(
             "portal/materials/order.html",
             context={
@@ -49,6 +58,7 @@ class BrandMaterialPages(Controller):
                 "m": materials,
                 "owners": owners,
                 "titles": titles,
+                "overrides": overrides,
                 "label": label,
                 "shipments": await supply.shipments_of(db, order.id),
                 "action": urls.brand_order_materials(order.id) + "/free-issue",

@@ -163,6 +163,22 @@ async def test_the_brand_sees_readiness_and_owners_without_costs_and_records_fre
     async with session_as(engine, people, people.owner_a) as session:
         states = {line.requirement.description_en: line.state for line in await lines_of(session, order.id)}
     assert states["Power cord"] == Readiness.in_transit
+    # a lot started without its materials, with the coordinator's reason: the brand sees why
+    from makeready.production import lots as lot_service
+    from tests.workflow_support import call_as
+
+    async with system(engine) as session:
+        first = (await lot_service.lots_of(session, order.id))[0]
+    await call_as(
+        engine,
+        people,
+        people.coordinator,
+        lot_service.start_lot,
+        lot_id=first.id,
+        override_reason="Screws arrive tomorrow, the line starts with the shades",
+    )
+    page = await client.get(f"/orders/{order.id}/materials")
+    assert "Screws arrive tomorrow, the line starts with the shades" in page.text
     # the coordinator pages are not the brand's
     assert (await client.get(f"/coordinator/orders/{order.id}/materials")).status_code in (403, 404)
 
