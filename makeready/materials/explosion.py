@@ -19,7 +19,7 @@ from datetime import date, timedelta
 from decimal import ROUND_CEILING, Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from makeready.accounts.models import User
@@ -202,54 +202,66 @@ async def compute_requirements(
     need = need_date(await lot_starts(session, order.id), order.ex_factory_date)
     existing = {r.material_key: r for r in await requirements_of(session, order.id, active_only=False)}
     changes: dict[str, dict[str, Any]] = {}
+    created: list[dict[str, Any]] = []
     seen = set()
     for item in needs:
         seen.add(item.key)
         by = order_by_date(need, lead_time_days=item.lead_time_days, supplied_by=item.supplied_by)
         row = existing.get(item.key)
+        described = {
+            "material_code": item.code,
+            "description_en": item.description_en,
+            "description_zh": item.description_zh,
+            "unit": item.unit,
+            "supplied_by": item.supplied_by,
+            "material_supplier": item.material_supplier,
+            "lead_time_days": item.lead_time_days,
+            "bom_lines": item.lines,
+        }
         if row is None:
-            row = MaterialRequirement(
-                org_id=order.org_id,
-                order_id=order.id,
-                project_id=order.project_id,
-                material_key=item.key,
-                gross=item.gross,
-                need_date=need,
-                order_by_date=by,
+            # new materials go in one batched INSERT (an order's first explosion creates hundreds of rows)
+            created.append(
+                {
+                    "org_id": order.org_id,
+                    "order_id": order.id,
+                    "project_id": order.project_id,
+                    "material_key": item.key,
+                    "gross": item.gross,
+                    "need_date": need,
+                    "order_by_date": by,
+                    "active": True,
+                    **described,
+                }
             )
-            session.add(row)
             changes[item.key] = {"gross": [None, _num(item.gross)], "need_date": [None, need.isoformat()]}
-        else:
-            change: dict[str, Any] = {}
-            if row.gross != item.gross or not row.active:
-                change["gross"] = [_num(row.gross) if row.active else None, _num(item.gross)]
-                row.previous_gross = row.gross if row.active else None
-                row.gross = item.gross
-            if row.need_date != need:
-                change["need_date"] = [row.need_date.isoformat(), need.isoformat()]
-                row.need_date = need
-            if row.order_by_date != by:
-                change["order_by_date"] = [row.order_by_date.isoformat(), by.isoformat()]
-                row.order_by_date = by
-            if row.supplied_by != item.supplied_by:
-                change["supplied_by"] = [row.supplied_by, item.supplied_by]
-            if change:
-                changes[item.key] = change
+            continue
+        change: dict[str, Any] = {}
+        if row.gross != item.gross or not row.active:
+            change["gross"] = [_num(row.gross) if row.active else None, _num(item.gross)]
+            row.previous_gross = row.gross if row.active else None
+            row.gross = item.gross
+        if row.need_date != need:
+            change["need_date"] = [row.need_date.isoformat(), need.isoformat()]
+            row.need_date = need
+        if row.order_by_date != by:
+            change["order_by_date"] = [row.order_by_date.isoformat(), by.isoformat()]
+            row.order_by_date = by
+        if row.supplied_by != item.supplied_by:
+            change["supplied_by"] = [row.supplied_by, item.supplied_by]
+        if change:
+            changes[item.key] = change
         row.active = True
-        row.material_code = item.code
-        row.description_en, row.description_zh = item.description_en, item.description_zh
-        row.unit, row.supplied_by = item.unit, item.supplied_by
-        row.material_supplier, row.lead_time_days, row.bom_lines = (
-            item.material_supplier,
-            item.lead_time_days,
-            item.lines,
-        )
+        for name, value in described.items():
+            if getattr(row, name) != value:
+                setattr(row, name, value)
     for key, row in existing.items():
         if key not in seen and row.active:
             row.active = False
             row.previous_gross = row.gross
             changes[key] = {"gross": [_num(row.gross), None]}
     await session.flush()
+    if created:
+        await session.execute(insert(MaterialRequirement), created)
     if changes:
         await audit.record(
             session,
