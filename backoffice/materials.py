@@ -16,11 +16,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backoffice.access import Staff, provide_staff
 from backoffice.params import PageNumber
 from makeready import urls
-from makeready.i18n import label
-from makeready.materials import supply, views
+from makeready.i18n import _, label
+from makeready.materials import shortages, supply, views
 from makeready.production.common import load_order
 
 TEMPLATES = "backoffice/materials"
+
+
+def titles() -> dict[str, str]:
+    return {kind.name: _(kind.title) for kind in shortages.KINDS}
 
 
 def _version(form: Any) -> int | None:
@@ -61,6 +65,7 @@ class MaterialPages(Controller):
                 "shipments": shipments,
                 "label": label,
                 "base": urls.order_materials(order.id),
+                "titles": titles(),
             },
         )
 
@@ -170,5 +175,6 @@ class MaterialPages(Controller):
                 "due": due,
                 "days": views.DUE_DAYS,
                 "label": label,
+                "titles": titles(),
             },
         )

@@ -19,10 +19,10 @@ from makeready.materials import explosion, shortages
 from makeready.materials import supply as supply_service
 from makeready.materials.explosion import explode, requirements_of
 from makeready.materials.models import MaterialRequirement, PurchaseStatus
-from makeready.materials.readiness import Readiness, lines_of, order_readiness
+from makeready.materials.readiness import Readiness, lines_of, order_readiness, pending_parts
 from makeready.production import lots as lot_service
 from makeready.production import orders as order_service
-from makeready.production.models import LotStatus
+from makeready.production.models import Lot, LotStatus
 from makeready.specs import content as spec_content
 from makeready.specs.service import unbought_bom_lines
 from makeready.workflow.escalation import run_escalation
@@ -279,6 +279,13 @@ async def test_an_eta_slipping_past_the_need_date_raises_an_owned_shortage_that_
     assert late.kind == "shortage.late"
     assert late.owner_id == people.coordinator.id
     assert late.subject_id == made[0].id
+    # the lot's card says what is missing and when it is expected
+    async with session_as(engine, people, people.coordinator) as session:
+        lot = await session.get_one(Lot, made[0].id)
+        (part,) = (await pending_parts(session, [lot]))[lot.id]
+    assert part.material == "Screw M3"
+    assert part.missing == Decimal("12000")
+    assert part.expected == in_days(9)
     # two days on, nobody fixed it: the ladder's step is taken
     later = utcnow() + timedelta(days=shortages.ESCALATION_DAYS, hours=1)
     async with system(engine) as session:

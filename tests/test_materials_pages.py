@@ -252,3 +252,47 @@ async def test_the_factory_confirms_its_materials_in_house_through_its_link(
     )
     assert other.status_code == 422
     assert (await client.get(f"/p/{'x' * len(token)}/materials")).status_code == 404
+
+
+async def test_the_shortages_page_sends_the_same_statements_for_3_or_60_shortages(
+    client: Client, engine: AsyncEngine, world: World, arranged_order: tuple[People, Any, str]
+) -> None:
+    from datetime import timedelta
+
+    from makeready.conditions.models import Condition, ConditionStatus
+    from makeready.db.types import utcnow
+    from tests.test_query_counts import count_statements
+
+    _people, order, _token = arranged_order
+    await login(client, world.coordinator.email)
+
+    async def add(count: int, first: int) -> None:
+        async with system(engine) as session:
+            for n in range(first, first + count):
+                session.add(
+                    Condition(
+                        org_id=order.org_id,
+                        project_id=order.project_id,
+                        kind="shortage.late",
+                        subject_type="lot",
+                        subject_id=900_000 + n,
+                        owner_id=world.coordinator.id,
+                        status=ConditionStatus.open,
+                        raised_at=utcnow() - timedelta(minutes=n),
+                    )
+                )
+
+    async def statements() -> int:
+        with count_statements(engine) as seen:
+            response = await client.get("/coordinator/materials")
+        assert response.status_code == 200
+        return len(seen)
+
+    await add(3, 0)
+    few = await statements()
+    await add(57, 3)
+    many = await statements()
+    assert many == few
+    page = await client.get("/coordinator/materials?page=2")
+    assert page.status_code == 200
+    assert "shortage.late" in page.text

@@ -22,7 +22,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from makeready.db.types import utcnow
 from makeready.i18n import N_, _, format_date, label
-from makeready.materials.explosion import requirements_of
 from makeready.materials.models import (
     FreeIssueShipment,
     MaterialReceipt,
@@ -109,13 +108,30 @@ def assess(
 
 async def lines_of(session: AsyncSession, order_id: int, *, today: date | None = None) -> list[Line]:
     """Every active requirement of the order with its readiness: four queries whatever the BOM's size."""
+    return (await lines_for_orders(session, [order_id], today=today)).get(order_id, [])
+
+
+async def lines_for_orders(
+    session: AsyncSession, order_ids: list[int], *, today: date | None = None
+) -> dict[int, list[Line]]:
+    """The readiness lines of several orders (a board page's), in the same four queries."""
+    if not order_ids:
+        return {}
     day = today or utcnow().date()
-    requirements = await requirements_of(session, order_id)
+    requirements = list(
+        (
+            await session.scalars(
+                select(MaterialRequirement)
+                .where(MaterialRequirement.order_id.in_(order_ids), MaterialRequirement.active.is_(True))
+                .order_by(MaterialRequirement.id)
+            )
+        ).all()
+    )
     received: dict[int, Decimal] = defaultdict(Decimal)
     for requirement_id, quantity in (
         await session.execute(
             select(MaterialReceipt.requirement_id, func.sum(MaterialReceipt.quantity))
-            .where(MaterialReceipt.order_id == order_id)
+            .where(MaterialReceipt.order_id.in_(order_ids))
             .group_by(MaterialReceipt.requirement_id)
         )
     ).all():
@@ -127,7 +143,7 @@ async def lines_of(session: AsyncSession, order_id: int, *, today: date | None =
         await session.execute(
             select(PurchaseOrderLine, PurchaseOrder.status, PurchaseOrder.eta)
             .join(PurchaseOrder, PurchaseOrder.id == PurchaseOrderLine.purchase_order_id)
-            .where(PurchaseOrder.order_id == order_id, PurchaseOrder.status.in_(OPEN_PO))
+            .where(PurchaseOrder.order_id.in_(order_ids), PurchaseOrder.status.in_(OPEN_PO))
         )
     ).all():
         rest = max(Decimal(0), line.quantity - line.received_quantity)
@@ -141,14 +157,14 @@ async def lines_of(session: AsyncSession, order_id: int, *, today: date | None =
     for shipment in (
         await session.scalars(
             select(FreeIssueShipment).where(
-                FreeIssueShipment.order_id == order_id, FreeIssueShipment.status == ShipmentStatus.shipped
+                FreeIssueShipment.order_id.in_(order_ids), FreeIssueShipment.status == ShipmentStatus.shipped
             )
         )
     ).all():
         on_order[shipment.requirement_id] += shipment.quantity
         etas[shipment.requirement_id] = max(shipment.eta, etas.get(shipment.requirement_id, shipment.eta))
         moving.add(shipment.requirement_id)
-    out = []
+    out: dict[int, list[Line]] = {order_id: [] for order_id in order_ids}
     for requirement in requirements:
         in_house = received.get(requirement.id, Decimal(0))
         pending = on_order.get(requirement.id, Decimal(0))
@@ -160,7 +176,7 @@ async def lines_of(session: AsyncSession, order_id: int, *, today: date | None =
             moving=requirement.id in moving,
             today=day,
         )
-        out.append(
+        out[requirement.order_id].append(
             Line(
                 requirement=requirement,
                 state=state,
@@ -171,6 +187,40 @@ async def lines_of(session: AsyncSession, order_id: int, *, today: date | None =
                 supply_open=pending > 0,
             )
         )
+    return out
+
+
+@dataclass(frozen=True)
+class PendingPart:
+    """What a lot card's "Pending parts" says: the material, what is missing and when it is expected."""
+
+    material: str
+    missing: Decimal
+    unit: str
+    expected: date | None
+    state: Readiness
+
+
+async def pending_parts(session: AsyncSession, lots: list[Lot]) -> dict[int, list[PendingPart]]:
+    """For lots with an open shortage (the board's cards), the materials not in house, worst first: four queries
+    for the whole page, whatever the number of lots or orders."""
+    by_order = await lines_for_orders(session, sorted({lot.order_id for lot in lots}))
+    out: dict[int, list[PendingPart]] = {}
+    for lot in lots:
+        lines = sorted(
+            (line for line in by_order.get(lot.order_id, []) if line.state != Readiness.in_house),
+            key=lambda line: (RANK[line.state], line.requirement.need_date),
+        )
+        out[lot.id] = [
+            PendingPart(
+                material=line.requirement.description_en or line.requirement.material_code,
+                missing=line.missing,
+                unit=line.requirement.unit,
+                expected=line.eta,
+                state=line.state,
+            )
+            for line in lines
+        ]
     return out
 
 

@@ -15,7 +15,7 @@ from makeready.materials import shortages
 from makeready.materials.models import PurchaseOrder, PurchaseStatus
 from makeready.materials.readiness import RANK, Line, Readiness, lines_of, order_readiness
 from makeready.materials.supply import OPEN, purchase_orders_of, shipments_of
-from makeready.production.models import ProductionOrder
+from makeready.production.models import Lot, ProductionOrder
 
 DUE_DAYS = 14
 PAGE_SIZE = 50
@@ -49,15 +49,16 @@ async def supply_of(session: AsyncSession, order_id: int) -> tuple[list[Purchase
 
 async def agency_overview(
     session: AsyncSession, *, page: int = 1, today: date | None = None
-) -> tuple[list[Condition], int, list[PurchaseOrder]]:
+) -> tuple[list[tuple[Condition, Lot | None]], int, list[PurchaseOrder]]:
     """Every open shortage (paged, oldest first) and every purchase order due in the next DUE_DAYS days."""
     day = today or utcnow().date()
     names = [kind.name for kind in shortages.KINDS]
     where = (Condition.kind.in_(names), Condition.resolved_at.is_(None))
     total = int(await session.scalar(select(func.count(Condition.id)).where(*where)) or 0)
     rows = (
-        await session.scalars(
-            select(Condition)
+        await session.execute(
+            select(Condition, Lot)
+            .outerjoin(Lot, Lot.id == Condition.subject_id)
             .where(*where)
             .order_by(Condition.raised_at, Condition.id)
             .offset((max(1, page) - 1) * PAGE_SIZE)
@@ -76,4 +77,4 @@ async def agency_overview(
             .limit(PAGE_SIZE)
         )
     ).all()
-    return list(rows), total, list(due)
+    return [(condition, lot) for condition, lot in rows], total, list(due)
