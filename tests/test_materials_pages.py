@@ -16,6 +16,7 @@ from makeready.materials.readiness import Readiness, lines_of
 from tests import production_support
 from tests.conftest import World, csrf, login
 from tests.production_support import arrange_project, in_days, make_order
+from tests.test_spec_pages import Browser, browser, load, project_id, start, text  # noqa: F401  (fixtures)
 from tests.workflow_support import People, session_as, system
 
 Client = AsyncTestClient[Litestar]
@@ -296,3 +297,64 @@ async def test_the_shortages_page_sends_the_same_statements_for_3_or_60_shortage
     page = await client.get("/coordinator/materials?page=2")
     assert page.status_code == 200
     assert "shortage.late" in page.text
+
+
+async def test_the_spec_editor_edits_the_bom_planning_columns(
+    browser: Browser,  # noqa: F811  (the spec pages' fixture)
+    engine: AsyncEngine,
+    project_id: int,  # noqa: F811  (the spec pages' fixture)
+) -> None:
+    await start(browser, project_id)
+    base = f"/coordinator/projects/{project_id}/spec"
+    revision = await load(engine, project_id)
+    assert (
+        await browser.post(
+            f"{base}/1/save", {"section": "bom", "version": str(revision.version), "_add": "bom"}
+        )
+    ).status_code == 303
+    revision = await load(engine, project_id)
+    [row] = revision.content["bom"]
+    page = await browser.get(f"{base}/1")
+    for name in (
+        "material_code",
+        "scrap_percent",
+        "setup_quantity",
+        "pack_size",
+        "supplied_by",
+        "material_supplier",
+        "lead_time_days",
+    ):
+        assert f'name="bom.{row["id"]}.{name}"' in page.text, name
+    prefix = f"bom.{row['id']}"
+    data = {
+        "section": "bom",
+        "version": str(revision.version),
+        "bom[]": row["id"],
+        f"{prefix}.quantity": "4",
+        f"{prefix}.unit": "pcs",
+        f"{prefix}.material_code": "SCR-M3",
+        f"{prefix}.scrap_percent": "2",
+        f"{prefix}.setup_quantity": "10",
+        f"{prefix}.pack_size": "500",
+        f"{prefix}.supplied_by": "agency",
+        f"{prefix}.material_supplier": "Ningbo Fasteners",
+        f"{prefix}.lead_time_days": "21",
+        **text(f"{prefix}.part", "Shade", "灯罩"),
+        **text(f"{prefix}.material", "Screw M3", "M3螺丝"),
+    }
+    assert (await browser.post(f"{base}/1/save", data)).status_code == 303
+    [row] = (await load(engine, project_id)).content["bom"]
+    assert (row["material_code"], row["supplied_by"], row["lead_time_days"], row["pack_size"]) == (
+        "SCR-M3",
+        "agency",
+        21,
+        "500",
+    )
+    # a scrap rate over 100 % is refused, nothing saved
+    revision = await load(engine, project_id)
+    refused = await browser.post(
+        f"{base}/1/save", {**data, "version": str(revision.version), f"{prefix}.scrap_percent": "250"}
+    )
+    assert refused.status_code == 422
+    [row] = (await load(engine, project_id)).content["bom"]
+    assert row["scrap_percent"] == "2"
