@@ -47,7 +47,7 @@ from portal.files import files_api, local_download, local_upload
 from portal.guards import coordinators_only
 from portal.health import healthz, readyz
 from portal.locale import LocaleMiddleware
-from portal.materials import BrandMaterialPages
+from portal.materials import BrandMaterialPages, materials_api
 from portal.materials_factory import FactoryMaterialPages
 from portal.notifications import NotificationPages, notifications_api
 from portal.pages import login_page, login_submit, logout, switch_locale
@@ -196,6 +196,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             FactoryPages,
             FactoryMaterialPages,
             BrandMaterialPages,
+            materials_api,
             BillingPages,
             stripe_webhook,
             # the mount also answers /admin with a redirect to /admin/: a plain route at the mount's own path

@@ -358,3 +358,33 @@ async def test_the_spec_editor_edits_the_bom_planning_columns(
     assert refused.status_code == 422
     [row] = (await load(engine, project_id)).content["bom"]
     assert row["scrap_percent"] == "2"
+
+
+async def test_the_api_gives_readiness_and_shortages_without_costs_and_404s_another_organization(
+    client: Client, engine: AsyncEngine, world: World, arranged_order: tuple[People, Any, str]
+) -> None:
+    from makeready.accounts import service as accounts
+    from makeready.db.session import make_sessionmaker
+    from makeready.db.tenancy import Scope, set_scope
+
+    _people, order, _token = arranged_order
+    tokens = {}
+    async with make_sessionmaker(engine)() as session:
+        set_scope(session, Scope.system())
+        async with session.begin():
+            for key in ("owner_a", "owner_b"):
+                tokens[key] = (await accounts.issue_api_token(session, user=getattr(world, key))).token
+
+    async def call(who: str) -> Any:
+        headers = {"authorization": f"Bearer {tokens[who]}", "accept": "application/json"}
+        return await client.get(f"/api/v1/orders/{order.id}/materials", headers=headers)
+
+    mine = await call("owner_a")
+    assert mine.status_code == 200, mine.text
+    body = mine.json()
+    assert body["readiness"] == "not_ordered"
+    assert {m["material"]: m["readiness"] for m in body["materials"]}["Power cord"] == "not_ordered"
+    assert body["shortages"][0]["kind"] == "shortage.not_ordered"
+    assert "Ningbo" not in mine.text
+    assert "unit_cost" not in mine.text
+    assert (await call("owner_b")).status_code == 404
