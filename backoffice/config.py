@@ -148,6 +148,11 @@ PRODUCTION_LINK_MESSAGE = (
     + "."
 )
 
+MATERIALS_MESSAGE = (
+    "Materials are computed from the order's frozen BOM and recorded on the order's materials page "
+    "(/coordinator/orders/<id>/materials): requirements, purchase orders, free-issue shipments and receipts."
+)
+
 
 def _workflow(message: str, *columns: str) -> dict[str, str]:
     return dict.fromkeys(columns, message)
@@ -661,6 +666,50 @@ SPECS: Mapping[str, TableSpec] = {
         filters=("order_id", "supplier_id", "state"),
         order=("-created_at",),
         read_only=PRODUCTION_LINK_MESSAGE,
+    ),
+    "material_requirements": TableSpec(
+        group=PRODUCTION,
+        visible=(
+            "id",
+            "order_id",
+            "material_key",
+            "unit",
+            "gross",
+            "need_date",
+            "order_by_date",
+            "supplied_by",
+        ),
+        filters=("order_id", "supplied_by", "need_date", "order_by_date"),
+        order=("order_id", "order_by_date"),
+        read_only=MATERIALS_MESSAGE,
+    ),
+    "purchase_orders": TableSpec(
+        group=PRODUCTION,
+        visible=("id", "order_id", "number", "supplier_name", "status", "eta", "currency"),
+        filters=("order_id", "status", "eta"),
+        order=("-created_at",),
+        read_only=MATERIALS_MESSAGE,
+    ),
+    "purchase_order_lines": TableSpec(
+        group=PRODUCTION,
+        visible=("id", "purchase_order_id", "requirement_id", "quantity", "received_quantity", "unit_cost"),
+        filters=("purchase_order_id", "requirement_id"),
+        order=("purchase_order_id", "id"),
+        read_only=MATERIALS_MESSAGE,
+    ),
+    "free_issue_shipments": TableSpec(
+        group=PRODUCTION,
+        visible=("id", "order_id", "requirement_id", "quantity", "eta", "status", "tracking"),
+        filters=("order_id", "status", "eta"),
+        order=("-created_at",),
+        read_only=MATERIALS_MESSAGE,
+    ),
+    "material_receipts": TableSpec(
+        group=PRODUCTION,
+        visible=("id", "order_id", "requirement_id", "source", "quantity", "received_at", "via_link"),
+        filters=("order_id", "requirement_id", "source", "received_at"),
+        order=("-received_at",),
+        read_only=MATERIALS_MESSAGE,
     ),
     "audit_events": TableSpec(
         group=SYSTEM,

@@ -17,6 +17,9 @@ from makeready.billing import gating as billing_gating
 from makeready.billing import jobs as billing_jobs
 from makeready.billing import rules as billing_rules
 from makeready.kernel import bus, gates, ports
+from makeready.materials import jobs as materials_jobs
+from makeready.materials import readiness as materials_readiness
+from makeready.materials import rules as materials_rules
 from makeready.notify import jobs as notify_jobs
 from makeready.production import jobs as production_jobs
 from makeready.production import photos as production_photos
@@ -37,15 +40,17 @@ JOB_MODULES = (
     upload_sweep,
     audit_jobs,
     production_jobs,
+    materials_jobs,
 )
 """Modules whose import registers background jobs (`@job`) and periodic ones."""
 
-RULE_SETS = (workflow_rules.RULES, billing_rules.RULES, production_rules.RULES)
+RULE_SETS = (workflow_rules.RULES, billing_rules.RULES, production_rules.RULES, materials_rules.RULES)
 """Every domain's (event name, rule) list, registered in this order."""
 
 GATES = (
     (gates.PROJECT_CREATE, billing_gating.require_project_allowance),
     (gates.ORG_WRITE, billing_gating.require_writable),
+    (gates.LOT_START, materials_readiness.lot_start_missing),
 )
 """Checks before writes that lower domains ask for and higher ones answer."""
 

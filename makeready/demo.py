@@ -663,6 +663,7 @@ def tide_spec(photo_ids: list[int] | None = None) -> dict[str, Any]:
                 "material": _t("Brass", "黄铜"),
                 "quantity": "1",
                 "unit": "pcs",
+                "supplied_by": "factory",
             },
             {
                 "id": "b2",
@@ -670,6 +671,7 @@ def tide_spec(photo_ids: list[int] | None = None) -> dict[str, Any]:
                 "material": _t("European oak", "欧洲橡木"),
                 "quantity": "1",
                 "unit": "pcs",
+                "supplied_by": "factory",
             },
             {
                 "id": "b3",
@@ -677,6 +679,7 @@ def tide_spec(photo_ids: list[int] | None = None) -> dict[str, Any]:
                 "material": _t("Opal glass", "乳白玻璃"),
                 "quantity": "1",
                 "unit": "pcs",
+                "supplied_by": "factory",
             },
             {
                 "id": "b4",
@@ -684,6 +687,7 @@ def tide_spec(photo_ids: list[int] | None = None) -> dict[str, Any]:
                 "material": _t("Ceramic", "陶瓷"),
                 "quantity": "1",
                 "unit": "pcs",
+                "supplied_by": "factory",
             },
             {
                 "id": "b5",
@@ -691,6 +695,7 @@ def tide_spec(photo_ids: list[int] | None = None) -> dict[str, Any]:
                 "material": _t("PCB assembly", "电路板组件"),
                 "quantity": "1",
                 "unit": "pcs",
+                "supplied_by": "factory",
             },
             {
                 "id": "b6",
@@ -698,6 +703,7 @@ def tide_spec(photo_ids: list[int] | None = None) -> dict[str, Any]:
                 "material": _t("PVC, 2 x 0.75 mm²", "PVC，2 x 0.75平方毫米"),
                 "quantity": "1",
                 "unit": "pcs",
+                "supplied_by": "factory",
             },
         ],
         "assembly": [

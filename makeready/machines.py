@@ -15,6 +15,7 @@ from makeready.factory_links import links as _factory_links
 from makeready.feasibility import review as _feasibility
 from makeready.kernel.machine import MACHINES as REGISTRY
 from makeready.kernel.machine import Machine
+from makeready.materials import supply as _materials_supply
 from makeready.production import links as _production_links
 from makeready.production import lots as _lots
 from makeready.production import orders as _orders
@@ -42,6 +43,7 @@ DECLARING_MODULES = (
     _lots,
     _tooling,
     _production_links,
+    _materials_supply,
 )
 """The modules whose import declares a machine (one per lifecycle's home)."""
 

@@ -8,6 +8,13 @@ from makeready.changes.models import ChangeRequest
 from makeready.conditions.models import Condition
 from makeready.db.base import Base
 from makeready.feasibility.models import FeasibilityCheck, FeasibilityReview, ProductionApproach, Risk
+from makeready.materials.models import (
+    FreeIssueShipment,
+    MaterialReceipt,
+    MaterialRequirement,
+    PurchaseOrder,
+    PurchaseOrderLine,
+)
 from makeready.notify.models import EmailOutbox, Notification
 from makeready.production.models import (
     Lot,
@@ -37,10 +44,13 @@ __all__ = [
     "FactoryQuestion",
     "FeasibilityCheck",
     "FeasibilityReview",
+    "FreeIssueShipment",
     "GlossaryTerm",
     "Invitation",
     "Invoice",
     "Lot",
+    "MaterialReceipt",
+    "MaterialRequirement",
     "Membership",
     "Milestone",
     "MilestoneFee",
@@ -53,6 +63,8 @@ __all__ = [
     "ProductionPhoto",
     "ProgressReport",
     "Project",
+    "PurchaseOrder",
+    "PurchaseOrderLine",
     "Question",
     "Quote",
     "Risk",

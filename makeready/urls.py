@@ -85,3 +85,18 @@ def billing(org_id: int, *, checkout: str = "") -> str:
 def pricing(org_id: int, *, checkout: str = "") -> str:
     """The plans, for an organization; `checkout` says how a Stripe checkout ended (canceled)."""
     return _with_query("/pricing", org=org_id, checkout=checkout)
+
+
+def order_materials(order_id: int) -> str:
+    """The coordinator's materials page of a production order."""
+    return f"/coordinator/orders/{order_id}/materials"
+
+
+def brand_order_materials(order_id: int) -> str:
+    """The brand's materials page of a production order (readiness and shortages, no agency costs)."""
+    return f"/orders/{order_id}/materials"
+
+
+def factory_materials(token: str) -> str:
+    """The factory's "in house" form for its own materials, under its production link."""
+    return f"/p/{token}/materials"

@@ -26,6 +26,7 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 from backoffice.board import CoordinatorPages
 from backoffice.factory_links import FactoryLinkPages
 from backoffice.feasibility import FeasibilityWorkspace
+from backoffice.materials import MaterialPages
 from backoffice.production import ProductionOverview
 from backoffice.production import ProductionPages as CoordinatorProductionPages
 from backoffice.specs import SpecWorkspace
@@ -48,6 +49,8 @@ from portal.files import files_api, local_download, local_upload
 from portal.guards import coordinators_only
 from portal.health import healthz, readyz
 from portal.locale import LocaleMiddleware
+from portal.materials import BrandMaterialPages, materials_api
+from portal.materials_factory import FactoryMaterialPages
 from portal.notifications import NotificationPages, notifications_api
 from portal.pages import login_page, login_submit, logout, switch_locale
 from portal.production import ProductionPages, ProductionPhotoRoutes
@@ -162,6 +165,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=[
             CoordinatorPages,
             SupplierPages,
+            MaterialPages,
             FeasibilityWorkspace,
             SpecWorkspace,
             FactoryLinkPages,
@@ -201,6 +205,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ProductionPages,
             ProductionPhotoRoutes,
             production_api,
+            FactoryMaterialPages,
+            BrandMaterialPages,
+            materials_api,
             BillingPages,
             stripe_webhook,
             # the mount also answers /admin with a redirect to /admin/: a plain route at the mount's own path

@@ -14,6 +14,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from makeready.db.types import utcnow
+from makeready.materials.explosion import requirements_of
+from makeready.materials.supply import confirm_in_house
 from makeready.production import lots as lot_service
 from makeready.production import orders as order_service
 from makeready.production.models import Lot, ProductionOrder
@@ -28,12 +30,14 @@ BOM = [
         "material": {"en": "Aluminium", "zh": "铝"},
         "quantity": "1",
         "unit": "pcs",
+        "supplied_by": "factory",
     },
     {
         "part": {"en": "Screw M3", "zh": "M3 螺丝"},
         "material": {"en": "Steel", "zh": "钢"},
         "quantity": "4",
         "unit": "pcs",
+        "supplied_by": "factory",
     },
 ]
 
@@ -93,6 +97,7 @@ async def make_order(
     ex_factory_in: int = 60,
     lots: list[int] | None = None,
     state: str = "draft",
+    materials_in_house: bool = True,
     **data: Any,
 ) -> tuple[ProductionOrder, list[Lot], str | None]:
     """An order of `quantity` split into `lots` (default three equal lots), taken to `state`: draft, confirmed,
@@ -136,4 +141,10 @@ async def make_order(
         async with session_as(engine, people, None) as session:
             loaded = await order_service.load_order(session, order.id)
             order = await order_service.accept_order(session, order=loaded, name="Wang Lei")
+            if materials_in_house:
+                # the factory has its materials, so the lot-start gate (materials) lets lots start
+                for requirement in await requirements_of(session, order.id):
+                    await confirm_in_house(
+                        session, order=order, requirement_id=requirement.id, quantity=requirement.gross
+                    )
     return order, made, token

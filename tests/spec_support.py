@@ -102,6 +102,7 @@ def filled_content(photo_ids: list[int], *, rows: int = 3, extra_text: str = "")
                 "material": t(f"Stainless steel {i}", f"不锈钢{n(i)}"),
                 "quantity": str(4 + i),
                 "unit": "pcs",
+                "supplied_by": "factory",
             }
             for i in range(rows)
         ],

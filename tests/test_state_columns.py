@@ -89,6 +89,8 @@ TABLES = {
     "lot": "lots",
     "tooling": "tooling_items",
     "production_link": "production_links",
+    "purchase_order": "purchase_orders",
+    "free_issue": "free_issue_shipments",
 }
 INSERTS = frozenset({"insert", "pg_insert", "sqlite_insert"})
 """A new row's first state is no transition: `insert(...).values(status=...)` is not a hand-set status."""

@@ -37,6 +37,7 @@ def test_every_periodic_job_is_a_registered_job() -> None:
         "sweep_abandoned_uploads",
         "audit_checkpoint",
         "run_production_checks",
+        "run_shortages",
     }
     assert set(registry.PERIODIC) <= set(registry.REGISTRY)
     for name in ("send_email", "invoice_milestone_fee", "render_spec_pdf"):

@@ -193,11 +193,45 @@ def bom_unit_label(unit: str) -> str:
     return gettext(known) if known else unit
 
 
+class SuppliedBy(enum.StrEnum):
+    """Who buys a BOM line's material: the factory, the brand (free issue) or the agency. Empty: nobody yet."""
+
+    none = ""
+    factory = "factory"
+    brand = "brand"
+    agency = "agency"
+
+    @staticmethod
+    def labels() -> dict[SuppliedBy, str]:
+        return {
+            SuppliedBy.none: N_("Nobody yet"),
+            SuppliedBy.factory: N_("The factory"),
+            SuppliedBy.brand: N_("The brand (free issue)"),
+            SuppliedBy.agency: N_("The agency"),
+        }
+
+
+Percent = Annotated[Decimal, Field(ge=0, le=Decimal("100"), decimal_places=2)]
+PackSize = Annotated[Decimal, Field(ge=0, le=Decimal("1000000"), decimal_places=4)]
+LeadDays = Annotated[int, Field(ge=0, le=365)]
+
+
 class BomLine(Row):
     part: Text = Field(default_factory=Text)
     material: Text = Field(default_factory=Text)
     quantity: Quantity = Decimal(1)
+    """Quantity per finished unit."""
     unit: Short = "pcs"
+    material_code: Short = ""
+    """The same code in two sub-assemblies is one material to plan and buy (materials explode by it)."""
+    scrap_percent: Percent = Decimal(0)
+    setup_quantity: Quantity = Decimal(0)
+    """Used once per order (first-article, machine setup), on top of quantity x units."""
+    pack_size: PackSize = Decimal(0)
+    """The minimum order quantity or pack size the requirement is rounded up to (0: no rounding)."""
+    supplied_by: SuppliedBy = SuppliedBy.none
+    material_supplier: Short = ""
+    lead_time_days: LeadDays = 0
 
 
 class AssemblyStep(Row):
@@ -347,6 +381,13 @@ FIELDS: dict[str, str] = {
     "change_summary": N_("Changes in this revision"),
     "position": N_("Position"),
     "row": N_("Row"),
+    "material_code": N_("Material code"),
+    "scrap_percent": N_("Scrap %"),
+    "setup_quantity": N_("Setup quantity"),
+    "pack_size": N_("Pack size or MOQ"),
+    "supplied_by": N_("Supplied by"),
+    "material_supplier": N_("Material supplier"),
+    "lead_time_days": N_("Lead time (days)"),
 }
 """Field names (N_ msgids) for labels, the diff and the factory's questions."""
 

@@ -133,10 +133,25 @@ def issue_blockers(content: SpecContent) -> list[str]:
 
 async def _can_issue(ctx: Context[SpecRevision]) -> list[str]:
     require_open(await load_project(ctx.session, ctx.obj.project_id))
-    problems = issue_blockers(content_of(ctx.obj))
-    if problems:
-        return [_("The translation is not finished. Fix these fields before issuing:"), *problems]
-    return []
+    content = content_of(ctx.obj)
+    problems = issue_blockers(content)
+    missing = (
+        [_("The translation is not finished. Fix these fields before issuing:"), *problems]
+        if problems
+        else []
+    )
+    return missing + unbought_bom_lines(content)
+
+
+def unbought_bom_lines(content: SpecContent) -> list[str]:
+    """BOM lines nobody buys yet ("who buys this?"): a revision is not issued for production with any."""
+    lines = [
+        _("BOM row %(row)s (%(part)s): choose who supplies it (the factory, the brand or the agency).")
+        % {"row": index, "part": line.part.en or line.material.en or "—"}
+        for index, line in enumerate(content.bom, start=1)
+        if not line.supplied_by
+    ]
+    return [_("Who buys these BOM lines?"), *lines] if lines else []
 
 
 async def _can_submit(ctx: Context[SpecRevision]) -> list[str]:
