@@ -1,1 +1,2 @@
-"""Quality: ISO 2859-1 sampling plans, inspections, defects, holds and corrective actions (DESIGN.md 3b)."""
+"""Quality: acceptance sampling (ISO 2859-1), inspections of production lots, defects, holds and corrective actions
+(DESIGN.md 3b)."""
