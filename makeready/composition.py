@@ -21,21 +21,34 @@ from makeready.notify import jobs as notify_jobs
 from makeready.production import rules as production_rules
 from makeready.projects import files as project_files
 from makeready.projects import sweep as upload_sweep
+from makeready.quality import holds as quality_holds
+from makeready.quality import jobs as quality_jobs
+from makeready.quality import photos as quality_photos
+from makeready.quality import rules as quality_rules
 from makeready.samples import photos as sample_photos
 from makeready.specs import documents as spec_documents
 from makeready.workflow import decisions as _decisions  # noqa: F401  (declares the question events)
 from makeready.workflow import jobs as workflow_jobs
 from makeready.workflow import triggers as workflow_rules
 
-JOB_MODULES = (notify_jobs, workflow_jobs, billing_jobs, spec_documents, upload_sweep, audit_jobs)
+JOB_MODULES = (
+    notify_jobs,
+    workflow_jobs,
+    billing_jobs,
+    spec_documents,
+    upload_sweep,
+    audit_jobs,
+    quality_jobs,
+)
 """Modules whose import registers background jobs (`@job`) and periodic ones."""
 
-RULE_SETS = (workflow_rules.RULES, billing_rules.RULES, production_rules.RULES)
+RULE_SETS = (workflow_rules.RULES, billing_rules.RULES, production_rules.RULES, quality_rules.RULES)
 """Every domain's (event name, rule) list, registered in this order."""
 
 GATES = (
     (gates.PROJECT_CREATE, billing_gating.require_project_allowance),
     (gates.ORG_WRITE, billing_gating.require_writable),
+    (gates.LOT_RELEASE, quality_holds.release_gate),
 )
 """Checks before writes that lower domains ask for and higher ones answer."""
 
@@ -52,6 +65,7 @@ def wire() -> None:
         gates.register(name, gate)
     project_files.register_key_owner(sample_photos.thumbnail_keys_in)
     project_files.register_key_owner(spec_documents.document_keys_in)
+    project_files.register_key_owner(quality_photos.thumbnail_keys_in)
     for rules in RULE_SETS:
         for event_name, rule in rules:
             bus.register(event_name, rule)

@@ -18,6 +18,7 @@ from makeready.production.models import (
     ToolingItem,
 )
 from makeready.projects.models import Attachment, Milestone, Project, Question, Task
+from makeready.quality.models import CorrectiveAction, Defect, Inspection, QualityHold
 from makeready.samples.models import SamplePhoto, SampleRound
 from makeready.specs.models import FactoryLink, FactoryQuestion, GlossaryTerm, SpecDocument, SpecRevision
 from makeready.suppliers.models import Quote, Supplier
@@ -32,12 +33,15 @@ __all__ = [
     "BillingAccount",
     "ChangeRequest",
     "Condition",
+    "CorrectiveAction",
+    "Defect",
     "EmailOutbox",
     "FactoryLink",
     "FactoryQuestion",
     "FeasibilityCheck",
     "FeasibilityReview",
     "GlossaryTerm",
+    "Inspection",
     "Invitation",
     "Invoice",
     "Lot",
@@ -53,6 +57,7 @@ __all__ = [
     "ProductionPhoto",
     "ProgressReport",
     "Project",
+    "QualityHold",
     "Question",
     "Quote",
     "Risk",

@@ -55,3 +55,23 @@ def billing(org_id: int, *, checkout: str = "") -> str:
 def pricing(org_id: int, *, checkout: str = "") -> str:
     """The plans, for an organization; `checkout` says how a Stripe checkout ended (canceled)."""
     return _with_query("/pricing", org=org_id, checkout=checkout)
+
+
+def inspection(inspection_id: int) -> str:
+    """The coordinator's (and inspector's) page of one inspection."""
+    return f"/coordinator/inspections/{inspection_id}"
+
+
+def inspection_review(project_id: int, inspection_id: int) -> str:
+    """The brand's review page of one inspection report."""
+    return f"{project(project_id)}/inspections/{inspection_id}"
+
+
+def corrective_action(action_id: int) -> str:
+    """The coordinator's page of one corrective action."""
+    return f"/coordinator/corrective-actions/{action_id}"
+
+
+def production_quality(token: str) -> str:
+    """The factory's quality page through its production link (the token is the credential: sent, never stored)."""
+    return f"/p/{token}/quality"

@@ -89,6 +89,9 @@ TABLES = {
     "lot": "lots",
     "tooling": "tooling_items",
     "production_link": "production_links",
+    "inspection": "inspections",
+    "quality_hold": "quality_holds",
+    "corrective_action": "corrective_actions",
 }
 INSERTS = frozenset({"insert", "pg_insert", "sqlite_insert"})
 """A new row's first state is no transition: `insert(...).values(status=...)` is not a hand-set status."""

@@ -36,6 +36,7 @@ def test_every_periodic_job_is_a_registered_job() -> None:
         "invoice_due_fees",
         "sweep_abandoned_uploads",
         "audit_checkpoint",
+        "flag_overdue_corrective_actions",
     }
     assert set(registry.PERIODIC) <= set(registry.REGISTRY)
     for name in ("send_email", "invoice_milestone_fee", "render_spec_pdf"):
