@@ -26,6 +26,7 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 from backoffice.board import CoordinatorPages
 from backoffice.factory_links import FactoryLinkPages
 from backoffice.feasibility import FeasibilityWorkspace
+from backoffice.inspections import InspectionPages
 from backoffice.specs import SpecWorkspace
 from backoffice.suppliers import SupplierPages
 from makeready import i18n, jobs
@@ -49,6 +50,8 @@ from portal.locale import LocaleMiddleware
 from portal.notifications import NotificationPages, notifications_api
 from portal.pages import login_page, login_submit, logout, switch_locale
 from portal.projects_pages import ProjectPages
+from portal.quality import QualityPages
+from portal.quality_factory import FactoryQualityPages
 from portal.samples import SamplePages, SamplePhotoRoutes, samples_api
 from portal.security import baseline_headers, security_headers
 from portal.specs import SpecPages, specs_api
@@ -127,7 +130,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         secure=secure,
         samesite="lax",
         # the factory's link pages set no cookie at all (portal/factory.py)
-        exclude=["/healthz", "/readyz", "/static", "^/f/"],
+        exclude=["/healthz", "/readyz", "/static", "^/f/", "^/p/"],
     )
     csrf = CSRFConfig(
         secret=_derive(settings.app.secret_key, "csrf").hex(),
@@ -139,7 +142,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
         # has its own CSRF middleware; Stripe signs its webhooks
         # /uploads/local is authenticated by its signed form fields, like an S3 presigned POST
         # /f/ has no session to protect: the link's token is the credential (portal/factory.py explains)
-        exclude=["/api/", "/admin", "/webhooks/stripe", "/healthz", "/readyz", "/uploads/local", "^/f/"],
+        exclude=[
+            "/api/",
+            "/admin",
+            "/webhooks/stripe",
+            "/healthz",
+            "/readyz",
+            "/uploads/local",
+            "^/f/",
+            "^/p/",
+        ],
     )
     # every coordinator page, behind the one guard: staff or admins, signed in here or to the back office
     coordinator_pages = Router(
@@ -151,6 +163,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             FeasibilityWorkspace,
             SpecWorkspace,
             FactoryLinkPages,
+            InspectionPages,
         ],
     )
     return Litestar(
@@ -181,6 +194,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             local_upload,
             local_download,
             FactoryPages,
+            FactoryQualityPages,
+            QualityPages,
             BillingPages,
             stripe_webhook,
             # the mount also answers /admin with a redirect to /admin/: a plain route at the mount's own path
