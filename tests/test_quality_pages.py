@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from makeready.production.models import Lot, LotStatus, ProductionPhoto
 from makeready.quality import holds
+from makeready.quality import inspections as qc
 from makeready.quality.models import (
     ActionStatus,
     CorrectiveAction,
@@ -118,7 +119,7 @@ async def test_the_inspector_fills_submits_once_and_a_hold_blocks_release(
     assert stored.verdict == "reject"
     assert stored.counts["major"] == 8
     # the lot failed and is held; a concession below passes it; a manual hold then blocks its release over HTTP
-    await call_as(engine, people, people.coordinator, _send, inspection_id=inspection.id)
+    await call_as(engine, people, people.coordinator, qc.send_for_review, inspection_id=inspection.id)
     await login(client, world.owner_a.email)
     review = f"/projects/{produced.arranged.project.id}/inspections/{inspection.id}"
     page = await client.get(review)
@@ -164,12 +165,6 @@ async def test_the_inspector_fills_submits_once_and_a_hold_blocks_release(
     )
     assert released.status_code == 303  # type: ignore[attr-defined]
     assert (await reload(engine, Lot, produced.lot.id)).status == LotStatus.released
-
-
-async def _send(session: object, *, actor: object, inspection_id: int) -> object:
-    from makeready.quality import inspections as qc
-
-    return await qc.send_for_review(session, actor=actor, inspection_id=inspection_id)  # type: ignore[arg-type]
 
 
 async def test_counts_over_the_sample_are_refused_over_http(
@@ -277,8 +272,6 @@ async def test_the_factory_answers_a_corrective_action_through_its_link(
 ) -> None:
     produced, inspection = await _in_review(engine, world, majors=9)
     people = people_of(world)
-    from makeready.quality import inspections as qc
-
     await call_as(
         engine,
         people,
@@ -329,7 +322,7 @@ async def test_the_factory_answers_a_corrective_action_through_its_link(
     assert inspection.reference in report.text
     # a token nobody issued, and another order's action
     assert (await client.get("/p/" + "x" * 43 + "/quality")).status_code == 404
-    other, other_inspection = await _in_review(engine, world, majors=0)
+    other, _other = await _in_review(engine, world, majors=0)
     response = await client.post(
         f"/p/{other.token}/quality/actions/{action.id}",
         data={"name": "x", "root_cause": "x", "action": "x", "rework_done": "x", "reworked_quantity": "1"},
