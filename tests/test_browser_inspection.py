@@ -58,7 +58,7 @@ DIMENSIONS = [{"id": "d1", "feature": {"en": "Shade diameter", "zh": "灯罩直�
 async def main():
     wire()
     async with unit_of_work(Scope.system()) as session:
-        coordinator = await session.scalar(select(User).where(User.email == "%(coordinator)s"))
+        coordinator = await session.scalar(select(User).where(User.email == "COORDINATOR_EMAIL"))
         org = await session.scalar(select(Organization).order_by(Organization.id))
         owner = await session.scalar(
             select(User).join(Membership, Membership.user_id == User.id)
@@ -98,7 +98,7 @@ async def main():
 
 
 asyncio.run(main())
-""" % {"coordinator": COORDINATOR}
+""".replace("COORDINATOR_EMAIL", COORDINATOR)
 
 
 @pytest.fixture(scope="module")
