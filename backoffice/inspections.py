@@ -481,7 +481,10 @@ class InspectionPages(Controller):
         built = await report.build_report(db, inspection)
         languages = _languages()
         html = report.render_html(
-            built, mode="web", languages=languages, photo_src=lambda p: f"/coordinator/quality/photos/{p.id}"
+            built,
+            mode="web",
+            languages=languages,
+            photo_src=lambda p: f"/coordinator/quality/photos/{p.id}/image",
         )
         return Response(html, media_type="text/html")
 
@@ -501,7 +504,7 @@ class InspectionPages(Controller):
             headers={"Content-Disposition": content_disposition(f"{inspection.reference}.pdf")},
         )
 
-    @get("/quality/photos/{photo_id:int}", name="quality_photo")
+    @get("/quality/photos/{photo_id:int}/image", name="quality_photo")
     async def photo(
         self,
         db: NamedDependency[AsyncSession],

@@ -149,7 +149,7 @@ class QualityPages(Controller):
                 built,
                 mode="web",
                 languages=languages,
-                photo_src=lambda p: f"/quality/photos/{p.id}",
+                photo_src=lambda p: f"/quality/photos/{p.id}/image",
                 extra={"fragment": True},
             )
         )
@@ -237,7 +237,7 @@ class QualityPages(Controller):
             headers={"Content-Disposition": content_disposition(f"{inspection.reference}.pdf")},
         )
 
-    @get("/quality/photos/{photo_id:int}", name="brand_quality_photo", opt={"bell": False})
+    @get("/quality/photos/{photo_id:int}/image", name="brand_quality_photo", opt={"bell": False})
     async def photo(
         self, db: NamedDependency[AsyncSession], user: NamedDependency[Actor], photo_id: FromPath[int]
     ) -> Response[bytes]:

@@ -3,7 +3,7 @@
 `GET /p/{token}/quality` (the order's corrective action requests, each with its answer form, and the inspection
 reports), `POST /p/{token}/quality/actions/{id}` (root cause, action, rework done, the reworked quantity and
 evidence photos, a multipart form), `GET /p/{token}/quality/inspections/{id}` (the bilingual report) and its
-`/report.pdf`, `GET /p/{token}/quality/photos/{id}` (this order's quality photos only).
+`/report.pdf`, `GET /p/{token}/quality/photos/{id}/image` (this order's quality photos only).
 
 The same guarantees as the spec links' pages (portal/factory.py, whose helpers this reuses): the token is the only
 credential and opens exactly one order (`makeready.production.links.find_link`); `Referrer-Policy: no-referrer`, no
@@ -248,7 +248,10 @@ class FactoryQualityPages(Controller):
             built = await report.build_report(db_session, inspection)
             base = urls.production_quality(token)
             html = report.render_html(
-                built, mode="web", languages=_languages(locale), photo_src=lambda p: f"{base}/photos/{p.id}"
+                built,
+                mode="web",
+                languages=_languages(locale),
+                photo_src=lambda p: f"{base}/photos/{p.id}/image",
             )
             return page(html)
 
@@ -279,7 +282,7 @@ class FactoryQualityPages(Controller):
 
         return await self._guarded(request, action)
 
-    @get("/{token:str}/quality/photos/{photo_id:int}", name="factory_quality_photo")
+    @get("/{token:str}/quality/photos/{photo_id:int}/image", name="factory_quality_photo")
     async def photo(
         self,
         request: Request[Any, Any, Any],

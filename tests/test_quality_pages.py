@@ -100,7 +100,7 @@ async def test_the_inspector_fills_submits_once_and_a_hold_blocks_release(
     async with system(engine) as session:
         photo = (await session.scalars(select(ProductionPhoto))).one()
         assert photo.subject_type == "defect"
-    thumb = await client.get(f"/coordinator/quality/photos/{photo.id}")
+    thumb = await client.get(f"/coordinator/quality/photos/{photo.id}/image")
     assert thumb.status_code == 200
     assert thumb.headers["content-type"].startswith("image/jpeg")
     # the rest of the majors, then submit twice with the same key (a retry) and once from another phone

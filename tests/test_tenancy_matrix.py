@@ -13,6 +13,7 @@ import copy
 import io
 import re
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import httpx
@@ -33,7 +34,17 @@ from makeready.feasibility import service as feasibility
 from makeready.models import Base
 from makeready.notify.service import notify
 from makeready.projects import service as projects
+from makeready.production.models import Lot, LotStatus, ProductionOrder, ProductionPhoto
 from makeready.projects.models import Attachment, Phase, Project
+from makeready.quality import sampling
+from makeready.quality.models import (
+    CorrectiveAction,
+    Defect,
+    HoldStatus,
+    Inspection,
+    InspectionStatus,
+    QualityHold,
+)
 from makeready.samples.models import SamplePhoto, SampleRound, SampleStatus
 from makeready.specs import service as spec_service
 from makeready.storage import get_storage
@@ -53,7 +64,7 @@ PUBLIC_PREFIXES = ("/schema", "/static")
 # never by a session.
 SIGNED_PREFIXES = ("/uploads/local", "/files/local", "/webhooks/stripe")
 # Links whose token in the path is the credential (it is stored hashed): public by design, a forged one is a 404.
-TOKEN_LINK_PREFIXES = ("/invitations/", "/f/")
+TOKEN_LINK_PREFIXES = ("/invitations/", "/f/", "/p/")
 # Mounted ASGI apps with their own auth, tested in their own module (tests/test_backoffice.py).
 MOUNTED = ("/admin",)
 # Coordinator pages: agency staff only, so every brand user (org A's included) is refused, never served.
@@ -124,6 +135,14 @@ PATH_VALUES = {
     "figure_id": lambda f: "g1",
     "link_id": lambda f: MISSING_ID,
     "factory_question_id": lambda f: MISSING_ID,
+    # quality (tests/test_quality_pages.py): org A's inspection in review, its defect, hold, corrective action,
+    # lot and order; org A's defect photo shares the sample photo's id (another table), so photo_id fits both
+    "inspection_id": lambda f: f.inspection_a,
+    "defect_id": lambda f: f.defect_a,
+    "hold_id": lambda f: f.hold_a,
+    "action_id": lambda f: f.action_a,
+    "lot_id": lambda f: f.lot_a,
+    "order_id": lambda f: f.order_a,
     "file_path": lambda f: "app.css",
     "path": lambda f: "openapi.json",
 }
@@ -335,6 +354,120 @@ async def specs_a(engine: AsyncEngine, world: World, fixture_a: Fixture) -> Spec
     return SpecRows(revision_a=revision.id, revision_number_a=revision.number)
 
 
+@dataclass
+class QualityRows:
+    """Org A's production order, lot, inspection in review (remarks: the marker), defect with a photo, active hold
+    and corrective action (problem: the marker), arranged directly."""
+
+    order_a: int
+    lot_a: int
+    inspection_a: int
+    defect_a: int
+    hold_a: int
+    action_a: int
+
+
+@pytest.fixture
+async def quality_a(
+    engine: AsyncEngine, world: World, fixture_a: Fixture, samples_a: SampleRows, specs_a: SpecRows
+) -> QualityRows:
+    async with make_sessionmaker(engine)() as session:
+        set_scope(session, Scope.system())
+        async with session.begin():
+            org, project = world.org_a.id, fixture_a.project_a
+            order = ProductionOrder(
+                org_id=org,
+                project_id=project,
+                number=1,
+                supplier_id=fixture_a.supplier_a,
+                revision_id=specs_a.revision_a,
+                quantity=3000,
+                ex_factory_date=date(2030, 1, 1),
+            )
+            session.add(order)
+            await session.flush()
+            lot = Lot(
+                org_id=org,
+                order_id=order.id,
+                project_id=project,
+                number=1,
+                quantity=3000,
+                planned_start=date(2029, 11, 1),
+                planned_end=date(2029, 11, 20),
+                revision_id=specs_a.revision_a,
+                status=LotStatus.failed,
+            )
+            session.add(lot)
+            await session.flush()
+            plans = {
+                name: sampling.plan(3000, "II", aql).to_dict()
+                for name, aql in (("critical", "0"), ("major", "2.5"), ("minor", "4.0"))
+            }
+            inspection = Inspection(
+                org_id=org,
+                project_id=project,
+                order_id=order.id,
+                lot_id=lot.id,
+                supplier_id=fixture_a.supplier_a,
+                revision_id=specs_a.revision_a,
+                number=1,
+                kind="final",
+                status=InspectionStatus.brand_review,
+                lot_size=3000,
+                plans=plans,
+                counts={"critical": 0, "major": 8, "minor": 0},
+                verdicts={"critical": "accept", "major": "reject", "minor": "accept"},
+                verdict="reject",
+                remarks=MARKER,
+            )
+            session.add(inspection)
+            await session.flush()
+            defect = Defect(
+                org_id=org,
+                inspection_id=inspection.id,
+                order_id=order.id,
+                supplier_id=fixture_a.supplier_a,
+                defect_class="major",
+                defect_type="appearance",
+                note=MARKER,
+            )
+            session.add(defect)
+            await session.flush()
+            sample_photo = await session.get_one(SamplePhoto, samples_a.photo_a)
+            session.add(
+                ProductionPhoto(
+                    id=samples_a.photo_a,
+                    org_id=org,
+                    order_id=order.id,
+                    subject_type="defect",
+                    subject_id=defect.id,
+                    attachment_id=sample_photo.attachment_id,
+                    thumbnail_key=sample_photo.thumbnail_key,
+                )
+            )
+            hold = QualityHold(
+                org_id=org,
+                project_id=project,
+                order_id=order.id,
+                lot_id=lot.id,
+                source="failed_inspection",
+                reason=MARKER,
+                status=HoldStatus.active,
+            )
+            action = CorrectiveAction(
+                org_id=org,
+                project_id=project,
+                order_id=order.id,
+                lot_id=lot.id,
+                inspection_id=inspection.id,
+                problem=MARKER,
+                due_date=date(2029, 12, 1),
+            )
+            session.add_all([hold, action])
+            await session.flush()
+    return QualityRows(order.id, lot.id, inspection.id, defect.id, hold.id, action.id)
+
+
 async def snapshot(engine: AsyncEngine, org_id: int) -> dict[str, list[tuple[Any, ...]]]:
     """Every row org A owns, whole."""
     out: dict[str, list[tuple[Any, ...]]] = {}
@@ -438,9 +571,10 @@ async def test_route_matrix(
     team_a: TeamRows,
     samples_a: SampleRows,
     specs_a: SpecRows,
+    quality_a: QualityRows,
     callers: dict[str, Caller],
 ) -> None:
-    for rows in (team_a, samples_a, specs_a):
+    for rows in (team_a, samples_a, specs_a, quality_a):
         for name, value in vars(rows).items():
             setattr(fixture_a, name, value)
     table = routes(app)
