@@ -33,8 +33,8 @@ from makeready.db.tenancy import Scope, set_scope
 from makeready.feasibility import service as feasibility
 from makeready.models import Base
 from makeready.notify.service import notify
-from makeready.projects import service as projects
 from makeready.production.models import Lot, LotStatus, ProductionOrder, ProductionPhoto
+from makeready.projects import service as projects
 from makeready.projects.models import Attachment, Phase, Project
 from makeready.quality import sampling
 from makeready.quality.models import (
