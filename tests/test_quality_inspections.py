@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from makeready.conditions.models import Condition
+from makeready.decisions import log as decision_log
 from makeready.db.types import utcnow
 from makeready.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from makeready.production import lots as lot_service
@@ -149,6 +150,11 @@ async def test_the_brand_accepts_a_passed_lot(engine: AsyncEngine, people: Peopl
     assert decided.status == InspectionStatus.accepted
     assert [n.kind for n in await notifications(engine, people.coordinator)].count("inspection_decided") == 1
     assert [e.action for e in await events(engine, "inspection.accepted")] == ["inspection.accepted"]
+    async with session_as(engine, people, people.owner_a) as session:
+        log = await decision_log.page_of(session, produced.arranged.project.id, milestones={})
+    sentences = [entry.sentence for entry in log.entries]
+    assert f"Owner A accepted the lot of inspection {inspection.reference}." in sentences
+    assert any("sent the report of inspection" in s for s in sentences)
 
 
 async def test_a_failed_lot_cannot_be_plainly_accepted(engine: AsyncEngine, people: People) -> None:

@@ -249,7 +249,11 @@ async def _decided(ctx: Context[Inspection]) -> None:
     assert ctx.actor is not None
     inspection.decided_by_id = ctx.actor.id
     inspection.decision_reasons = str(ctx.inputs.get("reason") or "").strip()
-    ctx.after["reasons"] = inspection.decision_reasons
+    ctx.after.update(reference=inspection.reference, reasons=inspection.decision_reasons)
+
+
+async def _sent(ctx: Context[Inspection]) -> None:
+    ctx.after["reference"] = ctx.obj.reference
 
 
 async def _accept_ok(ctx: Context[Inspection]) -> list[str]:
@@ -367,6 +371,7 @@ INSPECTION: Machine[InspectionStatus] = Machine(
             N_("Only a submitted inspection is sent to the brand; this one is %(state)s."),
             stamp="review_at",
             event="sent_for_review",
+            effect=_sent,
         ),
         _t(
             "accept",
