@@ -9,8 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from makeready.conditions.models import Condition
-from makeready.decisions import log as decision_log
 from makeready.db.types import utcnow
+from makeready.decisions import log as decision_log
 from makeready.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from makeready.production import lots as lot_service
 from makeready.production.models import Lot, LotStatus, ProductionPhoto
