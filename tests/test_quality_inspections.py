@@ -14,7 +14,7 @@ from makeready.decisions import log as decision_log
 from makeready.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from makeready.production import lots as lot_service
 from makeready.production.models import Lot, LotStatus, ProductionPhoto
-from makeready.quality import actions, holds
+from makeready.quality import actions, holds, report, tracker
 from makeready.quality import inspections as qc
 from makeready.quality.models import (
     ActionStatus,
@@ -480,3 +480,52 @@ async def test_tenancy_and_roles(engine: AsyncEngine, people: People) -> None:
         await call_as(
             engine, people, people.coordinator, qc.request_inspection, lot_id=produced.lot.id, kind="casual"
         )
+
+
+async def test_the_tracker_counts_defects_by_type_and_the_first_pass_yield_per_factory(
+    engine: AsyncEngine, people: People
+) -> None:
+    failed = await produced_lot(engine, people, quantity=3000)
+    inspection = await inspection_in_progress(engine, people, failed)
+    await add_defects(engine, people, inspection.id, "major", 6, defect_type="appearance")
+    await add_defects(engine, people, inspection.id, "major", 3, defect_type="dimension")
+    await add_defects(engine, people, inspection.id, "minor", 1, defect_type="packaging")
+    await call_as(
+        engine, people, people.coordinator, qc.submit_inspection, inspection_id=inspection.id, submit_key="a"
+    )
+    async with session_as(engine, people, people.coordinator) as session:
+        bars = tracker.pareto(
+            (k, k, n) for k, n in await tracker.counts_by(session, "type", tracker.Filters())
+        )
+        assert [(b.key, b.count) for b in bars] == [("appearance", 6), ("dimension", 3), ("packaging", 1)]
+        assert [round(b.cumulative, 2) for b in bars] == [0.6, 0.9, 1.0]
+        rows, total = await tracker.defect_page(session, tracker.Filters(defect_class="major"))
+        assert total == 9
+        assert {r.reference for r in rows} == {inspection.reference}
+        [fpy] = await tracker.first_pass_yield(session)
+    assert (fpy.first_pass, fpy.inspected) == (0, 1)
+
+
+async def test_the_report_renders_as_a_pdf(engine: AsyncEngine, people: People) -> None:
+    produced = await produced_lot(engine, people, quantity=300)
+    inspection = await inspection_in_progress(engine, people, produced)
+    await call_as(
+        engine,
+        people,
+        people.coordinator,
+        qc.record_defect,
+        inspection_id=inspection.id,
+        defect_class="minor",
+        defect_type="marking",
+        note="标签歪斜 label skewed",
+        files=[PhotoFile(jpeg(), "label.jpg")],
+    )
+    await call_as(engine, people, people.coordinator, qc.submit_inspection, inspection_id=inspection.id)
+    async with session_as(engine, people, people.coordinator) as session:
+        built = await report.build_report(session, await qc.load_inspection(session, inspection.id))
+        html = report.render_html(built, mode="web", languages=("zh_Hans", "en"), photo_src=lambda p: "x")
+        assert "标签歪斜 label skewed" in html
+        assert "抽样方案与结论" in html
+        assert "Sampling plan and verdict" in html
+        data = await report.render_pdf(built, languages=("zh_Hans", "en"))
+    assert data.startswith(b"%PDF")
