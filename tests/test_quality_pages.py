@@ -21,6 +21,7 @@ from makeready.quality.models import (
     InspectionStatus,
     QualityHold,
 )
+from makeready.storage import get_storage
 from tests.conftest import World, csrf, login
 from tests.quality_support import Produced, add_defects, inspection_in_progress, jpeg, produced_lot, submitted
 from tests.workflow_support import People, call_as, events, reload, system
@@ -329,3 +330,81 @@ async def test_the_factory_answers_a_corrective_action_through_its_link(
         follow_redirects=False,
     )
     assert response.status_code == 404
+
+
+async def _objects(org_id: int) -> set[str]:
+    return {obj.key async for batch in get_storage().list_objects(f"org/{org_id}/") for obj in batch}
+
+
+async def test_a_refused_photo_leaves_nothing_behind(
+    client: Client, engine: AsyncEngine, world: World
+) -> None:
+    people = people_of(world)
+    produced = await produced_lot(engine, people, quantity=300)
+    inspection = await inspection_in_progress(engine, people, produced)
+    await login(client, world.coordinator.email)
+    url = f"/coordinator/inspections/{inspection.id}"
+    page = await client.get(url)
+    before = await _objects(world.org_a.id)
+    for name, data, kind in (
+        (
+            "x.svg",
+            b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>',
+            "image/svg+xml",
+        ),
+        ("photo.jpg", b"<html><body>not a photo</body></html>", "image/jpeg"),
+    ):
+        response = await client.post(
+            f"{url}/defects",
+            data={
+                "_csrf_token": csrf(client),
+                "version": field(page.text, "version"),
+                "defect_class": "major",
+                "defect_type": "appearance",
+            },
+            files={"photos": (name, data, kind)},
+            follow_redirects=False,
+        )
+        assert response.status_code == 422, (name, response.status_code)
+    async with system(engine) as session:
+        assert (await session.scalars(select(Defect))).all() == []
+        assert (await session.scalars(select(ProductionPhoto))).all() == []
+    assert await _objects(world.org_a.id) == before  # no orphan object either
+
+
+async def test_the_factory_form_refuses_a_post_from_another_site(
+    client: Client, engine: AsyncEngine, world: World
+) -> None:
+    produced, inspection = await _in_review(engine, world, majors=9)
+    await call_as(
+        engine,
+        people_of(world),
+        world.owner_a,
+        qc.decide_inspection,
+        inspection_id=inspection.id,
+        decision="reject",
+        reasons="Scratches",
+    )
+    async with system(engine) as session:
+        action = (await session.scalars(select(CorrectiveAction))).one()
+    response = await client.post(
+        f"/p/{produced.token}/quality/actions/{action.id}",
+        data={"name": "x", "root_cause": "x", "action": "x", "rework_done": "x", "reworked_quantity": "1"},
+        headers={"Sec-Fetch-Site": "cross-site", "Origin": "https://evil.example"},
+        follow_redirects=False,
+    )
+    assert response.status_code == 403
+    assert (await reload(engine, CorrectiveAction, action.id)).status == ActionStatus.requested
+
+
+async def test_a_stale_brand_decision_is_a_conflict(
+    client: Client, engine: AsyncEngine, world: World
+) -> None:
+    produced, inspection = await _in_review(engine, world, majors=0)
+    review = f"/projects/{produced.arranged.project.id}/inspections/{inspection.id}"
+    await login(client, world.owner_a.email)
+    page = await client.get(review)
+    stale = str(int(field(page.text, "version")) - 1)
+    response = await _post(client, f"{review}/decision", {"version": stale, "decision": "accept"})
+    assert response.status_code == 409  # type: ignore[attr-defined]
+    assert (await reload(engine, Inspection, inspection.id)).status == InspectionStatus.brand_review
