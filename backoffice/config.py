@@ -153,6 +153,12 @@ MATERIALS_MESSAGE = (
     "(/coordinator/orders/<id>/materials): requirements, purchase orders, free-issue shipments and receipts."
 )
 
+QUALITY_MESSAGE = (
+    "Inspections, defects, holds and corrective actions change only through their workflows (schedule, submit, "
+    "the brand's decision, lift with a reason...), which compute verdicts and record who did what: use the "
+    "inspection pages under /coordinator/inspections."
+)
+
 
 def _workflow(message: str, *columns: str) -> dict[str, str]:
     return dict.fromkeys(columns, message)
@@ -710,6 +716,53 @@ SPECS: Mapping[str, TableSpec] = {
         filters=("order_id", "requirement_id", "source", "received_at"),
         order=("-received_at",),
         read_only=MATERIALS_MESSAGE,
+    ),
+    "inspections": TableSpec(
+        group=PRODUCTION,
+        visible=(
+            "id",
+            "order_id",
+            "lot_id",
+            "number",
+            "kind",
+            "status",
+            "verdict",
+            "inspector_id",
+            "submitted_at",
+        ),
+        filters=("order_id", "lot_id", "kind", "status", "verdict", "inspector_id"),
+        order=("-created_at",),
+        read_only=QUALITY_MESSAGE,
+    ),
+    "inspection_defects": TableSpec(
+        group=PRODUCTION,
+        visible=("id", "inspection_id", "order_id", "defect_class", "defect_type", "note"),
+        filters=("inspection_id", "order_id", "supplier_id", "defect_class", "defect_type"),
+        order=("-created_at",),
+        read_only=QUALITY_MESSAGE,
+    ),
+    "quality_holds": TableSpec(
+        group=PRODUCTION,
+        visible=("id", "order_id", "lot_id", "source", "status", "reason", "placed_at", "lifted_at"),
+        filters=("order_id", "lot_id", "source", "status"),
+        order=("-placed_at",),
+        read_only=QUALITY_MESSAGE,
+    ),
+    "corrective_actions": TableSpec(
+        group=PRODUCTION,
+        visible=(
+            "id",
+            "order_id",
+            "lot_id",
+            "inspection_id",
+            "status",
+            "due_date",
+            "answered_at",
+            "closed_at",
+        ),
+        filters=("order_id", "lot_id", "status", "due_date"),
+        order=("-created_at",),
+        read_only=QUALITY_MESSAGE,
     ),
     "audit_events": TableSpec(
         group=SYSTEM,

@@ -139,19 +139,19 @@ class MaterialPages(Controller):
         )
         return Redirect(urls.order_materials(po.order_id))
 
-    @post("/free-issue/{shipment_id:int}/receive", name="free_issue_receive")
+    @post("/free-issue/{free_issue_id:int}/receive", name="free_issue_receive")
     async def receive_free_issue(
         self,
         request: Request[Any, Any, Any],
         db: NamedDependency[AsyncSession],
         staff: NamedDependency[Staff],
-        shipment_id: FromPath[int],
+        free_issue_id: FromPath[int],
     ) -> Redirect:
         form = await request.form()
         shipment = await supply.receive_free_issue(
             db,
             actor=staff.user,
-            shipment_id=shipment_id,
+            shipment_id=free_issue_id,
             quantity=form.get("quantity"),
             note=str(form.get("note") or ""),
             expected_version=_version(form),

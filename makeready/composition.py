@@ -26,6 +26,10 @@ from makeready.production import photos as production_photos
 from makeready.production import rules as production_rules
 from makeready.projects import files as project_files
 from makeready.projects import sweep as upload_sweep
+from makeready.quality import holds as quality_holds
+from makeready.quality import jobs as quality_jobs
+from makeready.quality import photos as quality_photos
+from makeready.quality import rules as quality_rules
 from makeready.samples import photos as sample_photos
 from makeready.specs import documents as spec_documents
 from makeready.workflow import decisions as _decisions  # noqa: F401  (declares the question events)
@@ -41,16 +45,24 @@ JOB_MODULES = (
     audit_jobs,
     production_jobs,
     materials_jobs,
+    quality_jobs,
 )
 """Modules whose import registers background jobs (`@job`) and periodic ones."""
 
-RULE_SETS = (workflow_rules.RULES, billing_rules.RULES, production_rules.RULES, materials_rules.RULES)
+RULE_SETS = (
+    workflow_rules.RULES,
+    billing_rules.RULES,
+    production_rules.RULES,
+    materials_rules.RULES,
+    quality_rules.RULES,
+)
 """Every domain's (event name, rule) list, registered in this order."""
 
 GATES = (
     (gates.PROJECT_CREATE, billing_gating.require_project_allowance),
     (gates.ORG_WRITE, billing_gating.require_writable),
     (gates.LOT_START, materials_readiness.lot_start_missing),
+    (gates.LOT_RELEASE, quality_holds.release_gate),
 )
 """Checks before writes that lower domains ask for and higher ones answer."""
 
@@ -68,6 +80,7 @@ def wire() -> None:
     project_files.register_key_owner(sample_photos.thumbnail_keys_in)
     project_files.register_key_owner(spec_documents.document_keys_in)
     project_files.register_key_owner(production_photos.thumbnail_keys_in)
+    project_files.register_key_owner(quality_photos.thumbnail_keys_in)
     for rules in RULE_SETS:
         for event_name, rule in rules:
             bus.register(event_name, rule)

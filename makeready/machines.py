@@ -22,6 +22,9 @@ from makeready.production import orders as _orders
 from makeready.production import tooling as _tooling
 from makeready.projects import milestones as _milestones
 from makeready.projects import tasks as _tasks
+from makeready.quality import actions as _quality_actions
+from makeready.quality import holds as _quality_holds
+from makeready.quality import inspections as _inspections
 from makeready.samples import lifecycle as _samples
 from makeready.specs import service as _specs
 from makeready.suppliers import quotes as _quotes
@@ -44,6 +47,9 @@ DECLARING_MODULES = (
     _tooling,
     _production_links,
     _materials_supply,
+    _inspections,
+    _quality_holds,
+    _quality_actions,
 )
 """The modules whose import declares a machine (one per lifecycle's home)."""
 

@@ -25,6 +25,7 @@ from makeready.production.models import (
     ToolingItem,
 )
 from makeready.projects.models import Attachment, Milestone, Project, Question, Task
+from makeready.quality.models import CorrectiveAction, Defect, Inspection, QualityHold
 from makeready.samples.models import SamplePhoto, SampleRound
 from makeready.specs.models import FactoryLink, FactoryQuestion, GlossaryTerm, SpecDocument, SpecRevision
 from makeready.suppliers.models import Quote, Supplier
@@ -39,6 +40,8 @@ __all__ = [
     "BillingAccount",
     "ChangeRequest",
     "Condition",
+    "CorrectiveAction",
+    "Defect",
     "EmailOutbox",
     "FactoryLink",
     "FactoryQuestion",
@@ -46,6 +49,7 @@ __all__ = [
     "FeasibilityReview",
     "FreeIssueShipment",
     "GlossaryTerm",
+    "Inspection",
     "Invitation",
     "Invoice",
     "Lot",
@@ -65,6 +69,7 @@ __all__ = [
     "Project",
     "PurchaseOrder",
     "PurchaseOrderLine",
+    "QualityHold",
     "Question",
     "Quote",
     "Risk",

@@ -100,3 +100,23 @@ def brand_order_materials(order_id: int) -> str:
 def factory_materials(token: str) -> str:
     """The factory's "in house" form for its own materials, under its production link."""
     return f"/p/{token}/materials"
+
+
+def inspection(inspection_id: int) -> str:
+    """The coordinator's (and inspector's) page of one inspection."""
+    return f"/coordinator/inspections/{inspection_id}"
+
+
+def inspection_review(project_id: int, inspection_id: int) -> str:
+    """The brand's review page of one inspection report."""
+    return f"{project(project_id)}/inspections/{inspection_id}"
+
+
+def corrective_action(action_id: int) -> str:
+    """The coordinator's page of one corrective action."""
+    return f"/coordinator/corrective-actions/{action_id}"
+
+
+def production_quality(token: str) -> str:
+    """The factory's quality page through its production link (the token is the credential: sent, never stored)."""
+    return f"/p/{token}/quality"

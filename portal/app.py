@@ -26,6 +26,7 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 from backoffice.board import CoordinatorPages
 from backoffice.factory_links import FactoryLinkPages
 from backoffice.feasibility import FeasibilityWorkspace
+from backoffice.inspections import InspectionPages
 from backoffice.materials import MaterialPages
 from backoffice.production import ProductionOverview
 from backoffice.production import ProductionPages as CoordinatorProductionPages
@@ -57,6 +58,8 @@ from portal.production import ProductionPages, ProductionPhotoRoutes
 from portal.production_api import production_api
 from portal.production_factory import ProductionLinkPages
 from portal.projects_pages import ProjectPages
+from portal.quality import QualityPages
+from portal.quality_factory import FactoryQualityPages
 from portal.samples import SamplePages, SamplePhotoRoutes, samples_api
 from portal.security import baseline_headers, security_headers
 from portal.specs import SpecPages, specs_api
@@ -135,6 +138,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         secure=secure,
         samesite="lax",
         # the factory's link pages set no cookie at all (portal/factory.py, portal/production_factory.py)
+        # the factory's link pages set no cookie at all (portal/factory.py)
         exclude=["/healthz", "/readyz", "/static", "^/f/", "^/p/"],
     )
     csrf = CSRFConfig(
@@ -171,6 +175,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             FactoryLinkPages,
             CoordinatorProductionPages,
             ProductionOverview,
+            InspectionPages,
         ],
     )
     return Litestar(
@@ -208,6 +213,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             FactoryMaterialPages,
             BrandMaterialPages,
             materials_api,
+            FactoryQualityPages,
+            QualityPages,
             BillingPages,
             stripe_webhook,
             # the mount also answers /admin with a redirect to /admin/: a plain route at the mount's own path

@@ -150,6 +150,19 @@ PARAMS: dict[str, dict[str, Any]] = {
         "invoice_url": "https://invoice.stripe.test/in_1",
     },
     "billing_past_due": {"org": f"Arc {SCRIPT}"},
+    "inspection_ready_for_review": {
+        "project": f"Arc {SCRIPT}",
+        "inspection": "QC-4-1",
+        "kind": "Final inspection",
+    },
+    "inspection_decided": {
+        "project": f"Arc {SCRIPT}",
+        "inspection": "QC-4-1",
+        "actor": "Maya",
+        "decision": "Rejected",
+        "reasons": SCRIPT,
+    },
+    "inspection_action_answered": {"project": f"Arc {SCRIPT}", "person": "Wang Lei", "number": 3},
     "factory_acknowledged": {
         "project": f"Arc {SCRIPT}",
         "revision": "B",

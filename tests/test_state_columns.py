@@ -91,6 +91,9 @@ TABLES = {
     "production_link": "production_links",
     "purchase_order": "purchase_orders",
     "free_issue": "free_issue_shipments",
+    "inspection": "inspections",
+    "quality_hold": "quality_holds",
+    "corrective_action": "corrective_actions",
 }
 INSERTS = frozenset({"insert", "pg_insert", "sqlite_insert"})
 """A new row's first state is no transition: `insert(...).values(status=...)` is not a hand-set status."""

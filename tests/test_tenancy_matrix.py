@@ -33,6 +33,7 @@ from makeready.db.session import make_sessionmaker
 from makeready.db.tenancy import Scope, set_scope
 from makeready.db.types import utcnow
 from makeready.feasibility import service as feasibility
+from makeready.materials.models import FreeIssueShipment, MaterialRequirement, PurchaseOrder
 from makeready.models import Base
 from makeready.notify.service import notify
 from makeready.production.models import (
@@ -46,6 +47,15 @@ from makeready.production.models import (
 )
 from makeready.projects import service as projects
 from makeready.projects.models import Attachment, Phase, Project
+from makeready.quality import sampling
+from makeready.quality.models import (
+    CorrectiveAction,
+    Defect,
+    HoldStatus,
+    Inspection,
+    InspectionStatus,
+    QualityHold,
+)
 from makeready.samples.models import SamplePhoto, SampleRound, SampleStatus
 from makeready.specs import service as spec_service
 from makeready.storage import get_storage
@@ -152,6 +162,15 @@ PATH_VALUES = {
     "tooling_id": lambda f: MISSING_ID,
     # the coordinator's tooling routes (backoffice/production.py): org A's tooling item
     "item_id": lambda f: f.tooling_a,
+    # materials (backoffice/materials.py): org A's purchase order and free-issue shipment of its order
+    "po_id": lambda f: f.purchase_order_a,
+    "free_issue_id": lambda f: f.free_issue_a,
+    # quality (tests/test_quality_pages.py): org A's inspection in review, its defect, hold and corrective action;
+    # org A's defect photo shares the sample photo's id (another table), so photo_id fits both
+    "inspection_id": lambda f: f.inspection_a,
+    "defect_id": lambda f: f.defect_a,
+    "hold_id": lambda f: f.hold_a,
+    "action_id": lambda f: f.action_a,
     "file_path": lambda f: "app.css",
     "path": lambda f: "openapi.json",
 }
@@ -364,6 +383,120 @@ async def specs_a(engine: AsyncEngine, world: World, fixture_a: Fixture) -> Spec
 
 
 @dataclass
+class QualityRows:
+    """Org A's production order, lot, inspection in review (remarks: the marker), defect with a photo, active hold
+    and corrective action (problem: the marker), arranged directly."""
+
+    quality_order_a: int
+    quality_lot_a: int
+    inspection_a: int
+    defect_a: int
+    hold_a: int
+    action_a: int
+
+
+@pytest.fixture
+async def quality_a(
+    engine: AsyncEngine, world: World, fixture_a: Fixture, samples_a: SampleRows, specs_a: SpecRows
+) -> QualityRows:
+    async with make_sessionmaker(engine)() as session:
+        set_scope(session, Scope.system())
+        async with session.begin():
+            org, project = world.org_a.id, fixture_a.project_a
+            order = ProductionOrder(
+                org_id=org,
+                project_id=project,
+                number=2,  # the production fixture's order is number 1
+                supplier_id=fixture_a.supplier_a,
+                revision_id=specs_a.revision_a,
+                quantity=3000,
+                ex_factory_date=date(2030, 1, 1),
+            )
+            session.add(order)
+            await session.flush()
+            lot = Lot(
+                org_id=org,
+                order_id=order.id,
+                project_id=project,
+                number=1,
+                quantity=3000,
+                planned_start=date(2029, 11, 1),
+                planned_end=date(2029, 11, 20),
+                revision_id=specs_a.revision_a,
+                status=LotStatus.failed,
+            )
+            session.add(lot)
+            await session.flush()
+            plans = {
+                name: sampling.plan(3000, "II", aql).to_dict()
+                for name, aql in (("critical", "0"), ("major", "2.5"), ("minor", "4.0"))
+            }
+            inspection = Inspection(
+                org_id=org,
+                project_id=project,
+                order_id=order.id,
+                lot_id=lot.id,
+                supplier_id=fixture_a.supplier_a,
+                revision_id=specs_a.revision_a,
+                number=1,
+                kind="final",
+                status=InspectionStatus.brand_review,
+                lot_size=3000,
+                plans=plans,
+                counts={"critical": 0, "major": 8, "minor": 0},
+                verdicts={"critical": "accept", "major": "reject", "minor": "accept"},
+                verdict="reject",
+                remarks=MARKER,
+            )
+            session.add(inspection)
+            await session.flush()
+            defect = Defect(
+                org_id=org,
+                inspection_id=inspection.id,
+                order_id=order.id,
+                supplier_id=fixture_a.supplier_a,
+                defect_class="major",
+                defect_type="appearance",
+                note=MARKER,
+            )
+            session.add(defect)
+            await session.flush()
+            sample_photo = await session.get_one(SamplePhoto, samples_a.photo_a)
+            session.add(
+                ProductionPhoto(
+                    id=samples_a.photo_a,
+                    org_id=org,
+                    order_id=order.id,
+                    subject_type="defect",
+                    subject_id=defect.id,
+                    attachment_id=sample_photo.attachment_id,
+                    thumbnail_key=sample_photo.thumbnail_key,
+                )
+            )
+            hold = QualityHold(
+                org_id=org,
+                project_id=project,
+                order_id=order.id,
+                lot_id=lot.id,
+                source="failed_inspection",
+                reason=MARKER,
+                status=HoldStatus.active,
+            )
+            action = CorrectiveAction(
+                org_id=org,
+                project_id=project,
+                order_id=order.id,
+                lot_id=lot.id,
+                inspection_id=inspection.id,
+                problem=MARKER,
+                due_date=date(2029, 12, 1),
+            )
+            session.add_all([hold, action])
+            await session.flush()
+    return QualityRows(order.id, lot.id, inspection.id, defect.id, hold.id, action.id)
+
+
+@dataclass
 class ProductionRows:
     """Org A's production order (its delivery address is the marker), a lot, and a progress report's photo."""
 
@@ -371,6 +504,8 @@ class ProductionRows:
     lot_a: int
     tooling_a: int
     production_photo_a: int
+    purchase_order_a: int
+    free_issue_a: int
 
 
 @pytest.fixture
@@ -438,6 +573,7 @@ async def production_a(
             session.add(attachment)
             await session.flush()
             photo = ProductionPhoto(
+                id=7001,  # the quality fixture gives its defect photo the sample photo's id: keep clear of it
                 org_id=world.org_a.id,
                 order_id=order.id,
                 subject_type="progress_report",
@@ -449,9 +585,44 @@ async def production_a(
             item = ToolingItem(
                 org_id=world.org_a.id, order_id=order.id, project_id=fixture_a.project_a, name=MARKER
             )
-            session.add_all([photo, item])
+            requirement = MaterialRequirement(
+                org_id=world.org_a.id,
+                order_id=order.id,
+                project_id=fixture_a.project_a,
+                material_key=MARKER,
+                description_en=MARKER,
+                need_date=date(2029, 11, 20),
+                order_by_date=date(2029, 10, 1),
+                supplied_by="agency",
+            )
+            session.add_all([photo, item, requirement])
             await session.flush()
-    return ProductionRows(order_a=order.id, lot_a=lot.id, tooling_a=item.id, production_photo_a=photo.id)
+            purchase = PurchaseOrder(
+                org_id=world.org_a.id,
+                order_id=order.id,
+                project_id=fixture_a.project_a,
+                number=1,
+                supplier_name=MARKER,
+            )
+            free_issue = FreeIssueShipment(
+                org_id=world.org_a.id,
+                order_id=order.id,
+                project_id=fixture_a.project_a,
+                requirement_id=requirement.id,
+                quantity=Decimal(10),
+                eta=date(2029, 11, 1),
+                tracking=MARKER,
+            )
+            session.add_all([purchase, free_issue])
+            await session.flush()
+    return ProductionRows(
+        order_a=order.id,
+        lot_a=lot.id,
+        tooling_a=item.id,
+        production_photo_a=photo.id,
+        purchase_order_a=purchase.id,
+        free_issue_a=free_issue.id,
+    )
 
 
 async def snapshot(engine: AsyncEngine, org_id: int) -> dict[str, list[tuple[Any, ...]]]:
@@ -558,9 +729,10 @@ async def test_route_matrix(
     samples_a: SampleRows,
     specs_a: SpecRows,
     production_a: ProductionRows,
+    quality_a: QualityRows,
     callers: dict[str, Caller],
 ) -> None:
-    for rows in (team_a, samples_a, specs_a, production_a):
+    for rows in (team_a, samples_a, specs_a, production_a, quality_a):
         for name, value in vars(rows).items():
             setattr(fixture_a, name, value)
     table = routes(app)

@@ -76,6 +76,14 @@ SENTENCES: Mapping[str, str] = {
     ),
     "factory_question.asked": N_("%(name)s of %(supplier)s asked about %(field)s: %(question)s"),
     "factory_question.answered": N_("%(actor)s answered %(supplier)s about %(field)s: %(answer)s"),
+    "inspection.sent_for_review": N_(
+        "%(actor)s sent the report of inspection %(inspection)s for your decision."
+    ),
+    "inspection.accepted": N_("%(actor)s accepted the lot of inspection %(inspection)s."),
+    "inspection.rejected": N_("%(actor)s rejected the lot of inspection %(inspection)s."),
+    "inspection.accepted_with_concession": N_(
+        "%(actor)s accepted the lot of inspection %(inspection)s with a concession: %(concession)s (%(remedy)s)"
+    ),
 }
 """The actions brands read, each with its sentence."""
 
@@ -195,6 +203,12 @@ def describe(
             field=after.get("field_zh" if in_chinese else "field_en") or _("the whole specification"),
             question=_text(after.get("question")),
             answer=_text(after.get("answer")),
+        )
+    elif action.startswith("inspection."):
+        params.update(
+            inspection=_text(after.get("reference")),
+            concession=_text(after.get("concession")),
+            remedy=_text(after.get("remedy")),
         )
     elif action == "supplier.selected":
         chinese = get_locale() == "zh_Hans" and after.get("supplier_zh")

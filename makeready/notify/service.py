@@ -141,6 +141,18 @@ KINDS: Mapping[str, Kind] = {
         N_("Invoice %(number)s for %(description)s (%(project)s): %(amount)s, due on %(due_date)s."),
         ("project", "description", "amount", "currency", "number", "due_date", "invoice_url"),
     ),
+    "inspection_ready_for_review": Kind(
+        N_("The report of %(kind)s %(inspection)s of %(project)s is ready for your decision."),
+        ("project", "inspection", "kind"),
+    ),
+    "inspection_decided": Kind(
+        N_("%(actor)s decided on inspection %(inspection)s of %(project)s: %(decision)s. %(reasons)s"),
+        ("project", "inspection", "actor", "decision", "reasons"),
+    ),
+    "inspection_action_answered": Kind(
+        N_("%(person)s of the factory answered corrective action %(number)s of %(project)s."),
+        ("project", "person", "number"),
+    ),
     "billing_past_due": Kind(
         N_("The subscription payment for %(org)s failed. Update the payment method on the billing page."),
         ("org",),
@@ -180,7 +192,7 @@ KINDS: Mapping[str, Kind] = {
 }
 
 # parameter values that are msgids, translated for the reader
-TRANSLATED = frozenset({"milestone", "task", "problem"})
+TRANSLATED = frozenset({"milestone", "task", "problem", "decision"})
 # parameter values that are ISO dates, formatted for the reader
 DATES = frozenset({"due_date", "ex_factory_date"})
 # parameter values that are decimal amounts in the `currency` parameter, formatted for the reader

@@ -181,6 +181,13 @@ LOT: Machine[LotStatus] = Machine(
             event="lot.failed",
         ),
         _t(
+            "fail_review",
+            states(LotStatus.passed),
+            LotStatus.failed,
+            N_("Only a lot that passed inspection can be failed on review; this one is %(state)s."),
+            event="lot.failed_review",
+        ),
+        _t(
             "rework",
             states(LotStatus.failed),
             LotStatus.rework,

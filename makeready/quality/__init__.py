@@ -1,1 +1,2 @@
-"""Quality: acceptance sampling (ISO 2859-1) and, built on it, the inspections of production lots."""
+"""Quality: acceptance sampling (ISO 2859-1), inspections of production lots, defects, holds and corrective actions
+(DESIGN.md 3b)."""
