@@ -22,6 +22,8 @@ from makeready.production import rules as production_rules
 from makeready.projects import files as project_files
 from makeready.projects import sweep as upload_sweep
 from makeready.samples import photos as sample_photos
+from makeready.shipping import changes as shipping_changes
+from makeready.shipping import rules as shipping_rules
 from makeready.specs import documents as spec_documents
 from makeready.workflow import decisions as _decisions  # noqa: F401  (declares the question events)
 from makeready.workflow import jobs as workflow_jobs
@@ -30,12 +32,13 @@ from makeready.workflow import triggers as workflow_rules
 JOB_MODULES = (notify_jobs, workflow_jobs, billing_jobs, spec_documents, upload_sweep, audit_jobs)
 """Modules whose import registers background jobs (`@job`) and periodic ones."""
 
-RULE_SETS = (workflow_rules.RULES, billing_rules.RULES, production_rules.RULES)
+RULE_SETS = (workflow_rules.RULES, billing_rules.RULES, production_rules.RULES, shipping_rules.RULES)
 """Every domain's (event name, rule) list, registered in this order."""
 
 GATES = (
     (gates.PROJECT_CREATE, billing_gating.require_project_allowance),
     (gates.ORG_WRITE, billing_gating.require_writable),
+    (gates.LOT_RELEASE, shipping_changes.release_gate),
 )
 """Checks before writes that lower domains ask for and higher ones answer."""
 

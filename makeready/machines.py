@@ -22,6 +22,9 @@ from makeready.production import tooling as _tooling
 from makeready.projects import milestones as _milestones
 from makeready.projects import tasks as _tasks
 from makeready.samples import lifecycle as _samples
+from makeready.shipping import changes as _shipping_changes
+from makeready.shipping import packing as _packing
+from makeready.shipping import shipments as _shipments
 from makeready.specs import service as _specs
 from makeready.suppliers import quotes as _quotes
 from makeready.workflow import projects as _projects
@@ -42,6 +45,9 @@ DECLARING_MODULES = (
     _lots,
     _tooling,
     _production_links,
+    _packing,
+    _shipments,
+    _shipping_changes,
 )
 """The modules whose import declares a machine (one per lifecycle's home)."""
 

@@ -19,6 +19,14 @@ from makeready.production.models import (
 )
 from makeready.projects.models import Attachment, Milestone, Project, Question, Task
 from makeready.samples.models import SamplePhoto, SampleRound
+from makeready.shipping.models import (
+    FloorDeviation,
+    PackingList,
+    RevisionChange,
+    Shipment,
+    ShipmentDocument,
+    ShipmentLot,
+)
 from makeready.specs.models import FactoryLink, FactoryQuestion, GlossaryTerm, SpecDocument, SpecRevision
 from makeready.suppliers.models import Quote, Supplier
 
@@ -37,6 +45,7 @@ __all__ = [
     "FactoryQuestion",
     "FeasibilityCheck",
     "FeasibilityReview",
+    "FloorDeviation",
     "GlossaryTerm",
     "Invitation",
     "Invoice",
@@ -46,6 +55,7 @@ __all__ = [
     "MilestoneFee",
     "Notification",
     "Organization",
+    "PackingList",
     "Plan",
     "ProductionApproach",
     "ProductionLink",
@@ -55,9 +65,13 @@ __all__ = [
     "Project",
     "Question",
     "Quote",
+    "RevisionChange",
     "Risk",
     "SamplePhoto",
     "SampleRound",
+    "Shipment",
+    "ShipmentDocument",
+    "ShipmentLot",
     "SpecDocument",
     "SpecRevision",
     "StripeEvent",

@@ -55,3 +55,22 @@ def billing(org_id: int, *, checkout: str = "") -> str:
 def pricing(org_id: int, *, checkout: str = "") -> str:
     """The plans, for an organization; `checkout` says how a Stripe checkout ended (canceled)."""
     return _with_query("/pricing", org=org_id, checkout=checkout)
+
+
+def shipments(project_id: int) -> str:
+    """The brand's page of a project's shipments, documents and floor deviations."""
+    return f"{project(project_id)}/shipments"
+
+
+def shipment(project_id: int, shipment_id: int) -> str:
+    return f"{shipments(project_id)}/{shipment_id}"
+
+
+def coordinator_shipping(project_id: int) -> str:
+    """The coordinator's shipping page of a project: packing lists, shipments, effectivity, deviations."""
+    return f"{coordinator_project(project_id)}/shipping"
+
+
+def production_shipping(token: str) -> str:
+    """The factory's shipping page on its production link: release state, packing lists, revisions, deviations."""
+    return f"/p/{token}/shipping"

@@ -25,6 +25,7 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 
 from backoffice.board import CoordinatorPages
 from backoffice.factory_links import FactoryLinkPages
+from backoffice.shipping import ShippingPages
 from backoffice.feasibility import FeasibilityWorkspace
 from backoffice.specs import SpecWorkspace
 from backoffice.suppliers import SupplierPages
@@ -50,6 +51,8 @@ from portal.notifications import NotificationPages, notifications_api
 from portal.pages import login_page, login_submit, logout, switch_locale
 from portal.projects_pages import ProjectPages
 from portal.samples import SamplePages, SamplePhotoRoutes, samples_api
+from portal.shipping import BrandShippingPages
+from portal.shipping_factory import FactoryShippingPages
 from portal.security import baseline_headers, security_headers
 from portal.specs import SpecPages, specs_api
 from portal.submit import SubmitPages
@@ -127,7 +130,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         secure=secure,
         samesite="lax",
         # the factory's link pages set no cookie at all (portal/factory.py)
-        exclude=["/healthz", "/readyz", "/static", "^/f/"],
+        exclude=["/healthz", "/readyz", "/static", "^/f/", "^/p/"],
     )
     csrf = CSRFConfig(
         secret=_derive(settings.app.secret_key, "csrf").hex(),
@@ -139,7 +142,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         # has its own CSRF middleware; Stripe signs its webhooks
         # /uploads/local is authenticated by its signed form fields, like an S3 presigned POST
         # /f/ has no session to protect: the link's token is the credential (portal/factory.py explains)
-        exclude=["/api/", "/admin", "/webhooks/stripe", "/healthz", "/readyz", "/uploads/local", "^/f/"],
+        exclude=["/api/", "/admin", "/webhooks/stripe", "/healthz", "/readyz", "/uploads/local", "^/f/", "^/p/"],
     )
     # every coordinator page, behind the one guard: staff or admins, signed in here or to the back office
     coordinator_pages = Router(
@@ -151,6 +154,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             FeasibilityWorkspace,
             SpecWorkspace,
             FactoryLinkPages,
+            ShippingPages,
         ],
     )
     return Litestar(
@@ -181,6 +185,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             local_upload,
             local_download,
             FactoryPages,
+            FactoryShippingPages,
+            BrandShippingPages,
             BillingPages,
             stripe_webhook,
             # the mount also answers /admin with a redirect to /admin/: a plain route at the mount's own path

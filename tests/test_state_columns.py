@@ -89,6 +89,10 @@ TABLES = {
     "lot": "lots",
     "tooling": "tooling_items",
     "production_link": "production_links",
+    "packing_list": "packing_lists",
+    "shipment": "shipments",
+    "revision_change": "revision_changes",
+    "floor_deviation": "floor_deviations",
 }
 INSERTS = frozenset({"insert", "pg_insert", "sqlite_insert"})
 """A new row's first state is no transition: `insert(...).values(status=...)` is not a hand-set status."""
