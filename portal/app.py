@@ -142,7 +142,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
         # has its own CSRF middleware; Stripe signs its webhooks
         # /uploads/local is authenticated by its signed form fields, like an S3 presigned POST
         # /f/ has no session to protect: the link's token is the credential (portal/factory.py explains)
-        exclude=["/api/", "/admin", "/webhooks/stripe", "/healthz", "/readyz", "/uploads/local", "^/f/", "^/p/"],
+        exclude=[
+            "/api/",
+            "/admin",
+            "/webhooks/stripe",
+            "/healthz",
+            "/readyz",
+            "/uploads/local",
+            "^/f/",
+            "^/p/",
+        ],
     )
     # every coordinator page, behind the one guard: staff or admins, signed in here or to the back office
     coordinator_pages = Router(

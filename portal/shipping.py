@@ -132,7 +132,8 @@ class BrandShippingPages(Controller):
         except NotFound:
             raise
         except DomainError as exc:
-            await db.rollback()
+            if not db.is_active or db.dirty or db.new:
+                raise  # refused while writing: the error page, and the transaction rolls back
             extra: dict[str, Any] = {"error": exc.message, "error_key": key}
             if shipment_id is not None:
                 extra["shipment"] = await _shipment(db, project_id, shipment_id)

@@ -144,13 +144,15 @@ KINDS: Mapping[str, Kind] = {
     "billing_past_due": Kind(
         N_("The subscription payment for %(org)s failed. Update the payment method on the billing page."),
         ("org",),
-    ),    # production (makeready.production.rules)
+    ),  # production (makeready.production.rules)
     "production_order_confirmed": Kind(
         N_("%(actor)s confirmed production order %(order)s of %(project)s: it can be sent to the factory."),
         ("project", "order", "actor"),
     ),
     "production_order_sent": Kind(
-        N_("Production order %(order)s of %(project)s was sent to %(factory)s, ex-factory %(ex_factory_date)s."),
+        N_(
+            "Production order %(order)s of %(project)s was sent to %(factory)s, ex-factory %(ex_factory_date)s."
+        ),
         ("project", "order", "factory", "ex_factory_date"),
     ),
     "production_order_accepted": Kind(
@@ -158,7 +160,9 @@ KINDS: Mapping[str, Kind] = {
         ("project", "order", "factory", "ex_factory_date"),
     ),
     "production_order_date_proposed": Kind(
-        N_("%(factory)s proposes %(ex_factory_date)s as the ex-factory date of %(order)s (%(project)s): %(reason)s"),
+        N_(
+            "%(factory)s proposes %(ex_factory_date)s as the ex-factory date of %(order)s (%(project)s): %(reason)s"
+        ),
         ("project", "order", "factory", "ex_factory_date", "reason"),
     ),
     "production_order_rescheduled": Kind(
@@ -175,7 +179,9 @@ KINDS: Mapping[str, Kind] = {
     ),
     # shipping (makeready.shipping.rules)
     "shipment_released": Kind(
-        N_("%(actor)s released shipment %(shipment)s of %(project)s (%(order)s, lots %(lots)s) for shipment."),
+        N_(
+            "%(actor)s released shipment %(shipment)s of %(project)s (%(order)s, lots %(lots)s) for shipment."
+        ),
         ("project", "shipment", "order", "lots", "actor"),
     ),
     "shipment_problem_reported": Kind(
