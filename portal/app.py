@@ -25,8 +25,8 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 
 from backoffice.board import CoordinatorPages
 from backoffice.factory_links import FactoryLinkPages
-from backoffice.shipping import ShippingPages
 from backoffice.feasibility import FeasibilityWorkspace
+from backoffice.shipping import ShippingPages
 from backoffice.specs import SpecWorkspace
 from backoffice.suppliers import SupplierPages
 from makeready import i18n, jobs
@@ -51,9 +51,9 @@ from portal.notifications import NotificationPages, notifications_api
 from portal.pages import login_page, login_submit, logout, switch_locale
 from portal.projects_pages import ProjectPages
 from portal.samples import SamplePages, SamplePhotoRoutes, samples_api
+from portal.security import baseline_headers, security_headers
 from portal.shipping import BrandShippingPages
 from portal.shipping_factory import FactoryShippingPages
-from portal.security import baseline_headers, security_headers
 from portal.specs import SpecPages, specs_api
 from portal.submit import SubmitPages
 from portal.team import InvitationPages, TeamPages

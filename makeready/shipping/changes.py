@@ -250,6 +250,7 @@ async def decide_effectivity(
     await require_staff(session, actor, change.org_id)
     reason = text_of(reason, field="reason")
     text = str(from_lot if from_lot is not None else "").strip().lower()
+    inputs: dict[str, Any]
     if text in ("", "none"):
         action, inputs = "not_for_order", {"reason": reason}
     else:

@@ -49,8 +49,9 @@ class PackingList(IdMixin, TenantOwned, TimestampMixin, VersionedMixin, Base):
     total_net_kg: Mapped[Decimal] = mapped_column(Numeric(12, 3), default=Decimal("0"))
     total_gross_kg: Mapped[Decimal] = mapped_column(Numeric(12, 3), default=Decimal("0"))
     total_volume_m3: Mapped[Decimal] = mapped_column(Numeric(12, 4), default=Decimal("0"))
-    differences: Mapped[list[str]] = mapped_column(JSON, default=list)
-    """What differs from the lot (units) and the spec (units per carton), as sentences in English (the record)."""
+    differences: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    """What differs from the lot (units), the spec (units per carton) and the carton numbering: each a msgid and its
+    values, shown in the reader's language (`packing.difference_text`)."""
     difference_reason: Mapped[str] = mapped_column(Text, default="")
     submitted_name: Mapped[str] = mapped_column(String(200), default="")
     submitted_at: Mapped[datetime | None] = mapped_column(default=None)

@@ -277,15 +277,15 @@ def differences(
             )
     numbers = [(int(r["first"]), int(r["last"])) for r in rows]
     expected_next = 1
-    for first, last in numbers:
-        if first != expected_next:
+    for first_number, last_number in numbers:
+        if first_number != expected_next:
             found.append(
                 {
                     "msgid": N_("Carton numbers %(first)s to %(last)s are missing."),
-                    "values": {"first": expected_next, "last": first - 1},
+                    "values": {"first": expected_next, "last": first_number - 1},
                 }
             )
-        expected_next = last + 1
+        expected_next = last_number + 1
     if inspected is not None and inspected != totals.cartons:
         found.append(
             {
