@@ -13,6 +13,7 @@ import copy
 import io
 import re
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from typing import Any
 
 import httpx
@@ -32,9 +33,20 @@ from makeready.db.tenancy import Scope, set_scope
 from makeready.feasibility import service as feasibility
 from makeready.models import Base
 from makeready.notify.service import notify
+from makeready.production.models import Lot, LotStatus, OrderStatus, ProductionOrder
 from makeready.projects import service as projects
 from makeready.projects.models import Attachment, Phase, Project
 from makeready.samples.models import SamplePhoto, SampleRound, SampleStatus
+from makeready.shipping.models import (
+    DeviationStatus,
+    FloorDeviation,
+    PackingList,
+    PackingStatus,
+    Shipment,
+    ShipmentDocument,
+    ShipmentLot,
+    ShipmentStatus,
+)
 from makeready.specs import service as spec_service
 from makeready.storage import get_storage
 from makeready.storage.keys import make_key
@@ -53,7 +65,7 @@ PUBLIC_PREFIXES = ("/schema", "/static")
 # never by a session.
 SIGNED_PREFIXES = ("/uploads/local", "/files/local", "/webhooks/stripe")
 # Links whose token in the path is the credential (it is stored hashed): public by design, a forged one is a 404.
-TOKEN_LINK_PREFIXES = ("/invitations/", "/f/")
+TOKEN_LINK_PREFIXES = ("/invitations/", "/f/", "/p/")
 # Mounted ASGI apps with their own auth, tested in their own module (tests/test_backoffice.py).
 MOUNTED = ("/admin",)
 # Coordinator pages: agency staff only, so every brand user (org A's included) is refused, never served.
@@ -124,6 +136,13 @@ PATH_VALUES = {
     "figure_id": lambda f: "g1",
     "link_id": lambda f: MISSING_ID,
     "factory_question_id": lambda f: MISSING_ID,
+    # shipping (shipping_a below): org A's shipment, its packing list, a floor deviation, a lot; the factory's /p/
+    # pages take a forged token
+    "shipment_id": lambda f: f.shipment_a,
+    "packing_id": lambda f: f.packing_a,
+    "deviation_id": lambda f: f.deviation_a,
+    "lot_id": lambda f: f.lot_a,
+    "kind": lambda f: "commercial_invoice",
     "file_path": lambda f: "app.css",
     "path": lambda f: "openapi.json",
 }
@@ -335,6 +354,102 @@ async def specs_a(engine: AsyncEngine, world: World, fixture_a: Fixture) -> Spec
     return SpecRows(revision_a=revision.id, revision_number_a=revision.number)
 
 
+@dataclass
+class ShippingRows:
+    """Org A's production order with one lot, its packing list, a shipment with its documents, a deviation."""
+
+    shipment_a: int
+    packing_a: int
+    deviation_a: int
+    lot_a: int
+
+
+@pytest.fixture
+async def shipping_a(
+    engine: AsyncEngine, world: World, fixture_a: Fixture, specs_a: SpecRows
+) -> ShippingRows:
+    # arranged directly: the services are tested in tests/test_shipping*.py
+    async with make_sessionmaker(engine)() as session:
+        set_scope(session, Scope.system())
+        async with session.begin():
+            org, project = world.org_a.id, fixture_a.project_a
+            order = ProductionOrder(
+                org_id=org,
+                project_id=project,
+                number=1,
+                supplier_id=fixture_a.supplier_a,
+                revision_id=specs_a.revision_a,
+                status=OrderStatus.in_production,
+                quantity=100,
+                ex_factory_date=date(2027, 3, 1),
+            )
+            session.add(order)
+            await session.flush()
+            lot = Lot(
+                org_id=org,
+                order_id=order.id,
+                project_id=project,
+                number=1,
+                quantity=100,
+                planned_start=date(2027, 1, 1),
+                planned_end=date(2027, 1, 20),
+                revision_id=specs_a.revision_a,
+                status=LotStatus.passed,
+            )
+            session.add(lot)
+            await session.flush()
+            packing = PackingList(
+                org_id=org,
+                lot_id=lot.id,
+                order_id=order.id,
+                project_id=project,
+                marks=MARKER,
+                status=PackingStatus.submitted,
+            )
+            shipment = Shipment(
+                org_id=org,
+                project_id=project,
+                order_id=order.id,
+                number=1,
+                forwarder=MARKER,
+                status=ShipmentStatus.planned,
+            )
+            deviation = FloorDeviation(
+                org_id=org,
+                order_id=order.id,
+                project_id=project,
+                lot_id=lot.id,
+                number=1,
+                description=MARKER,
+                status=DeviationStatus.reported,
+            )
+            session.add_all([packing, shipment, deviation])
+            await session.flush()
+            session.add(ShipmentLot(org_id=org, shipment_id=shipment.id, lot_id=lot.id))
+            for kind in ("commercial_invoice", "packing_list"):
+                session.add(
+                    ShipmentDocument(
+                        org_id=org,
+                        shipment_id=shipment.id,
+                        kind=kind,
+                        number=f"{kind}-{MARKER}",
+                        data={
+                            "number": MARKER,
+                            "lines": [],
+                            "currency": "USD",
+                            "total_units": 0,
+                            "total_cartons": 0,
+                            "total_amount": "0.00",
+                            "total_net_kg": "0",
+                            "total_gross_kg": "0",
+                            "total_volume_m3": "0",
+                        },
+                        generated_at=datetime(2027, 2, 1, tzinfo=UTC),
+                    )
+                )
+    return ShippingRows(shipment_a=shipment.id, packing_a=packing.id, deviation_a=deviation.id, lot_a=lot.id)
+
+
 async def snapshot(engine: AsyncEngine, org_id: int) -> dict[str, list[tuple[Any, ...]]]:
     """Every row org A owns, whole."""
     out: dict[str, list[tuple[Any, ...]]] = {}
@@ -438,9 +553,10 @@ async def test_route_matrix(
     team_a: TeamRows,
     samples_a: SampleRows,
     specs_a: SpecRows,
+    shipping_a: ShippingRows,
     callers: dict[str, Caller],
 ) -> None:
-    for rows in (team_a, samples_a, specs_a):
+    for rows in (team_a, samples_a, specs_a, shipping_a):
         for name, value in vars(rows).items():
             setattr(fixture_a, name, value)
     table = routes(app)
