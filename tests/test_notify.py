@@ -164,6 +164,19 @@ PARAMS: dict[str, dict[str, Any]] = {
         "field": "Dimensions, row 1: <b>Feature</b>",
         "question": "Is <b>300</b> the outer diameter?",
     },
+    "shipment_released": {
+        "project": f"Arc {SCRIPT}",
+        "shipment": "SH-1-1",
+        "order": "PO-1-1",
+        "lots": "1, 2",
+        "actor": "Chen <b>Coordinator</b>",
+    },
+    "shipment_problem_reported": {
+        "project": f"Arc {SCRIPT}",
+        "shipment": "SH-1-1",
+        "problem": "Two cartons <b>crushed</b>",
+        "actor": "Maya",
+    },
 }
 
 

@@ -21,8 +21,9 @@ from makeready.audit.models import AuditEvent
 from makeready.billing.models import FeeStatus, Invoice, InvoiceStatus, MilestoneFee
 from makeready.billing.stripe_client import configure as configure_billing
 from makeready.db.types import utcnow
-from makeready.production.models import Lot, LotStatus
-from makeready.projects.models import Milestone, MilestoneStatus, Phase, Project
+from makeready.notify.models import Notification
+from makeready.production.models import Lot, LotStatus, ProductionPhoto
+from makeready.projects.models import Attachment, Milestone, MilestoneStatus, Phase, Project
 from makeready.shipping.models import (
     PackingList,
     PackingStatus,
@@ -30,12 +31,15 @@ from makeready.shipping.models import (
     ShipmentLot,
     ShipmentStatus,
 )
+from makeready.storage import get_storage
 from tests.conftest import World, csrf, login
 from tests.shipping_support import (
     Running,
     lot_status,
+    packing_form,
     pass_inspection,
     people_of,
+    png,
     produce,
     running_order,
     staff_post,
@@ -50,6 +54,10 @@ Client = AsyncTestClient[Litestar]
 def missing_items(page: str) -> list[str]:
     block = re.search(r"<ul class=\"missing\">(.*?)</ul>", page, re.S)
     return [html.unescape(m) for m in re.findall(r"<li>(.*?)</li>", block.group(1), re.S)] if block else []
+
+
+async def stored_keys(org_id: int) -> set[str]:
+    return {obj.key async for page in get_storage().list_objects(f"org/{org_id}/") for obj in page}
 
 
 async def shipment_of(engine: AsyncEngine, project_id: int) -> Shipment:
@@ -150,6 +158,11 @@ async def test_the_release_gate_refuses_with_each_missing_condition_until_all_ar
             await session.scalars(select(AuditEvent).where(AuditEvent.action == "shipment.released"))
         ).all()
     assert [e.actor_id for e in events] == [world.coordinator.id]
+    async with system(engine) as session:
+        told = (
+            await session.scalars(select(Notification).where(Notification.kind == "shipment_released"))
+        ).all()
+    assert {n.user_id for n in told} == {world.owner_a.id, world.member_a.id}
 
 
 async def test_a_lot_on_hold_is_listed_by_the_gate(engine: AsyncEngine, world: World, client: Client) -> None:
@@ -399,8 +412,29 @@ async def test_packing_lists_refuse_overlapping_ranges_gross_below_net_and_fract
     )
     assert short.status_code == 422
     assert "800 units are packed; the lot has 1000." in short.text
+    # the photos are required, and must be images (checked by their bytes)
+    row_ok = [{"first": 1, "last": 250, "units_per_carton": 4, **row}]
+    without = await client.post(
+        f"/p/{running.token}/packing/{lot.id}", data=packing_form(row_ok, lang="en"), follow_redirects=False
+    )
+    assert without.status_code == 422
+    assert "Add a photo of: Packed carton, Carton label." in without.text
+    before = await stored_keys(running.order.org_id)
+    disguised = await client.post(
+        f"/p/{running.token}/packing/{lot.id}",
+        data=packing_form(row_ok, lang="en"),
+        files=[
+            ("photo_carton", ("carton.png", b"<html><script>alert(1)</script></html>", "image/png")),
+            ("photo_label", ("label.png", png(), "image/png")),
+        ],
+        follow_redirects=False,
+    )
+    assert disguised.status_code == 422
     async with system(engine) as session:
         assert await session.scalar(select(func.count(PackingList.id))) == 0
+        assert await session.scalar(select(func.count(ProductionPhoto.id))) == 0
+        assert await session.scalar(select(func.count(Attachment.id))) == 0
+    assert await stored_keys(running.order.org_id) == before  # nothing of the refused photos stays
     explained = await submit_packing(
         client,
         running,
@@ -411,6 +445,14 @@ async def test_packing_lists_refuse_overlapping_ranges_gross_below_net_and_fract
     assert explained.status_code == 303
     async with system(engine) as session:
         listed = (await session.scalars(select(PackingList))).one()
+        photos = (
+            await session.scalars(
+                select(ProductionPhoto).where(
+                    ProductionPhoto.subject_type == "packing_list", ProductionPhoto.subject_id == listed.id
+                )
+            )
+        ).all()
+    assert sorted(p.caption for p in photos) == ["carton", "label"]
     assert listed.status == PackingStatus.submitted
     assert listed.total_units == 800
     assert listed.total_cartons == 200
