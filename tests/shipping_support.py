@@ -13,11 +13,13 @@ from PIL import Image
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from makeready.db.types import utcnow
 from makeready.production import lots as lot_service
 from makeready.production.models import Lot, LotStatus, ProductionOrder
 from makeready.projects.models import Phase, Project
+from makeready.specs.models import RevisionStatus, SpecRevision
 from tests.conftest import World, csrf
-from tests.production_support import Arranged, arrange_project, make_order
+from tests.production_support import BOM, Arranged, arrange_project, make_order
 from tests.workflow_support import People, call_as, session_as, system
 
 
@@ -51,9 +53,23 @@ class Running:
         return f"/coordinator/projects/{self.project_id}/shipping"
 
 
-async def running_order(engine: AsyncEngine, people: People, *, lots: list[int] | None = None) -> Running:
-    """An accepted order of three lots (1000 units each) in a project in production."""
-    arranged = await arrange_project(engine, people)
+async def running_order(
+    engine: AsyncEngine,
+    people: People,
+    *,
+    lots: list[int] | None = None,
+    packaging: list[dict[str, Any]] | None = None,
+) -> Running:
+    """An accepted order of three lots (1000 units each) in a project in production; `packaging` rows go into the
+    issued revision's packaging section."""
+    arranged = await arrange_project(engine, people, revision=packaging is None)
+    if packaging is not None:
+        async with system(engine) as session:  # issued here, with its content, in one write
+            revision = await session.get_one(SpecRevision, arranged.revision.id)
+            revision.content = {"bom": BOM, "packaging": packaging}
+            revision.status = RevisionStatus.issued
+            revision.issued_at = utcnow()
+        arranged.revision = revision
     order, made, token = await make_order(
         engine,
         people,

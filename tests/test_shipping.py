@@ -543,3 +543,44 @@ async def test_receipt_delivers_the_lots_and_the_project_once_every_lot_is_deliv
         follow_redirects=False,
     )
     assert problem.status_code == 422
+
+
+async def test_the_packing_form_shows_the_spec_and_flags_cartons_that_differ_from_it(
+    engine: AsyncEngine, world: World, client: Client
+) -> None:
+    people = people_of(world)
+    packaging = [
+        {
+            "id": "p2",
+            "kind": "packaging",
+            "item": {"en": "Master carton", "zh": "外箱", "status": "reviewed"},
+            "details": {"en": "5-ply", "zh": "五层瓦楞", "status": "reviewed"},
+            "units_per_carton": 4,
+        }
+    ]
+    running = await running_order(engine, people, packaging=packaging)
+    lot = running.lots[0]
+    await produce(engine, people, running, lot)
+    form = await client.get(f"/p/{running.token}/packing/{lot.id}")
+    assert form.status_code == 200
+    assert "外箱" in form.text
+    assert "每箱件数" in form.text
+    other_order = await client.get(f"/p/{running.token}/packing/987654")
+    assert other_order.status_code == 404
+    five = [
+        {
+            "first": 1,
+            "last": 200,
+            "units_per_carton": 5,
+            "length_cm": "60",
+            "width_cm": "40",
+            "height_cm": "35",
+            "net_kg": "8.2",
+            "gross_kg": "9.1",
+        }
+    ]
+    refused = await submit_packing(client, running, lot, five, lang="en")
+    assert refused.status_code == 422
+    assert "Cartons 1 to 200 hold 5 units; the spec says 4 per carton." in html.unescape(refused.text)
+    accepted = await submit_packing(client, running, lot, five, reason="The brand asked for 5 per carton")
+    assert accepted.status_code == 303
