@@ -22,7 +22,7 @@ from makeready.billing.models import FeeStatus, Invoice, InvoiceStatus, Mileston
 from makeready.billing.stripe_client import configure as configure_billing
 from makeready.db.types import utcnow
 from makeready.notify.models import Notification
-from makeready.production.models import Lot, LotStatus, ProductionPhoto
+from makeready.production.models import Lot, LotStatus, OrderStatus, ProductionOrder, ProductionPhoto
 from makeready.projects.models import Attachment, Milestone, MilestoneStatus, Phase, Project
 from makeready.shipping.models import (
     PackingList,
@@ -511,6 +511,8 @@ async def test_receipt_delivers_the_lots_and_the_project_once_every_lot_is_deliv
         await staff_post(client, f"{running.coordinator_page}/shipments/{shipment.id}/ship")
     ).status_code == 303
     assert await lot_status(engine, running.lots[0].id) == LotStatus.shipped
+    async with system(engine) as session:  # its only lot left: the order is shipped
+        assert (await session.get_one(ProductionOrder, running.order.id)).status == OrderStatus.shipped
     async with system(engine) as session:  # the time-and-action plan is done
         for milestone in (
             await session.scalars(select(Milestone).where(Milestone.project_id == running.project_id))

@@ -35,7 +35,8 @@ from makeready.kernel.machine import Context, Machine, Role, Transition, perform
 from makeready.kernel.stale import check_version, flush
 from makeready.production.common import a_date, a_price, load_order, text_of
 from makeready.production.lots import move_lot
-from makeready.production.models import Lot, LotStatus, ProductionOrder
+from makeready.production.models import Lot, LotStatus, OrderStatus, ProductionOrder
+from makeready.production.orders import perform_order
 from makeready.projects.models import Milestone, Phase, Project
 from makeready.shipping import documents
 from makeready.shipping.common import BRAND_ONLY, STAFF_ONLY, load_shipment, require_staff
@@ -200,6 +201,16 @@ async def _shipped(ctx: Context[Shipment]) -> None:
         if lot.status == LotStatus.packed:
             await move_lot(ctx.session, lot, "ship", actor=ctx.actor)
     ctx.after["reference"] = ctx.obj.reference
+    # the order is shipped with its last lot (partial shipments leave it as it is)
+    order = await load_order(ctx.session, ctx.obj.order_id)
+    left = await ctx.session.scalar(
+        select(func.count(Lot.id)).where(
+            Lot.order_id == order.id,
+            Lot.status.not_in((LotStatus.shipped, LotStatus.delivered, LotStatus.cancelled)),
+        )
+    )
+    if not left and order.status in (OrderStatus.produced, OrderStatus.in_production):
+        await perform_order(ctx.session, order, "ship", actor=ctx.actor)
 
 
 async def _delivered(ctx: Context[Shipment]) -> None:
