@@ -289,3 +289,25 @@ async def test_floor_deviations_are_approved_by_the_brand_or_become_nonconforman
         follow_redirects=False,
     )
     assert foreign.status_code == 404
+
+
+async def test_a_produced_lot_keeps_the_revision_it_was_built_to(
+    engine: AsyncEngine, world: World, client: Client
+) -> None:
+    people = people_of(world)
+    running = await running_order(engine, people)
+    await produce(engine, people, running, running.lots[0])
+    revision_b = await issue_revision_b(engine, people, running)
+    change = await the_change(engine)
+    await login(client, world.coordinator.email)
+    decided = await staff_post(
+        client,
+        f"{running.coordinator_page}/changes/{change.id}",
+        {"from_lot": "1", "reason": "Everything not yet built"},
+    )
+    assert decided.status_code == 303
+    async with system(engine) as session:
+        lots = {lot.number: lot for lot in (await session.scalars(select(Lot))).all()}
+    assert lots[1].revision_id == running.arranged.revision.id
+    assert {lots[2].revision_id, lots[3].revision_id} == {revision_b.id}
+    assert set(await holds(engine)) == {lots[2].id, lots[3].id}

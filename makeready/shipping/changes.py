@@ -56,9 +56,8 @@ RUNNING = frozenset(
     }
 )
 """Orders a new revision may still change."""
-CHANGEABLE_LOTS = frozenset(LotStatus) - frozenset(
-    {LotStatus.shipped, LotStatus.delivered, LotStatus.cancelled}
-)
+CHANGEABLE_LOTS = frozenset({LotStatus.planned, LotStatus.in_production})
+"""Lots a new revision can still apply to: a produced lot was built to its revision, and keeps it on record."""
 ACKNOWLEDGED = N_("The factory acknowledged the new revision.")
 DESCRIPTION_LIMIT = 4000
 
@@ -85,7 +84,8 @@ async def _made_effective(ctx: Context[RevisionChange]) -> None:
     ).all()
     if not lots:
         raise ValidationFailed(
-            _("No lot from lot %(number)s on can still change.") % {"number": from_lot}, field="from_lot"
+            _("No lot from lot %(number)s on is still planned or in production.") % {"number": from_lot},
+            field="from_lot",
         )
     moved = []
     for lot in lots:
