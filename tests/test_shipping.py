@@ -22,6 +22,7 @@ from makeready.billing.models import FeeStatus, Invoice, InvoiceStatus, Mileston
 from makeready.billing.stripe_client import configure as configure_billing
 from makeready.db.types import utcnow
 from makeready.notify.models import Notification
+from makeready.production.lots import move_lot
 from makeready.production.models import Lot, LotStatus, OrderStatus, ProductionOrder, ProductionPhoto
 from makeready.projects.models import Attachment, Milestone, MilestoneStatus, Phase, Project
 from makeready.shipping.models import (
@@ -46,7 +47,7 @@ from tests.shipping_support import (
     submit_packing,
 )
 from tests.stripe_fake import billing_settings
-from tests.workflow_support import People, system
+from tests.workflow_support import People, session_as, system
 
 Client = AsyncTestClient[Litestar]
 
@@ -586,3 +587,34 @@ async def test_the_packing_form_shows_the_spec_and_flags_cartons_that_differ_fro
     assert "Cartons 1 to 200 hold 5 units; the spec says 4 per carton." in html.unescape(refused.text)
     accepted = await submit_packing(client, running, lot, five, reason="The brand asked for 5 per carton")
     assert accepted.status_code == 303
+
+
+async def test_accepting_the_packing_list_of_a_lot_released_for_packing_packs_it(
+    engine: AsyncEngine, world: World, client: Client
+) -> None:
+    people = people_of(world)
+    running = await running_order(engine, people)
+    lot = running.lots[0]
+    await produce(engine, people, running, lot)
+    await pass_inspection(engine, people, lot)
+    async with session_as(engine, people, people.coordinator) as session:
+        loaded = await session.get_one(Lot, lot.id)
+        await move_lot(session, loaded, "release", actor=people.coordinator)
+    assert (await submit_packing(client, running, lot)).status_code == 303
+    async with system(engine) as session:
+        listed = (await session.scalars(select(PackingList).where(PackingList.lot_id == lot.id))).one()
+    await login(client, world.coordinator.email)
+    blank = await staff_post(client, f"{running.coordinator_page}/packing/{listed.id}/return", {"reason": ""})
+    assert blank.status_code == 422
+    stale = await staff_post(
+        client, f"{running.coordinator_page}/packing/{listed.id}/accept", {"version": str(listed.version + 5)}
+    )
+    assert stale.status_code == 409
+    accepted = await staff_post(
+        client, f"{running.coordinator_page}/packing/{listed.id}/accept", {"version": str(listed.version)}
+    )
+    assert accepted.status_code == 303
+    assert await lot_status(engine, lot.id) == LotStatus.packed
+    # an accepted packing list no longer changes through the link
+    again = await submit_packing(client, running, lot, lang="en")
+    assert again.status_code == 409
