@@ -159,6 +159,12 @@ QUALITY_MESSAGE = (
     "inspection pages under /coordinator/inspections."
 )
 
+SHIPPING_MESSAGE = (
+    "Packing lists, shipments, their documents, revision changes and floor deviations change only through their "
+    "workflows (the factory's submission, acceptance, the release gate, the brand's receipt...): use the project's "
+    "shipping page under /coordinator/projects/<id>/shipping."
+)
+
 
 def _workflow(message: str, *columns: str) -> dict[str, str]:
     return dict.fromkeys(columns, message)
@@ -763,6 +769,56 @@ SPECS: Mapping[str, TableSpec] = {
         filters=("order_id", "lot_id", "status", "due_date"),
         order=("-created_at",),
         read_only=QUALITY_MESSAGE,
+    ),
+    "packing_lists": TableSpec(
+        group=PRODUCTION,
+        visible=("id", "order_id", "lot_id", "status", "total_cartons", "total_units", "submitted_at"),
+        filters=("order_id", "lot_id", "status"),
+        order=("-created_at",),
+        read_only=SHIPPING_MESSAGE,
+    ),
+    "shipments": TableSpec(
+        group=PRODUCTION,
+        visible=("id", "order_id", "number", "status", "forwarder", "etd", "eta", "released_at"),
+        filters=("order_id", "project_id", "status", "etd", "eta"),
+        order=("-created_at",),
+        read_only=SHIPPING_MESSAGE,
+    ),
+    "shipment_lots": TableSpec(
+        group=PRODUCTION,
+        visible=("id", "shipment_id", "lot_id"),
+        filters=("shipment_id", "lot_id"),
+        order=("shipment_id", "id"),
+        read_only=SHIPPING_MESSAGE,
+    ),
+    "shipment_documents": TableSpec(
+        group=PRODUCTION,
+        visible=("id", "shipment_id", "kind", "number", "generated_at"),
+        filters=("shipment_id", "kind"),
+        order=("-generated_at",),
+        read_only=SHIPPING_MESSAGE,
+    ),
+    "revision_changes": TableSpec(
+        group=PRODUCTION,
+        visible=(
+            "id",
+            "order_id",
+            "from_revision_id",
+            "to_revision_id",
+            "status",
+            "from_lot_number",
+            "decided_at",
+        ),
+        filters=("order_id", "status"),
+        order=("-created_at",),
+        read_only=SHIPPING_MESSAGE,
+    ),
+    "floor_deviations": TableSpec(
+        group=PRODUCTION,
+        visible=("id", "order_id", "lot_id", "number", "status", "reported_by_name", "decided_at"),
+        filters=("order_id", "lot_id", "status"),
+        order=("-created_at",),
+        read_only=SHIPPING_MESSAGE,
     ),
     "audit_events": TableSpec(
         group=SYSTEM,

@@ -31,6 +31,8 @@ from makeready.quality import jobs as quality_jobs
 from makeready.quality import photos as quality_photos
 from makeready.quality import rules as quality_rules
 from makeready.samples import photos as sample_photos
+from makeready.shipping import changes as shipping_changes
+from makeready.shipping import rules as shipping_rules
 from makeready.specs import documents as spec_documents
 from makeready.workflow import decisions as _decisions  # noqa: F401  (declares the question events)
 from makeready.workflow import jobs as workflow_jobs
@@ -55,6 +57,7 @@ RULE_SETS = (
     production_rules.RULES,
     materials_rules.RULES,
     quality_rules.RULES,
+    shipping_rules.RULES,
 )
 """Every domain's (event name, rule) list, registered in this order."""
 
@@ -63,6 +66,7 @@ GATES = (
     (gates.ORG_WRITE, billing_gating.require_writable),
     (gates.LOT_START, materials_readiness.lot_start_missing),
     (gates.LOT_RELEASE, quality_holds.release_gate),
+    (gates.LOT_RELEASE, shipping_changes.release_gate),
 )
 """Checks before writes that lower domains ask for and higher ones answer."""
 

@@ -26,6 +26,9 @@ from makeready.quality import actions as _quality_actions
 from makeready.quality import holds as _quality_holds
 from makeready.quality import inspections as _inspections
 from makeready.samples import lifecycle as _samples
+from makeready.shipping import changes as _shipping_changes
+from makeready.shipping import packing as _packing
+from makeready.shipping import shipments as _shipments
 from makeready.specs import service as _specs
 from makeready.suppliers import quotes as _quotes
 from makeready.workflow import projects as _projects
@@ -50,6 +53,9 @@ DECLARING_MODULES = (
     _inspections,
     _quality_holds,
     _quality_actions,
+    _packing,
+    _shipments,
+    _shipping_changes,
 )
 """The modules whose import declares a machine (one per lifecycle's home)."""
 

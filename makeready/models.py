@@ -27,6 +27,14 @@ from makeready.production.models import (
 from makeready.projects.models import Attachment, Milestone, Project, Question, Task
 from makeready.quality.models import CorrectiveAction, Defect, Inspection, QualityHold
 from makeready.samples.models import SamplePhoto, SampleRound
+from makeready.shipping.models import (
+    FloorDeviation,
+    PackingList,
+    RevisionChange,
+    Shipment,
+    ShipmentDocument,
+    ShipmentLot,
+)
 from makeready.specs.models import FactoryLink, FactoryQuestion, GlossaryTerm, SpecDocument, SpecRevision
 from makeready.suppliers.models import Quote, Supplier
 
@@ -47,6 +55,7 @@ __all__ = [
     "FactoryQuestion",
     "FeasibilityCheck",
     "FeasibilityReview",
+    "FloorDeviation",
     "FreeIssueShipment",
     "GlossaryTerm",
     "Inspection",
@@ -60,6 +69,7 @@ __all__ = [
     "MilestoneFee",
     "Notification",
     "Organization",
+    "PackingList",
     "Plan",
     "ProductionApproach",
     "ProductionLink",
@@ -72,9 +82,13 @@ __all__ = [
     "QualityHold",
     "Question",
     "Quote",
+    "RevisionChange",
     "Risk",
     "SamplePhoto",
     "SampleRound",
+    "Shipment",
+    "ShipmentDocument",
+    "ShipmentLot",
     "SpecDocument",
     "SpecRevision",
     "StripeEvent",

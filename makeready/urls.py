@@ -120,3 +120,22 @@ def corrective_action(action_id: int) -> str:
 def production_quality(token: str) -> str:
     """The factory's quality page through its production link (the token is the credential: sent, never stored)."""
     return f"/p/{token}/quality"
+
+
+def shipments(project_id: int) -> str:
+    """The brand's page of a project's shipments, documents and floor deviations."""
+    return f"{project(project_id)}/shipments"
+
+
+def shipment(project_id: int, shipment_id: int) -> str:
+    return f"{shipments(project_id)}/{shipment_id}"
+
+
+def coordinator_shipping(project_id: int) -> str:
+    """The coordinator's shipping page of a project: packing lists, shipments, effectivity, deviations."""
+    return f"{coordinator_project(project_id)}/shipping"
+
+
+def production_shipping(token: str) -> str:
+    """The factory's shipping page on its production link: release state, packing lists, revisions, deviations."""
+    return f"/p/{token}/shipping"

@@ -30,6 +30,7 @@ from backoffice.inspections import InspectionPages
 from backoffice.materials import MaterialPages
 from backoffice.production import ProductionOverview
 from backoffice.production import ProductionPages as CoordinatorProductionPages
+from backoffice.shipping import ShippingPages
 from backoffice.specs import SpecWorkspace
 from backoffice.suppliers import SupplierPages
 from makeready import i18n, jobs
@@ -62,6 +63,8 @@ from portal.quality import QualityPages
 from portal.quality_factory import FactoryQualityPages
 from portal.samples import SamplePages, SamplePhotoRoutes, samples_api
 from portal.security import baseline_headers, security_headers
+from portal.shipping import BrandShippingPages
+from portal.shipping_factory import FactoryShippingPages
 from portal.specs import SpecPages, specs_api
 from portal.submit import SubmitPages
 from portal.team import InvitationPages, TeamPages
@@ -176,6 +179,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             CoordinatorProductionPages,
             ProductionOverview,
             InspectionPages,
+            ShippingPages,
         ],
     )
     return Litestar(
@@ -215,6 +219,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             materials_api,
             FactoryQualityPages,
             QualityPages,
+            FactoryShippingPages,
+            BrandShippingPages,
             BillingPages,
             stripe_webhook,
             # the mount also answers /admin with a redirect to /admin/: a plain route at the mount's own path

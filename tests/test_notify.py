@@ -209,6 +209,19 @@ PARAMS: dict[str, dict[str, Any]] = {
         "order": "PO-7-1",
         "problem": "Progress behind plan",
     },
+    "shipment_released": {
+        "project": f"Arc {SCRIPT}",
+        "shipment": "SH-1-1",
+        "order": "PO-1-1",
+        "lots": "1, 2",
+        "actor": "Chen <b>Coordinator</b>",
+    },
+    "shipment_problem_reported": {
+        "project": f"Arc {SCRIPT}",
+        "shipment": "SH-1-1",
+        "problem": "Two cartons <b>crushed</b>",
+        "actor": "Maya",
+    },
 }
 
 

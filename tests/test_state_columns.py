@@ -94,6 +94,10 @@ TABLES = {
     "inspection": "inspections",
     "quality_hold": "quality_holds",
     "corrective_action": "corrective_actions",
+    "packing_list": "packing_lists",
+    "shipment": "shipments",
+    "revision_change": "revision_changes",
+    "floor_deviation": "floor_deviations",
 }
 INSERTS = frozenset({"insert", "pg_insert", "sqlite_insert"})
 """A new row's first state is no transition: `insert(...).values(status=...)` is not a hand-set status."""

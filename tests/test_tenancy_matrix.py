@@ -13,7 +13,7 @@ import copy
 import io
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -57,6 +57,16 @@ from makeready.quality.models import (
     QualityHold,
 )
 from makeready.samples.models import SamplePhoto, SampleRound, SampleStatus
+from makeready.shipping.models import (
+    DeviationStatus,
+    FloorDeviation,
+    PackingList,
+    PackingStatus,
+    Shipment,
+    ShipmentDocument,
+    ShipmentLot,
+    ShipmentStatus,
+)
 from makeready.specs import service as spec_service
 from makeready.storage import get_storage
 from makeready.storage.keys import make_key
@@ -164,6 +174,11 @@ PATH_VALUES = {
     "item_id": lambda f: f.tooling_a,
     # materials (backoffice/materials.py): org A's purchase order and free-issue shipment of its order
     "po_id": lambda f: f.purchase_order_a,
+    # shipping (backoffice/shipping.py, portal/shipping.py): org A's shipment, its packing list, a floor deviation
+    "shipment_id": lambda f: f.shipment_a,
+    "packing_id": lambda f: f.packing_a,
+    "deviation_id": lambda f: f.deviation_a,
+    "kind": lambda f: "commercial_invoice",
     "free_issue_id": lambda f: f.free_issue_a,
     # quality (tests/test_quality_pages.py): org A's inspection in review, its defect, hold and corrective action;
     # org A's defect photo shares the sample photo's id (another table), so photo_id fits both
@@ -497,6 +512,104 @@ async def quality_a(
 
 
 @dataclass
+class ShippingRows:
+    """Org A's production order with one lot, its packing list, a shipment with its documents, a deviation."""
+
+    shipment_a: int
+    packing_a: int
+    deviation_a: int
+    shipping_lot_a: int
+
+
+@pytest.fixture
+async def shipping_a(
+    engine: AsyncEngine, world: World, fixture_a: Fixture, specs_a: SpecRows
+) -> ShippingRows:
+    # arranged directly: the services are tested in tests/test_shipping*.py
+    async with make_sessionmaker(engine)() as session:
+        set_scope(session, Scope.system())
+        async with session.begin():
+            org, project = world.org_a.id, fixture_a.project_a
+            order = ProductionOrder(
+                org_id=org,
+                project_id=project,
+                number=3,  # the production and quality fixtures' orders are 1 and 2
+                supplier_id=fixture_a.supplier_a,
+                revision_id=specs_a.revision_a,
+                status=OrderStatus.in_production,
+                quantity=100,
+                ex_factory_date=date(2027, 3, 1),
+            )
+            session.add(order)
+            await session.flush()
+            lot = Lot(
+                org_id=org,
+                order_id=order.id,
+                project_id=project,
+                number=1,
+                quantity=100,
+                planned_start=date(2027, 1, 1),
+                planned_end=date(2027, 1, 20),
+                revision_id=specs_a.revision_a,
+                status=LotStatus.passed,
+            )
+            session.add(lot)
+            await session.flush()
+            packing = PackingList(
+                org_id=org,
+                lot_id=lot.id,
+                order_id=order.id,
+                project_id=project,
+                marks=MARKER,
+                status=PackingStatus.submitted,
+            )
+            shipment = Shipment(
+                org_id=org,
+                project_id=project,
+                order_id=order.id,
+                number=1,
+                forwarder=MARKER,
+                status=ShipmentStatus.planned,
+            )
+            deviation = FloorDeviation(
+                org_id=org,
+                order_id=order.id,
+                project_id=project,
+                lot_id=lot.id,
+                number=1,
+                description=MARKER,
+                status=DeviationStatus.reported,
+            )
+            session.add_all([packing, shipment, deviation])
+            await session.flush()
+            session.add(ShipmentLot(org_id=org, shipment_id=shipment.id, lot_id=lot.id))
+            for kind in ("commercial_invoice", "packing_list"):
+                session.add(
+                    ShipmentDocument(
+                        org_id=org,
+                        shipment_id=shipment.id,
+                        kind=kind,
+                        number=f"{kind}-{MARKER}",
+                        data={
+                            "number": MARKER,
+                            "lines": [],
+                            "currency": "USD",
+                            "total_units": 0,
+                            "total_cartons": 0,
+                            "total_amount": "0.00",
+                            "total_net_kg": "0",
+                            "total_gross_kg": "0",
+                            "total_volume_m3": "0",
+                        },
+                        generated_at=datetime(2027, 2, 1, tzinfo=UTC),
+                    )
+                )
+    return ShippingRows(
+        shipment_a=shipment.id, packing_a=packing.id, deviation_a=deviation.id, shipping_lot_a=lot.id
+    )
+
+
+@dataclass
 class ProductionRows:
     """Org A's production order (its delivery address is the marker), a lot, and a progress report's photo."""
 
@@ -730,9 +843,10 @@ async def test_route_matrix(
     specs_a: SpecRows,
     production_a: ProductionRows,
     quality_a: QualityRows,
+    shipping_a: ShippingRows,
     callers: dict[str, Caller],
 ) -> None:
-    for rows in (team_a, samples_a, specs_a, production_a, quality_a):
+    for rows in (team_a, samples_a, specs_a, production_a, quality_a, shipping_a):
         for name, value in vars(rows).items():
             setattr(fixture_a, name, value)
     table = routes(app)

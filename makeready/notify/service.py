@@ -189,6 +189,17 @@ KINDS: Mapping[str, Kind] = {
         N_("Still open: %(problem)s on %(order)s of %(project)s."),
         ("project", "order", "problem"),
     ),
+    # shipping (makeready.shipping.rules)
+    "shipment_released": Kind(
+        N_(
+            "%(actor)s released shipment %(shipment)s of %(project)s (%(order)s, lots %(lots)s) for shipment."
+        ),
+        ("project", "shipment", "order", "lots", "actor"),
+    ),
+    "shipment_problem_reported": Kind(
+        N_("%(actor)s reported a problem with shipment %(shipment)s of %(project)s: %(problem)s"),
+        ("project", "shipment", "problem", "actor"),
+    ),
 }
 
 # parameter values that are msgids, translated for the reader

@@ -251,6 +251,8 @@ class PackagingItem(Row):
     kind: PackagingKind = PackagingKind.packaging
     item: Text = Field(default_factory=Text)
     details: Text = Field(default_factory=Text)
+    units_per_carton: int | None = Field(default=None, ge=1, le=100_000)
+    """On a master carton row: how many units it holds (the factory's packing list is checked against it)."""
 
 
 class DefectClass(enum.StrEnum):
@@ -366,6 +368,7 @@ FIELDS: dict[str, str] = {
     "kind": N_("Kind"),
     "item": N_("Item"),
     "details": N_("Details"),
+    "units_per_carton": N_("Units per carton"),
     "point": N_("Inspection point"),
     "method": N_("Method"),
     "defect_class": N_("Defect class"),

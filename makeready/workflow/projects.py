@@ -119,7 +119,8 @@ PROJECT: Machine[Phase] = Machine(
             "deliver",
             states(Phase.production),
             Phase.delivered,
-            frozenset({Role.STAFF}),
+            # the system too: shipping delivers the project when the brand has received every lot
+            frozenset({Role.STAFF, Role.SYSTEM}),
             "project.phase_changed",
             wrong_state=N_("Only a project in production can be delivered; this one is %(state)s."),
             forbidden=ADVANCE_FORBIDDEN,
