@@ -17,6 +17,8 @@ from makeready.billing import gating as billing_gating
 from makeready.billing import jobs as billing_jobs
 from makeready.billing import rules as billing_rules
 from makeready.kernel import bus, gates, ports
+from makeready.metrics import jobs as metrics_jobs
+from makeready.metrics import rules as metrics_rules
 from makeready.notify import jobs as notify_jobs
 from makeready.projects import files as project_files
 from makeready.projects import sweep as upload_sweep
@@ -25,10 +27,18 @@ from makeready.specs import documents as spec_documents
 from makeready.workflow import jobs as workflow_jobs
 from makeready.workflow import triggers as workflow_rules
 
-JOB_MODULES = (notify_jobs, workflow_jobs, billing_jobs, spec_documents, upload_sweep, audit_jobs)
+JOB_MODULES = (
+    notify_jobs,
+    workflow_jobs,
+    billing_jobs,
+    spec_documents,
+    upload_sweep,
+    audit_jobs,
+    metrics_jobs,
+)
 """Modules whose import registers background jobs (`@job`) and periodic ones."""
 
-RULE_SETS = (workflow_rules.RULES, billing_rules.RULES)
+RULE_SETS = (workflow_rules.RULES, billing_rules.RULES, metrics_rules.RULES)
 """Every domain's (event name, rule) list, registered in this order."""
 
 GATES = (

@@ -8,6 +8,7 @@ from makeready.changes.models import ChangeRequest
 from makeready.conditions.models import Condition
 from makeready.db.base import Base
 from makeready.feasibility.models import FeasibilityCheck, FeasibilityReview, ProductionApproach, Risk
+from makeready.metrics.models import MetricCursor, MetricFact
 from makeready.notify.models import EmailOutbox, Notification
 from makeready.projects.models import Attachment, Milestone, Project, Question, Task
 from makeready.samples.models import SamplePhoto, SampleRound
@@ -33,6 +34,8 @@ __all__ = [
     "Invitation",
     "Invoice",
     "Membership",
+    "MetricCursor",
+    "MetricFact",
     "Milestone",
     "MilestoneFee",
     "Notification",
