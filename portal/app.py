@@ -26,6 +26,7 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 from backoffice.board import CoordinatorPages
 from backoffice.factory_links import FactoryLinkPages
 from backoffice.feasibility import FeasibilityWorkspace
+from backoffice.metrics import MetricsPages
 from backoffice.specs import SpecWorkspace
 from backoffice.suppliers import SupplierPages
 from makeready import i18n, jobs
@@ -46,6 +47,7 @@ from portal.files import files_api, local_download, local_upload
 from portal.guards import coordinators_only
 from portal.health import healthz, readyz
 from portal.locale import LocaleMiddleware
+from portal.metrics import ProjectFigures
 from portal.notifications import NotificationPages, notifications_api
 from portal.pages import login_page, login_submit, logout, switch_locale
 from portal.projects_pages import ProjectPages
@@ -151,6 +153,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             FeasibilityWorkspace,
             SpecWorkspace,
             FactoryLinkPages,
+            MetricsPages,
         ],
     )
     return Litestar(
@@ -165,6 +168,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             InvitationPages,
             AccountPages,
             ProjectPages,
+            ProjectFigures,
             SubmitPages,
             coordinator_pages,
             api_router,

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from makeready.audit import service as audit
@@ -239,3 +239,19 @@ async def test_the_rules_fold_the_real_services(engine: AsyncEngine, people: Peo
         "question.answered",
     )
     assert fact["org_id"] == people.org_a.id
+
+
+async def test_the_rebuild_command(engine: AsyncEngine, people: People, db_url: str) -> None:
+    from tests.test_cli import cli
+
+    p = await make_project(engine, people, name="P")
+    q = await make_project(engine, people, name="Q", org="b")
+    await sample_story(engine, p, q)
+    before = await rows(engine)
+    async with system(engine) as session:
+        await session.execute(delete(MetricFact))
+    assert await rows(engine) == []
+    result = await cli(db_url, "metrics", "rebuild", "--batch", "100")
+    assert result.exit_code == 0, result.output
+    assert f"metrics rebuilt: {len(before)} facts" in result.output
+    assert await rows(engine) == before
