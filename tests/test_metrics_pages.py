@@ -14,6 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from makeready.db.types import frozen_clock
 from makeready.projects.models import Project
+from makeready.samples.models import SampleRound
+from makeready.suppliers.models import Supplier
 from tests.conftest import World, login
 from tests.test_backoffice_forms import people_of
 from tests.test_metrics import day, event, sample_story
@@ -171,3 +173,37 @@ async def test_the_brand_reads_its_own_project_figures_only(
         assert response.status_code == 404, path
         assert "Tote" not in response.text
     assert (await client.get(f"/projects/{p.id}/figures/other.csv")).status_code == 404
+
+
+async def test_the_supplier_page_shows_its_scorecard_and_the_dashboard_filters_by_factory(
+    client: Client, engine: AsyncEngine, world: World, people: People
+) -> None:
+    with frozen_clock(day(-1)):
+        p = await make_project(engine, people, name="Arc Pendant")
+        q = await make_project(engine, people, name="Tote", org="b")
+    async with system(engine) as session:
+        maker, idle = Supplier(name_en="Foshan Metalworks"), Supplier(name_en="Idle Works")
+        session.add_all([maker, idle])
+        await session.flush()
+        sample = SampleRound(
+            org_id=p.org_id, project_id=p.id, number=1, supplier_id=maker.id, pinned_photo_ids=[]
+        )
+        session.add(sample)
+        await session.flush()
+        maker_id, idle_id, sample_id = maker.id, idle.id, sample.id
+    await event(engine, p, day(0), "sample_round.requested", "sample_round", sample_id)
+    await event(engine, p, day(3), "sample_round.received", "sample_round", sample_id)
+    await event(engine, p, day(4), "sample_round.approved", "sample_round", sample_id)
+    await event(engine, q, day(1), "question.asked", "question", 1)
+    await login(client, world.coordinator.email)
+    html = (await client.get(f"/coordinator/suppliers/{maker_id}")).text
+    card = html.split("<h2>Scorecard</h2>", 1)[1].split("</section>", 1)[0]
+    assert "Sample making and shipping" in card
+    assert '<td class="num">3.0</td>' in card
+    assert "Samples approved in the first round" in card
+    assert "100%" in card
+    idle_html = (await client.get(f"/coordinator/suppliers/{idle_id}")).text
+    assert "No figures yet" in idle_html
+    filtered = (await client.get(f"/coordinator/metrics?{PERIOD}&factory={maker_id}")).text
+    assert "Arc Pendant" in filtered
+    assert "Tote" not in filtered
