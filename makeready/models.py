@@ -8,7 +8,7 @@ from makeready.changes.models import ChangeRequest
 from makeready.conditions.models import Condition
 from makeready.db.base import Base
 from makeready.feasibility.models import FeasibilityCheck, FeasibilityReview, ProductionApproach, Risk
-from makeready.metrics.models import MetricCursor, MetricFact
+from makeready.metrics.models import MetricCursor, MetricFact, MetricWait
 from makeready.notify.models import EmailOutbox, Notification
 from makeready.projects.models import Attachment, Milestone, Project, Question, Task
 from makeready.samples.models import SamplePhoto, SampleRound
@@ -36,6 +36,7 @@ __all__ = [
     "Membership",
     "MetricCursor",
     "MetricFact",
+    "MetricWait",
     "Milestone",
     "MilestoneFee",
     "Notification",

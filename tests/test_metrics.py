@@ -15,7 +15,7 @@ from makeready.composition import wire
 from makeready.db.types import frozen_clock
 from makeready.kernel import bus
 from makeready.metrics import facts, figures
-from makeready.metrics.models import MetricFact
+from makeready.metrics.models import MetricFact, MetricWait
 from makeready.metrics.rules import fold_the_trail
 from makeready.projects.models import Project
 from makeready.workflow import decisions
@@ -72,6 +72,21 @@ async def rows(engine: AsyncEngine) -> list[dict[str, Any]]:
             {c: getattr(f, c) for c in MetricFact.__table__.columns.keys() if c != "id"}  # noqa: SIM118
             for f in found
         ]
+
+
+async def waits(engine: AsyncEngine) -> list[tuple[Any, ...]]:
+    async with system(engine) as session:
+        found = await session.execute(
+            select(
+                MetricWait.org_id,
+                MetricWait.project_id,
+                MetricWait.party,
+                MetricWait.month,
+                MetricWait.seconds,
+                MetricWait.open_since,
+            )
+        )
+        return sorted(found.tuples(), key=repr)
 
 
 async def sample_story(engine: AsyncEngine, p: Project, q: Project) -> None:
@@ -177,7 +192,11 @@ async def test_waiting_by_party_per_month_leaves_out_holds(engine: AsyncEngine, 
     # the brand again: that sample is still undecided at "now" (Feb 10)
     now = datetime(2026, 2, 10, tzinfo=UTC)
     async with system(engine) as session:
-        report = await figures.waiting(session, figures.Filters(PERIOD), now=now)
+        report = await figures.waiting(session, figures.Filters(PERIOD), now=now, project_ids=[p.id])
+        reference = await figures.waiting_from_facts(session, figures.Filters(PERIOD), now=now)
+    # the rolled-up rows give what walking every ask gives
+    assert report.by_month == reference.by_month
+    assert report.by_project == reference.by_project
     jan, feb, mar = date(2026, 1, 1), date(2026, 2, 1), date(2026, 3, 1)
     assert report.by_month[jan] == {"brand": 2 * DAY, "agency": 0, "factory": DAY}
     # brand in February: questions Feb 1 -> Feb 3 minus the held day (1 d), plus the sample since Feb 1 00:00
@@ -210,12 +229,14 @@ async def test_rebuild_gives_the_incremental_rows(engine: AsyncEngine, people: P
     await event(engine, q, day(5), "change_request.raised", "change_request", 9)
     async with system(engine) as session:
         await facts.catch_up(session, lock=True)
-    incremental = await rows(engine)
+    incremental, incremental_waits = await rows(engine), await waits(engine)
     assert {f["kind"] for f in incremental} >= {"factory_question", "change_request", "sample_approval"}
+    assert incremental_waits
     async with system(engine) as session:
         count = await facts.rebuild(session, batch=3)  # small batches: facts span batches
     assert count == len(incremental)
     assert await rows(engine) == incremental
+    assert await waits(engine) == incremental_waits
 
 
 async def test_the_rules_fold_the_real_services(engine: AsyncEngine, people: People) -> None:

@@ -21,15 +21,16 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, text, update
+from sqlalchemy import delete, func, insert, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from makeready.audit.models import AuditEvent
-from makeready.metrics.kinds import ACTIONS, KINDS, WITHDRAWN, Kind
-from makeready.metrics.models import MetricCursor, MetricFact
+from makeready.metrics.intervals import FOREVER, Interval, by_month, months_between, subtract, union
+from makeready.metrics.kinds import ACTIONS, HOLD, KINDS, PARTIES, WITHDRAWN, Kind
+from makeready.metrics.models import MetricCursor, MetricFact, MetricWait
 from makeready.samples.models import SampleRound
 from makeready.specs.models import FactoryLink, FactoryQuestion
 
@@ -327,6 +328,7 @@ async def catch_up(session: AsyncSession, *, limit: int = RULE_BATCH, lock: bool
                 ),
                 execution_options=BYPASS,
             )
+        await roll_up(session, {f.project_id for f in (*created, *closed) if f.project_id is not None})
     if new_cursor != after:
         await session.execute(
             update(MetricCursor).where(MetricCursor.id == 1).values(last_seq=new_cursor),
@@ -335,11 +337,76 @@ async def catch_up(session: AsyncSession, *, limit: int = RULE_BATCH, lock: bool
     return len(events)
 
 
+def waits_of(
+    spans: dict[str, list[Interval]],
+) -> tuple[dict[str, dict[date, int]], dict[str, datetime]]:
+    """One project's waiting from its asks' spans by party (and its holds under HOLD; an open span ends at
+    FOREVER): closed seconds per party and month, and per party the start of the wait still going on."""
+    holds = union(spans.get(HOLD, []))
+    closed: dict[str, dict[date, int]] = {}
+    open_since: dict[str, datetime] = {}
+    for party in PARTIES:
+        segments = subtract(union(spans.get(party, [])), holds)
+        done = [s for s in segments if s[1] != FOREVER]
+        for start, end in segments:
+            if end == FOREVER:
+                open_since[party] = start
+        months = sorted({m for start, end in done for m in months_between(start, end)})
+        seconds = {m: n for m, n in by_month(done, months).items() if n}
+        if seconds:
+            closed[party] = seconds
+    return closed, open_since
+
+
+async def roll_up(session: AsyncSession, project_ids: set[int]) -> None:
+    """Recompute the waiting rows (`MetricWait`) of these projects from their facts: three statements."""
+    if not project_ids:
+        return
+    ids = sorted(project_ids)
+    rows = await session.execute(
+        select(
+            MetricFact.org_id,
+            MetricFact.project_id,
+            MetricFact.kind,
+            MetricFact.party,
+            MetricFact.asked_at,
+            MetricFact.closed_at,
+        ).where(MetricFact.project_id.in_(ids), or_(MetricFact.party.in_(PARTIES), MetricFact.kind == HOLD)),
+        execution_options=BYPASS,
+    )
+    spans: dict[int, dict[str, list[Interval]]] = {}
+    orgs: dict[int, int] = {}
+    for org_id, project_id, kind, party, asked_at, closed_at in rows:
+        if project_id is None:
+            continue
+        orgs[project_id] = org_id
+        spans.setdefault(project_id, {}).setdefault(HOLD if kind == HOLD else party, []).append(
+            (asked_at, closed_at or FOREVER)
+        )
+    await session.execute(delete(MetricWait).where(MetricWait.project_id.in_(ids)), execution_options=BYPASS)
+    new: list[dict[str, Any]] = []
+    for project_id, by_party in spans.items():
+        closed, open_since = waits_of(by_party)
+        base = {"org_id": orgs[project_id], "project_id": project_id}
+        for party, months in closed.items():
+            new.extend(
+                {**base, "party": party, "month": m, "seconds": n, "open_since": None}
+                for m, n in months.items()
+            )
+        new.extend(
+            {**base, "party": party, "month": None, "seconds": 0, "open_since": since}
+            for party, since in open_since.items()
+        )
+    if new:
+        await session.execute(insert(MetricWait), new, execution_options=BYPASS)
+
+
 async def rebuild(session: AsyncSession, *, batch: int = REBUILD_BATCH) -> int:
     """Empty the facts and fold the whole chain again, a batch at a time; returns the number of facts."""
     if session.get_bind().dialect.name == "postgresql":
         await session.execute(text(f"SELECT pg_advisory_xact_lock({AUDIT_LOCK})"))
     await session.execute(delete(MetricFact), execution_options=BYPASS)
+    await session.execute(delete(MetricWait), execution_options=BYPASS)
     await _cursor(session)
     await session.execute(update(MetricCursor).values(last_seq=0), execution_options=BYPASS)
     while await catch_up(session, limit=batch) == batch:

@@ -4,9 +4,9 @@ review, a question to answer), closed when it is decided or withdrawn. Derived f
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import Boolean, Index, Integer, String
+from sqlalchemy import Boolean, Date, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from makeready.db.base import Base, IdMixin, TenantOwned
@@ -50,3 +50,18 @@ class MetricCursor(IdMixin, Base):
     __tablename__ = "metric_cursor"
 
     last_seq: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class MetricWait(IdMixin, TenantOwned, Base):
+    """How long one project waited on one party: closed time per calendar month (`month` set), or the start of
+    the wait still going on (`open_since` set, no month). Recomputed for a project whenever its facts change
+    (`facts.roll_up`), so the dashboard sums a few rows per project instead of re-walking every ask."""
+
+    __tablename__ = "metric_waits"
+    __table_args__ = (Index("ix_metric_waits_month_party", "month", "party"),)
+
+    project_id: Mapped[int] = mapped_column(Integer, index=True)
+    party: Mapped[str] = mapped_column(String(20))
+    month: Mapped[date | None] = mapped_column(Date, default=None)
+    seconds: Mapped[int] = mapped_column(Integer, default=0)
+    open_since: Mapped[datetime | None] = mapped_column(default=None)

@@ -40,8 +40,10 @@ async def dashboard(
     session: AsyncSession, filters: Filters, *, now: datetime, offset: int = 0, limit: int = 50
 ) -> Report:
     """The agency's figures for the filters, with a page of its projects. A fixed number of statements."""
-    waiting = await figures.waiting(session, filters, now=now)
-    projects, total = await figures.project_rows(session, filters, waiting, offset=offset, limit=limit)
+    projects, total = await figures.project_rows(session, filters, offset=offset, limit=limit)
+    waiting = await figures.waiting(session, filters, now=now, project_ids=[p.id for p in projects])
+    for row in projects:
+        row.waited.update(waiting.by_project[row.id])
     return Report(
         filters=filters,
         latency=await figures.latency(session, filters),

@@ -1,4 +1,4 @@
-"""metric_facts and metric_cursor: the audit trail folded for the figures (makeready.metrics)
+"""metric_facts, metric_waits and metric_cursor: the audit trail folded for the figures (makeready.metrics)
 
 Revision ID: e7b3d1f9a2c4
 Revises: d5a9c2e7f1b3
@@ -54,6 +54,27 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_metric_facts")),
         sa.UniqueConstraint("asked_seq", name=op.f("uq_metric_facts_asked_seq")),
     )
+    op.create_table(
+        "metric_waits",
+        sa.Column("project_id", sa.Integer(), nullable=False),
+        sa.Column("party", sa.String(length=20), nullable=False),
+        sa.Column("month", sa.Date(), nullable=True),
+        sa.Column("seconds", sa.Integer(), nullable=False),
+        sa.Column("open_since", makeready.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("org_id", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["org_id"],
+            ["organizations.id"],
+            name=op.f("fk_metric_waits_org_id_organizations"),
+            ondelete="RESTRICT",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_metric_waits")),
+    )
+    with op.batch_alter_table("metric_waits", schema=None) as batch_op:
+        batch_op.create_index("ix_metric_waits_month_party", ["month", "party"], unique=False)
+        batch_op.create_index(batch_op.f("ix_metric_waits_org_id"), ["org_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_metric_waits_project_id"), ["project_id"], unique=False)
     with op.batch_alter_table("metric_facts", schema=None) as batch_op:
         batch_op.create_index("ix_metric_facts_key_open", ["key", "closed_seq"], unique=False)
         batch_op.create_index("ix_metric_facts_kind_closed_at", ["kind", "closed_at"], unique=False)
@@ -64,6 +85,11 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("metric_waits", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_metric_waits_project_id"))
+        batch_op.drop_index(batch_op.f("ix_metric_waits_org_id"))
+        batch_op.drop_index("ix_metric_waits_month_party")
+    op.drop_table("metric_waits")
     with op.batch_alter_table("metric_facts", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_metric_facts_supplier_id"))
         batch_op.drop_index(batch_op.f("ix_metric_facts_scope"))
