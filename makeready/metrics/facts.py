@@ -38,6 +38,7 @@ BYPASS = {"tenancy_bypass": True}
 RULE_BATCH = 500
 """At most this many events are folded inside someone's transaction; the periodic job takes the rest."""
 REBUILD_BATCH = 5000
+ROLL_UP_CHUNK = 200
 AUDIT_LOCK = 4242001
 """The audit chain's append lock (audit.service.record): holding it, no event with a lower seq can still commit."""
 
@@ -279,9 +280,12 @@ async def _cursor(session: AsyncSession) -> int:
     return last
 
 
-async def catch_up(session: AsyncSession, *, limit: int = RULE_BATCH, lock: bool = False) -> int:
+async def catch_up(
+    session: AsyncSession, *, limit: int = RULE_BATCH, lock: bool = False, roll: bool = True
+) -> int:
     """Fold up to `limit` relevant events after the cursor; returns how many were read. `lock` takes the audit
-    chain's append lock first (the job does; a rule already holds it through the event it follows)."""
+    chain's append lock first (the job does; a rule already holds it through the event it follows). `roll`
+    recomputes the waiting rows of the projects the batch touched (a rebuild does every project once, at the end)."""
     if lock and session.get_bind().dialect.name == "postgresql":
         await session.execute(text(f"SELECT pg_advisory_xact_lock({AUDIT_LOCK})"))
     after = await _cursor(session)
@@ -315,20 +319,25 @@ async def catch_up(session: AsyncSession, *, limit: int = RULE_BATCH, lock: bool
         await _suppliers(session, created)
         if created:
             await session.execute(insert(MetricFact), [f.row() for f in created], execution_options=BYPASS)
-        for fact in closed:
+        if closed:
+            # one executemany by primary key
             await session.execute(
-                update(MetricFact)
-                .where(MetricFact.id == fact.id)
-                .values(
-                    closed_seq=fact.closed_seq,
-                    closed_at=fact.closed_at,
-                    outcome=fact.outcome,
-                    latency_s=fact.latency_s,
-                    passed=fact.passed,
-                ),
+                update(MetricFact),
+                [
+                    {
+                        "id": f.id,
+                        "closed_seq": f.closed_seq,
+                        "closed_at": f.closed_at,
+                        "outcome": f.outcome,
+                        "latency_s": f.latency_s,
+                        "passed": f.passed,
+                    }
+                    for f in closed
+                ],
                 execution_options=BYPASS,
             )
-        await roll_up(session, {f.project_id for f in (*created, *closed) if f.project_id is not None})
+        if roll:
+            await roll_up(session, {f.project_id for f in (*created, *closed) if f.project_id is not None})
     if new_cursor != after:
         await session.execute(
             update(MetricCursor).where(MetricCursor.id == 1).values(last_seq=new_cursor),
@@ -409,6 +418,15 @@ async def rebuild(session: AsyncSession, *, batch: int = REBUILD_BATCH) -> int:
     await session.execute(delete(MetricWait), execution_options=BYPASS)
     await _cursor(session)
     await session.execute(update(MetricCursor).values(last_seq=0), execution_options=BYPASS)
-    while await catch_up(session, limit=batch) == batch:
+    while await catch_up(session, limit=batch, roll=False) == batch:
         session.expunge_all()
+    projects = (
+        await session.scalars(
+            select(MetricFact.project_id).where(MetricFact.project_id.is_not(None)).distinct(),
+            execution_options=BYPASS,
+        )
+    ).all()
+    ids = sorted(p for p in projects if p is not None)
+    for start in range(0, len(ids), ROLL_UP_CHUNK):
+        await roll_up(session, set(ids[start : start + ROLL_UP_CHUNK]))
     return await session.scalar(select(func.count(MetricFact.id)), execution_options=BYPASS) or 0

@@ -370,6 +370,8 @@ class Slip:
 @dataclass(frozen=True)
 class SlipSummary:
     rows: list[Slip]
+    truncated: bool = False
+    """More milestones were due than one page reads: the figures cover the first ones by due date."""
 
     @property
     def completed(self) -> int:
@@ -417,7 +419,7 @@ async def slip(session: AsyncSession, filters: Filters, *, today: date, limit: i
         done = completed_at.date() if completed_at is not None else None
         days = ((done or today) - due).days
         rows.append(Slip(project_id, milestone_id, title, due, done, days))
-    return SlipSummary(rows)
+    return SlipSummary(rows, truncated=len(rows) >= limit)
 
 
 @dataclass(frozen=True)
