@@ -27,13 +27,15 @@ from backoffice.params import MAX_ID, PageNumber
 from makeready.accounts.models import Organization, User
 from makeready.db.types import utcnow
 from makeready.errors import ValidationFailed
-from makeready.i18n import _
+from makeready.i18n import _, use_locale
 from makeready.metrics import export, figures, report
+from makeready.metrics import pdf as metrics_pdf
 from makeready.metrics.figures import Filters, Period
 from makeready.metrics.kinds import PARTIES, PARTY_LABELS
 from makeready.suppliers.models import Supplier
 
 PAGE_SIZE = 50
+PDF_PROJECTS = 100
 CSV_ROWS = 10_000
 OPTIONS_LIMIT = 500
 DEFAULT_MONTHS = 6
@@ -211,3 +213,51 @@ class MetricsPages(Controller):
             found = await report.dashboard(db, filters, now=now, limit=CSV_ROWS)
             rows = report.projects_table(found.projects)
         return csv_response(rows, f"metrics-{table}-{filters.period.first:%Y-%m}-{filters.period.last:%Y-%m}")
+
+    @get("/pdf", name="coordinator_metrics_pdf")
+    async def report_pdf(
+        self,
+        db: NamedDependency[AsyncSession],
+        staff: NamedDependency[Staff],
+        start: FromQuery[Month] = "",
+        end: FromQuery[Month] = "",
+        client: FromQuery[OptionalId] = None,
+        coordinator: FromQuery[OptionalId] = None,
+        factory: FromQuery[OptionalId] = None,
+        lang: FromQuery[Annotated[str, Parameter(max_length=10)]] = "en",
+    ) -> Response[bytes]:
+        """The dashboard for the period as a PDF report, in English or Chinese (the first projects by name)."""
+        if lang not in metrics_pdf.LANGUAGES:
+            raise ValidationFailed(
+                _("Choose the report's language: English (en) or Chinese (zh_Hans)."), field="lang"
+            )
+        now = utcnow()
+        filters = Filters(
+            period_of(start, end, now.date()), org_id=client, coordinator_id=coordinator, supplier_id=factory
+        )
+        found = await report.dashboard(db, filters, now=now, limit=PDF_PROJECTS)
+        data = await metrics_pdf.render(
+            found, locale=lang, generated=now, scope=await _scope(db, filters, lang)
+        )
+        name = f"metrics-{filters.period.first:%Y-%m}-{filters.period.last:%Y-%m}-{lang}.pdf"
+        return Response(
+            data,
+            media_type="application/pdf",
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
+
+
+async def _scope(db: AsyncSession, filters: Filters, lang: str) -> list[tuple[str, str]]:
+    """The filters applied, named for the report's cover line (in its language)."""
+    found: list[tuple[str, str]] = []
+    with use_locale(lang):
+        if filters.org_id is not None:
+            name = await db.scalar(select(Organization.name).where(Organization.id == filters.org_id))
+            found.append((_("Client"), name or "—"))
+        if filters.coordinator_id is not None:
+            user = await db.scalar(select(User).where(User.id == filters.coordinator_id))
+            found.append((_("Coordinator"), user.display_name if user else "—"))
+        if filters.supplier_id is not None:
+            name = await db.scalar(select(Supplier.name_en).where(Supplier.id == filters.supplier_id))
+            found.append((_("Factory"), name or "—"))
+    return found

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 
+import pypdf
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
@@ -15,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from makeready.db.types import frozen_clock
 from makeready.projects.models import Project
 from makeready.samples.models import SampleRound
+from makeready.specs import pdf
 from makeready.suppliers.models import Supplier
 from tests.conftest import World, login
 from tests.test_backoffice_forms import people_of
@@ -58,7 +61,7 @@ async def test_the_dashboard_shows_the_figures_and_filters_by_client(
     got = await client.get(f"/coordinator/metrics/latency.csv?{PERIOD}")
     assert got.status_code == 200, got.text[-3000:]
     latency = rows_of(got.text)
-    assert latency[0][:4] == ["Decision", "Waiting on", "Decided", "Median (days)"]
+    assert latency[0][:4] == ["Decision", "Waits on", "Decisions made", "Median (days)"]
     assert ["Sample approval", "The brand", "3", "1.0", "2.0", "0"] in latency
     only_b = await client.get(f"/coordinator/metrics?{PERIOD}&client={people.org_b.id}")
     assert "Tote" in only_b.text
@@ -207,3 +210,33 @@ async def test_the_supplier_page_shows_its_scorecard_and_the_dashboard_filters_b
     filtered = (await client.get(f"/coordinator/metrics?{PERIOD}&factory={maker_id}")).text
     assert "Arc Pendant" in filtered
     assert "Tote" not in filtered
+
+
+@pytest.fixture
+def _pdf_pool() -> Iterator[None]:
+    yield
+    pdf.shutdown_pool()
+
+
+@pytest.mark.usefixtures("_pdf_pool")
+async def test_the_dashboard_as_a_pdf_report_in_english_and_chinese(
+    client: Client, engine: AsyncEngine, world: World, people: People
+) -> None:
+    await story(engine, people)
+    await login(client, world.coordinator.email)
+    english = await client.get(f"/coordinator/metrics/pdf?{PERIOD}&client={people.org_b.id}&lang=en")
+    assert english.status_code == 200
+    assert english.headers["content-type"] == "application/pdf"
+    text = "".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(english.content)).pages)
+    assert "Coordination figures" in text
+    assert "Sample approval" in text
+    assert "Tote" in text
+    assert "Arc Pendant" not in text  # another client, filtered out
+    chinese = await client.get(f"/coordinator/metrics/pdf?{PERIOD}&lang=zh_Hans")
+    assert chinese.status_code == 200
+    text = "".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(chinese.content)).pages)
+    assert "协调数据" in text
+    assert "样品审批" in text
+    refused = await client.get(f"/coordinator/metrics/pdf?{PERIOD}&lang=fr")
+    assert refused.status_code == 422
+    assert "Choose the report" in refused.text

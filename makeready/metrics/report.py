@@ -104,8 +104,8 @@ async def scorecard(session: AsyncSession, supplier_id: int, *, today: date) -> 
 def latency_table(rows: list[figures.Latency]) -> Table:
     header = [
         _("Decision"),
-        _("Waiting on"),
-        _("Decided"),
+        _("Waits on"),
+        _("Decisions made"),
         _("Median (days)"),
         _("90th percentile (days)"),
         _("Open"),
