@@ -3,7 +3,7 @@
 
 - `/coordinator/metrics`: decision latency per kind (median, 90th percentile), first-pass rates, waiting by party
   per month (a stacked bar), milestone slip, and a page of the selected projects with what each waited on;
-- `/coordinator/metrics/{table}.csv`: one of those tables for the same filters.
+- `/coordinator/metrics/export.csv?table=...`: one of those tables for the same filters.
 
 Staff only, behind the portal's coordinator guard like every coordinator page (backoffice.access). A fixed number of
 statements whatever the number of projects or events (bench/metrics.py measures it against the board).
@@ -17,7 +17,7 @@ from typing import Annotated, Any
 from litestar import Controller, Response, get
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotFoundException
-from litestar.params import FromPath, FromQuery, Parameter
+from litestar.params import FromQuery, Parameter
 from litestar.response import Template
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -180,12 +180,12 @@ class MetricsPages(Controller):
             },
         )
 
-    @get("/{file:str}", name="coordinator_metrics_csv")
+    @get("/export.csv", name="coordinator_metrics_csv")
     async def table_csv(
         self,
         db: NamedDependency[AsyncSession],
         staff: NamedDependency[Staff],
-        file: FromPath[str],
+        table: FromQuery[Annotated[str, Parameter(max_length=20)]] = "latency",
         start: FromQuery[Month] = "",
         end: FromQuery[Month] = "",
         client: FromQuery[OptionalId] = None,
@@ -193,8 +193,7 @@ class MetricsPages(Controller):
         factory: FromQuery[OptionalId] = None,
     ) -> Response[str]:
         """One of the dashboard's tables as CSV, for the same filters (every project, not a page)."""
-        table = file.removesuffix(".csv")
-        if not file.endswith(".csv") or table not in TABLES:
+        if table not in TABLES:
             raise NotFoundException(_("Not found."))
         now = utcnow()
         filters = Filters(

@@ -272,9 +272,14 @@ def main(argv: list[str] | None = None) -> int:
                 ),
             ),
             (
-                "staff  GET /coordinator/metrics/latency.csv",
+                "staff  GET /coordinator/metrics/export.csv (latency)",
                 Target(
-                    "csv", "csv", portal, [f"/coordinator/metrics/latency.csv?{period}"], staff, "Decision"
+                    "csv",
+                    "csv",
+                    portal,
+                    [f"/coordinator/metrics/export.csv?table=latency&{period}"],
+                    staff,
+                    "Decision",
                 ),
             ),
             (

@@ -4,12 +4,12 @@ as CSV. Read through the request's scoped session, so another organization's pro
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, Response, get
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotFoundException
-from litestar.params import FromPath
+from litestar.params import FromPath, FromQuery, Parameter
 from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -54,17 +54,16 @@ class ProjectFigures(Controller):
             },
         )
 
-    @get("/projects/{project_id:int}/figures/{file:str}", name="project_figures_csv")
+    @get("/projects/{project_id:int}/figures.csv", name="project_figures_csv")
     async def figures_csv(
         self,
         db: NamedDependency[AsyncSession],
         user: NamedDependency[Actor],
         project_id: FromPath[int],
-        file: FromPath[str],
+        table: FromQuery[Annotated[str, Parameter(max_length=20)]] = "latency",
     ) -> Response[str]:
         """One of the project's figure tables as CSV."""
-        table = file.removesuffix(".csv")
-        if not file.endswith(".csv") or table not in TABLES:
+        if table not in TABLES:
             raise NotFoundException(_("Not found."))
         project, found = await _report(db, project_id)
         tables = {

@@ -58,7 +58,7 @@ async def test_the_dashboard_shows_the_figures_and_filters_by_client(
     assert "Arc Pendant" in html
     assert "Tote" in html
     assert "2 projects" in html
-    got = await client.get(f"/coordinator/metrics/latency.csv?{PERIOD}")
+    got = await client.get(f"/coordinator/metrics/export.csv?table=latency&{PERIOD}")
     assert got.status_code == 200, got.text[-3000:]
     latency = rows_of(got.text)
     assert latency[0][:4] == ["Decision", "Waits on", "Decisions made", "Median (days)"]
@@ -67,7 +67,11 @@ async def test_the_dashboard_shows_the_figures_and_filters_by_client(
     assert "Tote" in only_b.text
     assert "Arc Pendant" not in only_b.text
     first = rows_of(
-        (await client.get(f"/coordinator/metrics/first_pass.csv?{PERIOD}&client={people.org_b.id}")).text
+        (
+            await client.get(
+                f"/coordinator/metrics/export.csv?table=first_pass&{PERIOD}&client={people.org_b.id}"
+            )
+        ).text
     )
     assert first[1] == ["Sample approval", "1", "1", "100.0"]
 
@@ -120,7 +124,7 @@ async def test_csv_escapes_formula_cells(
         other = await make_project(engine, people, name=name)
         await event(engine, other, day(1), "question.asked", "question", other.id + 1000)
     await login(client, world.coordinator.email)
-    response = await client.get(f"/coordinator/metrics/projects.csv?{PERIOD}")
+    response = await client.get(f"/coordinator/metrics/export.csv?table=projects&{PERIOD}")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/csv")
     assert "attachment" in response.headers["content-disposition"]
@@ -128,12 +132,12 @@ async def test_csv_escapes_formula_cells(
     assert '\'=HYPERLINK("http://evil.test","x")' in names
     assert {"'+1", "'-2", "'@SUM(A1)"} <= set(names)
     assert not any(n.startswith(("=", "+", "-", "@")) for n in names)
-    assert (await client.get(f"/coordinator/metrics/secrets.csv?{PERIOD}")).status_code == 404
+    assert (await client.get(f"/coordinator/metrics/export.csv?table=secrets&{PERIOD}")).status_code == 404
 
 
 async def test_brands_cannot_open_the_dashboard(client: Client, engine: AsyncEngine, world: World) -> None:
     await login(client, world.owner_a.email)
-    for path in ("/coordinator/metrics", "/coordinator/metrics/projects.csv"):
+    for path in ("/coordinator/metrics", "/coordinator/metrics/export.csv?table=projects"):
         response = await client.get(path, follow_redirects=False)
         assert response.status_code in (302, 303, 401, 403, 404), path
         assert "Arc Pendant" not in response.text
@@ -166,16 +170,16 @@ async def test_the_brand_reads_its_own_project_figures_only(
     assert page.status_code == 200
     assert "Sample approval" in page.text
     assert "Arc Pendant" in page.text
-    latency = rows_of((await client.get(f"/projects/{p.id}/figures/latency.csv")).text)
+    latency = rows_of((await client.get(f"/projects/{p.id}/figures.csv?table=latency")).text)
     # P's two rounds only: 2 days and 1 day (Q's half day is another client's)
     assert ["Sample approval", "The brand", "2", "1.0", "2.0", "0"] in latency
     project_page = await client.get(f"/projects/{p.id}")
     assert f'href="/projects/{p.id}/figures"' in project_page.text
-    for path in (f"/projects/{q.id}/figures", f"/projects/{q.id}/figures/latency.csv"):
+    for path in (f"/projects/{q.id}/figures", f"/projects/{q.id}/figures.csv?table=latency"):
         response = await client.get(path)
         assert response.status_code == 404, path
         assert "Tote" not in response.text
-    assert (await client.get(f"/projects/{p.id}/figures/other.csv")).status_code == 404
+    assert (await client.get(f"/projects/{p.id}/figures.csv?table=other")).status_code == 404
 
 
 async def test_the_supplier_page_shows_its_scorecard_and_the_dashboard_filters_by_factory(
