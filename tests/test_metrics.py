@@ -19,7 +19,7 @@ from makeready.metrics.models import MetricFact, MetricWait
 from makeready.metrics.rules import fold_the_trail
 from makeready.projects.models import Project
 from makeready.workflow import decisions
-from tests.workflow_support import People, call_as, make_people, make_project, system
+from tests.workflow_support import People, call_as, make_people, make_project, session_as, system
 
 DAY = 86400
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -276,3 +276,32 @@ async def test_the_rebuild_command(engine: AsyncEngine, people: People, db_url: 
     assert result.exit_code == 0, result.output
     assert f"metrics rebuilt: {len(before)} facts" in result.output
     assert await rows(engine) == before
+
+
+async def test_a_brand_transaction_folds_other_organizations_events_without_seeing_them(
+    engine: AsyncEngine, people: People
+) -> None:
+    """The cursor is global: a rule running in a brand's scoped transaction folds what is pending, another
+    organization's events included, and the rows keep their own organization (the brand still cannot read them)."""
+    wire()
+    a = await make_project(engine, people, name="A")
+    b = await make_project(engine, people, name="B", org="b")
+    # org B's factory question is audited without a bus event: nothing folds it yet
+    await event(engine, b, day(0), "factory_question.asked", "factory_question", 77, fold=False)
+    with frozen_clock(day(1)):
+        question = await call_as(
+            engine, people, people.coordinator, decisions.ask_question, project_id=a.id, body="?"
+        )
+    with frozen_clock(day(2)):
+        # org A's owner answers, in a transaction scoped to org A: its rule folds org B's pending question too
+        await call_as(
+            engine, people, people.owner_a, decisions.answer_question, question_id=question.id, answer="!"
+        )
+    found = {(f["kind"], f["org_id"]) for f in await rows(engine)}
+    assert ("factory_question", people.org_b.id) in found
+    assert ("brand_question", people.org_a.id) in found
+    async with session_as(engine, people, people.owner_a) as session:
+        kinds = {x.kind for x in await figures.latency(session, figures.Filters(PERIOD))}
+        opened = await figures.latency(session, figures.Filters(PERIOD), kinds=["factory_question"])
+    assert kinds == {"brand_question"}
+    assert opened == []  # org B's open question is not org A's to see
