@@ -3,7 +3,7 @@ the number of projects or events. Every reader's session is scoped as usual, so 
 facts only.
 
 Percentiles are nearest-rank: the median of n values is the ceil(n/2)-th smallest, the 90th percentile the
-ceil(0.9 n)-th; both computed in SQL with window functions (SQLite and PostgreSQL alike). Waiting by party is the
+ceil(0.9 n)-th; computed in SQL (PostgreSQL's percentile_disc, ranks from a window function on SQLite). Waiting by party is the
 union of a project's open asks on that party, minus its holds, cut into calendar months (UTC).
 """
 
@@ -133,36 +133,52 @@ async def latency(
     """Per kind: how many asks were decided in the period, the median and 90th percentile of asked -> decided,
     and how many are still open. Kinds with nothing decided and nothing open are left out. Two statements."""
     names = list(kinds) if kinds is not None else [k.name for k in DECISION_KINDS]
-    ranked = (
-        select(
-            MetricFact.kind,
-            MetricFact.latency_s,
-            func.row_number()
-            .over(partition_by=MetricFact.kind, order_by=(MetricFact.latency_s, MetricFact.id))
-            .label("rank"),
-            func.count().over(partition_by=MetricFact.kind).label("n"),
-        )
-        .where(
-            MetricFact.kind.in_(names),
-            MetricFact.latency_s.is_not(None),
-            MetricFact.closed_at >= filters.period.start,
-            MetricFact.closed_at < filters.period.end,
-            *_fact_filters(filters),
-        )
-        .subquery()
-    )
-    rows = await session.execute(
-        select(ranked.c.kind, ranked.c.n, ranked.c.rank, ranked.c.latency_s).where(
-            or_(ranked.c.rank == (ranked.c.n + 1) // 2, ranked.c.rank == (ranked.c.n * 9 + 9) // 10)
-        )
-    )
+    decided = [
+        MetricFact.kind.in_(names),
+        MetricFact.latency_s.is_not(None),
+        MetricFact.closed_at >= filters.period.start,
+        MetricFact.closed_at < filters.period.end,
+        *_fact_filters(filters),
+    ]
     stats: dict[str, dict[str, int]] = defaultdict(dict)
-    for kind, n, rank, value in rows:
-        stats[kind]["n"] = n
-        if rank == (n + 1) // 2:
-            stats[kind]["median"] = value
-        if rank == (n * 9 + 9) // 10:
-            stats[kind]["p90"] = value
+    if session.get_bind().dialect.name == "postgresql":
+        # percentile_disc is nearest-rank too, and two to three times faster than ranking every row
+        rows = await session.execute(
+            select(
+                MetricFact.kind,
+                func.count(),
+                func.percentile_disc(0.5).within_group(MetricFact.latency_s),
+                func.percentile_disc(0.9).within_group(MetricFact.latency_s),
+            )
+            .where(*decided)
+            .group_by(MetricFact.kind)
+        )
+        for kind, n, median, p90 in rows:
+            stats[kind] = {"n": int(n), "median": int(median), "p90": int(p90)}
+    else:
+        ranked = (
+            select(
+                MetricFact.kind,
+                MetricFact.latency_s,
+                func.row_number()
+                .over(partition_by=MetricFact.kind, order_by=(MetricFact.latency_s, MetricFact.id))
+                .label("rank"),
+                func.count().over(partition_by=MetricFact.kind).label("n"),
+            )
+            .where(*decided)
+            .subquery()
+        )
+        ranks = await session.execute(
+            select(ranked.c.kind, ranked.c.n, ranked.c.rank, ranked.c.latency_s).where(
+                or_(ranked.c.rank == (ranked.c.n + 1) // 2, ranked.c.rank == (ranked.c.n * 9 + 9) // 10)
+            )
+        )
+        for kind, n, rank, value in ranks:
+            stats[kind]["n"] = n
+            if rank == (n + 1) // 2:
+                stats[kind]["median"] = value
+            if rank == (n * 9 + 9) // 10:
+                stats[kind]["p90"] = value
     open_counts = dict(
         (
             await session.execute(
