@@ -244,3 +244,20 @@ async def test_the_dashboard_as_a_pdf_report_in_english_and_chinese(
     refused = await client.get(f"/coordinator/metrics/pdf?{PERIOD}&lang=fr")
     assert refused.status_code == 422
     assert "Choose the report" in refused.text
+
+
+async def test_the_project_figures_read_a_fixed_number_of_statements(
+    client: Client, engine: AsyncEngine, world: World, people: People
+) -> None:
+    p, _q = await story(engine, people)
+    await login(client, world.owner_a.email)
+    await client.get(f"/projects/{p.id}/figures")
+    with count_statements(engine) as small:
+        assert (await client.get(f"/projects/{p.id}/figures")).status_code == 200
+    for n in range(10):
+        await event(engine, p, day(20 + n), "question.asked", "question", 7000 + n)
+        await event(engine, p, day(21 + n), "question.answered", "question", 7000 + n)
+        await event(engine, p, day(20 + n), "spec_revision.submitted", "spec_revision", 8000 + n)
+    with count_statements(engine) as large:
+        assert (await client.get(f"/projects/{p.id}/figures")).status_code == 200
+    assert len(large) == len(small), large
