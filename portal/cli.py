@@ -569,17 +569,16 @@ def metrics() -> None:
     "--batch", default=5000, show_default=True, type=click.IntRange(100, 100_000), help="Events per read."
 )
 def metrics_rebuild(batch: int) -> None:
-    """Recreate every metric fact from the audit trail (the same rows the incremental path keeps)."""
-    from makeready.db.session import unit_of_work
-    from makeready.db.tenancy import Scope
+    """Recreate every metric fact from the audit trail (the same rows the incremental path keeps), a batch per
+    transaction."""
     from makeready.metrics import facts
 
     settings = load_settings()
     require_database(settings, need_schema=True)
 
     async def rebuild() -> int:
-        async with command_engine(settings) as engine, unit_of_work(Scope.system(), engine=engine) as session:
-            return await facts.rebuild(session, batch=batch)
+        async with command_engine(settings) as engine:
+            return await facts.rebuild_in_batches(engine, batch=batch)
 
     count = run(rebuild)
     click.echo(

@@ -268,14 +268,16 @@ async def test_the_rebuild_command(engine: AsyncEngine, people: People, db_url: 
     p = await make_project(engine, people, name="P")
     q = await make_project(engine, people, name="Q", org="b")
     await sample_story(engine, p, q)
-    before = await rows(engine)
+    before, waits_before = await rows(engine), await waits(engine)
     async with system(engine) as session:
         await session.execute(delete(MetricFact))
+        await session.execute(delete(MetricWait))
     assert await rows(engine) == []
     result = await cli(db_url, "metrics", "rebuild", "--batch", "100")
     assert result.exit_code == 0, result.output
     assert f"metrics rebuilt: {len(before)} facts" in result.output
     assert await rows(engine) == before
+    assert await waits(engine) == waits_before
 
 
 async def test_a_brand_transaction_folds_other_organizations_events_without_seeing_them(

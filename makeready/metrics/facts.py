@@ -6,8 +6,8 @@ action opens one (unless one is open already: the wait started with the first as
 
 - from bus rules (`metrics.rules`), in the transaction of the event, so the figures follow the work;
 - from a periodic job (`metrics.jobs`) for events recorded without a bus event (a factory's question);
-- from `rebuild()` (`makeready metrics rebuild`), which empties the facts, resets the cursor and folds the whole
-  chain in batches: the same code, so a rebuild gives the same rows as the incremental path.
+- from `rebuild_in_batches()` (`makeready metrics rebuild`), which empties the facts, resets the cursor and folds
+  the whole chain a batch per transaction: the same code, so a rebuild gives the same rows as the incremental path.
 
 The chain's order is the order of causation: an event stamped earlier than the one before it (a backdated
 demo, a clock step) is still applied after it, and its latency counts as zero rather than negative.
@@ -25,9 +25,11 @@ from datetime import date, datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, delete, func, insert, or_, select, text, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from makeready.audit.models import AuditEvent
+from makeready.db.session import unit_of_work
+from makeready.db.tenancy import Scope
 from makeready.metrics.intervals import (
     FOREVER,
     Interval,
@@ -311,8 +313,8 @@ async def catch_up(
     """Fold up to `limit` relevant events after the cursor; returns how many were read. `lock` takes the audit
     chain's append lock first (the job does; a rule already holds it through the event it follows). `roll`
     recomputes the waiting rows of the projects the batch touched (a rebuild does every project once, at the end)."""
-    if lock and session.get_bind().dialect.name == "postgresql":
-        await session.execute(text(f"SELECT pg_advisory_xact_lock({AUDIT_LOCK})"))
+    if lock:
+        await _lock(session)
     after = await _cursor(session)
     events = (
         await session.execute(
@@ -439,23 +441,61 @@ async def roll_up(session: AsyncSession, project_ids: set[int]) -> None:
         await session.execute(insert(WAITS_TABLE), new, execution_options=BYPASS)
 
 
-async def rebuild(session: AsyncSession, *, batch: int = REBUILD_BATCH) -> int:
-    """Empty the facts and fold the whole chain again, a batch at a time; returns the number of facts."""
+async def _lock(session: AsyncSession) -> None:
     if session.get_bind().dialect.name == "postgresql":
         await session.execute(text(f"SELECT pg_advisory_xact_lock({AUDIT_LOCK})"))
+
+
+async def _reset(session: AsyncSession) -> None:
+    await _lock(session)
     await session.execute(delete(MetricFact), execution_options=BYPASS)
     await session.execute(delete(MetricWait), execution_options=BYPASS)
     await _cursor(session)
     await session.execute(update(MetricCursor).values(last_seq=0), execution_options=BYPASS)
-    while await catch_up(session, limit=batch, roll=False) == batch:
-        session.expunge_all()
+
+
+async def _fact_projects(session: AsyncSession) -> list[int]:
     projects = (
         await session.scalars(
             select(MetricFact.project_id).where(MetricFact.project_id.is_not(None)).distinct(),
             execution_options=BYPASS,
         )
     ).all()
-    ids = sorted(p for p in projects if p is not None)
+    return sorted(p for p in projects if p is not None)
+
+
+async def _count(session: AsyncSession) -> int:
+    return await session.scalar(select(func.count(MetricFact.id)), execution_options=BYPASS) or 0
+
+
+async def rebuild(session: AsyncSession, *, batch: int = REBUILD_BATCH) -> int:
+    """Empty the facts and fold the whole chain again in the caller's one transaction (it holds the audit
+    chain's append lock throughout on PostgreSQL: for a small chain, or tests); returns the number of facts."""
+    await _reset(session)
+    while await catch_up(session, limit=batch, roll=False) == batch:
+        session.expunge_all()
+    ids = await _fact_projects(session)
     for start in range(0, len(ids), ROLL_UP_CHUNK):
         await roll_up(session, set(ids[start : start + ROLL_UP_CHUNK]))
-    return await session.scalar(select(func.count(MetricFact.id)), execution_options=BYPASS) or 0
+    return await _count(session)
+
+
+async def rebuild_in_batches(engine: AsyncEngine, *, batch: int = REBUILD_BATCH) -> int:
+    """The same rebuild as `rebuild`, one short transaction per batch (`makeready metrics rebuild`), so the
+    app's writers wait for one batch at a time, never for the whole chain. Rules folding meanwhile continue from
+    the same cursor under the same lock; the figures are partial until it ends."""
+    async with unit_of_work(Scope.system(), engine=engine) as session:
+        await _reset(session)
+    while True:
+        async with unit_of_work(Scope.system(), engine=engine) as session:
+            read = await catch_up(session, limit=batch, lock=True, roll=False)
+        if read < batch:
+            break
+    async with unit_of_work(Scope.system(), engine=engine) as session:
+        ids = await _fact_projects(session)
+    for start in range(0, len(ids), ROLL_UP_CHUNK):
+        async with unit_of_work(Scope.system(), engine=engine) as session:
+            await _lock(session)
+            await roll_up(session, set(ids[start : start + ROLL_UP_CHUNK]))
+    async with unit_of_work(Scope.system(), engine=engine) as session:
+        return await _count(session)
