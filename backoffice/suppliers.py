@@ -20,8 +20,10 @@ from starlette.exceptions import HTTPException
 
 from backoffice.access import Staff, provide_staff
 from backoffice.params import PageNumber
+from makeready.db.types import utcnow
 from makeready.errors import Conflict, ValidationFailed
 from makeready.i18n import _
+from makeready.metrics import report as metrics_report
 from makeready.samples import supplier_record
 from makeready.suppliers import service as suppliers
 from makeready.suppliers.display import format_rate, format_unit_money
@@ -553,6 +555,7 @@ class SupplierPages(Controller):
                 "supplier": supplier,
                 "perf": performance,
                 "references": references,
+                "scorecard": await metrics_report.scorecard(db, supplier.id, today=utcnow().date()),
                 "notice": notice,
                 "error": error.message if error else None,
                 **_helpers(),

@@ -20,6 +20,8 @@ from makeready.kernel import bus, gates, ports
 from makeready.materials import jobs as materials_jobs
 from makeready.materials import readiness as materials_readiness
 from makeready.materials import rules as materials_rules
+from makeready.metrics import jobs as metrics_jobs
+from makeready.metrics import rules as metrics_rules
 from makeready.notify import jobs as notify_jobs
 from makeready.production import jobs as production_jobs
 from makeready.production import photos as production_photos
@@ -48,6 +50,7 @@ JOB_MODULES = (
     production_jobs,
     materials_jobs,
     quality_jobs,
+    metrics_jobs,
 )
 """Modules whose import registers background jobs (`@job`) and periodic ones."""
 
@@ -58,6 +61,7 @@ RULE_SETS = (
     materials_rules.RULES,
     quality_rules.RULES,
     shipping_rules.RULES,
+    metrics_rules.RULES,  # last: it folds the audit events the others' rules wrote
 )
 """Every domain's (event name, rule) list, registered in this order."""
 

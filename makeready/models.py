@@ -15,6 +15,7 @@ from makeready.materials.models import (
     PurchaseOrder,
     PurchaseOrderLine,
 )
+from makeready.metrics.models import MetricCursor, MetricFact, MetricWait
 from makeready.notify.models import EmailOutbox, Notification
 from makeready.production.models import (
     Lot,
@@ -65,6 +66,9 @@ __all__ = [
     "MaterialReceipt",
     "MaterialRequirement",
     "Membership",
+    "MetricCursor",
+    "MetricFact",
+    "MetricWait",
     "Milestone",
     "MilestoneFee",
     "Notification",

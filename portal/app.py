@@ -28,6 +28,7 @@ from backoffice.factory_links import FactoryLinkPages
 from backoffice.feasibility import FeasibilityWorkspace
 from backoffice.inspections import InspectionPages
 from backoffice.materials import MaterialPages
+from backoffice.metrics import MetricsPages
 from backoffice.production import ProductionOverview
 from backoffice.production import ProductionPages as CoordinatorProductionPages
 from backoffice.shipping import ShippingPages
@@ -53,6 +54,7 @@ from portal.health import healthz, readyz
 from portal.locale import LocaleMiddleware
 from portal.materials import BrandMaterialPages, materials_api
 from portal.materials_factory import FactoryMaterialPages
+from portal.metrics import ProjectFigures
 from portal.notifications import NotificationPages, notifications_api
 from portal.pages import login_page, login_submit, logout, switch_locale
 from portal.production import ProductionPages, ProductionPhotoRoutes
@@ -180,6 +182,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ProductionOverview,
             InspectionPages,
             ShippingPages,
+            MetricsPages,
         ],
     )
     return Litestar(
@@ -194,6 +197,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             InvitationPages,
             AccountPages,
             ProjectPages,
+            ProjectFigures,
             SubmitPages,
             coordinator_pages,
             api_router,

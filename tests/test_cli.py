@@ -242,7 +242,8 @@ async def test_demo_is_idempotent_prints_logins_and_can_be_logged_into(
         assert demo.DEMO_PASSWORD in line
         assert person.role in line
     counts = {m.__name__: await count(engine, m) for m in (User, Organization, Supplier, Project, Milestone)}
-    assert counts == {"User": 8, "Organization": 2, "Supplier": 6, "Project": 7, "Milestone": 7 * 8}
+    # eight standard milestones per project, and the demo's production order's eight-step time-and-action plan
+    assert counts == {"User": 8, "Organization": 2, "Supplier": 6, "Project": 7, "Milestone": 7 * 8 + 8}
 
     second = await cli(db_url, "demo", "--no-serve")
     assert second.exit_code == 0, second.output

@@ -39,6 +39,7 @@ def test_every_periodic_job_is_a_registered_job() -> None:
         "run_production_checks",
         "run_shortages",
         "flag_overdue_corrective_actions",
+        "metrics_catch_up",
     }
     assert set(registry.PERIODIC) <= set(registry.REGISTRY)
     for name in ("send_email", "invoice_milestone_fee", "render_spec_pdf"):
