@@ -27,7 +27,8 @@ from makeready.production import orders as order_service
 from makeready.production import photos as production_photos
 from makeready.production import tooling as tooling_service
 from makeready.production.models import Lot, ProductionOrder, ToolingItem
-from makeready.projects.models import Project
+from makeready.projects import milestones as milestone_service
+from makeready.projects.models import Milestone, Project
 from makeready.suppliers import quotes as quote_service
 from makeready.suppliers.models import Quote, QuoteStatus, Supplier
 
@@ -222,6 +223,24 @@ async def seed_production(
             files=[production_photos.PhotoFile(name="t1-clips.jpg", data=picture, caption="T1")],
         )
 
+    # the time-and-action plan: each step done when the story did it
+    plan = {
+        m.plan_key: m
+        for m in (
+            await session.scalars(select(Milestone).where(Milestone.production_order_id == order.id))
+        ).all()
+    }
+    done_at = {
+        "pre_production_meeting": _at(start + timedelta(days=5), 10),
+        "tooling_approved": _at(start + timedelta(days=8), 11, 30),
+        "materials_in_house": _at(windows[0][0] - timedelta(days=1), 15),
+        "production_start": _at(windows[0][0], 8, 30),
+    }
+    during = plan["during_production_inspection"].due_date
+    if during is not None and during < today:
+        done_at["during_production_inspection"] = _at(during, 16)
+    for key, moment in done_at.items():
+        steps.append((moment, _milestone_done(session, plan[key].id, coordinator)))
     steps.append((_at(today - timedelta(days=6), 10), add_mold))
     steps.append((_at(today - timedelta(days=1), 17), mold_trial))
     for moment, step in sorted(steps, key=lambda s: s[0]):
@@ -269,6 +288,14 @@ def _reporter(
             )
 
     return report
+
+
+def _milestone_done(session: AsyncSession, milestone_id: int, actor: User) -> Callable[[], Awaitable[object]]:
+    async def done() -> None:
+        await milestone_service.start_milestone(session, actor=actor, milestone_id=milestone_id)
+        await milestone_service.complete_milestone(session, actor=actor, milestone_id=milestone_id)
+
+    return done
 
 
 def _mover(session: AsyncSession, lot: Lot, action: str, actor: User) -> Callable[[], Awaitable[object]]:
