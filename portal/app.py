@@ -6,7 +6,6 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
-from advanced_alchemy.extensions.litestar import AsyncSessionConfig, SQLAlchemyAsyncConfig, SQLAlchemyPlugin
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from litestar import Litestar, Router, asgi
 from litestar.config.csrf import CSRFConfig
@@ -40,6 +39,7 @@ from portal.auth import CSRF_COOKIE, CSRF_HEADER, provide_actor, provide_db
 from portal.billing import BillingPages, stripe_webhook
 from portal.bounds import PathIntBound
 from portal.changes import ChangePages, changes_api
+from portal.database import DatabasePlugin
 from portal.errors import EXCEPTION_HANDLERS
 from portal.factory import FactoryPages
 from portal.files import files_api, local_download, local_upload
@@ -112,11 +112,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
     settings.check()
     wire()
     engine = get_engine(settings.db.url)
-    db_config = SQLAlchemyAsyncConfig(
-        engine_instance=engine,
-        session_config=AsyncSessionConfig(expire_on_commit=False),
-        before_send_handler="autocommit_include_redirects",
-    )
     secure = settings.app.is_production
     sessions = CookieBackendConfig(
         secret=_derive(settings.app.secret_key, "session"),
@@ -190,7 +185,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ],
         dependencies={"actor": Provide(provide_actor), "db": Provide(provide_db)},
         plugins=[
-            SQLAlchemyPlugin(config=db_config),
+            # the request's session, committed on 2xx/3xx (portal.database: advanced-alchemy's plugin cost a second
+            # of start-up CPU)
+            DatabasePlugin(engine),
             StructlogPlugin(
                 config=StructlogConfig(
                     structlog_logging_config=StructLoggingConfig(log_exceptions="debug"),
