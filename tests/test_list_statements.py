@@ -48,3 +48,18 @@ def test_list_expressions_are_built_once() -> None:
     assert waiting.brand_waiting_questions() is waiting.brand_waiting_questions()
     assert waiting.brand_waiting_samples() is waiting.brand_waiting_samples()
     assert waiting.brand_waiting_go_ahead() is waiting.brand_waiting_go_ahead()
+
+
+def test_the_boards_grading_is_built_once_per_filters_and_day() -> None:
+    from datetime import date
+
+    from backoffice import board_queries
+
+    day = date(2026, 3, 4)
+    mine = board_queries.Filters(coordinator=7)
+    graded = board_queries._urgency_of_projects(mine, day)
+    assert board_queries._urgency_of_projects(board_queries.Filters(coordinator=7), day) is graded
+    assert board_queries._ranked(graded) is board_queries._ranked(graded)
+    # another day or other filters grade differently
+    assert board_queries._urgency_of_projects(mine, date(2026, 3, 5)) is not graded
+    assert board_queries._urgency_of_projects(board_queries.Filters(coordinator=8), day) is not graded
