@@ -10,26 +10,23 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from litestar.types import HTTPResponseBodyEvent, HTTPResponseStartEvent, Receive, Scope, Send
-from piccolo.engine.base import Engine
-from piccolo.engine.postgres import PostgresEngine
-from piccolo.engine.sqlite import SQLiteEngine
-from piccolo_admin.endpoints import create_admin
-from piccolo_admin.translations.data import ENGLISH, SIMPLIFIED_CHINESE
-from piccolo_api.rate_limiting.middleware import InMemoryLimitProvider
 from sqlalchemy.engine import make_url
 
-from backoffice.config import HIDDEN_COLUMNS, NOT_LISTED, table_configs
-from backoffice.csrf import share_csrf_cookie
-from backoffice.forms import admin_forms
-from backoffice.identity import ADMIN_SESSION_BASES, STAFF_USER_BASES
-from backoffice.tables import forget_claims, generate_table, generate_tables
 from makeready.db.session import get_engine
 from makeready.models import Base
 from makeready.settings import ConfigurationError, Settings, to_async_url
+
+if TYPE_CHECKING:
+    from piccolo.engine.base import Engine
+
+# piccolo-admin, piccolo_api, FastAPI and the modules built on them (backoffice.config, .forms, .tables, .identity,
+# .csrf) are imported inside the functions below, not here: the portal imports this package for its coordinator
+# pages (backoffice.board, ...) at start, and those imports cost about half a second of CPU that only the first
+# /admin request needs (portal.app builds the back office then).
 
 SITE_NAME = "Makeready back office"
 SESSION_EXPIRY = timedelta(hours=1)
@@ -42,6 +39,9 @@ LOGIN_ATTEMPTS, LOGIN_WINDOW_SECONDS = 20, 300
 
 def piccolo_engine(url: str) -> Engine:
     """The Piccolo engine for the database SQLAlchemy uses (DATABASE_URL)."""
+    from piccolo.engine.postgres import PostgresEngine
+    from piccolo.engine.sqlite import SQLiteEngine
+
     parsed = make_url(to_async_url(url))
     backend = parsed.get_backend_name()
     if backend == "sqlite":
@@ -62,6 +62,8 @@ class Backoffice:
     loop it was made on, and only the server's loop exists by then."""
 
     def __init__(self, admin: Any, engine: Engine, *, pooled: bool) -> None:
+        from piccolo.engine.postgres import PostgresEngine
+
         self.admin = admin
         self.engine = engine
         self._pool_wanted = pooled and isinstance(engine, PostgresEngine)
@@ -73,20 +75,30 @@ class Backoffice:
             return
         if self._pool_wanted:
             await self._start_pool()
-        forget_claims()
+        _forget_claims()
         await self.admin(scope, receive, send)
 
     async def _start_pool(self) -> None:
         self._pool_lock = self._pool_lock or asyncio.Lock()
         async with self._pool_lock:
             if self._pool_wanted:
+                from piccolo.engine.postgres import PostgresEngine
+
                 assert isinstance(self.engine, PostgresEngine)
                 await self.engine.start_connection_pool(min_size=1, max_size=POOL_MAX_SIZE)
                 self._pool_wanted = False
 
     async def close(self) -> None:
+        from piccolo.engine.postgres import PostgresEngine
+
         if isinstance(self.engine, PostgresEngine) and self.engine.pool is not None:
             await self.engine.close_connection_pool()
+
+
+def _forget_claims() -> None:
+    from backoffice.tables import forget_claims
+
+    forget_claims()
 
 
 def _needs_slash(scope: Scope) -> bool:
@@ -113,6 +125,16 @@ async def _redirect_to_slash(scope: Scope, send: Send) -> None:
 def create_backoffice(settings: Settings, *, csrf_secret: str | None = None) -> Backoffice:
     """piccolo-admin for `settings.db.url`. `csrf_secret` is the portal's Litestar CSRF secret, so both share one
     CSRF cookie (see backoffice.csrf); without it the back office issues tokens the portal would refuse."""
+    from piccolo_admin.endpoints import create_admin
+    from piccolo_admin.translations.data import ENGLISH, SIMPLIFIED_CHINESE
+    from piccolo_api.rate_limiting.middleware import InMemoryLimitProvider
+
+    from backoffice.config import HIDDEN_COLUMNS, NOT_LISTED, table_configs
+    from backoffice.csrf import share_csrf_cookie
+    from backoffice.forms import admin_forms
+    from backoffice.identity import ADMIN_SESSION_BASES, STAFF_USER_BASES
+    from backoffice.tables import generate_table, generate_tables
+
     engine = piccolo_engine(settings.db.url)
     metadata = Base.metadata
     tables = generate_tables(metadata, engine, exclude_columns=HIDDEN_COLUMNS, skip_tables=NOT_LISTED)

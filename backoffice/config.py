@@ -48,7 +48,7 @@ from backoffice.protected import (
     user_hooks,
 )
 from backoffice.suppliers import BULK_DELETE_REFUSED, refuse_referenced_delete
-from backoffice.tables import claim_version
+from backoffice.tables import claim_version, refuse_deep_pages
 from makeready.accounts.service import USER_FIELDS
 
 logger = logging.getLogger(__name__)
@@ -856,7 +856,8 @@ DEFAULT_SPEC = TableSpec(
 
 
 def _validators(spec: TableSpec, table: type[Table]) -> dict[str, list[Validator]]:
-    rules: dict[str, list[Validator]] = {"get_all": [known_sort_columns]}
+    # every list: a known sort column, and no page deeper than backoffice.tables.MAX_LIST_OFFSET rows
+    rules: dict[str, list[Validator]] = {"get_all": [known_sort_columns, refuse_deep_pages]}
     if spec.read_only:
         for method in WRITE_METHODS:
             rules.setdefault(method, []).append(refuse(405, spec.read_only))

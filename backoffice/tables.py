@@ -9,7 +9,7 @@ databases (SQLite and PostgreSQL in the tests) never share a class.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
@@ -32,6 +32,7 @@ from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.columns.readable import Readable
 from piccolo.engine.base import Engine
+from piccolo.query.methods.count import Count
 from piccolo.querystring import QueryString
 from piccolo.table import Table, create_table_class
 from piccolo_api.crud.endpoints import PiccoloCRUD
@@ -208,6 +209,63 @@ def piccolo_column(column: sa.Column[Any], references: Mapping[str, type[Table]]
     raise SchemaMismatch(f"{column.table.name}.{column.name}: no Piccolo type for {sa_type!r}")
 
 
+# -- lists of big tables -------------------------------------------------------------------------------------------
+# piccolo-admin asks for a table's row count before each page of its list, and pages by OFFSET. At a million rows
+# an exact count(*) took 0.9 s on PostgreSQL (audit events) and a deep page walked half the table (12.9 s).
+
+ESTIMATE_ABOVE = 100_000
+"""An unfiltered count of a PostgreSQL table whose planner estimate is at least this is answered with the estimate
+(pg_class.reltuples, kept by autovacuum's ANALYZE); below it the exact count is cheap enough."""
+MAX_LIST_OFFSET = 10_000
+"""The deepest row a list page may start at: past it, a filter or the other sort order reaches the rows."""
+DEEP_PAGE_MESSAGE = (
+    "Pages past row {limit:,} are not shown: filter the list, or sort it the other way, to reach older rows."
+)
+
+
+class EstimatedCount(Count):
+    """`Table.count()` of the back office's tables: without filters, a big PostgreSQL table is counted from the
+    planner's estimate (piccolo_api's count endpoint adds the list's filters with `.where`, so a filtered count
+    stays exact). Counting with a column or DISTINCT is always exact."""
+
+    __slots__ = ()
+
+    async def run(self, node: str | None = None, in_pool: bool = True) -> Any:
+        if self.where_delegate._where is None and self.column is None and not self._distinct:
+            estimate = await estimated_rows(self.table)
+            if estimate is not None and estimate >= ESTIMATE_ABOVE:
+                return estimate
+        return await super().run(node=node, in_pool=in_pool)
+
+
+def _estimated_count(
+    cls: type[Table], column: Column | None = None, distinct: Sequence[Column] | None = None
+) -> Count:
+    return EstimatedCount(table=cls, column=column, distinct=distinct)
+
+
+async def estimated_rows(table: type[Table]) -> int | None:
+    """PostgreSQL's estimate of the table's rows, or None (SQLite keeps none; a table never analyzed has -1)."""
+    if table._meta.db.engine_type != "postgres":
+        return None
+    rows = await table.raw(
+        "SELECT reltuples::bigint AS n FROM pg_class WHERE oid = to_regclass({})", table._meta.tablename
+    )
+    estimate = int(rows[0]["n"]) if rows and rows[0]["n"] is not None else -1
+    return estimate if estimate >= 0 else None
+
+
+def refuse_deep_pages(piccolo_crud: PiccoloCRUD, request: Request) -> None:
+    """piccolo_api validator of list requests: no page may start past MAX_LIST_OFFSET rows (400)."""
+    try:
+        page = int(request.query_params.get("__page", "1"))
+        size = int(request.query_params.get("__page_size", "0")) or piccolo_crud.page_size
+    except ValueError:
+        return  # piccolo_api answers a malformed page or page size itself (400)
+    if (page - 1) * size > MAX_LIST_OFFSET:
+        raise HTTPException(status_code=400, detail=DEEP_PAGE_MESSAGE.format(limit=MAX_LIST_OFFSET))
+
+
 def _readable(table: sa.Table) -> Callable[..., Readable]:
     name = next((c for c in READABLE_CANDIDATES if c in table.c), "id")
 
@@ -244,7 +302,11 @@ def generate_table(
     """A Piccolo class for `table`. Columns a mixin declares (by database column name) and `exclude` are skipped;
     the primary key `id` becomes Piccolo's default Serial."""
     skip = set(exclude) | _declared_db_columns(bases)
-    members: dict[str, Any] = {"get_readable": _readable(table), **(extra_members or {})}
+    members: dict[str, Any] = {
+        "get_readable": _readable(table),
+        "count": classmethod(_estimated_count),
+        **(extra_members or {}),
+    }
     for column in table.columns:
         if column.primary_key:
             if column.name != "id" or not isinstance(column.type, sa.Integer):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig, SQLAlchemyPlugin
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers import BaseRouteHandler
@@ -18,16 +17,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backoffice.access import ADMIN_SESSION_COOKIE, Staff, admit, backoffice_user, may_coordinate
 from makeready.i18n import _
 from portal.auth import Actor, current_actor, forget_actor, login_session
+from portal.database import request_session
 
 Connection = ASGIConnection[Any, Any, Any, Any]
 
 
 def request_db(connection: Connection) -> AsyncSession:
-    """The request's database session: the one the `db_session` dependency gives handlers later (advanced-alchemy
+    """The request's database session: the one the `db_session` dependency gives handlers later (portal.database
     keeps it in the connection's scope, and commits or rolls it back when the response is sent)."""
-    config = connection.app.plugins.get(SQLAlchemyPlugin).config[0]
-    assert isinstance(config, SQLAlchemyAsyncConfig)
-    return config.provide_session(connection.app.state, connection.scope)
+    return request_session(connection)
 
 
 async def caller(connection: Connection) -> Actor | None:

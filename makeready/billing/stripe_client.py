@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
-
-import stripe
+from typing import TYPE_CHECKING, Any
 
 from makeready.errors import DomainError
 from makeready.i18n import _
 from makeready.settings import BillingSettings, get_settings
+
+if TYPE_CHECKING:
+    import stripe  # imported where a call is made: the SDK costs a quarter second of every start, billing or not
 
 NETWORK_RETRIES = 2
 """Retries of a call that failed on the network; the SDK sends the same idempotency key each time."""
@@ -186,6 +187,8 @@ class Gateway:
 @asynccontextmanager
 async def stripe_api() -> AsyncIterator[Gateway]:
     """A gateway for the duration of the block (one HTTP connection pool, closed at the end)."""
+    import stripe
+
     settings = require_enabled()
     own = _http_client is None
     http = _http_client or stripe.HTTPXClient(timeout=TIMEOUT_SECONDS)

@@ -22,7 +22,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-import stripe
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -82,6 +81,8 @@ class Applied:
 
 def verify(payload: bytes, signature: str | None) -> dict[str, Any]:
     """The event in `payload` if Stripe signed it with our endpoint secret within the tolerance; else refused."""
+    import stripe  # here, not at the top: the SDK costs a quarter second of every start (billing.stripe_client)
+
     settings = require_enabled()
     if not settings.stripe_webhook_secret:
         raise WebhookRefused(
@@ -317,6 +318,8 @@ def _not_ours(customer_id: str | None) -> Applied:
 
 
 async def on_subscription(session: AsyncSession, gateway: Gateway, event: dict[str, Any]) -> Applied:
+    import stripe  # for its error class, imported where needed (see verify)
+
     obj = event["data"]["object"]
     customer_id = _ref(obj.get("customer"))
     found = await account_by_customer(session, customer_id)

@@ -17,6 +17,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cache
 
 from sqlalchemy import ColumnElement, ScalarSelect, and_, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -72,6 +73,7 @@ DECIDED_ROUNDS = (SampleStatus.approved, SampleStatus.rejected)
 # --- the brand's part, in SQL (the dashboard orders by it) ------------------------------------------------------
 
 
+@cache  # an immutable SQL expression, built once
 def brand_waiting_questions() -> ScalarSelect[int]:
     """Open questions of the correlated project (kind "question")."""
     return (
@@ -82,6 +84,7 @@ def brand_waiting_questions() -> ScalarSelect[int]:
     )
 
 
+@cache  # an immutable SQL expression, built once
 def brand_waiting_samples() -> ScalarSelect[int]:
     """Sample rounds received and not yet decided (kind "sample_decision")."""
     return (
@@ -92,6 +95,7 @@ def brand_waiting_samples() -> ScalarSelect[int]:
     )
 
 
+@cache  # an immutable SQL expression, built once
 def brand_waiting_go_ahead() -> ColumnElement[bool]:
     """In feasibility, the review completed, and the brand has not given the go-ahead yet (kind "go_ahead")."""
     review_done = exists().where(
