@@ -69,7 +69,11 @@ HIDDEN_COLUMNS: Mapping[str, frozenset[str]] = {
 
 # Tables the admin does not list: the session stores (piccolo-admin's own, and the portal's, which "Sign a user out
 # everywhere" empties) and the login throttle's counters.
-NOT_LISTED = frozenset({"admin_sessions", "portal_sessions", "login_throttles"})
+# sessions and throttles are credentials; the metric tables are a cache folded from the audit trail
+# (`makeready metrics rebuild` recreates them), read on /coordinator/metrics
+NOT_LISTED = frozenset(
+    {"admin_sessions", "portal_sessions", "login_throttles", "metric_facts", "metric_cursor", "metric_waits"}
+)
 
 PHASE_MESSAGE = (
     "A project's phase changes through the project workflow (it checks the conditions of each phase and records "
