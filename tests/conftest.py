@@ -56,6 +56,7 @@ from sqlalchemy import delete, insert, select, text, update  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession  # noqa: E402
 
+from makeready import jobs  # noqa: E402
 from makeready.accounts import service as accounts  # noqa: E402
 from makeready.accounts.models import Organization, OrgRole, User  # noqa: E402
 from makeready.composition import wire  # noqa: E402
@@ -214,19 +215,23 @@ def app(settings: Settings) -> Litestar:
 
 
 @pytest.fixture(autouse=True)
-async def _restore_database(request: pytest.FixtureRequest) -> None:
-    """Before a database test: the empty, migrated database, or the World cast when the test asks for `world`."""
+async def _restore_database(request: pytest.FixtureRequest) -> AsyncIterator[None]:
+    """Before a database test: the empty, migrated database, or the World cast when the test asks for `world`.
+    After it: no job it left behind (say a retry waiting in the worker `enqueue` started on the test's loop) runs
+    on the next test's rows, or makes the next `jobs.start()` wait for it."""
     if "db_url" not in request.fixturenames:
-        return  # tests without a database pay nothing
+        yield  # tests without a database pay nothing
+        return
     database = _DATABASES[request.getfixturevalue("db_url")]
     if "world" not in request.fixturenames:
         await database.restore("empty")
-        return
-    if database.cast is None:
+    elif database.cast is None:
         await database.restore("empty")
         database.cast = await _build_cast(database, request.getfixturevalue("app"))
-        return
-    await database.restore("cast")
+    else:
+        await database.restore("cast")
+    yield
+    await jobs.stop(grace=0)
 
 
 @pytest.fixture
