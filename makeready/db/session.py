@@ -93,7 +93,9 @@ class _LoopIdle:
 
     def __init__(self) -> None:
         self._loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Idle] = weakref.WeakKeyDictionary()
-        self._lock = threading.Lock()  # loops run in different threads
+        # loops run in different threads; re-entrant: the garbage collector may return a connection (SQLAlchemy
+        # checks in a collected connection from its finalizer) while this thread holds the lock
+        self._lock = threading.RLock()
 
     def pop(self, loop: asyncio.AbstractEventLoop) -> ConnectionPoolEntry | None:
         with self._lock:
