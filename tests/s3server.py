@@ -15,6 +15,7 @@ import struct
 import uuid
 import zlib
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import boto3
 import pytest
@@ -66,12 +67,17 @@ def s3_endpoint() -> Iterator[str]:
             server.stop()
 
 
+@pytest.fixture(scope="session")
+def s3_admin(s3_endpoint: str) -> Any:
+    """A boto3 client of the moto server, built once (a new client loads botocore's S3 model: most of a second)."""
+    return boto3.session.Session().client("s3", endpoint_url=s3_endpoint, region_name="us-east-1")
+
+
 @pytest.fixture
-def s3_storage(s3_endpoint: str) -> S3Storage:
+def s3_storage(s3_endpoint: str, s3_admin: Any) -> S3Storage:
     """An S3Storage on a fresh bucket of the moto server."""
     bucket = f"test-{uuid.uuid4().hex[:12]}"
-    admin = boto3.session.Session().client("s3", endpoint_url=s3_endpoint, region_name="us-east-1")
-    admin.create_bucket(Bucket=bucket)
+    s3_admin.create_bucket(Bucket=bucket)
     return S3Storage(s3_settings(s3_endpoint, bucket))
 
 
