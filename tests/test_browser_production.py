@@ -157,7 +157,7 @@ async def test_a_factory_reports_progress_in_chinese_with_a_photo(
     await form.locator("input[name=name]").fill("王磊")
     await form.locator("button[type=submit]").click()
     error = page.locator(".pl-error")
-    await expect(error.locator("p[lang=zh-Hans]")).to_contain_text("后一工序的数量不能多于前一工序")
+    await expect(error.locator("p[lang=zh-Hans]")).to_contain_text("后一道工序的数量不能多于前一道工序")
     await expect(error.locator("p[lang=en]")).to_contain_text("a step cannot count more units")
     await expect(page.locator(f"#lot-{lot_id} input[name=count_packed]")).to_have_value("250")
     assert await page.locator(f"#lot-{lot_id} .photos img").count() == 0

@@ -33,7 +33,7 @@ STEPS: tuple[PlanStep, ...] = (
     PlanStep("production_start", N_("Production start")),
     PlanStep("during_production_inspection", N_("During-production inspection")),
     PlanStep("production_end", N_("Production end")),
-    PlanStep("final_inspection", N_("Final inspection")),
+    PlanStep("final_inspection", N_("Final random inspection")),
     PlanStep("ex_factory", N_("Ex-factory")),
 )
 FINAL_INSPECTION_DAYS = 2
