@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from makeready.errors import ValidationFailed
 from makeready.i18n import N_, _
-from makeready.kernel.machine import load
+from makeready.kernel.machine import Role, load, require_role, roles_of
 from makeready.production.models import Lot, ProductionOrder, ToolingItem
 
 ORDER_NOT_FOUND = N_("This production order does not exist or you do not have access to it.")
@@ -21,6 +21,11 @@ MAX_QUANTITY = 10_000_000
 """No order or lot is larger: a typo of three extra zeros is refused rather than planned."""
 TEXT_LIMIT = 4000
 NAME_LIMIT = 200
+
+
+async def require_staff(session: AsyncSession, actor: Any, org_id: int) -> None:
+    """Only agency staff change production records directly (the factory acts through its link as the system)."""
+    require_role(await roles_of(session, actor, org_id=org_id), {Role.STAFF}, STAFF_ONLY)
 
 
 async def load_order(session: AsyncSession, order_id: int) -> ProductionOrder:

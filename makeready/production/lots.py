@@ -29,12 +29,18 @@ from makeready.kernel.machine import (
     Role,
     Transition,
     perform,
-    require_role,
-    roles_of,
     states,
 )
 from makeready.kernel.stale import check_version, flush
-from makeready.production.common import STAFF_ONLY, a_date, load_lot, load_order, text_of, whole_units
+from makeready.production.common import (
+    STAFF_ONLY,
+    a_date,
+    load_lot,
+    load_order,
+    require_staff,
+    text_of,
+    whole_units,
+)
 from makeready.production.models import (
     DEFAULT_ROUTING,
     Lot,
@@ -296,14 +302,10 @@ async def planned_units(session: AsyncSession, order_id: int, *, except_lot: int
     return int(await session.scalar(query) or 0)
 
 
-async def _require_staff(session: AsyncSession, actor: User, org_id: int) -> None:
-    require_role(await roles_of(session, actor, org_id=org_id), {Role.STAFF}, STAFF_ONLY)
-
-
 async def add_lot(session: AsyncSession, *, actor: User, order_id: int, data: dict[str, Any]) -> Lot:
     """A new lot of the order: quantity and planned dates; the lots never sum to more than the order."""
     order = await load_order(session, order_id)
-    await _require_staff(session, actor, order.org_id)
+    await require_staff(session, actor, order.org_id)
     if order.status not in PLANNABLE_ORDER:
         raise Conflict(
             _("Lots are planned while the order runs; it is %(state)s.") % {"state": label(order.status)},
@@ -378,7 +380,7 @@ async def resize_lot(
 ) -> Lot:
     """Change a planned lot's quantity (dates move through `reschedule_lot`, with a reason)."""
     lot = await load_lot(session, lot_id)
-    await _require_staff(session, actor, lot.org_id)
+    await require_staff(session, actor, lot.org_id)
     check_version(lot, expected_version, LOT)
     if lot.status != LotStatus.planned:
         raise Conflict(
@@ -562,7 +564,7 @@ async def report_progress(
     """
     order = await load_order(session, lot.order_id)
     if actor is not None and not via_link:
-        await _require_staff(session, actor, lot.org_id)
+        await require_staff(session, actor, lot.org_id)
     if lot.status not in REPORTABLE:
         raise Conflict(
             _("Progress is reported while a lot is in production; this one is %(state)s.")

@@ -31,8 +31,6 @@ from makeready.kernel.machine import (
     Role,
     Transition,
     perform,
-    require_role,
-    roles_of,
     states,
 )
 from makeready.kernel.stale import check_version, flush
@@ -43,6 +41,7 @@ from makeready.production.common import (
     a_date,
     a_price,
     load_order,
+    require_staff,
     text_of,
     whole_units,
 )
@@ -59,6 +58,7 @@ from makeready.production.models import (
 from makeready.projects.access import load_project, require_open
 from makeready.projects.models import Phase
 from makeready.specs.models import RevisionStatus, SpecRevision
+from makeready.suppliers.comparison import applicable_break
 from makeready.suppliers.models import Quote, QuoteStatus, Supplier
 
 bus.emits("production_order.created")
@@ -363,16 +363,11 @@ async def perform_order(
 
 
 def price_for(quote: Quote, quantity: int) -> Decimal | None:
-    """The quote's unit price at `quantity`: the highest price break not above it (or the lowest break)."""
-    best: Decimal | None = None
-    for brk in sorted(quote.price_breaks or [], key=lambda b: int(b.get("quantity") or 0)):
-        try:
-            price = Decimal(str(brk.get("unit_price")))
-        except ArithmeticError:
-            continue
-        if best is None or int(brk.get("quantity") or 0) <= quantity:
-            best = price
-    return best
+    """The quote's unit price at `quantity` (the comparison's applicable break); below every break, the lowest
+    break's price, as a starting point the coordinator edits until the order is sent."""
+    breaks = quote.price_breaks or []
+    entry = applicable_break(breaks, quantity) or min(breaks, key=lambda b: int(b["quantity"]), default=None)
+    return Decimal(str(entry["unit_price"])) if entry is not None else None
 
 
 def _clean_routing(value: Any) -> list[str]:
@@ -433,11 +428,6 @@ def _clean_fields(data: dict[str, Any], *, today: date) -> dict[str, Any]:
     return clean
 
 
-async def _require_staff(session: AsyncSession, actor: User, org_id: int) -> None:
-    roles = await roles_of(session, actor, org_id=org_id)
-    require_role(roles, {Role.STAFF}, STAFF_ONLY)
-
-
 async def create_order(
     session: AsyncSession, *, actor: User, project_id: int, data: dict[str, Any]
 ) -> ProductionOrder:
@@ -447,7 +437,7 @@ async def create_order(
     quantity, price, currency, ex-factory date (required), Incoterm, delivery address, payment terms and routing.
     """
     project = await load_project(session, project_id)
-    await _require_staff(session, actor, project.org_id)
+    await require_staff(session, actor, project.org_id)
     require_open(project)
     missing: list[str] = []
     if project.phase not in (Phase.development, Phase.production):
@@ -543,7 +533,7 @@ async def update_order(
 ) -> ProductionOrder:
     """Edit a draft or confirmed order. Changing what the brand confirmed sends it back to draft."""
     order = await load_order(session, order_id)
-    await _require_staff(session, actor, order.org_id)
+    await require_staff(session, actor, order.org_id)
     check_version(order, expected_version, PRODUCTION_ORDER)
     if order.status not in EDITABLE:
         raise Conflict(

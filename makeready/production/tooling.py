@@ -23,12 +23,19 @@ from makeready.kernel.machine import (
     Role,
     Transition,
     perform,
-    require_role,
     roles_of,
     states,
 )
 from makeready.kernel.stale import flush
-from makeready.production.common import NAME_LIMIT, STAFF_ONLY, a_date, load_order, load_tooling, text_of
+from makeready.production.common import (
+    NAME_LIMIT,
+    STAFF_ONLY,
+    a_date,
+    load_order,
+    load_tooling,
+    require_staff,
+    text_of,
+)
 from makeready.production.models import OrderStatus, ToolingItem, ToolingKind, ToolingStatus
 
 bus.emits("tooling.created")
@@ -142,7 +149,7 @@ async def add_tooling(
     session: AsyncSession, *, actor: User, order_id: int, data: dict[str, Any]
 ) -> ToolingItem:
     order = await load_order(session, order_id)
-    require_role(await roles_of(session, actor, org_id=order.org_id), {Role.STAFF}, STAFF_ONLY)
+    await require_staff(session, actor, order.org_id)
     if order.status not in TOOLING_ORDER:
         raise Conflict(
             _("Tooling is planned while the order runs; it is %(state)s.") % {"state": label(order.status)},
