@@ -163,6 +163,10 @@ QUALITY_MESSAGE = (
     "inspection pages under /coordinator/inspections."
 )
 
+BUDGET_MESSAGE = (
+    "Budget entries and exchange rates are recorded, corrected and voided on the project's budget page "
+    "(/coordinator/projects/<id>/budget), which records who changed what."
+)
 SHIPPING_MESSAGE = (
     "Packing lists, shipments, their documents, revision changes and floor deviations change only through their "
     "workflows (the factory's submission, acceptance, the release gate, the brand's receipt...): use the project's "
@@ -780,6 +784,20 @@ SPECS: Mapping[str, TableSpec] = {
         filters=("order_id", "lot_id", "status"),
         order=("-created_at",),
         read_only=SHIPPING_MESSAGE,
+    ),
+    "budget_entries": TableSpec(
+        group=BILLING,
+        visible=("id", "project_id", "category", "kind", "amount", "currency", "rate", "status", "note"),
+        filters=("org_id", "project_id", "category", "kind", "status", "currency"),
+        order=("-created_at",),
+        read_only=BUDGET_MESSAGE,
+    ),
+    "budget_rates": TableSpec(
+        group=BILLING,
+        visible=("id", "project_id", "currency", "rate", "updated_at"),
+        filters=("org_id", "project_id", "currency"),
+        order=("project_id", "currency"),
+        read_only=BUDGET_MESSAGE,
     ),
     "shipments": TableSpec(
         group=PRODUCTION,

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from makeready.billing import fees as _fees
+from makeready.budget import entries as _budget_entries
 from makeready.changes import lifecycle as _changes
 from makeready.conditions import service as _conditions
 from makeready.factory_links import links as _factory_links
@@ -56,6 +57,7 @@ DECLARING_MODULES = (
     _packing,
     _shipments,
     _shipping_changes,
+    _budget_entries,
 )
 """The modules whose import declares a machine (one per lifecycle's home)."""
 

@@ -4,6 +4,7 @@ from makeready.accounts.admin_sessions import AdminSession
 from makeready.accounts.models import ApiToken, Invitation, Membership, Organization, User
 from makeready.audit.models import AuditCheckpoint, AuditEvent
 from makeready.billing.models import BillingAccount, Invoice, MilestoneFee, Plan, StripeEvent, Subscription
+from makeready.budget.models import BudgetEntry, BudgetRate
 from makeready.changes.models import ChangeRequest
 from makeready.conditions.models import Condition
 from makeready.db.base import Base
@@ -47,6 +48,8 @@ __all__ = [
     "AuditEvent",
     "Base",
     "BillingAccount",
+    "BudgetEntry",
+    "BudgetRate",
     "ChangeRequest",
     "Condition",
     "CorrectiveAction",

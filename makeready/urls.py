@@ -139,3 +139,13 @@ def coordinator_shipping(project_id: int) -> str:
 def production_shipping(token: str) -> str:
     """The factory's shipping page on its production link: release state, packing lists, revisions, deviations."""
     return f"/p/{token}/shipping"
+
+
+def coordinator_budget(project_id: int) -> str:
+    """The coordinator's budget of a project: quoted, actual, variance, fees and margin."""
+    return f"/coordinator/projects/{project_id}/budget"
+
+
+def budget(project_id: int) -> str:
+    """The brand's budget of a project: only what the brand pays (its fees), never the agency's costs."""
+    return f"/projects/{project_id}/budget"

@@ -24,6 +24,7 @@ from litestar.template.config import TemplateConfig
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from backoffice.board import CoordinatorPages
+from backoffice.budget import BudgetPages
 from backoffice.factory_links import FactoryLinkPages
 from backoffice.feasibility import FeasibilityWorkspace
 from backoffice.inspections import InspectionPages
@@ -45,6 +46,7 @@ from portal.assets import CompressedAssets
 from portal.auth import CSRF_COOKIE, CSRF_HEADER, provide_actor, provide_db
 from portal.billing import BillingPages, stripe_webhook
 from portal.bounds import PathIntBound
+from portal.budget import BrandBudgetPages
 from portal.changes import ChangePages, changes_api
 from portal.database import DatabasePlugin
 from portal.errors import EXCEPTION_HANDLERS
@@ -179,6 +181,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             InspectionPages,
             ShippingPages,
             MetricsPages,
+            BudgetPages,
         ],
     )
     app = Litestar(
@@ -221,6 +224,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             QualityPages,
             FactoryShippingPages,
             BrandShippingPages,
+            BrandBudgetPages,
             BillingPages,
             stripe_webhook,
             # the mount also answers /admin with a redirect to /admin/: a plain route at the mount's own path
