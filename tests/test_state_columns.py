@@ -33,6 +33,8 @@ NOT_LIFECYCLES: dict[tuple[str, str], str] = {
     ("milestones", "phase"): "the project phase a milestone belongs to",
     ("production_orders", "incoterm"): "the order's delivery term, edited until the order is sent",
     ("tooling_items", "kind"): "what a tooling item is (mold, jig, fixture, test rig)",
+    ("budget_entries", "category"): "what a budget entry's cost is for, edited while the entry counts",
+    ("budget_entries", "kind"): "whether a budget entry is quoted or actual, edited while the entry counts",
     (
         "projects",
         "held_from",
@@ -98,6 +100,7 @@ TABLES = {
     "shipment": "shipments",
     "revision_change": "revision_changes",
     "floor_deviation": "floor_deviations",
+    "budget_entry": "budget_entries",
 }
 INSERTS = frozenset({"insert", "pg_insert", "sqlite_insert"})
 """A new row's first state is no transition: `insert(...).values(status=...)` is not a hand-set status."""

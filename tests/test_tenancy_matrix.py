@@ -186,6 +186,8 @@ PATH_VALUES = {
     "defect_id": lambda f: f.defect_a,
     "hold_id": lambda f: f.hold_a,
     "action_id": lambda f: f.action_a,
+    # budget (backoffice/budget.py): staff-only entry routes, refused to every brand user before any lookup
+    "entry_id": lambda f: MISSING_ID,
     "file_path": lambda f: "app.css",
     "path": lambda f: "openapi.json",
 }

@@ -133,7 +133,12 @@ def _choice(enum_type: Any, value: Any, message: str, field: str) -> Any:
 
 
 def _terms(project: Project, data: dict[str, Any]) -> dict[str, Any]:
-    category = _choice(BudgetCategory, data.get("category"), N_("Choose a budget category."), "category")
+    category = _choice(
+        BudgetCategory,
+        data.get("category"),
+        N_("Choose what the cost is for: product, tooling, materials, inspection, freight or other."),
+        "category",
+    )
     kind = _choice(BudgetKind, data.get("kind"), N_("Choose quoted or actual."), "kind")
     currency = a_currency(data.get("currency") or project.currency)
     amount = an_amount(data.get("amount"), currency)
