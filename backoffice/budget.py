@@ -80,6 +80,7 @@ async def budget_context(
         "budget": budget,
         "money": lambda amount, currency=budget.currency: format_money(amount, currency),
         "label": label,
+        "rate_text": summary.rate_text,
         "sources": {k: _(v) for k, v in summary.SOURCES.items()},
         "categories": list(BudgetCategory),
         "kinds": list(BudgetKind),

@@ -27,6 +27,7 @@ from makeready.projects.models import Project
 from tests.conftest import World, csrf, login
 from tests.production_support import Arranged, arrange_project, in_days
 from tests.test_materials_pages import people_of
+from tests.test_query_counts import count_statements
 from tests.workflow_support import People, call_as, events, make_milestone, make_project, session_as, system
 
 Client = AsyncTestClient[Litestar]
@@ -434,3 +435,18 @@ async def test_another_org_gets_404(client: Client, world: World, setup: Setup) 
     response = await client.get(f"/projects/{setup.project.id}/budget")
     assert response.status_code == 404
     assert "Development fee" not in response.text
+
+
+async def test_statements_do_not_grow_with_entries(engine: AsyncEngine, setup: Setup) -> None:
+    people, project = setup.people, setup.project
+    async with session_as(engine, people, people.coordinator) as session:
+        loaded = await load_project(session, project.id)
+        with count_statements(engine) as before:
+            await summary.budget_of(session, loaded)
+    for n in range(5):
+        await add(engine, people, project.id, category="freight", kind="actual", amount=f"{n + 1}0")
+    async with session_as(engine, people, people.coordinator) as session:
+        loaded = await load_project(session, project.id)
+        with count_statements(engine) as after:
+            await summary.budget_of(session, loaded)
+    assert len(after) == len(before) <= 7

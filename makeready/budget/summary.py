@@ -54,6 +54,11 @@ def convert(amount: Decimal, rate: Decimal, currency: str) -> Decimal:
     return (amount * rate).quantize(minor_unit(currency), rounding=ROUND_HALF_UP)
 
 
+def rate_text(rate: Decimal | None) -> str:
+    """1.08430000 -> "1.0843", 1.00000000 -> "1" (never "1E+5")."""
+    return "" if rate is None else f"{rate.normalize():f}"
+
+
 @dataclass
 class Line:
     """One figure of the budget: where it came from, in its own currency and converted."""
