@@ -47,6 +47,7 @@ from portal.auth import CSRF_COOKIE, CSRF_HEADER, provide_actor, provide_db
 from portal.billing import BillingPages, stripe_webhook
 from portal.bounds import PathIntBound
 from portal.budget import BrandBudgetPages
+from portal.budget_api import budget_api
 from portal.changes import ChangePages, changes_api
 from portal.database import DatabasePlugin
 from portal.errors import EXCEPTION_HANDLERS
@@ -225,6 +226,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             FactoryShippingPages,
             BrandShippingPages,
             BrandBudgetPages,
+            budget_api,
             BillingPages,
             stripe_webhook,
             # the mount also answers /admin with a redirect to /admin/: a plain route at the mount's own path

@@ -1,12 +1,9 @@
 """The brand's budget of a project: `GET /projects/{id}/budget`, only what the brand pays: its milestone fees
 (invoiced, or still to come) and the target it set itself. NEVER the agency's costs, the suppliers' or factories'
-prices, the exchange rates or the margin: this page reads `summary.fees_of`, never `summary.budget_of`. Another
+prices, the exchange rates or the margin: this page reads `summary.brand_fees`, never `summary.budget_of`. Another
 organization's project is a 404 (the scoped session does not find it)."""
 
 from __future__ import annotations
-
-from collections import defaultdict
-from decimal import Decimal
 
 from litestar import Controller, get
 from litestar.di import NamedDependency, Provide
@@ -15,7 +12,6 @@ from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from makeready.billing import money
-from makeready.billing.models import FeeStatus
 from makeready.budget import summary
 from makeready.i18n import format_money, label
 from portal.auth import Actor, provide_user
@@ -32,14 +28,7 @@ class BrandBudgetPages(Controller):
     ) -> Template:
         """The project's fees to the brand, invoiced and to come, with their totals per currency."""
         project = await load_project(db, project_id)
-        fees = await summary.fees_of(db, project)
-        invoiced: dict[str, Decimal] = defaultdict(Decimal)
-        planned: dict[str, Decimal] = defaultdict(Decimal)
-        for fee in fees:
-            amount = money.from_minor(fee.amount_minor, fee.currency)
-            planned[fee.currency] += amount
-            if fee.status == FeeStatus.invoiced:
-                invoiced[fee.currency] += amount
+        view = await summary.brand_fees(db, project)
         target = (
             project.target_unit_price * project.target_quantity
             if project.target_unit_price is not None and project.target_quantity
@@ -50,13 +39,12 @@ class BrandBudgetPages(Controller):
             context={
                 "user": user,
                 "project": project,
-                "fees": fees,
-                "invoiced": dict(invoiced),
-                "planned": dict(planned),
+                "fees": view.fees,
+                "invoiced": view.invoiced,
+                "planned": view.planned,
                 "target": target,
                 "format_money": format_money,
                 "format_minor": money.format_minor,
                 "label": label,
-                "invoiced_status": FeeStatus.invoiced,
             },
         )

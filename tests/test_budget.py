@@ -27,6 +27,7 @@ from makeready.projects.models import Project
 from tests.conftest import World, csrf, login
 from tests.production_support import Arranged, arrange_project, in_days
 from tests.test_materials_pages import people_of
+from tests.test_portal import _token
 from tests.test_query_counts import count_statements
 from tests.workflow_support import People, call_as, events, make_milestone, make_project, session_as, system
 
@@ -450,3 +451,69 @@ async def test_statements_do_not_grow_with_entries(engine: AsyncEngine, setup: S
         with count_statements(engine) as after:
             await summary.budget_of(session, loaded)
     assert len(after) == len(before) <= 7
+
+
+# -- the JSON API ------------------------------------------------------------------------------------------------
+
+
+async def test_api(client: Client, engine: AsyncEngine, world: World, setup: Setup) -> None:
+    staff = await _token(engine, world.coordinator)
+    brand = await _token(engine, world.owner_a)
+    other = await _token(engine, world.owner_b)
+    url = f"/api/v1/projects/{setup.project.id}/budget"
+
+    mine = await client.get(url, headers=brand)
+    assert mine.status_code == 200
+    body = mine.json()
+    assert body["fees_invoiced"] == {"USD": "5000.00"}
+    assert {"margin", "categories", "entries", "actual_costs", "quoted_costs", "currency"}.isdisjoint(body)
+    assert SECRET_NOTE not in mine.text
+    assert "29.5" not in mine.text
+
+    full = (await client.get(url, headers=staff)).json()
+    assert full["missing_rates"] == ["CNY"]
+    assert full["margin"] == "3797.84"  # 5,000.00 - (280 + 922.03 + 0.13); the CNY lines wait for a rate
+
+    assert (await client.get(url, headers=other)).status_code == 404
+
+    no_rate = await client.post(
+        url + "/entries",
+        headers=staff,
+        json={"category": "freight", "kind": "actual", "amount": "10", "currency": "CNY"},
+    )
+    assert no_rate.status_code == 422
+    assert "enter the rate" in no_rate.json()["detail"]
+    negative = await client.post(
+        url + "/entries", headers=staff, json={"category": "freight", "kind": "actual", "amount": "-1"}
+    )
+    assert negative.status_code == 422
+    assert (
+        await client.post(
+            url + "/entries", headers=brand, json={"category": "freight", "kind": "actual", "amount": "1"}
+        )
+    ).status_code == 403
+    assert (
+        await client.post(
+            url + "/entries", headers=other, json={"category": "freight", "kind": "actual", "amount": "1"}
+        )
+    ).status_code == 404
+
+    added = await client.post(
+        url + "/entries",
+        headers=staff,
+        json={"category": "freight", "kind": "quoted", "amount": "100.5", "currency": "EUR", "rate": "1.1"},
+    )
+    assert added.status_code == 201
+    entry = added.json()
+    assert entry["amount"] == "100.50"
+    edit = f"/api/v1/budget-entries/{entry['id']}"
+    patch_body = {"category": "freight", "kind": "quoted", "amount": "90", "version": entry["version"]}
+    assert (await client.patch(edit, headers=staff, json=patch_body)).status_code == 200
+    assert (await client.patch(edit, headers=staff, json=patch_body)).status_code == 409  # stale
+    # another organization cannot tell the entry from a missing one; the brand's own is refused
+    missing = await client.patch("/api/v1/budget-entries/987654", headers=other, json=patch_body)
+    theirs = await client.patch(edit, headers=other, json=patch_body)
+    assert theirs.status_code == missing.status_code == 404
+    assert (await client.patch(edit, headers=brand, json=patch_body)).status_code == 403
+    voided = await client.post(edit + "/void", headers=staff, json={"reason": "estimate replaced"})
+    assert voided.json()["status"] == "void"

@@ -295,6 +295,30 @@ async def fees_of(session: AsyncSession, project: Project) -> list[MilestoneFee]
     )
 
 
+@dataclass
+class BrandFees:
+    """What the brand pays on a project, and nothing else: its fees and their totals per currency."""
+
+    fees: list[MilestoneFee]
+    planned: dict[str, Decimal]
+    """Every fee not cancelled."""
+    invoiced: dict[str, Decimal]
+
+
+async def brand_fees(session: AsyncSession, project: Project) -> BrandFees:
+    """The brand's view of a project's budget (one statement): never a cost, a supplier's price, a rate or the
+    margin, because it reads nothing but the fees."""
+    fees = await fees_of(session, project)
+    planned: dict[str, Decimal] = {}
+    invoiced: dict[str, Decimal] = {}
+    for fee in fees:
+        amount = money.from_minor(fee.amount_minor, fee.currency)
+        planned[fee.currency] = planned.get(fee.currency, Decimal(0)) + amount
+        if fee.status == FeeStatus.invoiced:
+            invoiced[fee.currency] = invoiced.get(fee.currency, Decimal(0)) + amount
+    return BrandFees(fees, planned, invoiced)
+
+
 def table_rows(budget: Budget) -> tuple[list[str], list[list[object]]]:
     """The staff table (per category, then the totals and the margin) for the CSV export: amounts as numbers in
     the project's currency."""
