@@ -517,3 +517,49 @@ async def test_api(client: Client, engine: AsyncEngine, world: World, setup: Set
     assert (await client.patch(edit, headers=brand, json=patch_body)).status_code == 403
     voided = await client.post(edit + "/void", headers=staff, json={"reason": "estimate replaced"})
     assert voided.json()["status"] == "void"
+
+
+async def test_rates(engine: AsyncEngine, setup: Setup) -> None:
+    people, project = setup.people, setup.project
+    first = await call_as(
+        engine,
+        people,
+        people.coordinator,
+        entries.set_rate,
+        project_id=project.id,
+        currency="CNY",
+        rate="0.14",
+    )
+    await call_as(
+        engine,
+        people,
+        people.coordinator,
+        entries.set_rate,
+        project_id=project.id,
+        currency="CNY",
+        rate="0.1385",
+        expected_version=first.version,
+    )
+    with pytest.raises(Conflict):  # the form saw the first rate
+        await call_as(
+            engine,
+            people,
+            people.coordinator,
+            entries.set_rate,
+            project_id=project.id,
+            currency="CNY",
+            rate="0.2",
+            expected_version=first.version,
+        )
+    with pytest.raises(ValidationFailed):  # the project's own currency needs no rate
+        await call_as(
+            engine,
+            people,
+            people.coordinator,
+            entries.set_rate,
+            project_id=project.id,
+            currency="USD",
+            rate="1",
+        )
+    changes = await events(engine, "budget_rate.set")
+    assert [(e.before.get("rate"), e.after["rate"]) for e in changes] == [(None, "0.14"), ("0.14", "0.1385")]

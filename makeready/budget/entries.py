@@ -271,7 +271,7 @@ async def set_rate(
                 % {"rate": row.rate},
                 current_version=row.version,
             )
-        before = {"rate": str(row.rate)}
+        before = {"rate": f"{row.rate.normalize():f}"}
         row.rate = value
     row.recorded_by_id = actor.id
     await flush(session, N_("exchange rate"))
