@@ -24,14 +24,20 @@ def precision(currency: str) -> int:
     return int(get_currency_precision(currency.upper()))
 
 
-def to_minor(amount: str | Decimal | int, currency: str) -> int:
-    """`"1500.50"` USD -> 150050; refuses a negative, zero, too large or too precise amount, naming it."""
-    currency = (currency or "").strip().upper()
+def a_currency(value: object, *, field: str = "currency") -> str:
+    """A currency we bill in (`" usd "` -> `"USD"`), or a refusal naming them."""
+    currency = str(value or "").strip().upper()
     if currency not in CURRENCIES:
         raise ValidationFailed(
             _("Choose one of these currencies: %(currencies)s.") % {"currencies": ", ".join(CURRENCIES)},
-            field="currency",
+            field=field,
         )
+    return currency
+
+
+def to_minor(amount: str | Decimal | int, currency: str) -> int:
+    """`"1500.50"` USD -> 150050; refuses a negative, zero, too large or too precise amount, naming it."""
+    currency = a_currency(currency)
     try:
         value = Decimal(str(amount).strip().replace(",", ""))
     except InvalidOperation:

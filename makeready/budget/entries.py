@@ -75,17 +75,6 @@ async def load_entry(session: AsyncSession, entry_id: int) -> BudgetEntry:
     return await load(session, BudgetEntry, entry_id, ENTRY_NOT_FOUND)
 
 
-def a_currency(value: Any, *, field: str = "currency") -> str:
-    currency = str(value or "").strip().upper()
-    if currency not in money.CURRENCIES:
-        raise ValidationFailed(
-            _("Choose one of these currencies: %(currencies)s.")
-            % {"currencies": ", ".join(money.CURRENCIES)},
-            field=field,
-        )
-    return currency
-
-
 def an_amount(value: Any, currency: str) -> Decimal:
     """More than zero, at most 99,999,999, to the currency's minor unit at most (money.to_minor's rules)."""
     return money.from_minor(money.to_minor(str(value if value is not None else ""), currency), currency)
@@ -140,7 +129,7 @@ def _terms(project: Project, data: dict[str, Any]) -> dict[str, Any]:
         "category",
     )
     kind = _choice(BudgetKind, data.get("kind"), N_("Choose quoted or actual."), "kind")
-    currency = a_currency(data.get("currency") or project.currency)
+    currency = money.a_currency(data.get("currency") or project.currency)
     amount = an_amount(data.get("amount"), currency)
     return {
         "category": category,
@@ -250,7 +239,7 @@ async def set_rate(
     """Record (or change) the rate used for the project's derived figures in `currency`."""
     project = await load_project(session, project_id)
     await require_staff(session, actor, project.org_id)
-    code = a_currency(currency)
+    code = money.a_currency(currency)
     if code == project.currency.upper():
         raise ValidationFailed(
             _("Amounts in %(currency)s are the project's own: they need no rate.") % {"currency": code},
