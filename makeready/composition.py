@@ -18,6 +18,7 @@ from makeready.billing import jobs as billing_jobs
 from makeready.billing import rules as billing_rules
 from makeready.kernel import bus, gates, ports
 from makeready.materials import jobs as materials_jobs
+from makeready.materials import notifications as materials_notifications
 from makeready.materials import readiness as materials_readiness
 from makeready.materials import rules as materials_rules
 from makeready.metrics import jobs as metrics_jobs
@@ -59,6 +60,7 @@ RULE_SETS = (
     billing_rules.RULES,
     production_rules.RULES,
     materials_rules.RULES,
+    materials_notifications.RULES,
     quality_rules.RULES,
     shipping_rules.RULES,
     metrics_rules.RULES,  # last: it folds the audit events the others' rules wrote
