@@ -8,30 +8,57 @@ still open after its ladder's delay the project's coordinator is told, as for pr
 
 from __future__ import annotations
 
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from makeready import urls
 from makeready.accounts.models import User
+from makeready.audit.models import AuditEvent
 from makeready.conditions import kinds
 from makeready.conditions.models import Condition
-from makeready.db.types import utcnow
 from makeready.i18n import normalize
 from makeready.kernel.bus import Event, Rule
 from makeready.materials import shortages
-from makeready.materials.readiness import Line, lines_of
+from makeready.materials.models import MaterialRequirement
 from makeready.notify.service import notify
 from makeready.production.models import Lot, ProductionOrder
 from makeready.projects.access import brand_writers, load_project, user_by_id
 
 
-def _materials(lines: list[Line], locale: str | None) -> str:
+async def _missing(
+    session: AsyncSession, condition: Condition
+) -> list[tuple[MaterialRequirement | None, dict[str, Any]]]:
+    """The materials named when the shortage was raised (its audit event), with their requirements."""
+    details = await session.scalar(
+        select(AuditEvent.after)
+        .where(
+            AuditEvent.action == condition.kind,
+            AuditEvent.subject_type == "condition",
+            AuditEvent.subject_id == condition.id,
+        )
+        .order_by(AuditEvent.seq.desc())
+        .limit(1)
+    )
+    materials: list[dict[str, Any]] = list((details or {}).get("materials") or [])
+    ids = [int(m["requirement_id"]) for m in materials if m.get("requirement_id") is not None]
+    rows = await session.scalars(select(MaterialRequirement).where(MaterialRequirement.id.in_(ids)))
+    requirements = {r.id: r for r in rows.all()}
+    return [(requirements.get(int(m.get("requirement_id") or 0)), m) for m in materials]
+
+
+def _materials(missing: list[tuple[MaterialRequirement | None, dict[str, Any]]], locale: str | None) -> str:
     """The missing materials in the reader's language where the BOM has it (names are the BOM's, not msgids)."""
     chinese = normalize(locale) == "zh_Hans"
     names = []
-    for line in lines:
-        requirement = line.requirement
-        name = (requirement.description_zh if chinese else "") or requirement.description_en
-        names.append(f"{name or requirement.material_code} ({line.missing.normalize():f} {requirement.unit})")
+    for requirement, material in missing:
+        name = (requirement.description_zh if chinese and requirement is not None else "") or material[
+            "material"
+        ]
+        quantity = Decimal(str(material["missing"])).normalize()
+        names.append(f"{name} ({quantity:f} {material['unit']})")
     return ", ".join(names)
 
 
@@ -46,8 +73,7 @@ async def tell_owner_raised(session: AsyncSession, event: Event) -> None:
     if order is None:
         return
     project = await load_project(session, order.project_id)
-    day = (event.now or utcnow()).date()
-    lines = shortages.classify(await lines_of(session, order.id, today=day), today=day)[condition.kind]
+    missing = await _missing(session, condition)
     brand = await brand_writers(session, order.org_id)
     brand_owns = any(user.id == condition.owner_id for user in brand)
     recipients: list[User] = list(brand) if brand_owns else []
@@ -63,7 +89,7 @@ async def tell_owner_raised(session: AsyncSession, event: Event) -> None:
                 "project": project.name,
                 "order": order.reference,
                 "problem": kinds.get(condition.kind).title,
-                "materials": _materials(lines, user.locale),
+                "materials": _materials(missing, user.locale),
             },
             project_id=project.id,
             link=urls.brand_order_materials(order.id) if brand_owns else urls.order_materials(order.id),
