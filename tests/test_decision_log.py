@@ -18,6 +18,7 @@ from makeready.kernel import bus, machine
 from makeready.quality import inspections as qc
 from tests.conftest import World, login
 from tests.quality_support import produced_lot, submitted
+from tests.test_api_samples import bearer
 from tests.test_quality_pages import people_of
 from tests.workflow_support import call_as
 
@@ -135,6 +136,23 @@ async def test_the_brand_reads_the_production_decisions_and_staff_read_every_ste
         "recorded a quote",
     ):
         assert staff_only not in brand, staff_only
+    # the API's log lists the same actions for the brand
+    response = await client.get(
+        f"/api/v1/projects/{project_id}/decisions",
+        params={"limit": 200},
+        headers=await bearer(engine, world.owner_a),
+    )
+    assert response.status_code == 200
+    actions = {item["action"] for item in response.json()["items"]}
+    assert {
+        "production_order.confirmed",
+        "production_order.sent",
+        "inspection.accepted_with_concession",
+    } <= actions
+    assert actions <= set(log.brand_actions())
+    assert (
+        not {"lot.started", "lot.progress_reported", "inspection.defect_recorded", "quote.recorded"} & actions
+    )
     client.cookies.clear()
     await login(client, world.coordinator.email)
     pages = [log_section((await client.get(f"/projects/{project_id}?log={n}")).text) for n in range(1, 6)]
