@@ -14,13 +14,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from makeready.db.types import utcnow
 from makeready.materials import shortages
+from makeready.materials.jobs import run_shortages
 from makeready.notify.service import deliver_outbox, render
+from makeready.production import lots as lot_service
+from makeready.production import orders as order_service
 from makeready.workflow.escalation import run_escalation
-from tests.production_support import make_order
+from tests.production_support import in_days, make_order
 from tests.test_email import Mailbox, parts, smtp_url
-from tests.test_materials import AGENCY_BOM, arrange, line
+from tests.test_materials import AGENCY_BOM, arrange, line, requirement
 from tests.test_notify import mail_settings, mailbox  # noqa: F401  (the SMTP server fixture)
-from tests.workflow_support import People, make_people, notifications, system
+from tests.workflow_support import People, call_as, make_people, notifications, system
 
 FREE_ISSUE_BOM = [
     {
@@ -109,3 +112,28 @@ async def test_a_free_issue_shortage_tells_the_brand_in_each_readers_language(
     )
     text, _html = parts(by_recipient["member@acme.test"])
     assert "Member A，您好：" in text
+
+
+async def test_the_periodic_pass_tells_the_owner_once_with_the_materials_of_its_day(
+    engine: AsyncEngine, people: People
+) -> None:
+    arranged = await arrange(engine, people, [dict(AGENCY_BOM[0], lead_time_days=0)])
+    order, _made, _token = await make_order(engine, people, arranged, state="draft", lots=[])
+    start = in_days(40)
+    await call_as(
+        engine,
+        people,
+        people.coordinator,
+        lot_service.add_lot,
+        order_id=order.id,
+        data={"quantity": 3000, "planned_start": start, "planned_end": start + timedelta(days=9)},
+    )
+    await call_as(engine, people, people.owner_a, order_service.confirm_order, order_id=order.id)
+    assert [n for n in await notifications(engine) if n.kind == "materials_shortage"] == []
+    screw = await requirement(engine, people, order.id, "code:SCR-M3")
+    # the pass runs for a day after the order-by date (today's clock would find nothing missing yet)
+    for _ in range(2):
+        await run_shortages(engine, today=screw.order_by_date + timedelta(days=1))
+    (told,) = [n for n in await notifications(engine) if n.kind == "materials_shortage"]
+    assert told.user_id == people.coordinator.id
+    assert told.params["materials"] == "Screw M3 (12000 pcs)"
