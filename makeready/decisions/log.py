@@ -413,7 +413,7 @@ def describe(
             title=_text(change_title if change_title is not None else after.get("title")),
         )
     elif action.startswith("spec_revision."):
-        params.update(revision=_text(after.get("label") or subject), by=_text(after.get("by")))
+        params.update(revision=_text(after.get("label")), by=_text(after.get("by")))
     elif action.startswith(("factory_link.", "factory.", "factory_question.")):
         # the factory has no account: the person's name and the supplier come from the event
         in_chinese = get_locale() == "zh_Hans"
