@@ -24,6 +24,7 @@ from makeready.db.types import utcnow
 from makeready.errors import Conflict, ValidationFailed
 from makeready.i18n import _
 from makeready.metrics import report as metrics_report
+from makeready.quality.tracker import first_pass_yield
 from makeready.samples import supplier_record
 from makeready.suppliers import service as suppliers
 from makeready.suppliers.display import format_rate, format_unit_money
@@ -548,12 +549,14 @@ class SupplierPages(Controller):
         supplier = await suppliers.get_supplier(db, supplier_id)
         performance = (await supplier_record.supplier_performance(db, [supplier.id]))[supplier.id]
         references = await suppliers.supplier_references(db, supplier.id)
+        inspection_yield = next(iter(await first_pass_yield(db, [supplier.id])), None)
         return Template(
             f"{TEMPLATES}/detail.html",
             context={
                 "user": staff,
                 "supplier": supplier,
                 "perf": performance,
+                "inspection_yield": inspection_yield,
                 "references": references,
                 "scorecard": await metrics_report.scorecard(db, supplier.id, today=utcnow().date()),
                 "notice": notice,

@@ -16,24 +16,30 @@ from makeready.audit.service import record
 from makeready.billing import gating as billing_gating
 from makeready.billing import jobs as billing_jobs
 from makeready.billing import rules as billing_rules
+from makeready.decisions import log as decision_log
 from makeready.kernel import bus, gates, ports
 from makeready.materials import jobs as materials_jobs
+from makeready.materials import labels as materials_labels
+from makeready.materials import notifications as materials_notifications
 from makeready.materials import readiness as materials_readiness
 from makeready.materials import rules as materials_rules
 from makeready.metrics import jobs as metrics_jobs
 from makeready.metrics import rules as metrics_rules
 from makeready.notify import jobs as notify_jobs
 from makeready.production import jobs as production_jobs
+from makeready.production import labels as production_labels
 from makeready.production import photos as production_photos
 from makeready.production import rules as production_rules
 from makeready.projects import files as project_files
 from makeready.projects import sweep as upload_sweep
 from makeready.quality import holds as quality_holds
 from makeready.quality import jobs as quality_jobs
+from makeready.quality import labels as quality_labels
 from makeready.quality import photos as quality_photos
 from makeready.quality import rules as quality_rules
 from makeready.samples import photos as sample_photos
 from makeready.shipping import changes as shipping_changes
+from makeready.shipping import labels as shipping_labels
 from makeready.shipping import rules as shipping_rules
 from makeready.specs import documents as spec_documents
 from makeready.workflow import decisions as _decisions  # noqa: F401  (declares the question events)
@@ -59,6 +65,7 @@ RULE_SETS = (
     billing_rules.RULES,
     production_rules.RULES,
     materials_rules.RULES,
+    materials_notifications.RULES,
     quality_rules.RULES,
     shipping_rules.RULES,
     metrics_rules.RULES,  # last: it folds the audit events the others' rules wrote
@@ -73,6 +80,16 @@ GATES = (
     (gates.LOT_RELEASE, shipping_changes.release_gate),
 )
 """Checks before writes that lower domains ask for and higher ones answer."""
+
+SUBJECT_LABELS = (
+    ("production_order", production_labels.order_labels),
+    ("lot", production_labels.lot_labels),
+    ("tooling", production_labels.tooling_labels),
+    ("purchase_order", materials_labels.purchase_order_labels),
+    ("inspection", quality_labels.inspection_labels),
+    ("shipment", shipping_labels.shipment_labels),
+)
+"""How the decision log names the subjects of the domains above it."""
 
 _wired = False
 
@@ -89,6 +106,8 @@ def wire() -> None:
     project_files.register_key_owner(spec_documents.document_keys_in)
     project_files.register_key_owner(production_photos.thumbnail_keys_in)
     project_files.register_key_owner(quality_photos.thumbnail_keys_in)
+    for subject_type, labels in SUBJECT_LABELS:
+        decision_log.register_subject_labels(subject_type, labels)
     for rules in RULE_SETS:
         for event_name, rule in rules:
             bus.register(event_name, rule)

@@ -26,6 +26,7 @@ from makeready.billing.stripe_client import billing_enabled, stripe_api
 from makeready.db.session import get_engine, make_sessionmaker
 from makeready.errors import NotFound
 from makeready.i18n import N_, _
+from makeready.quality.concessions import concession_notes, notes_by_invoice
 from makeready.settings import Settings
 from makeready.team import service as team
 from portal.auth import Actor, provide_user
@@ -120,6 +121,10 @@ class BillingPages(Controller):
         org_id = _pick_org(user, org)
         current, orgs = await _orgs(db, user, org_id)
         summary = await billing.overview(db, org_id) if org_id is not None else None
+        concessions = await concession_notes(db, org_id) if org_id is not None else []
+        invoice_notes = (
+            await notes_by_invoice(db, summary.invoices, concessions) if summary is not None else {}
+        )
         return Template(
             "billing/billing.html",
             context={
@@ -135,6 +140,8 @@ class BillingPages(Controller):
                 "Status": BillingStatus,
                 "InvoiceStatus": InvoiceStatus,
                 "FeeStatus": FeeStatus,
+                "concessions": concessions,
+                "invoice_notes": invoice_notes,
             },
         )
 

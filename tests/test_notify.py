@@ -209,6 +209,12 @@ PARAMS: dict[str, dict[str, Any]] = {
         "order": "PO-7-1",
         "problem": "Progress behind plan",
     },
+    "materials_shortage": {
+        "project": f"Arc {SCRIPT}",
+        "order": "PO-7-1",
+        "problem": "Pending parts: late",
+        "materials": "Screw <b>M3</b> (12000 pcs)",
+    },
     "shipment_released": {
         "project": f"Arc {SCRIPT}",
         "shipment": "SH-1-1",

@@ -518,11 +518,11 @@ async def test_decision_log_reads_as_sentences_newest_first_and_escapes_stored_t
     assert "quote.recorded" not in log
     assert "9.99" not in log
 
-    # staff see every event of the project, the unexplained ones by their name
+    # staff see every event of the project, the working steps too
     client.cookies.clear()
     await login(client, world.coordinator.email)
     staff_log = (await client.get(f"/projects/{project_id}")).text.split('id="log"', 1)[1]
-    assert "Chen Coordinator: quote.recorded" in staff_log
+    assert "Chen Coordinator recorded a quote." in staff_log
 
     # in Chinese
     client.cookies.clear()

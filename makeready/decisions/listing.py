@@ -16,7 +16,7 @@ from sqlalchemy.orm import aliased
 from makeready.accounts.models import User
 from makeready.audit.models import AuditEvent
 from makeready.changes.models import ChangeRequest
-from makeready.decisions.log import SENTENCES, Entry, describe
+from makeready.decisions.log import Entry, brand_actions, describe, subject_labels
 from makeready.errors import NotFound
 from makeready.i18n import _
 from makeready.projects.models import Milestone, Project
@@ -48,7 +48,7 @@ async def list_decisions(
         raise NotFound(_("This project does not exist or you do not have access to it."))
     condition = AuditEvent.project_id == project_id
     if not staff:
-        condition = and_(condition, AuditEvent.action.in_(sorted(SENTENCES)))
+        condition = and_(condition, AuditEvent.action.in_(brand_actions()))
     total = await session.scalar(select(func.count()).select_from(AuditEvent).where(condition)) or 0
     actor = aliased(User)
     rows = (
@@ -77,6 +77,7 @@ async def list_decisions(
                 select(Milestone.id, Milestone.title).where(Milestone.project_id == project_id)
             )
         }
+    labels = await subject_labels(session, (row[0] for row in rows))
     return [
         Decision(
             entry=describe(
@@ -86,6 +87,7 @@ async def list_decisions(
                 round_number=round_number,
                 change_number=change_number,
                 change_title=change_title,
+                subject=labels.get((event.subject_type, event.subject_id or 0)),
             ),
             event=event,
         )

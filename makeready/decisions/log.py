@@ -1,20 +1,25 @@
 """The decision log: a project's audit events as sentences people read (who decided what, when, why).
 
-The log is the audit chain itself, never a second record. Each action the brand may read has a sentence (a catalog
-message with named placeholders, translated for the reader when the page is rendered); values taken from the
-event (names, titles, answers, reasons) are plain text, so markup in them is shown as text wherever the sentence is
-escaped, which the templates always do.
+The log is the audit chain itself, never a second record. Every action something in the core records has a sentence
+(a catalog message with named placeholders, translated for the reader when the page is rendered); values taken
+from the event (names, titles, answers, reasons) are plain text, so markup in them is shown as text wherever the
+sentence is escaped, which the templates always do.
 
-Brands see only the actions listed in SENTENCES: the coordinators' working steps (quotes with prices, feasibility
-checklist edits, tasks) stay in the back office. Staff see every event of the project; an action without a
-sentence is shown by its name.
+Brands read the actions in SENTENCES (their decisions and those that concern them) and the raising and clearing of
+the conditions listed in BRAND_CONDITIONS; the agency's working steps (quotes with prices, purchasing, tasks, fees,
+inspections in progress) are in STAFF_SENTENCES, read by staff only. A condition's events (its kind's name, its
+ladder's steps, its resolution) are worded from the kind's title. An action without a sentence (none should exist:
+tests/test_decision_log.py walks every machine and declared event) is shown to staff by its name.
+
+Events name their subject by id; the domains above this package register how to name theirs
+(`register_subject_labels`, filled by the composition root): one statement per subject type on a page.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import and_, func, select
@@ -24,7 +29,8 @@ from sqlalchemy.orm import aliased
 from makeready.accounts.models import User
 from makeready.audit.models import AuditEvent
 from makeready.changes.models import ChangeRequest
-from makeready.i18n import N_, _, get_locale, label
+from makeready.conditions import kinds
+from makeready.i18n import N_, _, format_date, get_locale, label
 from makeready.projects.models import Phase
 from makeready.samples.models import SampleRound, SampleStatus
 
@@ -84,10 +90,216 @@ SENTENCES: Mapping[str, str] = {
     "inspection.accepted_with_concession": N_(
         "%(actor)s accepted the lot of inspection %(inspection)s with a concession: %(concession)s (%(remedy)s)"
     ),
+    # production: orders (the brand reads its decisions and the order's milestones, never prices or the
+    # agency's working steps)
+    "production_order.confirmed": N_("%(actor)s confirmed production order %(subject)s."),
+    "production_order.revised": N_(
+        "%(actor)s changed production order %(subject)s after it was confirmed: it needs confirming again."
+    ),
+    "production_order.sent": N_("%(actor)s sent production order %(subject)s to the factory."),
+    "production_order.accepted": N_("The factory's acceptance of production order %(subject)s was recorded."),
+    "production_order.rescheduled": N_(
+        "%(actor)s moved the ex-factory date of production order %(subject)s to %(date)s."
+    ),
+    "production_order.in_production": N_("Production order %(subject)s is in production."),
+    "production_order.shipped": N_("Production order %(subject)s has shipped."),
+    "production_order.closed": N_("%(actor)s closed production order %(subject)s."),
+    "production_order.cancelled": N_("%(actor)s cancelled production order %(subject)s."),
+    "lot.released": N_("%(actor)s released %(subject)s for shipment."),
+    "lot.delivered": N_("%(subject)s was delivered."),
+    "quality_hold.placed": N_("A quality hold was placed on production order %(order)s."),
+    "quality_hold.lifted": N_("%(actor)s lifted a quality hold."),
+    "shipment.released": N_("%(actor)s released shipment %(subject)s."),
+    "shipment.shipped": N_("%(actor)s marked shipment %(subject)s as shipped."),
+    "shipment.delivered": N_("%(actor)s confirmed the receipt of shipment %(subject)s."),
+    "shipment.problem_reported": N_("%(actor)s reported a problem with shipment %(subject)s."),
+    "shipment.cancelled": N_("%(actor)s cancelled shipment %(subject)s."),
+    "revision_change.effective": N_(
+        "%(actor)s decided from which lot the new revision of the specification applies to this order."
+    ),
+    "revision_change.not_applied": N_(
+        "%(actor)s decided that the new revision of the specification does not apply to this order."
+    ),
+    "floor_deviation.reported": N_("A deviation on the production floor was reported for your decision."),
+    "floor_deviation.approved": N_("%(actor)s approved a deviation on the production floor."),
+    "floor_deviation.nonconformance": N_(
+        "%(actor)s refused a deviation on the production floor: it is a nonconformance."
+    ),
+    "free_issue.shipped": N_("%(actor)s shipped free-issue material to the factory."),
+    "free_issue.received": N_("%(actor)s recorded the receipt of free-issue material at the factory."),
+    "spec_revision.withdrawn": N_(
+        "%(actor)s withdrew revision %(revision)s of the specification from review."
+    ),
 }
 """The actions brands read, each with its sentence."""
 
+STAFF_SENTENCES: Mapping[str, str] = {
+    # the agency's working steps: staff read them, brands never do (prices, purchasing, tasks, fees)
+    "quote.requested": N_("%(actor)s asked %(supplier)s for a quote."),
+    "quote.recorded": N_("%(actor)s recorded a quote."),
+    "quote.selected": N_("%(actor)s selected a quote."),
+    "quote.unselected": N_("%(actor)s unselected a quote."),
+    "quote.declined": N_("%(actor)s recorded that a supplier declined to quote."),
+    "task.opened": N_("A task was opened: %(title)s"),
+    "task.completed": N_("%(actor)s completed a task."),
+    "task.cancelled": N_("%(actor)s cancelled a task."),
+    "milestone_fee.attached": N_("%(actor)s attached a fee to a milestone."),
+    "milestone_fee.due": N_("A milestone fee became due."),
+    "milestone_fee.claimed": N_("A milestone fee is being invoiced."),
+    "milestone_fee.invoiced": N_("A milestone fee was invoiced."),
+    "milestone_fee.attempt_failed": N_("Invoicing a milestone fee failed; it will be retried."),
+    "milestone_fee.failed": N_("Invoicing a milestone fee failed."),
+    "milestone_fee.retried": N_("%(actor)s retried invoicing a milestone fee."),
+    "milestone_fee.canceled": N_("%(actor)s cancelled a milestone fee."),
+    "factory_link.revoked": N_("%(actor)s revoked the factory's link to the specification."),
+    "factory_link.replaced": N_("%(actor)s replaced the factory's link to the specification."),
+    "production_link.revoked": N_("The factory's production link was revoked."),
+    "production_order.created": N_("%(actor)s drafted production order %(subject)s."),
+    "production_order.updated": N_("%(actor)s changed production order %(subject)s."),
+    "production_order.date_proposed": N_(
+        "The factory proposed %(date)s as the ex-factory date of production order %(subject)s."
+    ),
+    "production_order.proposal_declined": N_(
+        "%(actor)s declined the factory's proposed date for production order %(subject)s."
+    ),
+    "production_order.tooling_overridden": N_(
+        "%(actor)s let production order %(subject)s start before its tooling was approved."
+    ),
+    "production_order.produced": N_("Every lot of production order %(subject)s is produced."),
+    "lot.created": N_("%(actor)s planned %(subject)s."),
+    "lot.resized": N_("%(actor)s changed the quantity of %(subject)s."),
+    "lot.rescheduled": N_("%(actor)s moved the dates of %(subject)s."),
+    "lot.cancelled": N_("%(actor)s cancelled %(subject)s."),
+    "lot.started": N_("%(actor)s started %(subject)s."),
+    "lot.progress_reported": N_("Progress was reported on %(subject)s."),
+    "lot.produced": N_("%(subject)s is produced."),
+    "lot.inspecting": N_("The final inspection of %(subject)s started."),
+    "lot.passed": N_("%(subject)s passed its inspection."),
+    "lot.failed": N_("%(subject)s failed its inspection."),
+    "lot.failed_review": N_("%(subject)s was rejected at the brand's review."),
+    "lot.rework": N_("%(subject)s is being reworked."),
+    "lot.reinspecting": N_("The re-inspection of %(subject)s started."),
+    "lot.packed": N_("%(subject)s is packed."),
+    "lot.shipped": N_("%(subject)s has shipped."),
+    "production.photos_added": N_("%(actor)s added photos to a progress report."),
+    "production_photo.added": N_("%(actor)s added a production photo."),
+    "tooling.created": N_("%(actor)s added the tooling %(subject)s."),
+    "tooling.in_progress": N_("Work started on the tooling %(subject)s."),
+    "tooling.trial": N_("The factory submitted trial %(trial)s of the tooling %(subject)s."),
+    "tooling.approved": N_("%(actor)s approved the tooling %(subject)s."),
+    "tooling.rejected": N_("%(actor)s rejected the tooling %(subject)s."),
+    "material_requirements.recomputed": N_("The material requirements were recomputed."),
+    "purchase_order.created": N_("%(actor)s drafted purchase order %(subject)s."),
+    "purchase_order.sent": N_("%(actor)s placed purchase order %(subject)s."),
+    "purchase_order.confirmed": N_(
+        "%(actor)s recorded the supplier's confirmation of purchase order %(subject)s."
+    ),
+    "purchase_order.shipped": N_("%(actor)s recorded that purchase order %(subject)s has shipped."),
+    "purchase_order.eta_changed": N_(
+        "%(actor)s changed the expected date of purchase order %(subject)s to %(date)s."
+    ),
+    "purchase_order.receipt": N_("%(actor)s recorded a receipt of purchase order %(subject)s."),
+    "purchase_order.received": N_("Purchase order %(subject)s is received in full."),
+    "purchase_order.cancelled": N_("%(actor)s cancelled purchase order %(subject)s."),
+    "material.in_house": N_("The factory confirmed its own material is in house."),
+    "inspection.requested": N_("%(actor)s requested inspection %(subject)s."),
+    "inspection.scheduled": N_("%(actor)s scheduled inspection %(subject)s."),
+    "inspection.in_progress": N_("%(actor)s started inspection %(subject)s."),
+    "inspection.findings_saved": N_("%(actor)s saved the findings of inspection %(subject)s."),
+    "inspection.defect_recorded": N_("%(actor)s recorded a defect in inspection %(subject)s."),
+    "inspection.defect_removed": N_("%(actor)s removed a defect from inspection %(subject)s."),
+    "inspection.submitted": N_("%(actor)s submitted inspection %(subject)s."),
+    "corrective_action.requested": N_("A corrective action was requested from the factory."),
+    "corrective_action.answered": N_("The factory answered a corrective action."),
+    "corrective_action.verified": N_("%(actor)s verified a corrective action."),
+    "corrective_action.closed": N_("A corrective action was closed."),
+    "packing_list.submitted": N_("The factory submitted a packing list."),
+    "packing_list.contents": N_("The factory submitted the contents of a packing list."),
+    "packing_list.accepted": N_("%(actor)s accepted a packing list."),
+    "packing_list.returned": N_("%(actor)s returned a packing list to the factory."),
+    "shipment.created": N_("%(actor)s created shipment %(subject)s."),
+    "shipment.updated": N_("%(actor)s changed shipment %(subject)s."),
+    "shipment.documents_generated": N_("%(actor)s generated the documents of shipment %(subject)s."),
+    "revision_change.opened": N_("A new revision of the specification was issued while this order runs."),
+    "revision_change.acknowledged": N_("The factory acknowledged the new revision of the specification."),
+    "condition.escalated": N_("A problem is still open and was escalated."),
+    "condition.resolved": N_("%(actor)s resolved a problem."),
+}
+"""Every other action something in the core records, each with the sentence staff read."""
+
+
 OTHER_ACTION = N_("%(actor)s: %(action)s")
+
+CONDITION_RAISED = N_("A problem was raised: %(problem)s.")
+CONDITION_ESCALATED = N_("A problem is still open and was escalated: %(problem)s.")
+CONDITION_RESOLVED = N_("%(actor)s resolved a problem: %(problem)s.")
+BRAND_CONDITIONS = ("shortage.",)
+"""Kinds (by prefix) whose raising and resolution brands read: a shortage may be theirs to fix (free issue)."""
+
+SubjectLabels = Callable[[AsyncSession, list[int]], Awaitable[Mapping[int, str]]]
+_SUBJECT_LABELS: dict[str, SubjectLabels] = {}
+
+
+def register_subject_labels(subject_type: str, labels: SubjectLabels) -> None:
+    """How the log names the subjects of a type (a production order's reference, a lot's number...)."""
+    _SUBJECT_LABELS[subject_type] = labels
+
+
+def _condition_event(action: str) -> tuple[str, kinds.Kind] | None:
+    """("raised" | "escalated" | "resolved", its kind) when the action is a condition's event."""
+    if action in kinds.KINDS:
+        return "raised", kinds.KINDS[action]
+    for kind in kinds.KINDS.values():
+        if action == kind.resolved_event:
+            return "resolved", kind
+        if any(step.event == action for step in kind.ladder):
+            return "escalated", kind
+    return None
+
+
+def sentence_of(action: str) -> str | None:
+    """The msgid of the action's sentence, or None when it has none."""
+    found = SENTENCES.get(action) or STAFF_SENTENCES.get(action)
+    if found is not None:
+        return found
+    condition = _condition_event(action)
+    if condition is None:
+        return None
+    return {"raised": CONDITION_RAISED, "escalated": CONDITION_ESCALATED, "resolved": CONDITION_RESOLVED}[
+        condition[0]
+    ]
+
+
+def brand_actions() -> list[str]:
+    """The actions brands read (the conditions' part depends on the kinds the domains defined)."""
+    shown = set(SENTENCES)
+    for kind in kinds.KINDS.values():
+        if kind.name.startswith(BRAND_CONDITIONS):
+            shown.update((kind.name, kind.resolved_event))
+    return sorted(shown)
+
+
+async def subject_labels(session: AsyncSession, events: Iterable[AuditEvent]) -> dict[tuple[str, int], str]:
+    """The registered names of the events' subjects, one statement per subject type present."""
+    wanted: dict[str, set[int]] = {}
+    for event in events:
+        if event.subject_type in _SUBJECT_LABELS and event.subject_id is not None:
+            wanted.setdefault(event.subject_type, set()).add(event.subject_id)
+    found: dict[tuple[str, int], str] = {}
+    for subject_type, ids in wanted.items():
+        for subject_id, text in (await _SUBJECT_LABELS[subject_type](session, sorted(ids))).items():
+            found[(subject_type, subject_id)] = text
+    return found
+
+
+def _iso_date(value: Any) -> str:
+    if not value:
+        return "—"
+    try:
+        return format_date(date.fromisoformat(str(value)[:10]))
+    except ValueError:
+        return _text(value)
+
 
 FIELD_LABELS: Mapping[str, str] = {
     "name": N_("Product name"),
@@ -157,10 +369,22 @@ def describe(
     round_number: int | None = None,
     change_number: int | None = None,
     change_title: str | None = None,
+    subject: str | None = None,
 ) -> Entry:
-    """The event as a sentence in the current language; `milestones` maps milestone ids to their titles."""
+    """The event as a sentence in the current language; `milestones` maps milestone ids to their titles, `subject`
+    is the name of the event's subject where its domain registered one."""
     before, after = event.before or {}, event.after or {}
-    params: dict[str, Any] = {"actor": actor}
+    params: dict[str, Any] = {
+        "actor": actor,
+        "subject": _text(subject or after.get("reference")),
+        "date": _iso_date(
+            after.get("ex_factory_date") or after.get("proposed_ex_factory_date") or after.get("eta")
+        ),
+        "trial": _text(after.get("trial_number")),
+        "order": _text(after.get("order")),
+        "title": _text(after.get("title")),
+        "supplier": _text(after.get("supplier")),
+    }
     changes: list[Change] = []
     action = event.action
     if action == "project.updated":
@@ -213,7 +437,10 @@ def describe(
     elif action == "supplier.selected":
         chinese = get_locale() == "zh_Hans" and after.get("supplier_zh")
         params["supplier"] = _text(after.get("supplier_zh") if chinese else after.get("supplier"))
-    message = SENTENCES.get(action)
+    condition = _condition_event(action)
+    if condition is not None:
+        params["problem"] = _(condition[1].title)
+    message = sentence_of(action)
     if message is None:
         sentence = _(OTHER_ACTION) % {"actor": actor, "action": action}
     else:
@@ -265,13 +492,14 @@ async def page_of(
         .where(AuditEvent.project_id == project_id)
     )
     if not staff:
-        query = query.where(AuditEvent.action.in_(sorted(SENTENCES)))
+        query = query.where(AuditEvent.action.in_(brand_actions()))
     rows = (
         await session.execute(
             query.order_by(AuditEvent.seq.desc()).offset((page - 1) * page_size).limit(page_size)
         )
     ).all()
     total = int(rows[0][-1]) if rows else 0
+    labels = await subject_labels(session, (row[0] for row in rows))
     entries = [
         describe(
             event,
@@ -280,6 +508,7 @@ async def page_of(
             round_number=round_number,
             change_number=change_number,
             change_title=change_title,
+            subject=labels.get((event.subject_type, event.subject_id or 0)),
         )
         for event, user, round_number, change_number, change_title, _total in rows
     ]

@@ -189,6 +189,11 @@ KINDS: Mapping[str, Kind] = {
         N_("Still open: %(problem)s on %(order)s of %(project)s."),
         ("project", "order", "problem"),
     ),
+    # materials (makeready.materials.notifications)
+    "materials_shortage": Kind(
+        N_("%(order)s of %(project)s: %(problem)s. Missing: %(materials)s"),
+        ("project", "order", "problem", "materials"),
+    ),
     # shipping (makeready.shipping.rules)
     "shipment_released": Kind(
         N_(
