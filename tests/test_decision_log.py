@@ -35,6 +35,9 @@ AUDITED_ONLY = {
     "shipment.documents_generated",
     "milestone_fee.attached",
     "quote.requested",
+    "budget_entry.added",
+    "budget_entry.updated",
+    "budget_rate.set",
 }
 
 

@@ -189,6 +189,10 @@ STAFF_SENTENCES: Mapping[str, str] = {
     "tooling.approved": N_("%(actor)s approved the tooling %(subject)s."),
     "tooling.rejected": N_("%(actor)s rejected the tooling %(subject)s."),
     "material_requirements.recomputed": N_("The material requirements were recomputed."),
+    "budget_entry.added": N_("%(actor)s added a budget entry."),
+    "budget_entry.updated": N_("%(actor)s changed a budget entry."),
+    "budget_entry.voided": N_("%(actor)s voided a budget entry."),
+    "budget_rate.set": N_("%(actor)s recorded an exchange rate for the budget."),
     "purchase_order.created": N_("%(actor)s drafted purchase order %(subject)s."),
     "purchase_order.sent": N_("%(actor)s placed purchase order %(subject)s."),
     "purchase_order.confirmed": N_(
