@@ -14,13 +14,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from makeready.materials import supply as supply_service
 from makeready.materials.models import FreeIssueShipment
+from tests import test_materials_pages
 from tests.conftest import World
 from tests.production_support import arrange_project, in_days, make_order
 from tests.test_api_samples import _problem, bearer
-from tests.test_materials_pages import arranged_order, requirement_ids  # noqa: F401  (fixture)
+from tests.test_materials_pages import requirement_ids
 from tests.workflow_support import People, call_as, system
 
 Client = AsyncTestClient[Litestar]
+arranged_order = test_materials_pages.arranged_order
+"""An accepted order of three materials (agency, brand, factory), none in house: a "not ordered" shortage."""
 STAFF_ONLY_KEYS = ("order_by_date", "material_supplier", "lead_time_days")
 
 
