@@ -20,8 +20,9 @@ from portal.bounds import RowId
 
 
 class PlanOut(msgspec.Struct):
-    """One defect class's ISO 2859-1 plan, frozen when the inspection was scheduled."""
+    """One defect class's ISO 2859-1 plan, frozen when the inspection was scheduled (`SamplingPlan.to_dict()`)."""
 
+    scheme: str
     aql: str
     level: str
     code_letter: str
@@ -92,20 +93,7 @@ class InspectionOut(msgspec.Struct):
             lot_size=inspection.lot_size,
             level=inspection.level,
             sample_size=qc.sample_size(inspection),
-            plans={
-                name: PlanOut(
-                    aql=str(plan.aql),
-                    level=plan.level,
-                    code_letter=plan.code_letter,
-                    plan_letter=plan.plan_letter,
-                    sample_size=plan.sample_size,
-                    accept=plan.accept,
-                    reject=plan.reject,
-                    hundred_percent=plan.hundred_percent,
-                    zero_tolerance=plan.zero_tolerance,
-                )
-                for name, plan in plans.items()
-            },
+            plans={name: msgspec.convert(plan.to_dict(), PlanOut) for name, plan in plans.items()},
             scheduled_for=inspection.scheduled_for,
             third_party=inspection.third_party,
             parent_id=inspection.parent_id,
