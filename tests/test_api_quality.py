@@ -104,6 +104,14 @@ async def test_before_the_review_a_brand_sees_no_findings_and_staff_do(
     for key in FINDINGS:
         assert key not in body
     _problem(await client.get(f"/api/v1/inspections/{inspection.id}/defects", headers=brand), 404)
+    # not yet sent for review: no decision
+    early = _problem(
+        await client.post(
+            f"/api/v1/inspections/{inspection.id}/decision", json={"decision": "accept"}, headers=brand
+        ),
+        409,
+    )
+    assert early.get("current_state") == "submitted"
 
     staff = await bearer(engine, world.coordinator)
     theirs = (await client.get(f"/api/v1/inspections/{inspection.id}", headers=staff)).json()
