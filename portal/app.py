@@ -56,7 +56,8 @@ from portal.files import files_api, local_download, local_upload
 from portal.guards import coordinators_only
 from portal.health import healthz, readyz
 from portal.locale import LocaleMiddleware
-from portal.materials import BrandMaterialPages, materials_api
+from portal.materials import BrandMaterialPages
+from portal.materials_api import materials_api
 from portal.materials_factory import FactoryMaterialPages
 from portal.metrics import ProjectFigures
 from portal.notifications import NotificationPages, notifications_api
@@ -66,6 +67,7 @@ from portal.production_api import production_api
 from portal.production_factory import ProductionLinkPages
 from portal.projects_pages import ProjectPages
 from portal.quality import QualityPages
+from portal.quality_api import quality_api
 from portal.quality_factory import FactoryQualityPages
 from portal.samples import SamplePages, SamplePhotoRoutes, samples_api
 from portal.security import baseline_headers, security_headers
@@ -223,6 +225,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             materials_api,
             FactoryQualityPages,
             QualityPages,
+            quality_api,
             FactoryShippingPages,
             BrandShippingPages,
             BrandBudgetPages,

@@ -90,6 +90,8 @@ TOKEN_LINK_PREFIXES = ("/invitations/", "/f/", "/p/")
 MOUNTED = ("/admin",)
 # Coordinator pages: agency staff only, so every brand user (org A's included) is refused, never served.
 STAFF_ONLY_PREFIXES = ("/coordinator",)
+# API routes for staff tokens only (they carry the agency's costs): org A's own members get 403, org B's a 404.
+STAFF_ONLY_ROUTES = {"/api/v1/production-orders/{order_id:int}/purchase-orders"}
 
 # Bodies that pass validation, so the request reaches the ownership check.
 WRITE_BODIES: dict[tuple[str, str], dict[str, Any]] = {
@@ -119,6 +121,17 @@ WRITE_BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "planned_end": "2030-01-02",
     },
     ("POST", "/api/v1/lots/{lot_id:int}/progress-reports"): {"counts": {"cut": 1}},
+    ("POST", "/api/v1/inspections/{inspection_id:int}/decision"): {
+        "decision": "reject",
+        "reasons": "hijacked",
+    },
+    ("POST", "/api/v1/lots/{lot_id:int}/inspections"): {"kind": "final"},
+    ("POST", "/api/v1/holds/{hold_id:int}/lift"): {"reason": "hijacked"},
+    ("POST", "/api/v1/production-orders/{order_id:int}/free-issue-shipments"): {
+        "requirement_id": 1,
+        "quantity": "1",
+        "eta": "2030-01-01",
+    },
 }
 
 
@@ -889,7 +902,7 @@ async def test_route_matrix(
                     )
 
         # staff-only pages refuse org A's own members too
-        if route.startswith(STAFF_ONLY_PREFIXES):
+        if route.startswith(STAFF_ONLY_PREFIXES) or route in STAFF_ONLY_ROUTES:
             theirs = await callers["member_a"].call(method, route, url)
             if theirs.status_code not in (403, 404):
                 failures.append(f"member_a {method} {url}: {theirs.status_code} on a coordinator page")
@@ -897,7 +910,9 @@ async def test_route_matrix(
         # member of org A and coordinators can read A's objects
         if method == "GET" and not is_public(route):
             for who in (
-                ("coordinator",) if route.startswith(STAFF_ONLY_PREFIXES) else ("member_a", "coordinator")
+                ("coordinator",)
+                if route.startswith(STAFF_ONLY_PREFIXES) or route in STAFF_ONLY_ROUTES
+                else ("member_a", "coordinator")
             ):
                 ok = await callers[who].call(method, route, url)
                 if ok.status_code >= 400:
