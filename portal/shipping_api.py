@@ -128,7 +128,7 @@ class ShippingApi(Controller):
 
     @get("/shipments/{shipment_id:int}/release-gate", responses=READ_PROBLEMS)
     async def release_gate(
-        self, db: NamedDependency[AsyncSession], shipment_id: FromPath[int]
+        self, db: NamedDependency[AsyncSession], user: NamedDependency[Actor], shipment_id: FromPath[int]
     ) -> ReleaseGateOut:
         """What a release needs that is still missing (the same list a refused release answers with)."""
         shipment = await load_shipment(db, shipment_id)
@@ -192,7 +192,7 @@ class ShippingApi(Controller):
 
     @get("/lots/{lot_id:int}/packing-lists", responses=READ_PROBLEMS)
     async def lot_packing_lists(
-        self, db: NamedDependency[AsyncSession], lot_id: FromPath[int]
+        self, db: NamedDependency[AsyncSession], user: NamedDependency[Actor], lot_id: FromPath[int]
     ) -> list[PackingListOut]:
         """The lot's packing list as the factory submitted it (none before the factory does; a lot has one)."""
         lot = await load_lot(db, lot_id)
@@ -201,14 +201,14 @@ class ShippingApi(Controller):
 
     @get("/packing-lists/{packing_id:int}", responses=READ_PROBLEMS)
     async def get_packing_list(
-        self, db: NamedDependency[AsyncSession], packing_id: FromPath[int]
+        self, db: NamedDependency[AsyncSession], user: NamedDependency[Actor], packing_id: FromPath[int]
     ) -> PackingListOut:
         """One packing list: its carton rows, totals, differences from the spec and its review."""
         return PackingListOut.of(await load_packing_list(db, packing_id))
 
     @get("/production-orders/{order_id:int}/revision-changes", responses=READ_PROBLEMS)
     async def list_changes(
-        self, db: NamedDependency[AsyncSession], order_id: FromPath[int]
+        self, db: NamedDependency[AsyncSession], user: NamedDependency[Actor], order_id: FromPath[int]
     ) -> list[RevisionChangeOut]:
         """Spec revisions issued while the order runs: from which lot each applies and the factory's acknowledgement."""
         order = await load_order(db, order_id)
@@ -216,7 +216,7 @@ class ShippingApi(Controller):
 
     @get("/production-orders/{order_id:int}/deviations", responses=READ_PROBLEMS)
     async def list_deviations(
-        self, db: NamedDependency[AsyncSession], order_id: FromPath[int]
+        self, db: NamedDependency[AsyncSession], user: NamedDependency[Actor], order_id: FromPath[int]
     ) -> list[DeviationOut]:
         """The order's floor deviations in the order they were reported, with the brand's decisions."""
         order = await load_order(db, order_id)

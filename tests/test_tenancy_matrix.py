@@ -119,6 +119,10 @@ WRITE_BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "planned_end": "2030-01-02",
     },
     ("POST", "/api/v1/lots/{lot_id:int}/progress-reports"): {"counts": {"cut": 1}},
+    ("POST", "/api/v1/shipments/{shipment_id:int}/release"): {},
+    ("POST", "/api/v1/shipments/{shipment_id:int}/receipt"): {"note": "hijacked"},
+    ("POST", "/api/v1/shipments/{shipment_id:int}/problem"): {"comment": "hijacked"},
+    ("POST", "/api/v1/deviations/{deviation_id:int}/decision"): {"decision": "approve", "comment": "hijacked"},
 }
 
 
