@@ -68,7 +68,8 @@ async def test_a_brand_reads_shipments_gate_and_packing_lists_without_the_agency
     paged = await client.get(
         f"/api/v1/projects/{running.project_id}/shipments?limit=1&offset=1", headers=brand
     )
-    assert paged.json()["items"] == [] and paged.json()["total"] == 1
+    assert paged.json()["items"] == []
+    assert paged.json()["total"] == 1
 
     one = await client.get(f"/api/v1/shipments/{shipment_id}", headers=brand)
     assert one.status_code == 200
