@@ -6,7 +6,9 @@ decides a floor deviation; another organization gets 404 everywhere; every refus
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 
+import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy import func, select
@@ -16,6 +18,7 @@ from makeready.audit.models import AuditEvent
 from makeready.production.models import LotStatus, ProductionOrder
 from makeready.shipping import changes
 from makeready.shipping.models import DeviationStatus, PackingList, ShipmentStatus
+from portal.factory import MISSES
 from tests.conftest import World, login
 from tests.shipping_support import Running, lot_status, people_of, produce, running_order, staff_post
 from tests.test_api_samples import _problem, bearer
@@ -23,6 +26,14 @@ from tests.test_shipping import plan, ready_to_release, shipment_of
 from tests.workflow_support import reload, system
 
 Client = AsyncTestClient[Litestar]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limit() -> Iterator[None]:
+    """The factory link's miss counter is per process: another module's forged tokens must not limit these tests."""
+    MISSES.clear()
+    yield
+    MISSES.clear()
 
 
 async def _ready(engine: AsyncEngine, world: World, client: Client) -> tuple[Running, int]:
