@@ -26,39 +26,18 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.spec_pdf import environment  # noqa: E402
+from tests.shipping_support import FULL_LOT  # noqa: E402  (the carton row the tests submit)
+
 TARGET_CACHED_MS = 50.0
 TARGET_SPEEDUP = 20.0
-
-
-def environment(workdir: Path) -> dict[str, str]:
-    return {
-        "APP_ENV": "development",
-        "SECRET_KEY": "bench-secret-key-that-is-long-enough-0123456789",
-        "DATABASE_URL": f"sqlite+aiosqlite:///{workdir / 'bench.db'}",
-        "MEDIA_ROOT": str(workdir / "media"),
-        "S3_BUCKET": "",
-        "REDIS_URL": "",
-        "JOBS_PERIODIC": "false",
-    }
 
 
 def frozen_data(kind: str, *, lots: int, rows: int, salt: str) -> dict[str, Any]:
     """What `documents.build_data` freezes, for `lots` lots of `rows` carton rows each (salt: a new content)."""
     lines = []
     for number in range(1, lots + 1):
-        carton_rows = [
-            {
-                "first": 1 + i * 50,
-                "last": (i + 1) * 50,
-                "units_per_carton": 4,
-                "length_cm": "60",
-                "width_cm": "40",
-                "height_cm": "35",
-                "net_kg": "8.2",
-                "gross_kg": "9.1",
-            }
-            for i in range(rows)
-        ]
+        carton_rows = [{**FULL_LOT[0], "first": 1 + i * 50, "last": (i + 1) * 50} for i in range(rows)]
         lines.append(
             {
                 "lot": number,
@@ -145,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fetches", type=int, default=20)
     args = parser.parse_args(argv)
     workdir = Path(tempfile.mkdtemp(prefix="makeready-bench-shipping-"))
-    os.environ.update(environment(workdir))
+    os.environ.update(environment(workdir))  # the spec PDF bench's: a temporary database and media folder
     from makeready.specs import pdf
 
     try:
