@@ -23,6 +23,7 @@ from tests.conftest import World, login
 from tests.shipping_support import Running, lot_status, people_of, produce, running_order, staff_post
 from tests.test_api_samples import _problem, bearer
 from tests.test_shipping import plan, ready_to_release, shipment_of
+from tests.test_shipping_changes import issue_revision_b
 from tests.workflow_support import reload, system
 
 Client = AsyncTestClient[Litestar]
@@ -221,9 +222,16 @@ async def test_revision_changes_and_floor_deviations_of_an_order(
         )
         deviation_id = deviation.id
     brand = await bearer(engine, world.owner_a)
-    assert (
-        await client.get(f"/api/v1/production-orders/{running.order.id}/revision-changes", headers=brand)
-    ).json() == []
+    changes_url = f"/api/v1/production-orders/{running.order.id}/revision-changes"
+    assert (await client.get(changes_url, headers=brand)).json() == []
+    revision_b = await issue_revision_b(engine, people, running)
+    [change] = (await client.get(changes_url, headers=brand)).json()
+    assert (change["from_revision_id"], change["to_revision_id"]) == (
+        running.arranged.revision.id,
+        revision_b.id,
+    )
+    assert change["status"] == "pending"
+    assert change["acknowledged_at"] is None
     [listed] = (
         await client.get(f"/api/v1/production-orders/{running.order.id}/deviations", headers=brand)
     ).json()
