@@ -54,6 +54,7 @@ extract: $(BIN)/makeready ## extract strings into i18n/messages.pot and merge th
 bench: setup ## run the benchmarks and print their figures
 	$(BIN)/python bench/portal_throughput.py
 	$(BIN)/python bench/spec_pdf.py
+	$(BIN)/python bench/shipping_pdf.py
 	$(BIN)/python bench/production.py
 
 SCALE ?= 1

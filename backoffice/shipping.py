@@ -495,7 +495,7 @@ async def document_response(
     languages = documents.languages_for(locale)
     headers = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
     if pdf:
-        data = await documents.render_pdf(generated, languages=languages)
+        data = await documents.cached_pdf(generated, languages=languages)
         return Response(
             data,
             media_type="application/pdf",

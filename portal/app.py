@@ -72,6 +72,7 @@ from portal.quality_factory import FactoryQualityPages
 from portal.samples import SamplePages, SamplePhotoRoutes, samples_api
 from portal.security import baseline_headers, security_headers
 from portal.shipping import BrandShippingPages
+from portal.shipping_api import shipping_api
 from portal.shipping_factory import FactoryShippingPages
 from portal.specs import SpecPages, specs_api
 from portal.submit import SubmitPages
@@ -230,6 +231,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             BrandShippingPages,
             BrandBudgetPages,
             budget_api,
+            shipping_api,
             BillingPages,
             stripe_webhook,
             # the mount also answers /admin with a redirect to /admin/: a plain route at the mount's own path

@@ -132,6 +132,13 @@ WRITE_BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "quantity": "1",
         "eta": "2030-01-01",
     },
+    ("POST", "/api/v1/shipments/{shipment_id:int}/release"): {},
+    ("POST", "/api/v1/shipments/{shipment_id:int}/receipt"): {"note": "hijacked"},
+    ("POST", "/api/v1/shipments/{shipment_id:int}/problem"): {"comment": "hijacked"},
+    ("POST", "/api/v1/deviations/{deviation_id:int}/decision"): {
+        "decision": "approve",
+        "comment": "hijacked",
+    },
 }
 
 

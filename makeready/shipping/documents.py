@@ -5,12 +5,23 @@ the page and the PDF are rendered from that frozen data with one template per do
 (templates/shipping/<kind>.html), both languages side by side (the reader's first). The PDF goes through the spec
 PDF's fenced renderer (makeready.specs.pdf: a URL fetcher that serves only our font, a worker process), with the CJK
 face embedded the same way.
+
+A PDF takes 1.5-6 s to render, so `cached_pdf` keeps it in storage, like the spec PDF (makeready.specs.documents),
+keyed by a sha256 of everything that goes into it (`pdf_inputs`: the frozen data, the kind, the language order, the
+templates and the catalogs): the first request renders and stores it, later ones read the stored bytes. Generating
+the documents again (after a packing list or the shipment's terms changed) freezes new data, hence a new key; a
+changed template or translation makes new keys too. The objects live under org/<id>/shipping-pdf/, a kind the
+sweep of abandoned uploads never considers (`storage.keys.parse_key`), so they need no row pointing at them.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
 from collections.abc import Sequence
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,8 +35,13 @@ from makeready.shipping.models import PackingList, Shipment, ShipmentDocument
 from makeready.specs import document as spec_document
 from makeready.specs import pdf
 from makeready.specs.content import parse as parse_content
+from makeready.specs.documents import MAX_PDF_BYTES, PDF_TYPE, catalog_version
 from makeready.specs.models import SpecRevision
+from makeready.storage import get_storage
+from makeready.storage.keys import safe_name
 from makeready.suppliers.models import Supplier
+
+log = logging.getLogger("makeready.shipping")
 
 KINDS = ("commercial_invoice", "packing_list")
 TITLES = {"commercial_invoice": N_("Commercial invoice"), "packing_list": N_("Packing list")}
@@ -156,10 +172,61 @@ def render_html(document: ShipmentDocument, *, mode: str, languages: tuple[str, 
 
 
 async def render_pdf(document: ShipmentDocument, *, languages: tuple[str, str]) -> bytes:
-    """The document as a PDF, rendered in the worker pool with only our font reachable."""
+    """The document as a PDF, rendered in the worker pool with only our font reachable (`cached_pdf` keeps it)."""
     html = render_html(document, mode="pdf", languages=languages)
     result = await pdf.render_async(html, {})
     return result.pdf
+
+
+@lru_cache(maxsize=1)
+def template_fingerprint() -> str:
+    """sha256 of the shipping templates (a changed template makes new PDFs); read once per process."""
+    digest = hashlib.sha256()
+    for path in sorted((spec_document.TEMPLATES / "shipping").glob("*.html")):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def pdf_inputs(document: ShipmentDocument, languages: tuple[str, str]) -> dict[str, Any]:
+    """Everything that goes into the PDF, as JSON data."""
+    return {
+        "kind": document.kind,
+        "data": document.data,
+        "languages": list(languages),
+        "templates": template_fingerprint(),
+        "catalogs": catalog_version(),
+        "renderer": pdf.FONT_FAMILY,
+    }
+
+
+def pdf_key(document: ShipmentDocument, languages: tuple[str, str]) -> str:
+    """The stored PDF's key: the shipment's organization, a hash of `pdf_inputs`, the document's number."""
+    body = json.dumps(
+        pdf_inputs(document, languages), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    )
+    digest = hashlib.sha256(body.encode()).hexdigest()
+    return f"org/{document.org_id}/shipping-pdf/{digest[:32]}/{safe_name(download_name(document))}"
+
+
+async def cached_pdf(document: ShipmentDocument, *, languages: tuple[str, str]) -> bytes:
+    """The document's PDF: the stored copy when this content was rendered before, else rendered and stored.
+
+    Storage that cannot be reached is no reason to refuse the document: it is rendered, and stored next time."""
+    key = pdf_key(document, languages)
+    storage = get_storage()
+    try:
+        return await storage.read(key, max_bytes=MAX_PDF_BYTES)
+    except FileNotFoundError:
+        pass
+    except Exception:
+        log.warning("could not read the cached PDF %s", key, exc_info=True)
+    data = await render_pdf(document, languages=languages)
+    try:
+        await storage.put(key, data, content_type=PDF_TYPE)
+    except Exception:
+        log.warning("could not cache the PDF %s", key, exc_info=True)
+    return data
 
 
 def download_name(document: ShipmentDocument) -> str:
