@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 
 from PIL import Image, ImageDraw, ImageFilter
@@ -56,6 +57,7 @@ def lamp_photo(view: str) -> bytes:
     return out.getvalue()
 
 
+@functools.lru_cache(maxsize=16)  # the same carton photographed for two lots is drawn once
 def factory_photo(view: str, seed: int = 0) -> bytes:
     """A JPEG from the factory floor: "shades" (spun aluminium shades on a rack, `seed` of them lit by the day's
     light), "clip" (a tray of moulded diffuser clips from a tooling trial), "defect" (an inspector's close-up of a

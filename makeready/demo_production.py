@@ -315,27 +315,20 @@ async def seed_production(
         ),
     ]
     steps += _materials(session, order, coordinator, brand_owner, start=start, today=today)
-    # lots 1 to 3: produced on plan, each reported every working day, then inspected
+    # lots 1 to 3: produced on plan, reported every other working day, then inspected
     for lot, (begin, end) in zip(lots[:3], windows[:3], strict=True):
         steps.append((_at(begin, 8), _starter(session, lot, coordinator)))
         days = _working_days(begin, end)
         for index, when in enumerate(days, start=1):
-            photo = lot is first and index == 2
-            steps.append(
-                (
-                    _at(when, 18),
-                    _reporter(
-                        session, order, lot, round(LOT_SIZE * index / len(days)), photo=photo, seed=index
-                    ),
-                )
-            )
+            if index % 2 and index != len(days):  # every other day, and the day it finished
+                continue
+            steps.append((_at(when, 18), _reporter(session, order, lot, round(LOT_SIZE * index / len(days)))))
     quality = _Quality(session, order, coordinator, brand_owner)
     steps += quality.inspection(first, windows[0][1] + timedelta(days=1), minors=2, decision="accept")
     steps += quality.inspection(
         second,
         windows[1][1] + timedelta(days=1),
-        majors=7,
-        minors=1,
+        majors=6,  # the major plan accepts 5 of its sample of 80, rejects at 6
         decision="reject",
         note="凹痕在灯罩边缘。Dent on the shade's rim, from stacking shades before the rim was rolled.",
     )
@@ -343,7 +336,7 @@ async def seed_production(
         third,
         windows[2][1] + timedelta(days=1),
         majors=2,
-        minors=9,
+        minors=8,  # the minor plan (AQL 4.0) accepts 7 of 80, rejects at 8
         decision="concede",
         note="喷粉擦痕在灯罩内侧。Scuffs in the powder coat inside the shade.",
     )
@@ -619,7 +612,7 @@ class _Quality:
         async def defects() -> None:
             for index, defect_class in enumerate(["major"] * majors + ["minor"] * minors):
                 files = []
-                if index in (0, majors) and note:  # the first of each class, photographed
+                if index == 0 and note:  # the first defect, photographed
                     picture = await anyio.to_thread.run_sync(factory_photo, "defect", lot.number + index)
                     files = [quality_photos.PhotoFile(data=picture, filename=f"lot-{lot.number}-{index}.jpg")]
                 await qc.record_defect(
@@ -628,7 +621,7 @@ class _Quality:
                     inspection_id=held[0],
                     defect_class=defect_class,
                     defect_type="appearance",
-                    note=note if index in (0, majors) else "",
+                    note=note if index == 0 else "",
                     files=files,
                 )
 
