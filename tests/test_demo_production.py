@@ -80,7 +80,8 @@ async def test_the_demo_tells_the_production_stage_stories(db: AsyncSession) -> 
     # quality: lot 2 failed on majors over its plan's acceptance number, held, rejected, a corrective action open
     inspections = {i.lot_id: i for i in await inspections_of_order(db, order.id)}
     failed = inspections[second.id]
-    assert failed.verdict == "reject" and failed.status == InspectionStatus.rejected
+    assert failed.verdict == "reject"
+    assert failed.status == InspectionStatus.rejected
     assert failed.counts["major"] > failed.plans["major"]["accept"]
     assert [h.source for h in await holds.active_holds(db, second)] == ["failed_inspection"]
     [action] = await actions_of_order(db, order.id)
@@ -93,14 +94,16 @@ async def test_the_demo_tells_the_production_stage_stories(db: AsyncSession) -> 
     conceded = inspections[third.id]
     assert conceded.status == InspectionStatus.accepted_with_concession
     assert conceded.verdicts["minor"] == "reject"
-    assert conceded.concession and conceded.concession_amount == Decimal("900.00")
+    assert conceded.concession
+    assert conceded.concession_amount == Decimal("900.00")
     assert await holds.active_holds(db, third) == []
     assert inspections[first.id].status == InspectionStatus.accepted
 
     # shipping: shipment 1 (lot 1) released with its documents; shipment 2's gate lists lot 2's hold
     released, blocked = await shipment_service.shipments_of_project(db, project.id)
     assert released.status == ShipmentStatus.released
-    assert released.released_at is not None and released.released_by_id == project.coordinator_id
+    assert released.released_at is not None
+    assert released.released_by_id == project.coordinator_id
     assert set(await shipment_service.documents_of(db, released.id)) == {"commercial_invoice", "packing_list"}
     assert [lot.id for lot in await shipment_service.lots_of_shipment(db, released.id)] == [first.id]
     assert blocked.status == ShipmentStatus.planned
