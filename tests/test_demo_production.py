@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from makeready import demo, urls
 from makeready.accounts.models import User
+from makeready.audit.models import AuditEvent
 from makeready.conditions.service import unresolved_for
 from makeready.db.types import utcnow
 from makeready.errors import Conflict
@@ -106,6 +107,15 @@ async def test_the_demo_tells_the_production_stage_stories(db: AsyncSession) -> 
     assert released.released_by_id == project.coordinator_id
     assert set(await shipment_service.documents_of(db, released.id)) == {"commercial_invoice", "packing_list"}
     assert [lot.id for lot in await shipment_service.lots_of_shipment(db, released.id)] == [first.id]
+    decision = await db.scalar(
+        select(AuditEvent).where(
+            AuditEvent.action == "shipment.released",
+            AuditEvent.subject_type == "shipment",
+            AuditEvent.subject_id == released.id,
+        )
+    )
+    assert decision is not None
+    assert decision.actor_id == project.coordinator_id
     assert blocked.status == ShipmentStatus.planned
     missing, _payment = await shipment_service.release_missing(db, blocked)
     assert any(text.startswith("Quality hold:") for text in missing), missing
@@ -118,6 +128,7 @@ async def test_the_demo_tells_the_production_stage_stories(db: AsyncSession) -> 
     # change control: revision B effective from lot 4, lots 4 and 5 on it and held until the factory acknowledges
     [change] = await changes_of_order(db, order_id)
     assert (change.status, change.from_lot_number) == (ChangeStatus.effective, 4)
+    assert change.acknowledged_at is None  # the factory has not acknowledged it: the visible pending state
     assert sorted(change.lot_ids or []) == [fourth_id, fifth_id]
     revisions = {r.id: r.label for r in (await db.scalars(select(SpecRevision))).all()}
     lots = list((await db.scalars(select(Lot).where(Lot.order_id == order_id).order_by(Lot.number))).all())
