@@ -158,3 +158,18 @@ async def test_a_visitor_sees_the_stories_on_the_pages(
     materials = await client.get(urls.order_materials(order.id))
     assert materials.status_code == 200
     assert "DHL 4821 9102 66" in materials.text
+    # the brand reads the concession it granted and its released shipment
+    brand = demo.BRAND_USERS[0]
+    async with AsyncTestClient(app=app, base_url=str(client.base_url)) as brand_client:
+        await _login_through_form(brand_client, brand.email, demo.DEMO_PASSWORD)
+        for path in (
+            urls.production(project.id),
+            f"/projects/{project.id}/inspections",
+            f"/projects/{project.id}/shipments",
+            urls.brand_order_materials(order.id),
+        ):
+            page = await brand_client.get(path)
+            assert page.status_code == 200, path
+        inspections = await brand_client.get(f"/projects/{project.id}/inspections")
+        assert "Accepted with concession" in inspections.text
+        assert "Rejected" in inspections.text
