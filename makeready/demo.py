@@ -35,7 +35,7 @@ from makeready.accounts.models import Organization, OrgRole, User
 from makeready.billing.models import Plan
 from makeready.db.types import frozen_clock
 from makeready.demo_images import lamp_photo
-from makeready.demo_production import seed_production
+from makeready.demo_production import PRODUCTION_SPEC, seed_production
 from makeready.feasibility import workspace as feasibility
 from makeready.feasibility.models import Verdict
 from makeready.feasibility.review import complete_review
@@ -857,6 +857,7 @@ async def _issued_spec(
     content["overview"]["product_name"] = _t(project.name, name_zh)
     content["overview"]["summary"] = _t(project.description, summary_zh)
     content["change_summary"] = _t("First issue.", "首次发布。")
+    content.update(copy.deepcopy(PRODUCTION_SPEC.get(project.name, {})))
     await spec_service.save_content(
         session, actor=coordinator, revision_id=revision.id, content=content, expected_version=None
     )

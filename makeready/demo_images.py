@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 
 from PIL import Image, ImageDraw, ImageFilter
@@ -56,12 +57,37 @@ def lamp_photo(view: str) -> bytes:
     return out.getvalue()
 
 
+@functools.lru_cache(maxsize=16)  # the same carton photographed for two lots is drawn once
 def factory_photo(view: str, seed: int = 0) -> bytes:
     """A JPEG from the factory floor: "shades" (spun aluminium shades on a rack, `seed` of them lit by the day's
-    light) or "clip" (a tray of moulded diffuser clips from a tooling trial)."""
+    light), "clip" (a tray of moulded diffuser clips from a tooling trial), "defect" (an inspector's close-up of a
+    shade rim with a dent, `seed` moving it), "carton" (a stack of master cartons) or "label" (a carton's shipping
+    mark)."""
     image = _backdrop((214, 218, 222), (150, 156, 162))
     draw = ImageDraw.Draw(image)
-    if view == "clip":
+    if view == "defect":
+        draw.ellipse([-400, 200, 2000, 1500], fill=(196, 200, 204))  # the shade's outside, close up
+        draw.arc([-400, 200, 2000, 1500], 190, 350, fill=(238, 240, 242), width=18)  # the rolled rim
+        x = 520 + (seed * 97) % 500
+        draw.ellipse([x, 420, x + 170, 520], fill=(150, 154, 158))  # the dent
+        draw.line([(x + 20, 470), (x + 300, 560)], fill=(120, 122, 126), width=6)  # its scratch
+        draw.ellipse([x - 60, 360, x + 230, 580], outline=(220, 40, 40), width=10)  # the inspector's circle
+    elif view in ("carton", "label"):
+        for row in range(3 if view == "carton" else 1):
+            for col in range(3 if view == "carton" else 1):
+                w = 420 if view == "carton" else 1200
+                x, y = 140 + col * 450, 180 + row * 300
+                draw.rectangle([x, y, x + w, y + (270 if view == "carton" else 820)], fill=(176, 138, 92))
+                draw.rectangle(
+                    [x + 40, y + 40, x + w // 2, y + 120], fill=(246, 244, 238)
+                )  # the shipping mark
+                for line in range(3):
+                    draw.line(
+                        [(x + 60, y + 62 + line * 20), (x + w // 2 - 30, y + 62 + line * 20)],
+                        fill=(40, 40, 40),
+                        width=6,
+                    )
+    elif view == "clip":
         draw.rectangle([180, 300, 1420, 1020], fill=(62, 66, 70))  # the tray
         for row in range(5):
             for col in range(10):

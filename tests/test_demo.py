@@ -141,7 +141,7 @@ async def test_an_org_currency_change_is_an_audited_service_call(db: AsyncSessio
     ]
 
 
-async def test_the_demo_has_a_project_in_production_with_an_order_of_three_lots(db: AsyncSession) -> None:
+async def test_the_demo_has_a_project_in_production_with_an_order_of_five_lots(db: AsyncSession) -> None:
     result = await demo.seed(db, today=TODAY)
     await db.commit()
     assert result.production_link.startswith("/p/")
@@ -149,13 +149,21 @@ async def test_the_demo_has_a_project_in_production_with_an_order_of_three_lots(
     assert order is not None
     assert (order.quantity, order.status) == (3000, OrderStatus.in_production)
     lots = (await db.scalars(select(Lot).where(Lot.order_id == order.id).order_by(Lot.number))).all()
-    assert [lot.status for lot in lots] == [LotStatus.packed, LotStatus.in_production, LotStatus.planned]
+    assert [lot.status for lot in lots] == [
+        LotStatus.packed,  # released in shipment 1
+        LotStatus.failed,  # on quality hold
+        LotStatus.passed,  # accepted with a concession
+        LotStatus.in_production,
+        LotStatus.planned,
+    ]
     assert sum(lot.quantity for lot in lots) == 3000
-    reports = (await db.scalars(select(ProgressReport).where(ProgressReport.lot_id == lots[1].id))).all()
+    # every lot that started had its materials in house: none needed an override
+    assert [lot.start_override_reason or "" for lot in lots] == [""] * 5
+    reports = (await db.scalars(select(ProgressReport).where(ProgressReport.lot_id == lots[3].id))).all()
     assert len(reports) >= 3  # a report every working day
-    assert lots[1].last_report_at is not None
+    assert lots[3].last_report_at is not None
     # the last working day before the day of seeding (a Monday): the Saturday, as the factory rests on Sundays
-    assert lots[1].last_report_at.date() == date(2026, 6, 13)
+    assert lots[3].last_report_at.date() == date(2026, 6, 13)
     tooling = (await db.scalars(select(ToolingItem).where(ToolingItem.order_id == order.id))).all()
     assert sorted(t.status for t in tooling) == sorted([ToolingStatus.approved, ToolingStatus.trial])
     photos = (await db.scalars(select(ProductionPhoto).where(ProductionPhoto.order_id == order.id))).all()
@@ -163,7 +171,7 @@ async def test_the_demo_has_a_project_in_production_with_an_order_of_three_lots(
     assert any(p.subject_type == "progress_report" and p.subject_id in report_ids for p in photos)
     trial = next(t for t in tooling if t.status == ToolingStatus.trial)
     assert any(p.subject_type == "tooling_trial" and p.subject_id == trial.id for p in photos)
-    # lot 3 cannot start: its mold is still on trial
+    # lot 5 cannot start: its mold is still on trial
     assert "Diffuser clip mold" in " ".join(await tooling_missing(db, order))
     # seeding again adds no second order
     await demo.seed(db, today=TODAY)
