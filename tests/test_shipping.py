@@ -618,3 +618,19 @@ async def test_accepting_the_packing_list_of_a_lot_released_for_packing_packs_it
     # an accepted packing list no longer changes through the link
     again = await submit_packing(client, running, lot, lang="en")
     assert again.status_code == 409
+
+
+async def test_a_shipment_planned_with_its_own_currency_keeps_it_and_a_bad_code_is_refused(
+    engine: AsyncEngine, world: World, client: Client
+) -> None:
+    """The currency of the commercial invoice may differ from the order's (it was passed twice: a 500)."""
+    people = people_of(world)
+    running = await running_order(engine, people)
+    await login(client, world.coordinator.email)
+    refused = await plan(client, running, [running.lots[0]], currency="U$D")
+    assert refused.status_code == 422
+    assert "three-letter currency code" in html.unescape(refused.text)
+    async with system(engine) as session:
+        assert await session.scalar(select(func.count(Shipment.id))) == 0
+    assert (await plan(client, running, [running.lots[0]], currency="eur")).status_code == 303
+    assert (await shipment_of(engine, running.order.project_id)).currency == "EUR"

@@ -448,8 +448,7 @@ async def create_shipment(
         order_id=order.id,
         number=number,
         status=ShipmentStatus.planned,
-        currency=order.currency,
-        **terms,
+        **{"currency": order.currency, **terms},
     )
     session.add(shipment)
     await flush(session, SHIPMENT.subject)
