@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable, Sequence
+from typing import Annotated, TypeVar
 
 import msgspec
 from litestar import Controller, Router, get, patch, post
@@ -10,6 +11,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Example
 from litestar.params import FromPath, JSONBody, Parameter
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from makeready.db.types import utcnow
@@ -44,6 +46,23 @@ WRITE_PROBLEMS = {
 }
 
 Limit = Annotated[int, Parameter(ge=1, le=200, description="Page size")]
+
+Row = TypeVar("Row")
+Out = TypeVar("Out")
+
+
+async def page_of(
+    db: AsyncSession,
+    query: Select[Row],
+    out: Callable[[Row], Out],
+    *,
+    limit: int,
+    offset: int,
+) -> Page[Out]:
+    """One page of the query's rows (already ordered) and their total: two statements."""
+    total = await db.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    rows: Sequence[Row] = (await db.scalars(query.offset(offset).limit(limit))).all()
+    return Page(items=[out(row) for row in rows], total=int(total), limit=limit, offset=offset)
 
 
 class ProjectController(Controller):

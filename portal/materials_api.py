@@ -23,9 +23,9 @@ from makeready.kernel.machine import require_role, roles_of
 from makeready.materials import shortages, supply, views
 from makeready.materials.models import FreeIssueShipment, PurchaseOrder, PurchaseOrderLine
 from makeready.production.common import load_order
-from portal.api import PROBLEMS, Limit, Offset
+from portal.api import PROBLEMS, Limit, Offset, page_of
 from portal.auth import Actor, provide_user
-from portal.quality_api import READ_PROBLEMS, WRITE_PROBLEMS, page_of
+from portal.quality_api import READ_PROBLEMS, WRITE_PROBLEMS
 from portal.schemas import Page
 from portal.schemas_materials import (
     FreeIssueIn,

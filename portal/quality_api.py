@@ -12,13 +12,12 @@ own organization, 404 in another's). Every write goes through the services, in t
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import TypeVar
+from collections.abc import Callable
 
 from litestar import Controller, Router, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody
-from sqlalchemy import Select, func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from makeready.errors import NotFound
@@ -27,7 +26,7 @@ from makeready.production.common import load_lot, load_order
 from makeready.quality import holds as hold_service
 from makeready.quality import inspections as qc
 from makeready.quality.models import CorrectiveAction, Defect, Inspection, QualityHold
-from portal.api import PROBLEMS, Limit, Offset
+from portal.api import PROBLEMS, Limit, Offset, page_of
 from portal.auth import Actor, provide_user
 from portal.quality import VISIBLE
 from portal.schemas import Page
@@ -43,23 +42,6 @@ from portal.schemas_quality import (
 
 READ_PROBLEMS = {code: PROBLEMS[code] for code in (400, 401, 404)}
 WRITE_PROBLEMS = {code: PROBLEMS[code] for code in (400, 401, 403, 404, 409, 422)}
-
-Row = TypeVar("Row")
-Out = TypeVar("Out")
-
-
-async def page_of(
-    db: AsyncSession,
-    query: Select[Row],
-    out: Callable[[Row], Out],
-    *,
-    limit: int,
-    offset: int,
-) -> Page[Out]:
-    """One page of the query's rows (already ordered) and their total: two statements."""
-    total = await db.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
-    rows: Sequence[Row] = (await db.scalars(query.offset(offset).limit(limit))).all()
-    return Page(items=[out(row) for row in rows], total=int(total), limit=limit, offset=offset)
 
 
 def findings_for(user: Actor, inspection: Inspection) -> bool:
