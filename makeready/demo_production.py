@@ -13,8 +13,8 @@ would make, so the gates, rules and audit events are the real ones:
   a corrective action request open at the factory; shipment 2 (lots 2 and 3) is planned and its gate refuses;
 - lot 3: failed on minor defects, accepted by the brand with a concession (a credit on the balance);
 - lot 4: in production with a report every working day; lot 5 planned and waiting on a new clip mold's T1 trial;
-- revision B (the clip's latch force) issued while the order runs: effective from lot 4, lots 4 and 5 on hold
-  until the factory acknowledges it through its link (left pending, for a visitor to see).
+- revision B (the clip's latch force) issued while lot 1 runs: effective from lot 2, lots 2 to 5 held until the
+  factory acknowledged it through its link the same day; lot 1 was built to revision A, lots 2 to 5 to B.
 
 Every step runs inside `frozen_clock(moment)`, sorted by moment, so each project's history reads as it happened,
 relative to the day of seeding. Idempotent: a project that already has an order is left alone.
@@ -355,7 +355,7 @@ async def seed_production(
         steps.append(
             (_at(when, 18), _reporter(session, order, fourth, done, note=note, photo=photo, seed=index))
         )
-    steps += _revision_change(session, order, coordinator, brand_owner, today=today)
+    steps += _revision_change(session, order, coordinator, brand_owner, day=windows[0][0])
     # lot 5: waits for the new clip mold, whose first trial the factory has just sent
     mold_holder: list[ToolingItem] = []
 
@@ -366,7 +366,7 @@ async def seed_production(
             order_id=order.id,
             data={
                 "kind": "mold",
-                "name": "Diffuser clip mold (revised latch)",
+                "name": "Diffuser clip mold, second cavity",
                 "owner_id": coordinator.id,
                 "due_date": (today + timedelta(days=3)).isoformat(),
             },
@@ -746,10 +746,10 @@ class _Shipping:
 
 
 def _revision_change(
-    session: AsyncSession, order: ProductionOrder, coordinator: User, brand_owner: User, *, today: date
+    session: AsyncSession, order: ProductionOrder, coordinator: User, brand_owner: User, *, day: date
 ) -> Steps:
-    """Revision B (the diffuser clip's latch force) written, approved and issued while the order runs; the
-    coordinator makes it effective from lot 4. The factory has not acknowledged it yet."""
+    """Revision B (the diffuser clip's latch force) written, approved and issued while lot 1 runs (it started on
+    `day`); the coordinator makes it effective from lot 2, and the factory acknowledges it before lot 2 starts."""
     held: list[SpecRevision] = []
 
     async def write() -> None:
@@ -757,8 +757,8 @@ def _revision_change(
         content = copy.deepcopy(revision.content)
         content["quality"]["points"].append(copy.deepcopy(CLIP_POINT))
         content["change_summary"] = _tx(
-            "Diffuser clip latch force 15-20 N (the revised clip mold).",
-            "扩散罩卡扣力15-20牛（改进后的卡扣模具）。",
+            "Diffuser clip latch force 15-20 N, checked at assembly.",
+            "扩散罩卡扣力15-20牛，装配时检验。",
         )
         await spec_service.save_content(
             session, actor=coordinator, revision_id=revision.id, content=content, expected_version=None
@@ -766,30 +766,39 @@ def _revision_change(
         await spec_service.act(session, "submit", actor=coordinator, revision_id=revision.id)
         held.append(revision)
 
-    async def effective() -> None:
-        change = await session.scalar(
+    async def change() -> RevisionChange:
+        found = await session.scalar(
             select(RevisionChange).where(
                 RevisionChange.order_id == order.id, RevisionChange.to_revision_id == held[0].id
             )
         )
-        assert change is not None
+        assert found is not None
+        return found
+
+    async def effective() -> None:
         await change_service.decide_effectivity(
             session,
             actor=coordinator,
-            change_id=change.id,
-            from_lot=4,
-            reason="The clips go on at assembly: lot 4 has not reached it, so lot 4 on takes revision B.",
+            change_id=(await change()).id,
+            from_lot=2,
+            reason="Lot 1 is past assembly, where the clips go on: lot 2 on takes revision B.",
+        )
+
+    async def acknowledged() -> None:
+        await change_service.acknowledge_revision(
+            session, order=order, change_id=(await change()).id, name="王磊 Wang Lei"
         )
 
     return [
-        (_at(today - timedelta(days=8), 10), write),
+        (_at(day, 14), write),
         (
-            _at(today - timedelta(days=7), 11),
+            _at(day + timedelta(days=1), 10),
             lambda: spec_service.act(session, "approve", actor=brand_owner, revision_id=held[0].id),
         ),
         (
-            _at(today - timedelta(days=7), 15),
+            _at(day + timedelta(days=1), 11),
             lambda: spec_service.act(session, "issue", actor=coordinator, revision_id=held[0].id),
         ),
-        (_at(today - timedelta(days=6), 9), effective),
+        (_at(day + timedelta(days=1), 14), effective),
+        (_at(day + timedelta(days=1), 17), acknowledged),
     ]

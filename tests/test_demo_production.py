@@ -1,6 +1,6 @@
 """The demo's production stories, read back through the services and pages a visitor uses: materials (a shortage
 and free issue in transit), quality (a failed lot on hold with a corrective action, a concession), shipping (a
-released and a blocked shipment) and change control (a revision effective from lot 4, waiting for the factory)."""
+released and a blocked shipment) and change control (a revision effective from lot 2, acknowledged by the factory)."""
 
 from __future__ import annotations
 
@@ -50,8 +50,8 @@ async def _seeded(db: AsyncSession, today: date = TODAY) -> tuple[ProductionOrde
 
 async def test_the_demo_tells_the_production_stage_stories(db: AsyncSession) -> None:
     order, lots, project = await _seeded(db)
-    first, second, third, fourth, fifth = lots
-    order_id, fourth_id, fifth_id = order.id, fourth.id, fifth.id
+    first, second, third, _fourth, fifth = lots
+    order_id = order.id
 
     # materials: the LED modules the purchase order left out are an open "not ordered" shortage on the next lot
     # to start, owned by the project's coordinator; the rest of the factory's and agency's materials are in
@@ -125,16 +125,16 @@ async def test_the_demo_tells_the_production_stage_stories(db: AsyncSession) -> 
         )
     await db.rollback()
 
-    # change control: revision B effective from lot 4, lots 4 and 5 on it and held until the factory acknowledges
+    # change control: revision B effective from lot 2, acknowledged by the factory; lots record what they were built to
     [change] = await changes_of_order(db, order_id)
-    assert (change.status, change.from_lot_number) == (ChangeStatus.effective, 4)
-    assert change.acknowledged_at is None  # the factory has not acknowledged it: the visible pending state
-    assert sorted(change.lot_ids or []) == [fourth_id, fifth_id]
-    revisions = {r.id: r.label for r in (await db.scalars(select(SpecRevision))).all()}
+    assert (change.status, change.from_lot_number) == (ChangeStatus.acknowledged, 2)
+    assert change.acknowledged_at is not None
     lots = list((await db.scalars(select(Lot).where(Lot.order_id == order_id).order_by(Lot.number))).all())
-    assert [revisions[lot.revision_id] for lot in lots] == ["A", "A", "A", "B", "B"]
+    assert sorted(change.lot_ids or []) == [lot.id for lot in lots[1:]]
+    revisions = {r.id: r.label for r in (await db.scalars(select(SpecRevision))).all()}
+    assert [revisions[lot.revision_id] for lot in lots] == ["A", "B", "B", "B", "B"]
     held = await unresolved_for(db, subject_type="lot", subject_ids=[lot.id for lot in lots])
-    assert sorted(c.subject_id for c in held if c.kind == HOLD_REVISION.name) == [fourth_id, fifth_id]
+    assert [c.subject_id for c in held if c.kind == HOLD_REVISION.name] == []
 
 
 async def _coordinator(db: AsyncSession, project: Project) -> User:
@@ -148,10 +148,9 @@ async def test_a_visitor_sees_the_stories_on_the_pages(
     await _login_through_form(client, demo.AGENCY_STAFF[0].email, demo.DEMO_PASSWORD)
     board = await client.get(urls.production_board())
     assert board.status_code == 200
-    # lot 5's card carries its sticky notes: the shortage, with its owner, and the revision hold
+    # lot 5's card carries its sticky note: the shortage, with its owner
     assert 'data-note="shortage.not_ordered"' in board.text
     assert "Pending parts: not ordered · Chen Wei" in board.text
-    assert 'data-note="hold.revision_change"' in board.text
     shipping = await client.get(urls.coordinator_shipping(project.id))
     assert shipping.status_code == 200
     assert "Quality hold" in shipping.text
