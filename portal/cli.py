@@ -599,7 +599,11 @@ def waiting() -> None:
 
 @waiting.command("rebuild")
 @click.option(
-    "--batch", default=500, show_default=True, type=click.IntRange(10, 10_000), help="Projects per transaction."
+    "--batch",
+    default=500,
+    show_default=True,
+    type=click.IntRange(10, 10_000),
+    help="Projects per transaction.",
 )
 def waiting_rebuild(batch: int) -> None:
     """Recompute what every project waits on (after the upgrade that added it, or to repair), a batch of
@@ -616,7 +620,9 @@ def waiting_rebuild(batch: int) -> None:
     count = run(rebuild)
     click.echo(
         i18n.ngettext(
-            "waiting flags rebuilt: %(n)d project changed", "waiting flags rebuilt: %(n)d projects changed", count
+            "waiting flags rebuilt: %(n)d project changed",
+            "waiting flags rebuilt: %(n)d projects changed",
+            count,
         )
         % {"n": count}
     )

@@ -54,7 +54,8 @@ async def staff_and_owner(session: AsyncSession, project: Project) -> tuple[User
         .join(Membership, Membership.user_id == User.id)
         .where(Membership.org_id == project.org_id, Membership.role == OrgRole.owner)
     )
-    assert coordinator is not None and owner is not None
+    assert coordinator is not None
+    assert owner is not None
     return coordinator, owner
 
 
@@ -70,7 +71,9 @@ async def test_every_kind_of_event_keeps_the_stored_flags_equal_to_the_rule(db: 
     coordinator, owner = await staff_and_owner(db, feasible)
 
     # a question asked, then answered
-    question = await decisions.ask_question(db, actor=coordinator, project_id=feasible.id, body="Which finish?")
+    question = await decisions.ask_question(
+        db, actor=coordinator, project_id=feasible.id, body="Which finish?"
+    )
     after = await assert_kept(db)
     assert after[feasible.id].questions == flags[feasible.id].questions + 1
     assert after[feasible.id].on_brand
@@ -90,7 +93,8 @@ async def test_every_kind_of_event_keeps_the_stored_flags_equal_to_the_rule(db: 
         select(Project).where(Project.phase == Phase.development).order_by(Project.id).limit(1)
     )
     supplier_id = await db.scalar(select(Supplier.id).order_by(Supplier.id).limit(1))
-    assert developing is not None and supplier_id is not None
+    assert developing is not None
+    assert supplier_id is not None
     coordinator, owner = await staff_and_owner(db, developing)
     sample = await samples.request_sample_round(
         db, actor=coordinator, project_id=developing.id, supplier_id=supplier_id
@@ -100,7 +104,8 @@ async def test_every_kind_of_event_keeps_the_stored_flags_equal_to_the_rule(db: 
     await samples.mark_sample_shipped(db, actor=coordinator, round_id=sample.id)
     await samples.mark_sample_received(db, actor=coordinator, round_id=sample.id)
     received = await assert_kept(db)
-    assert received[developing.id].sample_decisions >= 1 and received[developing.id].on_brand
+    assert received[developing.id].sample_decisions >= 1
+    assert received[developing.id].on_brand
     await samples.decide_sample_round(db, actor=owner, round_id=sample.id, decision="approve")
     decided = await assert_kept(db)
     assert decided[developing.id].sample_decisions == received[developing.id].sample_decisions - 1
@@ -134,7 +139,9 @@ async def test_every_kind_of_event_keeps_the_stored_flags_equal_to_the_rule(db: 
     assert planned[developing.id].on_agency > before
 
 
-async def test_the_rebuild_restores_every_project_a_batch_at_a_time(engine: AsyncEngine, db: AsyncSession) -> None:
+async def test_the_rebuild_restores_every_project_a_batch_at_a_time(
+    engine: AsyncEngine, db: AsyncSession
+) -> None:
     async with db.begin():
         await demo.seed(db, today=TODAY)
     async with db.begin():
@@ -151,7 +158,9 @@ async def test_the_rebuild_restores_every_project_a_batch_at_a_time(engine: Asyn
     assert await waiting_flags.rebuild_in_batches(engine, batch=2) == 0  # nothing left to change
 
 
-async def test_the_dashboard_orders_and_counts_by_the_stored_flags(engine: AsyncEngine, db: AsyncSession) -> None:
+async def test_the_dashboard_orders_and_counts_by_the_stored_flags(
+    engine: AsyncEngine, db: AsyncSession
+) -> None:
     async with db.begin():
         await demo.seed(db, today=TODAY)
         quiet = await db.scalar(
@@ -165,7 +174,9 @@ async def test_the_dashboard_orders_and_counts_by_the_stored_flags(engine: Async
     async with make_sessionmaker(engine)() as session:
         set_scope(session, Scope.member(None, {org_id}))  # type: ignore[arg-type]
         rows, _total, waiting = await overview.dashboard(session, limit=100)
-    assert [r.project.id for r in rows].index(quiet_id) >= waiting  # the oldest quiet project: after the waiting
+    assert [r.project.id for r in rows].index(
+        quiet_id
+    ) >= waiting  # the oldest quiet project: after the waiting
     async with db.begin():
         # the stored flag alone (no question in the tables) moves it into the waiting ones: the page reads it
         await db.execute(

@@ -357,7 +357,11 @@ async def create_milestones_from_template(
         await bus.fire(
             session,
             bus.Event(
-                name="milestone.planned", actor=actor, subject=project, org_id=project.org_id, project_id=project.id
+                name="milestone.planned",
+                actor=actor,
+                subject=project,
+                org_id=project.org_id,
+                project_id=project.id,
             ),
         )
     return created

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -95,7 +95,7 @@ async def refresh(session: AsyncSession, project_ids: Iterable[int]) -> int:
         return 0
     projects = list((await session.scalars(select(Project).where(Project.id.in_(ids)))).all())
     flags = await computed(session, projects)
-    table = Project.__table__
+    table: Table = Project.__table__  # type: ignore[assignment]
     changed = 0
     for project in projects:
         new = flags[project.id]

@@ -23,13 +23,21 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     with op.batch_alter_table("projects") as batch:
-        batch.add_column(sa.Column("waiting_on_brand", sa.Boolean(), server_default=sa.false(), nullable=False))
-        batch.add_column(sa.Column("waiting_questions", sa.Integer(), server_default=sa.text("0"), nullable=False))
+        batch.add_column(
+            sa.Column("waiting_on_brand", sa.Boolean(), server_default=sa.false(), nullable=False)
+        )
+        batch.add_column(
+            sa.Column("waiting_questions", sa.Integer(), server_default=sa.text("0"), nullable=False)
+        )
         batch.add_column(
             sa.Column("waiting_sample_decisions", sa.Integer(), server_default=sa.text("0"), nullable=False)
         )
-        batch.add_column(sa.Column("waiting_go_ahead", sa.Boolean(), server_default=sa.false(), nullable=False))
-        batch.add_column(sa.Column("waiting_on_agency", sa.Integer(), server_default=sa.text("0"), nullable=False))
+        batch.add_column(
+            sa.Column("waiting_go_ahead", sa.Boolean(), server_default=sa.false(), nullable=False)
+        )
+        batch.add_column(
+            sa.Column("waiting_on_agency", sa.Integer(), server_default=sa.text("0"), nullable=False)
+        )
         batch.add_column(
             sa.Column("waiting_since", makeready.db.types.UTCDateTime(timezone=True), nullable=True)
         )
