@@ -34,8 +34,8 @@ from makeready.workflow.waiting import URGENCY, Party, waiting_for
 from makeready.workflow.waiting import Waiting as WaitingItem
 
 BOARD_PHASES = (Phase.feasibility, Phase.development, Phase.production, Phase.on_hold)
-PAGE_SIZE = 50
-"""Cards per column, rows per list of "my work"."""
+PAGE_SIZE = 25
+"""Cards per column (a column with more has a "more" link to the next page), rows per list of "my work"."""
 MAX_PAGE = 100
 """The deepest page offered (offset paging): beyond it, filter."""
 
@@ -166,6 +166,11 @@ class Board:
     at_risk: int = 0
     unassigned: int = 0
     """Active projects of the whole agency with no coordinator, whatever the filters."""
+    page_size: int = PAGE_SIZE
+
+    def more(self, column: Column) -> int:
+        """How many of the column's cards come after this page (its "more" link goes to the next page)."""
+        return max(0, column.total - (self.page - 1) * self.page_size - len(column.cards))
 
     @property
     def previous_url(self) -> str | None:
@@ -366,6 +371,7 @@ async def load_board(db: AsyncSession, filters: Filters, *, day: date, page: int
         late=sum(int(late or 0) for _p, _n, late, _r in totals),
         at_risk=sum(int(risk or 0) for _p, _n, _l, risk in totals),
         unassigned=int(unassigned or 0),
+        page_size=PAGE_SIZE,
     )
 
 

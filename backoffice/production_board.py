@@ -40,8 +40,8 @@ from makeready.production.models import (
 from makeready.projects.models import Milestone, MilestoneStatus, Project
 from makeready.suppliers.models import Supplier
 
-PAGE_SIZE = 30
-"""Cards per column."""
+PAGE_SIZE = 12
+"""Cards per column (eight columns: at most 96 job cards a page; a column with more has a "more" link)."""
 MAX_PAGE = 100
 HOLD_PREFIX = "hold"
 SHORTAGE_PREFIX = "shortage"
@@ -146,6 +146,11 @@ class ProductionBoard:
     page: int = 1
     pages: int = 1
     count: int = 0
+    page_size: int = PAGE_SIZE
+
+    def more(self, column: Column) -> int:
+        """How many of the column's cards come after this page (its "more" link goes to the next page)."""
+        return max(0, column.total - (self.page - 1) * self.page_size - len(column.cards))
 
     @property
     def previous_url(self) -> str | None:
@@ -313,6 +318,7 @@ async def load_production_board(
         page=page,
         pages=pages,
         count=sum(totals.values()),
+        page_size=PAGE_SIZE,
     )
 
 

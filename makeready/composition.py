@@ -45,6 +45,7 @@ from makeready.specs import documents as spec_documents
 from makeready.workflow import decisions as _decisions  # noqa: F401  (declares the question events)
 from makeready.workflow import jobs as workflow_jobs
 from makeready.workflow import triggers as workflow_rules
+from makeready.workflow import waiting_flags
 
 JOB_MODULES = (
     notify_jobs,
@@ -68,6 +69,7 @@ RULE_SETS = (
     materials_notifications.RULES,
     quality_rules.RULES,
     shipping_rules.RULES,
+    waiting_flags.RULES,  # after the rules that open tasks or change a project: it recomputes what it waits on
     metrics_rules.RULES,  # last: it folds the audit events the others' rules wrote
 )
 """Every domain's (event name, rule) list, registered in this order."""

@@ -592,6 +592,42 @@ def metrics_rebuild(batch: int) -> None:
     )
 
 
+@main.group()
+def waiting() -> None:
+    """What each project waits on, kept on the project for the pages that sort by it."""
+
+
+@waiting.command("rebuild")
+@click.option(
+    "--batch",
+    default=500,
+    show_default=True,
+    type=click.IntRange(10, 10_000),
+    help="Projects per transaction.",
+)
+def waiting_rebuild(batch: int) -> None:
+    """Recompute what every project waits on (after the upgrade that added it, or to repair), a batch of
+    projects per transaction."""
+    from makeready.workflow import waiting_flags
+
+    settings = load_settings()
+    require_database(settings, need_schema=True)
+
+    async def rebuild() -> int:
+        async with command_engine(settings) as engine:
+            return await waiting_flags.rebuild_in_batches(engine, batch=batch)
+
+    count = run(rebuild)
+    click.echo(
+        i18n.ngettext(
+            "waiting flags rebuilt: %(n)d project changed",
+            "waiting flags rebuilt: %(n)d projects changed",
+            count,
+        )
+        % {"n": count}
+    )
+
+
 @main.command()
 @click.option(
     "--concurrency", default=10, show_default=True, type=click.IntRange(1, 200), help="Jobs at once."

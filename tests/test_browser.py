@@ -452,6 +452,7 @@ from makeready.db.tenancy import Scope
 from makeready.db.types import utcnow
 from makeready.feasibility.models import FeasibilityReview
 from makeready.projects.models import Project
+from makeready.workflow import waiting_flags
 
 
 async def main():
@@ -463,6 +464,9 @@ async def main():
             session.add(review)
         review.summary = "Feasible in spun aluminium; the ring diffuser needs a second supplier."
         review.completed_at = utcnow()
+        await session.flush()
+        # written directly, past the services and their events: recompute what the project waits on
+        await waiting_flags.refresh(session, [project.id])
 
 
 asyncio.run(main())

@@ -14,6 +14,7 @@ from makeready.db.types import utcnow
 from makeready.feasibility.models import FeasibilityReview
 from makeready.projects import service as projects
 from makeready.projects.models import Project
+from makeready.workflow import waiting_flags
 from tests.conftest import World, csrf, login
 from tests.test_portal import _token
 
@@ -37,6 +38,9 @@ async def _project(
                     completed_at=utcnow() if review_complete else None,
                 )
             )
+            await session.flush()
+            # the review written directly, past the services and their events: recompute what it waits on
+            await waiting_flags.refresh(session, [project.id])
             return project.id
 
 

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from makeready.db.session import make_sessionmaker
 from makeready.db.tenancy import Scope, set_scope
 from makeready.projects import service as projects
-from makeready.workflow import overview, waiting
+from makeready.workflow import overview
 from tests.conftest import World
 
 
@@ -45,9 +45,6 @@ async def test_project_list_counts_only_the_callers_organizations(engine: AsyncE
 def test_list_expressions_are_built_once() -> None:
     """An `aliased()` or correlated subquery built per request cost about a millisecond of CPU each time."""
     assert projects._is_next_open_milestone() is projects._is_next_open_milestone()
-    assert waiting.brand_waiting_questions() is waiting.brand_waiting_questions()
-    assert waiting.brand_waiting_samples() is waiting.brand_waiting_samples()
-    assert waiting.brand_waiting_go_ahead() is waiting.brand_waiting_go_ahead()
 
 
 def test_the_boards_grading_is_built_once_per_filters_and_day() -> None:

@@ -29,7 +29,7 @@ from makeready.samples.models import SamplePhoto, SampleRound, SampleStatus
 from makeready.settings import StorageSettings
 from makeready.storage import reset_storage, set_storage
 from makeready.storage.local import LocalStorage
-from makeready.workflow import decisions, overview
+from makeready.workflow import decisions, overview, waiting_flags
 from tests.conftest import World, csrf, login
 from tests.s3server import pdf_bytes, png_bytes
 
@@ -599,6 +599,11 @@ async def test_dashboard_lists_what_waits_on_the_brand_first(
                 session.add(FeasibilityReview(org_id=world.org_a.id, project_id=project_id, completed_at=now))
             (await session.get_one(Project, given)).go_ahead_at = now
             (await session.get_one(Project, cancelled)).phase = Phase.cancelled
+    async with make_sessionmaker(engine)() as session:
+        set_scope(session, Scope.system())
+        async with session.begin():
+            # rows written directly, past the services and their events: recompute what those projects wait on
+            await waiting_flags.refresh(session, [sampled, reviewed, given, cancelled])
 
     async with make_sessionmaker(engine)() as session:
         set_scope(session, Scope.member(world.owner_a.id, {world.org_a.id}))

@@ -54,4 +54,5 @@ def test_wiring_installs_the_kernel_ports_once() -> None:
     assert ports.PORTS.record_audit is not None
     assert ports.PORTS.membership_role is not None
     rules = bus.rules_for("milestone.completed")
-    assert len(rules) == len(set(rules)) == 2  # conditions cleared, fees made due: each registered once
+    # conditions cleared, fees made due, what the project waits on recomputed: each registered once
+    assert len(rules) == len(set(rules)) == 3

@@ -19,6 +19,7 @@ from makeready.audit import service as audit
 from makeready.conditions.service import resolve_on
 from makeready.errors import ValidationFailed
 from makeready.i18n import N_, _
+from makeready.kernel import bus
 from makeready.kernel.machine import (
     Context,
     Machine,
@@ -33,6 +34,8 @@ from makeready.kernel.machine import (
 from makeready.projects.access import load_project, require_open
 from makeready.projects.models import Milestone, MilestoneStatus, Phase, Project
 from makeready.projects.service import STANDARD_MILESTONES
+
+bus.emits("milestone.planned")
 
 NEW_PROMISE = N_("A new owner or due date was set.")
 
@@ -350,5 +353,15 @@ async def create_milestones_from_template(
                     {"id": m.id, "title": m.title, "phase": m.phase, "due_date": m.due_date} for m in created
                 ],
             },
+        )
+        await bus.fire(
+            session,
+            bus.Event(
+                name="milestone.planned",
+                actor=actor,
+                subject=project,
+                org_id=project.org_id,
+                project_id=project.id,
+            ),
         )
     return created

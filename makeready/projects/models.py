@@ -6,7 +6,19 @@ import enum
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import BigInteger, Date, ForeignKey, Index, Integer, Numeric, String, Text, text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    false,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from makeready.accounts.models import Organization, User, str_enum
@@ -53,7 +65,12 @@ class Project(IdMixin, TenantOwned, TimestampMixin, VersionedMixin, Base):
 
     __tablename__ = "projects"
     # staff lists newest first (ORDER BY updated_at DESC, id DESC is this index read backwards)
-    __table_args__ = (Index("ix_projects_recent", "updated_at", "id"),)
+    __table_args__ = (
+        Index("ix_projects_recent", "updated_at", "id"),
+        # the dashboard: waiting on the brand first, then newest first (staff: every project; a brand: its own)
+        Index("ix_projects_waiting", "waiting_on_brand", "updated_at", "id"),
+        Index("ix_projects_org_waiting", "org_id", "waiting_on_brand", "updated_at", "id"),
+    )
 
     name: Mapped[str] = mapped_column(String(200))
     category: Mapped[str] = mapped_column(String(100), default="")
@@ -81,6 +98,14 @@ class Project(IdMixin, TenantOwned, TimestampMixin, VersionedMixin, Base):
         ForeignKey("suppliers.id", ondelete="RESTRICT"), default=None, index=True
     )
     phase_changed_at: Mapped[datetime | None] = mapped_column(default=None)
+    # what the project waits on, kept by makeready.workflow.waiting_flags (a rule on every event that changes
+    # it) from makeready.workflow.waiting.waiting_for, so that pages sort and count by it without computing it
+    waiting_on_brand: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    waiting_questions: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    waiting_sample_decisions: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    waiting_go_ahead: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    waiting_on_agency: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    waiting_since: Mapped[datetime | None] = mapped_column(default=None)
 
     org: Mapped[Organization] = relationship(lazy="raise")
     coordinator: Mapped[User | None] = relationship(foreign_keys=[coordinator_id], lazy="raise")

@@ -10,18 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import case, exists, func, literal, or_, select
+from sqlalchemy import case, exists, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from makeready.accounts.models import User
-from makeready.projects.models import Attachment, Milestone, MilestoneStatus, Phase, Project, Question
+from makeready.projects.models import Attachment, Milestone, MilestoneStatus, Project, Question
 from makeready.projects.service import _is_next_open_milestone
 from makeready.samples.models import SamplePhoto
-from makeready.workflow.waiting import brand_waiting_go_ahead, brand_waiting_questions, brand_waiting_samples
-
-CLOSED_PHASES = (Phase.delivered, Phase.cancelled)
-
 
 # --- the dashboard ----------------------------------------------------------------------------------------------
 
@@ -48,44 +44,36 @@ async def dashboard(
     session: AsyncSession, *, offset: int = 0, limit: int = 25
 ) -> tuple[list[DashboardRow], int, int]:
     """The scope's projects, those waiting on the brand first, then the rest, each newest first. What waits on
-    the brand is counted by makeready.workflow.waiting's SQL, next to the rules it mirrors.
+    the brand is read from the project's columns that makeready.workflow.waiting_flags keeps from the one waiting
+    rule (an index orders by them).
 
     Returns (rows of the page, total projects, how many are waiting on the brand). Two statements plus the next
     open milestone of the page's projects (one more), whatever the number of projects.
     """
-    questions = brand_waiting_questions()
-    samples = brand_waiting_samples()
-    go_ahead = brand_waiting_go_ahead()
-    active = Project.phase.not_in(CLOSED_PHASES)
-    q_col = case((active, questions), else_=literal(0))
-    s_col = case((active, samples), else_=literal(0))
-    g_col = case((go_ahead, literal(1)), else_=literal(0))
-    waiting = case((or_(q_col > 0, s_col > 0, g_col > 0), literal(1)), else_=literal(0))
-    base = select(Project).where(Project.archived_at.is_(None))
-    flags = select(Project.id, waiting.label("waiting")).where(Project.archived_at.is_(None)).subquery()
+    waiting = case((Project.waiting_on_brand, literal(1)), else_=literal(0))
+    live = Project.archived_at.is_(None)
     totals = (
-        await session.execute(
-            select(func.count(), func.coalesce(func.sum(flags.c.waiting), 0)).select_from(flags)
-        )
+        await session.execute(select(func.count(), func.coalesce(func.sum(waiting), 0)).where(live))
     ).one()
-    result = await session.execute(
-        base.add_columns(q_col.label("questions"), s_col.label("samples"), g_col.label("go_ahead"))
+    result = await session.scalars(
+        select(Project)
+        .where(live)
         .options(
             selectinload(Project.milestones.and_(_is_next_open_milestone())),
             joinedload(Project.org),
         )
-        .order_by(waiting.desc(), Project.updated_at.desc(), Project.id.desc())
+        .order_by(Project.waiting_on_brand.desc(), Project.updated_at.desc(), Project.id.desc())
         .offset(offset)
         .limit(limit)
     )
     rows = [
         DashboardRow(
             project=project,
-            open_questions=int(q or 0),
-            samples_to_decide=int(s or 0),
-            go_ahead_pending=bool(g),
+            open_questions=project.waiting_questions,
+            samples_to_decide=project.waiting_sample_decisions,
+            go_ahead_pending=project.waiting_go_ahead,
         )
-        for project, q, s, g in result.all()
+        for project in result.unique().all()
     ]
     return rows, int(totals[0] or 0), int(totals[1] or 0)
 

@@ -5,9 +5,8 @@ One computation, three readers:
 - `waiting_for(session, projects, today)`: everything each project of a set waits for, in a fixed number of
   statements whatever the number of projects (the board reads it for a page of cards);
 - `waiting_on(session, project_id=...)`: the same for one project (the project pages);
-- `brand_waiting_*()`: the SQL counts behind "waiting on the brand" for the dashboard, which orders a brand's
-  projects by them. They mirror the brand's rules of `waiting_for` (`BRAND_KINDS`): the go-ahead, sample
-  decisions and open questions. A new thing the brand must do is added to both, here.
+- `makeready.workflow.waiting_flags`: its summary, kept on each project by a rule on the events that change it,
+  for the pages that sort or count by it (the dashboard orders a brand's projects by "waiting on the brand").
 """
 
 from __future__ import annotations
@@ -17,9 +16,8 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from functools import cache
 
-from sqlalchemy import ColumnElement, ScalarSelect, and_, exists, func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from makeready.changes.models import ChangeRequest, ChangeStatus
@@ -63,45 +61,8 @@ class Waiting:
     """The sample round's or change request's number, for lists that name it shortly."""
 
 
-BRAND_KINDS = ("go_ahead", "sample_decision", "question")
-"""What `waiting_for` puts on the brand; `brand_waiting_*` count the same in SQL."""
-
 URGENCY = {Health.late: 0, Health.at_risk: 1, Health.on_track: 2, Health.unscheduled: 3, Health.done: 4}
 DECIDED_ROUNDS = (SampleStatus.approved, SampleStatus.rejected)
-
-
-# --- the brand's part, in SQL (the dashboard orders by it) ------------------------------------------------------
-
-
-@cache  # an immutable SQL expression, built once
-def brand_waiting_questions() -> ScalarSelect[int]:
-    """Open questions of the correlated project (kind "question")."""
-    return (
-        select(func.count(Question.id))
-        .where(Question.project_id == Project.id, Question.answered_at.is_(None))
-        .correlate(Project)
-        .scalar_subquery()
-    )
-
-
-@cache  # an immutable SQL expression, built once
-def brand_waiting_samples() -> ScalarSelect[int]:
-    """Sample rounds received and not yet decided (kind "sample_decision")."""
-    return (
-        select(func.count(SampleRound.id))
-        .where(SampleRound.project_id == Project.id, SampleRound.status == SampleStatus.received)
-        .correlate(Project)
-        .scalar_subquery()
-    )
-
-
-@cache  # an immutable SQL expression, built once
-def brand_waiting_go_ahead() -> ColumnElement[bool]:
-    """In feasibility, the review completed, and the brand has not given the go-ahead yet (kind "go_ahead")."""
-    review_done = exists().where(
-        FeasibilityReview.project_id == Project.id, FeasibilityReview.completed_at.is_not(None)
-    )
-    return and_(Project.phase == Phase.feasibility, Project.go_ahead_at.is_(None), review_done)
 
 
 # --- the batched computation --------------------------------------------------------------------------------------
