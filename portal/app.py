@@ -272,4 +272,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
     # the cyclic garbage collector's sight, a full collection no longer walks it (measured by bench/profile_pages.py:
     # the API list spent about 3 ms per request collecting, 0.2 ms after this)
     gc.freeze()
+    # `makeready serve` pauses the collector while it starts (portal/cli.py): with everything frozen, it may run again
+    gc.enable()
     return app
