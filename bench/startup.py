@@ -1,13 +1,15 @@
 """Start-up cost: CPU seconds of a cold `create_app()`, and of `makeready serve` until its first /healthz answer.
 
-Run `.venv/bin/python bench/startup.py [--runs 3]`. Each run is a new process (cold imports, bytecode cached as
+Run `.venv/bin/python bench/startup.py [--runs 3] [--baseline ../main]`. Each run is a new process (cold imports, bytecode cached as
 usual). It prints the CPU time (user + system, all threads) and the wall time of
 
 1. `python -c "from portal.app import create_app; create_app()"`;
 2. `makeready serve` on a migrated temporary SQLite database, until GET /healthz answers 200 (the server's CPU
    read from /proc at that moment);
 
-and the best of the runs (the least disturbed by other processes). The target is 1.5 s of CPU.
+and the best of the runs (the least disturbed by other processes). The target is 1.5 s of CPU. With `--baseline`
+another checkout (e.g. `main`) is measured in the same runs, alternating with this one, so that both see the same
+load.
 """
 
 from __future__ import annotations
@@ -35,12 +37,12 @@ TARGET_CPU = 1.5
 SERVE = "from portal.cli import main; main()"
 
 
-def cold_create_app(env: dict[str, str]) -> tuple[float, float]:
+def cold_create_app(env: dict[str, str], root: Path = ROOT) -> tuple[float, float]:
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     subprocess.run(
         [sys.executable, "-c", "from portal.app import create_app; create_app()"],
-        cwd=ROOT,
+        cwd=root,
         env=env,
         check=True,
         capture_output=True,
@@ -50,14 +52,14 @@ def cold_create_app(env: dict[str, str]) -> tuple[float, float]:
     return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), wall
 
 
-def serve_until_healthy(env: dict[str, str]) -> tuple[float, float]:
+def serve_until_healthy(env: dict[str, str], root: Path = ROOT) -> tuple[float, float]:
     import httpx
 
     port = free_port()
     started = time.perf_counter()
     proc = subprocess.Popen(
         [sys.executable, "-c", SERVE, "serve", "--host", HOST, "--port", str(port)],
-        cwd=ROOT,
+        cwd=root,
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -86,25 +88,42 @@ def serve_until_healthy(env: dict[str, str]) -> tuple[float, float]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
     parser.add_argument("--runs", type=int, default=3, help="runs of each measurement (default 3)")
+    parser.add_argument(
+        "--baseline", type=Path, help="another checkout (e.g. ../main) measured in the same runs, alternating"
+    )
     args = parser.parse_args(argv)
+    roots = {"": ROOT}
+    if args.baseline:
+        roots = {"baseline ": args.baseline.resolve(), "this ": ROOT}
     workdir = Path(tempfile.mkdtemp(prefix="makeready-startup-"))
     try:
-        env = app_env(f"sqlite+aiosqlite:///{workdir / 'startup.db'}", workdir)
-        env["JOBS_PERIODIC"] = "false"
-        subprocess.run(
-            [sys.executable, "-c", SERVE, "db", "upgrade"], cwd=ROOT, env=env, check=True, capture_output=True
-        )
-        results: dict[str, list[tuple[float, float]]] = {"create_app()": [], "serve to /healthz": []}
+        envs = {}
+        for label, root in roots.items():  # a database per checkout: each migrates it to its own head
+            data = workdir / (label.strip() or "this")
+            data.mkdir()
+            envs[label] = app_env(f"sqlite+aiosqlite:///{data / 'startup.db'}", data)
+            envs[label]["JOBS_PERIODIC"] = "false"
+            subprocess.run(
+                [sys.executable, "-c", SERVE, "db", "upgrade"],
+                cwd=root,
+                env=envs[label],
+                check=True,
+                capture_output=True,
+            )
+        results: dict[str, list[tuple[float, float]]] = {}
         for _ in range(args.runs):
-            results["create_app()"].append(cold_create_app(env))
-            results["serve to /healthz"].append(serve_until_healthy(env))
+            for label, root in roots.items():
+                results.setdefault(f"{label}create_app()", []).append(cold_create_app(envs[label], root))
+                results.setdefault(f"{label}serve to /healthz", []).append(
+                    serve_until_healthy(envs[label], root)
+                )
         print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
         for name, runs in results.items():
             cpu = min(c for c, _ in runs)
             wall = min(w for _, w in runs)
             listed = ", ".join(f"{c:.2f}" for c, _ in runs)
             verdict = "ok" if cpu <= TARGET_CPU else f"over the {TARGET_CPU:g} s target"
-            print(f"{name:<20} CPU best {cpu:.2f} s (runs: {listed}), wall best {wall:.2f} s: {verdict}")
+            print(f"{name:<29} CPU best {cpu:.2f} s (runs: {listed}), wall best {wall:.2f} s: {verdict}")
         return 0
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

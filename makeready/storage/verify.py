@@ -33,7 +33,6 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 import anyio.to_thread
-import puremagic
 from PIL import Image, ImageOps
 
 from makeready.i18n import N_, _
@@ -244,6 +243,10 @@ def _signature(head: bytes, size: int) -> str | None:
 
 def _puremagic_guess(head: bytes) -> tuple[str, str] | None:
     """puremagic's best guess (name, mime) for bytes we do not accept, to say what they look like."""
+    # imported here for start-up time: puremagic loads its signature database at import (about 0.1 s of CPU),
+    # and only a refused upload needs it
+    import puremagic
+
     try:
         matches = puremagic.magic_string(head)
     except (puremagic.PureError, ValueError):
