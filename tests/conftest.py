@@ -14,6 +14,7 @@ import copy
 import os
 import re
 import shutil
+import sys
 import tempfile
 import uuid
 from collections.abc import AsyncIterator
@@ -307,6 +308,15 @@ async def _restore_database(request: pytest.FixtureRequest) -> AsyncIterator[Non
         await database.restore("cast")
     yield
     await jobs.stop(grace=0)
+
+
+@pytest.fixture(scope="session", autouse=True)
+async def _shared_chromium() -> AsyncIterator[None]:
+    """The browser tests share one Chromium (tests/browser_support.py); it is closed at the session's end, on the
+    session's event loop, where it was launched."""
+    yield
+    if "tests.browser_support" in sys.modules:
+        await sys.modules["tests.browser_support"].close_shared_chromium()
 
 
 @pytest.fixture
