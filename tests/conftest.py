@@ -310,6 +310,16 @@ async def _restore_database(request: pytest.FixtureRequest) -> AsyncIterator[Non
     await jobs.stop(grace=0)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_miss_counter() -> None:
+    """Each test starts with no unknown-token misses counted against the test client's address: the factory links'
+    limiter (`portal.factory.MISSES`) lives in the process, and misses other tests made would otherwise answer a
+    later test's link 429 (20 within 10 minutes, suite-wide)."""
+    factory = sys.modules.get("portal.factory")
+    if factory is not None:
+        factory.MISSES.clear()
+
+
 @pytest.fixture(scope="session", autouse=True)
 async def _shared_chromium() -> AsyncIterator[None]:
     """The browser tests share one Chromium (tests/browser_support.py); it is closed at the session's end, on the
