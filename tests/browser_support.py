@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser, Playwright, async_playwright
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
@@ -84,8 +86,56 @@ def served(env: dict[str, str]) -> Iterator[str]:
         proc.wait(timeout=20)
 
 
+@dataclass
+class _Shared:
+    playwright: Playwright
+    browser: Browser
+    loop: asyncio.AbstractEventLoop
+
+
+_SHARED: list[_Shared] = []
+"""The run's one Chromium, launched by the first browser test (launching one costs 1 to 2 s a test)."""
+
+
 @asynccontextmanager
 async def chromium() -> AsyncIterator[Browser]:
+    """Debian's Chromium, shared by the browser tests of a run. Each test still starts from nothing: every page it
+    opens is in a context of its own (`new_page()` and `new_context()` make a fresh incognito profile: cookies,
+    storage, cache), and the contexts it opened are closed when it ends. On another event loop than the shared
+    browser's (Playwright's objects belong to their loop), a private Chromium, closed at the end."""
+    loop = asyncio.get_running_loop()
+    if _SHARED and (_SHARED[0].loop is not loop or not _SHARED[0].browser.is_connected()):
+        if _SHARED[0].loop is loop:  # it crashed: launch another
+            _SHARED.clear()
+        else:
+            async with _private_chromium() as browser:
+                yield browser
+            return
+    if not _SHARED:
+        pw = await async_playwright().start()
+        browser = await pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        _SHARED.append(_Shared(pw, browser, loop))
+    browser = _SHARED[0].browser
+    before = set(browser.contexts)
+    try:
+        yield browser
+    finally:
+        for context in browser.contexts:
+            if context not in before:
+                await context.close()
+
+
+async def close_shared_chromium() -> None:
+    """Close the run's Chromium (the test session's end, on its loop)."""
+    while _SHARED:
+        shared = _SHARED.pop()
+        if shared.loop is asyncio.get_running_loop():
+            await shared.browser.close()
+            await shared.playwright.stop()
+
+
+@asynccontextmanager
+async def _private_chromium() -> AsyncIterator[Browser]:
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         try:

@@ -8,14 +8,18 @@ Makeready module reads its settings.
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import copy
 import os
+import re
 import shutil
+import sys
 import tempfile
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from http.cookiejar import Cookie
 from pathlib import Path
 from typing import Any
@@ -49,11 +53,12 @@ os.environ.update(
     }
 )
 
+import asyncpg  # noqa: E402
 import pytest  # noqa: E402
 from litestar import Litestar  # noqa: E402
 from litestar.testing import AsyncTestClient  # noqa: E402
 from sqlalchemy import delete, insert, select, text, update  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy.engine import URL, make_url  # noqa: E402
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession  # noqa: E402
 
 from makeready import jobs  # noqa: E402
@@ -78,24 +83,81 @@ Rows = dict[str, list[dict[str, Any]]]
 """A database state: each non-empty table's rows, by table name."""
 
 
+PG_PREFIX = "makeready_test_"
+"""A test run's PostgreSQL database is `makeready_test_p<pid>_<hex>`: the run drops it when it ends, and a later run
+drops it when that pid is gone (a run that was killed). `makeready_test_<hex>` databases are older runs' (no pid):
+dropped when unused and older than any run can be (a session here lasts at most 3 hours, CI 90 minutes)."""
+_STALE_UNNAMED_SECONDS = 4 * 3600
+
+
+def _pg_connect_args(url: URL) -> dict[str, Any]:
+    return {
+        "user": url.username,
+        "password": url.password,
+        "host": url.host or "127.0.0.1",
+        "port": url.port or 5432,
+        "database": url.database or "postgres",
+    }
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process: alive
+    return True
+
+
+async def _drop_stale_pg_databases(conn: Any) -> list[str]:
+    """Drop the test databases of runs that are gone, never one a running test session may be using: a pid-named
+    database only when its pid is no longer running and nothing is connected to it; an older unnamed one only when
+    nothing is connected to it and it was created over 4 hours ago. Concurrent runs are safe: a database being used
+    refuses DROP (without FORCE), and a run's own pid is alive."""
+    rows = await conn.fetch(
+        "SELECT d.datname, d.oid, EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.datid = d.oid) AS used "
+        "FROM pg_database d WHERE d.datname LIKE $1",
+        PG_PREFIX.replace("_", "\\_") + "%",
+    )
+    dropped = []
+    for row in rows:
+        name = row["datname"]
+        if row["used"]:
+            continue
+        match = re.fullmatch(rf"{PG_PREFIX}p(\d+)_[0-9a-f]+", name)
+        if match is not None:
+            if _pid_alive(int(match[1])):
+                continue
+        elif re.fullmatch(rf"{PG_PREFIX}[0-9a-f]{{10}}", name):
+            try:  # PG_VERSION is written when the database is created (needs a superuser or pg_read_server_files)
+                created = await conn.fetchval(
+                    "SELECT (pg_stat_file('base/' || $1::oid::text || '/PG_VERSION')).modification",
+                    row["oid"],
+                )
+            except asyncpg.PostgresError:
+                continue
+            if (datetime.now(UTC) - created).total_seconds() < _STALE_UNNAMED_SECONDS:
+                continue
+        else:
+            continue
+        try:
+            await conn.execute(f'DROP DATABASE "{name}"')
+        except asyncpg.PostgresError:  # someone connected meanwhile, or another run dropped it first
+            continue
+        dropped.append(name)
+    return dropped
+
+
 def _create_pg_database(admin_url: str) -> str:
-    """A fresh database per test run, so runs never see each other's rows."""
-    import asyncio
-
-    import asyncpg
-
+    """A fresh database per test run, so runs never see each other's rows; dropped when the run ends."""
     url = make_url(admin_url)
-    name = f"makeready_test_{uuid.uuid4().hex[:10]}"
+    name = f"{PG_PREFIX}p{os.getpid()}_{uuid.uuid4().hex[:8]}"
 
     async def create() -> None:
-        conn = await asyncpg.connect(
-            user=url.username,
-            password=url.password,
-            host=url.host or "127.0.0.1",
-            port=url.port or 5432,
-            database=url.database or "postgres",
-        )
+        conn = await asyncpg.connect(**_pg_connect_args(url))
         try:
+            await _drop_stale_pg_databases(conn)
             await conn.execute(f'CREATE DATABASE "{name}"')
             # a commit need not wait for the WAL to reach the disk: nothing here must survive a crash, and
             # commits are most of what a database test does
@@ -104,7 +166,21 @@ def _create_pg_database(admin_url: str) -> str:
             await conn.close()
 
     asyncio.run(create())
+    # at exit: after pytest closed its event loops, and with them the pools' connections
+    atexit.register(_drop_pg_database, url, name)
     return url.set(drivername="postgresql+asyncpg", database=name).render_as_string(hide_password=False)
+
+
+def _drop_pg_database(admin_url: URL, name: str) -> None:
+    async def drop() -> None:
+        conn = await asyncpg.connect(**_pg_connect_args(admin_url))
+        try:
+            # FORCE: a connection some test left open (or a pool not yet closed) is this run's own
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await conn.close()
+
+    asyncio.run(drop())
 
 
 @dataclass
@@ -232,6 +308,25 @@ async def _restore_database(request: pytest.FixtureRequest) -> AsyncIterator[Non
         await database.restore("cast")
     yield
     await jobs.stop(grace=0)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_miss_counter() -> None:
+    """Each test starts with no unknown-token misses counted against the test client's address: the factory links'
+    limiter (`portal.factory.MISSES`) lives in the process, and misses other tests made would otherwise answer a
+    later test's link 429 (20 within 10 minutes, suite-wide)."""
+    factory = sys.modules.get("portal.factory")
+    if factory is not None:
+        factory.MISSES.clear()
+
+
+@pytest.fixture(scope="session", autouse=True)
+async def _shared_chromium() -> AsyncIterator[None]:
+    """The browser tests share one Chromium (tests/browser_support.py); it is closed at the session's end, on the
+    session's event loop, where it was launched."""
+    yield
+    if "tests.browser_support" in sys.modules:
+        await sys.modules["tests.browser_support"].close_shared_chromium()
 
 
 @pytest.fixture

@@ -1,0 +1,301 @@
+"""Suite speed (#10): the baseline suite (commit de5711e, before the issue's work) and the current one, in the SAME run.
+
+The machine has 2 shared cores and other work loads it, so the two suites run side by side, started together, on
+SQLite, and are compared by ratios:
+
+- the common tests (same node id in both): setup + call + teardown summed per suite, baseline / current;
+- per test overall: each suite's summed test time / its test count;
+- whole suite: wall time and CPU time (user + sys) of each pytest process, with its test count.
+
+The current suite runs the baseline's test files first, in the baseline's order, then its newer files, so both
+spend the start of the run (where the load is the same) on the same tests.
+
+Usage (from the worktree root):
+    /work/main/.venv/bin/python bench/suite_speed.py [--base de5711e] [--out /tmp/suite-speed] [-k EXPR]
+    /work/main/.venv/bin/python bench/suite_speed.py --report /tmp/suite-speed     # figures of a finished run
+
+The baseline imported advanced-alchemy's Litestar plugin, which is no longer installed (and not in the local package
+index): the baseline runs with a stand-in module (written into OUT/shim) that does what the baseline used of it,
+with the same code as today's portal/database.py, and so can only make the baseline faster.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+
+PLUGIN = '''
+"""Writes each test phase's duration as it ends (a run cut short still has every finished test)."""
+import json, os, time
+
+_OUT = open(os.environ["SUITE_TIMING_OUT"], "a", buffering=1)
+
+
+def pytest_sessionstart(session):
+    _OUT.write(json.dumps({"event": "start", "t": time.time()}) + "\\n")
+
+
+def pytest_runtest_logreport(report):
+    _OUT.write(json.dumps({"id": report.nodeid, "when": report.when, "d": report.duration,
+                           "outcome": report.outcome, "t": time.time()}) + "\\n")
+
+
+def pytest_sessionfinish(session, exitstatus):
+    _OUT.write(json.dumps({"event": "finish", "t": time.time(), "exit": int(exitstatus)}) + "\\n")
+'''
+
+SHIM = '''
+"""A stand-in for advanced-alchemy's Litestar plugin (bench/suite_speed.py, for the baseline suite only): the three
+names the baseline's portal/app.py imports, doing what it used, with today's portal/database.py code: one
+AsyncSession per request (`db_session`), the engine (`db_engine`), commit on 2xx/3xx before the response starts
+("autocommit_include_redirects"), rollback otherwise, engine disposed at shutdown."""
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.plugins import InitPluginProtocol
+from litestar.types import Scope
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+SESSION_KEY = "_advanced_alchemy_shim_session"
+
+
+@dataclass
+class AsyncSessionConfig:
+    expire_on_commit: bool = True
+
+
+@dataclass
+class SQLAlchemyAsyncConfig:
+    engine_instance: AsyncEngine
+    session_config: AsyncSessionConfig = field(default_factory=AsyncSessionConfig)
+    before_send_handler: str = "autocommit_include_redirects"
+
+
+class SQLAlchemyPlugin(InitPluginProtocol):
+    def __init__(self, config):
+        assert config.before_send_handler == "autocommit_include_redirects"
+        self.engine = config.engine_instance
+        self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=config.session_config.expire_on_commit)
+
+    def on_app_init(self, app_config):
+        app_config.dependencies.update({
+            "db_session": Provide(self.provide_session, sync_to_thread=False),
+            "db_engine": Provide(self.provide_engine, sync_to_thread=False),
+        })
+        app_config.before_send.append(self.before_send)
+        app_config.lifespan.append(self.lifespan)
+        app_config.signature_namespace.update({"AsyncSession": AsyncSession, "AsyncEngine": AsyncEngine})
+        return app_config
+
+    def provide_engine(self) -> AsyncEngine:
+        return self.engine
+
+    def provide_session(self, state: State, scope: Scope) -> AsyncSession:
+        session = scope.get(SESSION_KEY)
+        if session is None:
+            session = scope[SESSION_KEY] = self.sessionmaker()
+        return session
+
+    async def before_send(self, message, scope):
+        session = scope.get(SESSION_KEY)
+        if session is None or message["type"] not in ("http.response.start", "http.disconnect"):
+            return
+        try:
+            if message["type"] == "http.response.start" and 200 <= message["status"] < 400:
+                await session.commit()
+            else:
+                await session.rollback()
+        finally:
+            scope.pop(SESSION_KEY, None)
+            await session.close()
+
+    @asynccontextmanager
+    async def lifespan(self, _app):
+        try:
+            yield
+        finally:
+            await self.engine.dispose()
+'''
+
+
+def _write_support(out: Path) -> tuple[Path, Path]:
+    plugin_dir = out / "plugin"
+    plugin_dir.mkdir(parents=True, exist_ok=True)
+    (plugin_dir / "suite_timing.py").write_text(PLUGIN)
+    shim = out / "shim" / "advanced_alchemy" / "extensions"
+    shim.mkdir(parents=True, exist_ok=True)
+    (out / "shim" / "advanced_alchemy" / "__init__.py").write_text("")
+    (shim / "__init__.py").write_text("")
+    (shim / "litestar.py").write_text(SHIM)
+    return plugin_dir, out / "shim"
+
+
+def _baseline_worktree(commit: str, path: Path) -> Path:
+    if not (path / "tests").is_dir():
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(path), commit], check=True)
+    return path
+
+
+def _needs_shim(base: Path) -> bool:
+    probe = subprocess.run([PYTHON, "-c", "import advanced_alchemy"], cwd=base, capture_output=True)
+    return probe.returncode != 0
+
+
+def _test_files(tree: Path) -> list[str]:
+    return sorted(str(p.relative_to(tree)) for p in (tree / "tests").glob("test_*.py"))
+
+
+def run(args: argparse.Namespace) -> Path:
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    plugin_dir, shim = _write_support(out)
+    base = _baseline_worktree(args.base, Path(args.base_tree))
+    base_files = _test_files(base)
+    current_files = _test_files(ROOT)
+    ordered = [f for f in base_files if f in current_files] + [
+        f for f in current_files if f not in base_files
+    ]
+    env = {k: v for k, v in os.environ.items() if k != "TEST_DATABASE_URL"}  # SQLite only
+    suites = {"baseline": (base, base_files), "current": (ROOT, ordered)}
+    procs = {}
+    meta: dict[str, dict[str, object]] = {"base_commit": {"commit": args.base}}
+    for name, (tree, files) in suites.items():
+        timing = out / f"{name}.jsonl"
+        timing.unlink(missing_ok=True)
+        paths = [str(plugin_dir)] + ([str(shim)] if name == "baseline" and _needs_shim(tree) else [])
+        run_env = env | {"SUITE_TIMING_OUT": str(timing), "PYTHONPATH": os.pathsep.join(paths)}
+        cmd = [
+            PYTHON,
+            "-m",
+            "pytest",
+            "-p",
+            "no:warnings",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "suite_timing",
+            "-q",
+        ]
+        cmd += [*(["-k", args.k] if args.k else []), *files]
+        log = open(out / f"{name}.log", "w")  # noqa: SIM115 (closed with the process)
+        procs[name] = (
+            subprocess.Popen(cmd, cwd=tree, env=run_env, stdout=log, stderr=subprocess.STDOUT),
+            log,
+        )
+        meta[name] = {"tree": str(tree), "shim": len(paths) > 1, "files": len(files), "started": time.time()}
+    load: list[float] = []
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.wait(10):
+            load.append(float(Path("/proc/loadavg").read_text().split()[0]))
+
+    threading.Thread(target=sample, daemon=True).start()
+    pending = {p.pid: name for name, (p, _) in procs.items()}
+    while pending:
+        pid, status, usage = os.wait4(-1, 0)
+        if pid in pending:
+            name = pending.pop(pid)
+            meta[name] |= {
+                "wall": time.time() - float(meta[name]["started"]),  # type: ignore[arg-type]
+                "cpu": usage.ru_utime + usage.ru_stime,
+                "exit": os.waitstatus_to_exitcode(status),
+            }
+            procs[name][1].close()
+    stop.set()
+    meta["load"] = {"samples": load, "mean": sum(load) / len(load) if load else None, "cores": os.cpu_count()}
+    (out / "meta.json").write_text(json.dumps(meta, indent=1))
+    return out
+
+
+def _tests(path: Path) -> tuple[dict[str, float], dict[str, str]]:
+    """Each test's setup + call + teardown, and its outcome (of the call, else of the setup)."""
+    total: dict[str, float] = {}
+    outcome: dict[str, str] = {}
+    for line in path.read_text().splitlines():
+        row = json.loads(line)
+        if "id" not in row:
+            continue
+        total[row["id"]] = total.get(row["id"], 0.0) + row["d"]
+        if row["when"] == "call" or (row["when"] == "setup" and row["outcome"] != "passed"):
+            outcome[row["id"]] = row["outcome"]
+    return total, outcome
+
+
+def report(out: Path) -> str:
+    base, base_outcome = _tests(out / "baseline.jsonl")
+    cur, cur_outcome = _tests(out / "current.jsonl")
+    meta = json.loads((out / "meta.json").read_text()) if (out / "meta.json").exists() else {}
+    common = sorted(set(base) & set(cur))
+    ran = [t for t in common if base_outcome.get(t) == "passed" and cur_outcome.get(t) == "passed"]
+    b_common, c_common = sum(base[t] for t in ran), sum(cur[t] for t in ran) or float("nan")
+    lines = [
+        f"baseline {meta.get('base_commit', {}).get('commit', '?')} vs current, same run, SQLite",
+        f"tests: baseline {len(base)}, current {len(cur)}, common (same node id) {len(common)}, "
+        f"passed in both {len(ran)}",
+        "",
+        f"common tests, setup+call+teardown summed: baseline {b_common:8.1f} s, current {c_common:8.1f} s, "
+        f"ratio {b_common / c_common:.2f}x",
+        f"per test, all tests of each suite:       baseline {sum(base.values()) / len(base):8.3f} s, "
+        f"current {sum(cur.values()) / len(cur):8.3f} s, "
+        f"ratio {(sum(base.values()) / len(base)) / (sum(cur.values()) / len(cur)):.2f}x",
+        f"summed test time, whole suite:           baseline {sum(base.values()):8.1f} s, "
+        f"current {sum(cur.values()):8.1f} s",
+    ]
+    for name in ("baseline", "current"):
+        m = meta.get(name, {})
+        if "wall" in m:
+            lines.append(
+                f"{name} process: wall {m['wall'] / 60:.1f} min, CPU {m['cpu'] / 60:.1f} min, exit {m['exit']}, "
+                f"{m['files']} files{' (advanced-alchemy stand-in)' if m.get('shim') else ''}"
+            )
+    if meta.get("load", {}).get("mean") is not None:
+        samples = meta["load"]["samples"]
+        lines.append(
+            f"load average during the run: mean {meta['load']['mean']:.1f} (min {min(samples):.1f}, "
+            f"max {max(samples):.1f}) on {meta['load']['cores']} cores"
+        )
+    failed = [t for t in common if t not in ran]
+    if failed:
+        lines.append(f"common tests not passed in both (left out of the ratio): {len(failed)}")
+        lines += [f"  {t}: baseline {base_outcome.get(t)}, current {cur_outcome.get(t)}" for t in failed[:20]]
+    slow = sorted(ran, key=lambda t: cur[t], reverse=True)[:10]
+    lines.append("current's slowest common tests (baseline -> current):")
+    lines += [f"  {base[t]:6.2f} -> {cur[t]:6.2f} s  {t}" for t in slow]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--base", default="de5711e", help="the baseline commit")
+    parser.add_argument(
+        "--base-tree",
+        default=str(Path(tempfile.gettempdir()) / "makeready-suite-base"),
+        help="its worktree (made if missing)",
+    )
+    parser.add_argument("--out", default=str(Path(tempfile.gettempdir()) / "suite-speed"))
+    parser.add_argument("-k", help="pytest -k expression for both suites (a quick check of the script)")
+    parser.add_argument("--report", metavar="OUT", help="only print the figures of a finished run")
+    args = parser.parse_args()
+    out = Path(args.report) if args.report else run(args)
+    print(report(out))
+
+
+if __name__ == "__main__":
+    main()
