@@ -168,7 +168,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
         secure=secure,
         samesite="lax",
         # the factory's link pages set no cookie at all (portal/factory.py, portal/production_factory.py)
-        # the factory's link pages set no cookie at all (portal/factory.py)
         exclude=["/healthz", "/readyz", "/static", "^/f/", "^/p/"],
     )
     csrf = CSRFConfig(
