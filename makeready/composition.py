@@ -90,6 +90,12 @@ SUBJECT_LABELS = (
     ("purchase_order", materials_labels.purchase_order_labels),
     ("inspection", quality_labels.inspection_labels),
     ("shipment", shipping_labels.shipment_labels),
+    ("quality_hold", quality_labels.hold_labels),
+    ("corrective_action", quality_labels.corrective_action_labels),
+    ("packing_list", shipping_labels.packing_list_labels),
+    ("floor_deviation", shipping_labels.floor_deviation_labels),
+    ("revision_change", shipping_labels.revision_change_labels),
+    ("free_issue", materials_labels.free_issue_labels),
 )
 """How the decision log names the subjects of the domains above it."""
 

@@ -13,11 +13,12 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from makeready import demo, urls
+from makeready import composition, demo, urls
 from makeready.accounts.models import User
 from makeready.audit.models import AuditEvent
 from makeready.conditions.service import unresolved_for
 from makeready.db.types import utcnow
+from makeready.decisions import log as decision_log
 from makeready.errors import Conflict
 from makeready.materials import readiness, shortages
 from makeready.materials.models import ShipmentStatus as FreeIssueStatus
@@ -172,3 +173,49 @@ async def test_a_visitor_sees_the_stories_on_the_pages(
         inspections = await brand_client.get(f"/projects/{project.id}/inspections")
         assert "Accepted with concession" in inspections.text
         assert "Rejected" in inspections.text
+
+
+async def test_the_decision_log_names_what_holds_packing_lists_actions_and_changes_are_about(
+    db: AsyncSession,
+) -> None:
+    """Each of these events carries only its subject's id: the log names the lot (or the order) it concerns."""
+    composition.wire()
+    order, _lots, project = await _seeded(db)
+    reference = f"PO-{order.project_id}-{order.number}"
+    events = list(
+        (
+            await db.scalars(
+                select(AuditEvent).where(
+                    AuditEvent.project_id == project.id,
+                    AuditEvent.action.in_(
+                        (
+                            "quality_hold.lifted",
+                            "packing_list.submitted",
+                            "corrective_action.requested",
+                            "revision_change.acknowledged",
+                            "free_issue.shipped",
+                        )
+                    ),
+                )
+            )
+        ).all()
+    )
+    labels = await decision_log.subject_labels(db, events)
+    sentences = {
+        decision_log.describe(
+            event,
+            actor="Chen",
+            milestones={},
+            subject=labels.get((event.subject_type, event.subject_id or 0)),
+        ).sentence
+        for event in events
+    }
+    assert "Chen lifted the quality hold on " + reference + " lot 3." in sentences
+    assert "The factory submitted the packing list of " + reference + " lot 1." in sentences
+    assert "A corrective action was requested from the factory for " + reference + " lot 2." in sentences
+    assert (
+        "The factory acknowledged the new revision of the specification for production order "
+        + reference
+        + "."
+    ) in sentences
+    assert "Chen shipped free-issue material to the factory for " + reference + "." in sentences

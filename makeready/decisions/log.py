@@ -108,7 +108,7 @@ SENTENCES: Mapping[str, str] = {
     "lot.released": N_("%(actor)s released %(subject)s for shipment."),
     "lot.delivered": N_("%(subject)s was delivered."),
     "quality_hold.placed": N_("A quality hold was placed on production order %(order)s."),
-    "quality_hold.lifted": N_("%(actor)s lifted a quality hold."),
+    "quality_hold.lifted": N_("%(actor)s lifted the quality hold on %(subject)s."),
     "shipment.released": N_("%(actor)s released shipment %(subject)s."),
     "shipment.shipped": N_("%(actor)s marked shipment %(subject)s as shipped."),
     "shipment.delivered": N_("%(actor)s confirmed the receipt of shipment %(subject)s."),
@@ -120,13 +120,17 @@ SENTENCES: Mapping[str, str] = {
     "revision_change.not_applied": N_(
         "%(actor)s decided that the new revision of the specification does not apply to this order."
     ),
-    "floor_deviation.reported": N_("A deviation on the production floor was reported for your decision."),
-    "floor_deviation.approved": N_("%(actor)s approved a deviation on the production floor."),
-    "floor_deviation.nonconformance": N_(
-        "%(actor)s refused a deviation on the production floor: it is a nonconformance."
+    "floor_deviation.reported": N_(
+        "A deviation on the production floor of %(subject)s was reported for your decision."
     ),
-    "free_issue.shipped": N_("%(actor)s shipped free-issue material to the factory."),
-    "free_issue.received": N_("%(actor)s recorded the receipt of free-issue material at the factory."),
+    "floor_deviation.approved": N_("%(actor)s approved a deviation on the production floor of %(subject)s."),
+    "floor_deviation.nonconformance": N_(
+        "%(actor)s refused a deviation on the production floor of %(subject)s: it is a nonconformance."
+    ),
+    "free_issue.shipped": N_("%(actor)s shipped free-issue material to the factory for %(subject)s."),
+    "free_issue.received": N_(
+        "%(actor)s recorded the receipt of free-issue material for %(subject)s at the factory."
+    ),
     "spec_revision.withdrawn": N_(
         "%(actor)s withdrew revision %(revision)s of the specification from review."
     ),
@@ -213,19 +217,23 @@ STAFF_SENTENCES: Mapping[str, str] = {
     "inspection.defect_recorded": N_("%(actor)s recorded a defect in inspection %(subject)s."),
     "inspection.defect_removed": N_("%(actor)s removed a defect from inspection %(subject)s."),
     "inspection.submitted": N_("%(actor)s submitted inspection %(subject)s."),
-    "corrective_action.requested": N_("A corrective action was requested from the factory."),
-    "corrective_action.answered": N_("The factory answered a corrective action."),
-    "corrective_action.verified": N_("%(actor)s verified a corrective action."),
-    "corrective_action.closed": N_("A corrective action was closed."),
-    "packing_list.submitted": N_("The factory submitted a packing list."),
-    "packing_list.contents": N_("The factory submitted the contents of a packing list."),
-    "packing_list.accepted": N_("%(actor)s accepted a packing list."),
-    "packing_list.returned": N_("%(actor)s returned a packing list to the factory."),
+    "corrective_action.requested": N_("A corrective action was requested from the factory for %(subject)s."),
+    "corrective_action.answered": N_("The factory answered the corrective action for %(subject)s."),
+    "corrective_action.verified": N_("%(actor)s verified the corrective action for %(subject)s."),
+    "corrective_action.closed": N_("The corrective action for %(subject)s was closed."),
+    "packing_list.submitted": N_("The factory submitted the packing list of %(subject)s."),
+    "packing_list.contents": N_("The factory submitted the contents of the packing list of %(subject)s."),
+    "packing_list.accepted": N_("%(actor)s accepted the packing list of %(subject)s."),
+    "packing_list.returned": N_("%(actor)s returned the packing list of %(subject)s to the factory."),
     "shipment.created": N_("%(actor)s created shipment %(subject)s."),
     "shipment.updated": N_("%(actor)s changed shipment %(subject)s."),
     "shipment.documents_generated": N_("%(actor)s generated the documents of shipment %(subject)s."),
-    "revision_change.opened": N_("A new revision of the specification was issued while this order runs."),
-    "revision_change.acknowledged": N_("The factory acknowledged the new revision of the specification."),
+    "revision_change.opened": N_(
+        "A new revision of the specification was issued while production order %(subject)s runs."
+    ),
+    "revision_change.acknowledged": N_(
+        "The factory acknowledged the new revision of the specification for production order %(subject)s."
+    ),
     "condition.escalated": N_("A problem is still open and was escalated."),
     "condition.resolved": N_("%(actor)s resolved a problem."),
 }
