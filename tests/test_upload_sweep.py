@@ -12,9 +12,10 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from makeready.db.types import utcnow
-from makeready.projects.sweep import ABANDONED_AFTER, sweep_abandoned_uploads
+from makeready.projects.sweep import ABANDONED_AFTER, CACHE_KEPT, sweep_abandoned_uploads
 from makeready.settings import StorageSettings
 from makeready.storage import Storage
+from makeready.storage.keys import cache_key, is_cache_key, parse_key
 from makeready.storage.local import INCOMING, LocalStorage
 from makeready.storage.s3 import S3Storage
 from tests.conftest import World
@@ -121,3 +122,27 @@ async def test_s3_multipart_uploads_older_than_a_day_are_aborted(
     assert admin.list_multipart_uploads(Bucket=s3_storage.bucket).get("Uploads")
     assert await s3_storage.remove_partial_uploads(utcnow() + ABANDONED_AFTER) == 1
     assert not admin.list_multipart_uploads(Bucket=s3_storage.bucket).get("Uploads")
+
+
+async def test_cache_objects_not_written_for_30_days_are_evicted_and_nothing_else(
+    engine: AsyncEngine, world: World, storage: Storage
+) -> None:
+    """A rendered document (a cache object) is made again on request: the sweep evicts the old ones, keeps the
+    fresh ones, and never counts a cache object as an abandoned upload (no row points at it)."""
+    org_id = world.org_a.id
+    cached = cache_key(org_id, "shipping-pdf", "c" * 32, "CI-1-1.pdf")
+    assert is_cache_key(cached)
+    assert parse_key(cached) is None
+    assert not is_cache_key(f"org/{org_id}/image/{'d' * 32}/photo.png")  # an upload is not a cache object
+    await storage.put(cached, b"%PDF-1.7", content_type="application/pdf")
+
+    # a day on, an abandoned upload would go: the cache object stays
+    report = await sweep_abandoned_uploads(
+        engine, storage, now=utcnow() + ABANDONED_AFTER + timedelta(hours=1)
+    )
+    assert (report.deleted, report.evicted) == ([], 0)
+    assert cached in await keys(storage)
+
+    report = await sweep_abandoned_uploads(engine, storage, now=utcnow() + CACHE_KEPT + timedelta(hours=1))
+    assert report.evicted == 1
+    assert cached not in await keys(storage)

@@ -6,7 +6,8 @@ bucket or media folder a page at a time, asks the key owners (`projects.files.ke
 photo thumbnails, spec PDFs) in one short transaction per page which keys are stored files, and deletes the rest in
 one batch per page. Only keys we generate for uploads (`storage.keys.parse_key`) are ever considered, and only when
 older than `ABANDONED_AFTER`, so an upload in progress or a file being recorded right now is never touched.
-Partial uploads (local `.incoming` files, S3 multipart uploads) older than that are discarded too.
+Partial uploads (local `.incoming` files, S3 multipart uploads) older than that are discarded too, and cache objects
+(`storage.keys.is_cache_key`: rendered documents, made again on request) not written for `CACHE_KEPT` are evicted.
 """
 
 from __future__ import annotations
@@ -25,13 +26,14 @@ from makeready.jobs.registry import job, periodic
 from makeready.projects.files import keys_in_use
 from makeready.settings import Settings
 from makeready.storage import Storage, get_storage
-from makeready.storage.keys import parse_key
+from makeready.storage.keys import is_cache_key, parse_key
 
 log = logging.getLogger("makeready.storage")
 
 SWEEP_JOB = "sweep_abandoned_uploads"
 SWEEP_EVERY = 6 * 3600.0
 ABANDONED_AFTER = timedelta(days=1)
+CACHE_KEPT = timedelta(days=30)
 PAGE_SIZE = 500
 PREFIX = "org/"
 
@@ -41,6 +43,8 @@ class SweepReport:
     listed: int = 0
     deleted: list[str] | None = None
     partials: int = 0
+    evicted: int = 0
+    """Cache objects older than CACHE_KEPT removed."""
 
     def __post_init__(self) -> None:
         if self.deleted is None:
@@ -54,12 +58,18 @@ async def sweep_abandoned_uploads(
     now: datetime | None = None,
     page_size: int = PAGE_SIZE,
 ) -> SweepReport:
-    """Remove the objects no row points at that are older than ABANDONED_AFTER, a page at a time."""
+    """Remove the objects no row points at that are older than ABANDONED_AFTER, and the cache objects older than
+    CACHE_KEPT, a page at a time."""
     cutoff = (now or utcnow()) - ABANDONED_AFTER
+    cache_cutoff = (now or utcnow()) - CACHE_KEPT
     report = SweepReport()
     deleted: list[str] = []
     async for page in storage.list_objects(PREFIX, page_size=page_size):
         report.listed += len(page)
+        stale = [item.key for item in page if item.modified < cache_cutoff and is_cache_key(item.key)]
+        if stale:
+            await storage.delete_many(stale)
+            report.evicted += len(stale)
         candidates = [item.key for item in page if item.modified < cutoff and parse_key(item.key) is not None]
         if not candidates:
             continue
@@ -78,13 +88,17 @@ async def sweep_abandoned_uploads(
 async def sweep_job(ctx: dict[str, Any]) -> str:
     settings: Settings = ctx["settings"]
     report = await sweep_abandoned_uploads(get_engine(settings.db.url), get_storage())
-    if report.deleted or report.partials:
+    if report.deleted or report.partials or report.evicted:
         log.info(
-            "abandoned uploads removed: %d object(s), %d partial upload(s)",
+            "abandoned uploads removed: %d object(s), %d partial upload(s); %d cache object(s) evicted",
             len(report.deleted or []),
             report.partials,
+            report.evicted,
         )
-    return f"listed {report.listed}, deleted {len(report.deleted or [])}, partial uploads {report.partials}"
+    return (
+        f"listed {report.listed}, deleted {len(report.deleted or [])}, partial uploads {report.partials},"
+        f" cache evicted {report.evicted}"
+    )
 
 
 periodic(SWEEP_JOB, every=SWEEP_EVERY)

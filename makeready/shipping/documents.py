@@ -10,8 +10,9 @@ A PDF takes 1.5-6 s to render, so `cached_pdf` keeps it in storage, like the spe
 keyed by a sha256 of everything that goes into it (`pdf_inputs`: the frozen data, the kind, the language order, the
 templates and the catalogs): the first request renders and stores it, later ones read the stored bytes. Generating
 the documents again (after a packing list or the shipment's terms changed) freezes new data, hence a new key; a
-changed template or translation makes new keys too. The objects live under org/<id>/shipping-pdf/, a kind the
-sweep of abandoned uploads never considers (`storage.keys.parse_key`), so they need no row pointing at them.
+changed template or translation makes new keys too. The objects are cache objects (`storage.keys.cache_key`,
+org/<id>/cache/shipping-pdf/<hash>/<name>): no row points at them, and the periodic sweep evicts those not written
+for 30 days (superseded copies go; a document still wanted is rendered again by its next request).
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from makeready.specs.content import parse as parse_content
 from makeready.specs.documents import MAX_PDF_BYTES, PDF_TYPE, catalog_version
 from makeready.specs.models import SpecRevision
 from makeready.storage import get_storage
-from makeready.storage.keys import safe_name
+from makeready.storage.keys import cache_key
 from makeready.suppliers.models import Supplier
 
 log = logging.getLogger("makeready.shipping")
@@ -206,7 +207,7 @@ def pdf_key(document: ShipmentDocument, languages: tuple[str, str]) -> str:
         pdf_inputs(document, languages), sort_keys=True, separators=(",", ":"), ensure_ascii=False
     )
     digest = hashlib.sha256(body.encode()).hexdigest()
-    return f"org/{document.org_id}/shipping-pdf/{digest[:32]}/{safe_name(download_name(document))}"
+    return cache_key(document.org_id, "shipping-pdf", digest[:32], download_name(document))
 
 
 async def cached_pdf(document: ShipmentDocument, *, languages: tuple[str, str]) -> bytes:

@@ -16,6 +16,14 @@ from makeready.storage.base import check_key
 KINDS = ("design", "image", "document")
 MAX_NAME = 120
 
+CACHE = "cache"
+"""Derived objects we can make again (a rendered document): `org/<org_id>/cache/<family>/<digest>/<name>`. The
+sweep evicts those not written for `projects.sweep.CACHE_KEPT`; the next request renders them again."""
+
+_CACHE_KEY = re.compile(
+    r"org/[1-9][0-9]{0,17}/cache/[a-z][a-z0-9-]{0,39}/[0-9a-f]{16,64}/[A-Za-z0-9_-][A-Za-z0-9._-]{0,119}"
+)
+
 _KEY = re.compile(
     r"org/(?P<org_id>[1-9][0-9]{0,17})/(?P<kind>[a-z]+)/(?P<uid>[0-9a-f]{32})/"
     r"(?P<name>[A-Za-z0-9_-][A-Za-z0-9._-]{0,119})"
@@ -65,3 +73,13 @@ def sibling_key(key: str) -> str:
     if parsed is None:
         raise ValueError("not a generated key")
     return f"org/{parsed.org_id}/{parsed.kind}/{uuid.uuid4().hex}/{parsed.name}"
+
+
+def cache_key(org_id: int, family: str, digest: str, filename: str) -> str:
+    """The key of a derived object of `org_id`, named by a digest of everything it was made from."""
+    return check_key(f"org/{int(org_id)}/{CACHE}/{family}/{digest}/{safe_name(filename)}")
+
+
+def is_cache_key(key: str) -> bool:
+    """Whether the key names a derived object (made by `cache_key`), which may be evicted and made again."""
+    return _CACHE_KEY.fullmatch(key or "") is not None
