@@ -56,7 +56,9 @@ def renders(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 async def _cached(org_id: int) -> set[str]:
     return {
-        obj.key async for page in get_storage().list_objects(f"org/{org_id}/cache/shipping-pdf/") for obj in page
+        obj.key
+        async for page in get_storage().list_objects(f"org/{org_id}/cache/shipping-pdf/")
+        for obj in page
     }
 
 
