@@ -18,6 +18,7 @@ from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backoffice.access import Failed, Staff, provide_staff, refused_page, typed_values
+from backoffice.form_values import form_text, form_version, page_after
 from makeready import urls
 from makeready.billing import money
 from makeready.budget import entries, summary
@@ -39,29 +40,13 @@ TABLES = ("summary", "lines")
 
 
 def page_url(project_id: int, *, done: str = "", anchor: str = "") -> str:
-    url = urls.coordinator_budget(project_id)
-    if done:
-        url += f"?done={done}"
-    return url + (f"#{anchor}" if anchor else "")
-
-
-def _text(form: FormMultiDict, key: str) -> str:
-    value = form.get(key)
-    return value.strip() if isinstance(value, str) else ""
-
-
-def _version(form: FormMultiDict) -> int | None:
-    text = _text(form, "version")
-    if not text:
-        return None
-    try:
-        return int(text)
-    except ValueError:
-        raise ValidationFailed(_("Some of the values sent are not valid."), field="version") from None
+    return page_after(urls.coordinator_budget(project_id), done=done, anchor=anchor)
 
 
 def _entry_data(form: FormMultiDict) -> dict[str, Any]:
-    return {name: _text(form, name) for name in ("category", "kind", "amount", "currency", "rate", "note")}
+    return {
+        name: form_text(form, name) for name in ("category", "kind", "amount", "currency", "rate", "note")
+    }
 
 
 async def budget_context(
@@ -194,7 +179,7 @@ class BudgetPages(Controller):
                 actor=staff.user,
                 entry_id=entry_id,
                 data=_entry_data(form),
-                expected_version=_version(form),
+                expected_version=form_version(form),
             )
 
         return await self._act(
@@ -218,8 +203,8 @@ class BudgetPages(Controller):
                 db,
                 actor=staff.user,
                 entry_id=entry_id,
-                reason=_text(form, "reason"),
-                expected_version=_version(form),
+                reason=form_text(form, "reason"),
+                expected_version=form_version(form),
             )
 
         return await self._act(
@@ -241,9 +226,9 @@ class BudgetPages(Controller):
                 db,
                 actor=staff.user,
                 project_id=project_id,
-                currency=_text(form, "currency"),
-                rate=_text(form, "rate"),
-                expected_version=_version(form),
+                currency=form_text(form, "currency"),
+                rate=form_text(form, "rate"),
+                expected_version=form_version(form),
             )
 
         return await self._act(request, db, staff, project_id, key="rates", done="rate", write=write)

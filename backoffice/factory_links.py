@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backoffice.access import Failed, Staff, form_values, provide_staff, refused_page
+from backoffice.form_values import page_after
 from makeready import factory_links as factory
 from makeready import urls
 from makeready.accounts.models import User
@@ -43,10 +44,7 @@ SECRET_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 
 
 def page_url(project_id: int, *, done: str = "", anchor: str = "") -> str:
-    url = urls.factory_links(project_id)
-    if done:
-        url += f"?done={done}"
-    return url + (f"#{anchor}" if anchor else "")
+    return page_after(urls.factory_links(project_id), done=done, anchor=anchor)
 
 
 def _text(form: FormMultiDict, key: str) -> str:

@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backoffice.access import Failed, Staff, provide_staff, refused_page, typed_values
+from backoffice.form_values import form_text, form_version, page_after
 from makeready import i18n, urls
 from makeready.errors import DomainError, NotFound, ValidationFailed
 from makeready.i18n import N_, _
@@ -60,29 +61,11 @@ TERM_FIELDS = (
 
 
 def page_url(project_id: int, *, done: str = "", anchor: str = "") -> str:
-    url = urls.coordinator_shipping(project_id)
-    if done:
-        url += f"?done={done}"
-    return url + (f"#{anchor}" if anchor else "")
-
-
-def _text(form: FormMultiDict, key: str) -> str:
-    value = form.get(key)
-    return value.strip() if isinstance(value, str) else ""
-
-
-def _version(form: FormMultiDict) -> int | None:
-    text = _text(form, "version")
-    if not text:
-        return None
-    try:
-        return int(text)
-    except ValueError:
-        raise ValidationFailed(_("Some of the values sent are not valid."), field="version") from None
+    return page_after(urls.coordinator_shipping(project_id), done=done, anchor=anchor)
 
 
 def _terms(form: FormMultiDict) -> dict[str, Any]:
-    return {name: _text(form, name) for name in TERM_FIELDS if name in form}
+    return {name: form_text(form, name) for name in TERM_FIELDS if name in form}
 
 
 async def shipping_context(
@@ -232,7 +215,7 @@ class ShippingPages(Controller):
         async def write(form: FormMultiDict) -> None:
             await self._own_packing(db, project_id, packing_id)
             await packing.accept_packing_list(
-                db, actor=staff.user, packing_id=packing_id, expected_version=_version(form)
+                db, actor=staff.user, packing_id=packing_id, expected_version=form_version(form)
             )
 
         return await self._act(
@@ -256,8 +239,8 @@ class ShippingPages(Controller):
                 db,
                 actor=staff.user,
                 packing_id=packing_id,
-                reason=_text(form, "reason"),
-                expected_version=_version(form),
+                reason=form_text(form, "reason"),
+                expected_version=form_version(form),
             )
 
         return await self._act(
@@ -281,7 +264,7 @@ class ShippingPages(Controller):
 
         async def write(form: FormMultiDict) -> None:
             try:
-                order_id = int(_text(form, "order_id"))
+                order_id = int(form_text(form, "order_id"))
             except ValueError:
                 raise ValidationFailed(_("Choose the production order."), field="order_id") from None
             order = await db.get(ProductionOrder, order_id)
@@ -311,7 +294,7 @@ class ShippingPages(Controller):
             if "lot_ids_sent" in form:
                 data["lot_ids"] = form.getall("lot_ids", [])
             await shipments.update_shipment(
-                db, actor=staff.user, shipment_id=shipment.id, data=data, expected_version=_version(form)
+                db, actor=staff.user, shipment_id=shipment.id, data=data, expected_version=form_version(form)
             )
 
         return await self._act(
@@ -332,7 +315,7 @@ class ShippingPages(Controller):
         async def write(form: FormMultiDict) -> None:
             shipment = await _project_shipment(db, project_id, shipment_id)
             await shipments.generate_documents(
-                db, actor=staff.user, shipment_id=shipment.id, expected_version=_version(form)
+                db, actor=staff.user, shipment_id=shipment.id, expected_version=form_version(form)
             )
 
         return await self._act(
@@ -356,8 +339,8 @@ class ShippingPages(Controller):
                 db,
                 actor=staff.user,
                 shipment_id=shipment.id,
-                override_reason=_text(form, "override_reason"),
-                expected_version=_version(form),
+                override_reason=form_text(form, "override_reason"),
+                expected_version=form_version(form),
             )
 
         return await self._act(
@@ -378,7 +361,7 @@ class ShippingPages(Controller):
         async def write(form: FormMultiDict) -> None:
             shipment = await _project_shipment(db, project_id, shipment_id)
             await shipments.ship_shipment(
-                db, actor=staff.user, shipment_id=shipment.id, expected_version=_version(form)
+                db, actor=staff.user, shipment_id=shipment.id, expected_version=form_version(form)
             )
 
         return await self._act(
@@ -402,8 +385,8 @@ class ShippingPages(Controller):
                 db,
                 actor=staff.user,
                 shipment_id=shipment.id,
-                reason=_text(form, "reason"),
-                expected_version=_version(form),
+                reason=form_text(form, "reason"),
+                expected_version=form_version(form),
             )
 
         return await self._act(
@@ -444,9 +427,9 @@ class ShippingPages(Controller):
                 db,
                 actor=staff.user,
                 change_id=change.id,
-                from_lot=_text(form, "from_lot"),
-                reason=_text(form, "reason"),
-                expected_version=_version(form),
+                from_lot=form_text(form, "from_lot"),
+                reason=form_text(form, "reason"),
+                expected_version=form_version(form),
             )
 
         return await self._act(
@@ -465,7 +448,7 @@ class ShippingPages(Controller):
 
         async def write(form: FormMultiDict) -> None:
             try:
-                order_id = int(_text(form, "order_id"))
+                order_id = int(form_text(form, "order_id"))
             except ValueError:
                 raise ValidationFailed(_("Choose the production order."), field="order_id") from None
             order = await db.get(ProductionOrder, order_id)
@@ -474,8 +457,8 @@ class ShippingPages(Controller):
             await changes.report_deviation(
                 db,
                 order=order,
-                lot_id=_text(form, "lot_id"),
-                description=_text(form, "description"),
+                lot_id=form_text(form, "lot_id"),
+                description=form_text(form, "description"),
                 actor=staff.user,
             )
 

@@ -21,10 +21,11 @@ from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backoffice.form_values import form_version
 from backoffice.inspections import serve_photo
 from makeready import i18n
 from makeready.accounts.models import OrgRole
-from makeready.errors import DomainError, NotFound, ValidationFailed
+from makeready.errors import DomainError, NotFound
 from makeready.i18n import _
 from makeready.production.models import Lot
 from makeready.quality import holds, report
@@ -58,16 +59,6 @@ def decider_note(user: Actor, org_id: int) -> str:
 def _text(form: FormMultiDict, key: str) -> str:
     value = form.get(key)
     return value if isinstance(value, str) else ""
-
-
-def _version(form: FormMultiDict) -> int | None:
-    raw = _text(form, "version")
-    if not raw:
-        return None
-    try:
-        return int(raw)
-    except ValueError:
-        raise ValidationFailed(_("Some of the values sent are not valid."), field="version") from None
 
 
 async def _inspection_of(db: AsyncSession, project_id: int, inspection_id: int) -> Inspection:
@@ -201,7 +192,7 @@ class QualityPages(Controller):
                 concession=values["concession"],
                 remedy=values["remedy"],
                 amount=values["amount"],
-                expected_version=_version(form),
+                expected_version=form_version(form),
             )
         except DomainError as exc:
             if isinstance(exc, NotFound):

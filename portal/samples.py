@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from backoffice.form_values import form_version
 from makeready.accounts.models import OrgRole
 from makeready.errors import DomainError, NotFound, ValidationFailed
 from makeready.i18n import _
@@ -60,16 +61,6 @@ def decider_note(user: Actor, project: Project) -> str:
     if user.role_in(project.org_id) == OrgRole.viewer:
         return _("Viewers can look but not decide. Ask an owner for a member role.")
     return ""
-
-
-def _version(form: FormMultiDict) -> int | None:
-    value = form.get("version") or ""
-    if not value:
-        return None
-    try:
-        return int(value)
-    except ValueError:
-        raise ValidationFailed(_("Some of the values sent are not valid."), field="version") from None
 
 
 def _form_values(form: FormMultiDict | None) -> dict[str, Any]:
@@ -188,7 +179,7 @@ class SamplePages(Controller):
                 decision=values["decision"],
                 comment=values["comment"],
                 pinned_photo_ids=sorted(values["pins"]),
-                expected_version=_version(form),
+                expected_version=form_version(form),
             )
         except DomainError as exc:
             if not db.is_active or db.dirty or db.new:

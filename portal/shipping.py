@@ -16,30 +16,16 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backoffice.form_values import form_text, form_version
 from backoffice.shipping import document_response
 from makeready import urls
-from makeready.errors import DomainError, NotFound, ValidationFailed
+from makeready.errors import DomainError, NotFound
 from makeready.i18n import _
 from makeready.shipping import changes, documents, shipments
 from makeready.shipping.common import DEVIATION_NOT_FOUND, SHIPMENT_NOT_FOUND, load_deviation, load_shipment
 from makeready.shipping.models import Shipment
 from portal.auth import Actor, provide_user
 from portal.samples import load_project
-
-
-def _text(form: FormMultiDict, key: str) -> str:
-    value = form.get(key)
-    return value.strip() if isinstance(value, str) else ""
-
-
-def _version(form: FormMultiDict) -> int | None:
-    text = _text(form, "version")
-    if not text:
-        return None
-    try:
-        return int(text)
-    except ValueError:
-        raise ValidationFailed(_("Some of the values sent are not valid."), field="version") from None
 
 
 async def _shipment(db: AsyncSession, project_id: int, shipment_id: int) -> Shipment:
@@ -158,8 +144,8 @@ class BrandShippingPages(Controller):
                 db,
                 actor=user.user,
                 shipment_id=shipment.id,
-                note=_text(form, "note"),
-                expected_version=_version(form),
+                note=form_text(form, "note"),
+                expected_version=form_version(form),
             )
 
         return await self._write(
@@ -191,8 +177,8 @@ class BrandShippingPages(Controller):
                 db,
                 actor=user.user,
                 shipment_id=shipment.id,
-                comment=_text(form, "comment"),
-                expected_version=_version(form),
+                comment=form_text(form, "comment"),
+                expected_version=form_version(form),
             )
 
         return await self._write(
@@ -228,9 +214,9 @@ class BrandShippingPages(Controller):
                 db,
                 actor=user.user,
                 deviation_id=deviation.id,
-                decision=_text(form, "decision"),
-                comment=_text(form, "comment"),
-                expected_version=_version(form),
+                decision=form_text(form, "decision"),
+                comment=form_text(form, "comment"),
+                expected_version=form_version(form),
             )
 
         return await self._write(

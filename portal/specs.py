@@ -19,6 +19,7 @@ from litestar.response import Redirect, Template
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backoffice.form_values import form_version
 from backoffice.specs import KIND_LABELS, changes_between, columns, default_pair, parse_label
 from makeready import urls
 from makeready.accounts.models import OrgRole
@@ -103,16 +104,6 @@ async def page_context(
             }
         )
     return context
-
-
-def _version(form: FormMultiDict) -> int | None:
-    value = form.get("version") or ""
-    if not value:
-        return None
-    try:
-        return int(value)
-    except ValueError:
-        raise ValidationFailed(_("Some of the values sent are not valid."), field="version") from None
 
 
 class SpecPages(Controller):
@@ -200,7 +191,7 @@ class SpecPages(Controller):
                 actor=user.user,
                 revision_id=revision.id,
                 inputs={"comment": str(form.get("comment") or "")},
-                expected_version=_version(form),
+                expected_version=form_version(form),
             )
         except DomainError as exc:
             if not db.is_active or db.dirty or db.new:
