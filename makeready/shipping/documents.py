@@ -219,7 +219,7 @@ async def cached_pdf(document: ShipmentDocument, *, languages: tuple[str, str]) 
     try:
         return await storage.read(key, max_bytes=MAX_PDF_BYTES)
     except FileNotFoundError:
-        pass
+        pass  # not rendered for this content yet: render it below
     except Exception:
         log.warning("could not read the cached PDF %s", key, exc_info=True)
     data = await render_pdf(document, languages=languages)
