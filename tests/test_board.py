@@ -23,11 +23,12 @@ from PIL import Image
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from backoffice import board
+from backoffice import board, board_queries
 from makeready.accounts.models import User
 from makeready.audit.models import AuditEvent
 from makeready.changes.models import ChangeStatus
 from makeready.db.types import utcnow
+from makeready.projects.milestones import Health
 from makeready.projects.models import (
     Attachment,
     Milestone,
@@ -44,6 +45,7 @@ from makeready.settings import StorageSettings
 from makeready.storage import reset_storage, set_storage
 from makeready.storage.local import LocalStorage
 from makeready.suppliers.models import Quote, Supplier
+from makeready.workflow import waiting_flags
 from makeready.workflow.waiting import Party, waiting_on
 from tests.conftest import World, csrf, login
 from tests.test_backoffice_forms import people_of, sign_in
@@ -173,6 +175,53 @@ async def test_a_back_office_session_opens_the_coordinator_pages(
 
 
 # -- the board -----------------------------------------------------------------------------------------------------
+
+
+async def test_pages_follow_the_cards_order_from_the_stored_schedule(
+    engine: AsyncEngine, world: World, people: People, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The board picks a page's cards in SQL from each project's stored schedule (waiting_flags) and orders them
+    on the page by their milestones (card_health): page after page, the two agree, in every health, including a
+    project both late and at risk (it sorts by its late milestone) and one whose milestones are all done."""
+    monkeypatch.setattr(board_queries, "PAGE_SIZE", 2)
+    plans: dict[str, list[dict[str, Any]]] = {
+        "Late and at risk": [{"due_date": day(-8)}, {"due_date": day(0), "title": "Soon"}],
+        "Very late": [{"due_date": day(-6), "status": MilestoneStatus.in_progress}],
+        "Late": [{"due_date": day(-3)}],
+        "At risk": [{"due_date": day(2)}, {"due_date": day(-4), "status": MilestoneStatus.done}],
+        "Started, due soon": [{"due_date": day(1), "status": MilestoneStatus.in_progress}],
+        "On track": [{"due_date": day(30)}],
+        "All done": [{"due_date": day(-9), "status": MilestoneStatus.done}],
+        "Nothing": [],
+    }
+    projects = {}
+    for name, milestones in plans.items():
+        projects[name] = await make_project(engine, people, phase=Phase.development, name=name)
+        for position, milestone in enumerate(milestones):
+            await make_milestone(engine, projects[name], position=position, **milestone)
+    filters = board_queries.Filters(coordinator=None)
+    shown: list[board_queries.Card] = []
+    async with system(engine) as session:
+        for page in (1, 2, 3, 4):  # 8 cards, 2 a page
+            loaded = await board_queries.load_board(session, filters, day=TODAY, page=page)
+            column_of = {c.phase: c for c in loaded.columns}[Phase.development]
+            assert column_of.total == len(plans)
+            shown += column_of.cards
+        late = loaded.late
+        at_risk = loaded.at_risk
+    assert [c.project.name for c in shown] == [
+        "Late and at risk",
+        "Very late",
+        "Late",
+        "At risk",
+        "Started, due soon",
+        "On track",
+        "All done",
+        "Nothing",
+    ]
+    assert shown == sorted(shown, key=lambda c: c.sort_key)
+    assert [c.health for c in shown[:4]] == [Health.late, Health.late, Health.late, Health.at_risk]
+    assert (late, at_risk) == (3, 1)
 
 
 async def test_board_columns_and_urgency(
@@ -464,6 +513,8 @@ async def grow(engine: AsyncEngine, people: People, count: int, *, first: int) -
                     org_id=project.org_id, project_id=project.id, kind="k", title="t", owner_id=coordinator.id
                 )
             )
+            await session.flush()
+            await waiting_flags.refresh(session, [project.id])  # written without the services' events
 
 
 @pytest.mark.parametrize(

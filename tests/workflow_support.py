@@ -27,6 +27,7 @@ from makeready.feasibility.models import FeasibilityReview
 from makeready.notify.models import EmailOutbox, Notification
 from makeready.projects.models import Attachment, Milestone, MilestoneStatus, Phase, Project, Task, TaskStatus
 from makeready.samples.models import SamplePhoto, SampleRound, SampleStatus
+from makeready.workflow import waiting_flags
 
 T = TypeVar("T")
 
@@ -182,6 +183,9 @@ async def make_milestone(
             completed_at=utcnow() if status == MilestoneStatus.done else None,
         )
         session.add(milestone)
+        await session.flush()
+        # written without the services, so without their events: keep the project's stored schedule as they would
+        await waiting_flags.refresh(session, [project.id])
     return milestone
 
 

@@ -106,6 +106,11 @@ class Project(IdMixin, TenantOwned, TimestampMixin, VersionedMixin, Base):
     waiting_go_ahead: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     waiting_on_agency: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     waiting_since: Mapped[datetime | None] = mapped_column(default=None)
+    # when the open milestones fall due, kept beside the flags (waiting_flags.refresh): the board ranks a project by
+    # the health rule applied to these on the day asked (late, at risk ... are never stored)
+    open_milestones: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    next_due: Mapped[date | None] = mapped_column(Date, default=None)
+    next_planned_due: Mapped[date | None] = mapped_column(Date, default=None)
 
     org: Mapped[Organization] = relationship(lazy="raise")
     coordinator: Mapped[User | None] = relationship(foreign_keys=[coordinator_id], lazy="raise")

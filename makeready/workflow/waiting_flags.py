@@ -1,26 +1,30 @@
-"""What each project waits on, kept on the project (`projects.waiting_*`), so that pages sort and count by it
-without computing it per request.
+"""What each project waits on and when its open milestones fall due, kept on the project (`projects.waiting_*`,
+`projects.next_due`, `next_planned_due`, `open_milestones`), so that pages sort and count by it without computing it
+per request.
 
-The rule is `makeready.workflow.waiting.waiting_for`, the only one: `summarize` reduces its items to the stored
-columns, `refresh` recomputes them for the projects an event touched (a bus rule on every event that can change
-what a project waits on, in the event's transaction), and `rebuild_in_batches` recomputes every project, a batch
-per short transaction (`makeready waiting rebuild`, after the migration that added the columns, or to repair).
+The waiting rule is `makeready.workflow.waiting.waiting_for`, the only one: `summarize` reduces its items to the
+stored columns. The schedule columns are the inputs of the milestone health rule the board ranks by
+(`makeready.projects.milestones.health`: late and at risk depend on the day, so the day's rank is derived from the
+stored dates in the query, never stored). `refresh` recomputes both for the projects an event touched (a bus rule on
+every event that can change them, in the event's transaction), and `rebuild_in_batches` recomputes every project, a
+batch per short transaction (`makeready waiting rebuild`, after a bulk load that bypassed the services, or to
+repair).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import date, datetime
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import Select, Table, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from makeready.db.session import unit_of_work
 from makeready.db.tenancy import Scope, get_scope, set_scope
 from makeready.kernel.bus import Event, Rule
-from makeready.projects.models import Phase, Project
+from makeready.projects.models import Milestone, MilestoneStatus, Phase, Project
 from makeready.workflow.waiting import Party, Waiting, waiting_for
 
 CLOSED_PHASES = (Phase.delivered, Phase.cancelled)
@@ -38,9 +42,17 @@ class Flags:
     on_agency: int = 0
     since: datetime | None = None
     """The oldest dated thing the brand has to do."""
+    open_milestones: int = 0
+    next_due: date | None = None
+    """The earliest due date of the open (not done) milestones."""
+    next_planned_due: date | None = None
+    """The earliest due date of the milestones not started."""
 
     def values(self) -> dict[str, object]:
         return {
+            "open_milestones": self.open_milestones,
+            "next_due": self.next_due,
+            "next_planned_due": self.next_planned_due,
             "waiting_on_brand": self.on_brand,
             "waiting_questions": self.questions,
             "waiting_sample_decisions": self.sample_decisions,
@@ -58,6 +70,9 @@ class Flags:
             go_ahead=project.waiting_go_ahead,
             on_agency=project.waiting_on_agency,
             since=project.waiting_since,
+            open_milestones=project.open_milestones,
+            next_due=project.next_due,
+            next_planned_due=project.next_planned_due,
         )
 
 
@@ -79,10 +94,41 @@ def summarize(project: Project, items: Sequence[Waiting]) -> Flags:
     )
 
 
+def schedule_of_projects() -> Select[int, int, date | None, date | None]:
+    """Per project with open milestones: how many, the earliest due date of them and of those not started."""
+    return (
+        select(
+            Milestone.project_id,
+            func.count(Milestone.id),
+            func.min(Milestone.due_date),
+            func.min(case((Milestone.status == MilestoneStatus.planned, Milestone.due_date))),
+        )
+        .where(Milestone.status != MilestoneStatus.done)
+        .group_by(Milestone.project_id)
+    )
+
+
 async def computed(session: AsyncSession, projects: Sequence[Project]) -> dict[int, Flags]:
-    """What the columns should hold for these projects (the rule, recomputed; 6 statements)."""
+    """What the columns should hold for these projects (the rules, recomputed; 7 statements)."""
     items = await waiting_for(session, projects)
-    return {project.id: summarize(project, items[project.id]) for project in projects}
+    schedules = {
+        project_id: (int(count), due, planned)
+        for project_id, count, due, planned in (
+            await session.execute(
+                schedule_of_projects().where(Milestone.project_id.in_([p.id for p in projects]))
+            )
+        ).all()
+    }
+    flags = {}
+    for project in projects:
+        count, due, planned = schedules.get(project.id, (0, None, None))
+        flags[project.id] = replace(
+            summarize(project, items[project.id]),
+            open_milestones=count,
+            next_due=due,
+            next_planned_due=planned,
+        )
+    return flags
 
 
 async def refresh(session: AsyncSession, project_ids: Iterable[int]) -> int:
