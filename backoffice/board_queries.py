@@ -24,6 +24,7 @@ from makeready.accounts.models import Organization, User
 from makeready.conditions import kinds as condition_kinds
 from makeready.conditions.models import Condition, ConditionStatus
 from makeready.conditions.service import unresolved_for
+from makeready.db.counting import capped_count
 from makeready.db.types import utcnow
 from makeready.i18n import _, ngettext
 from makeready.projects.milestones import RISK_WINDOW_DAYS, Health, milestone_health
@@ -38,6 +39,8 @@ PAGE_SIZE = 25
 """Cards per column (a column with more has a "more" link to the next page), rows per list of "my work"."""
 MAX_PAGE = 100
 """The deepest page offered (offset paging): beyond it, filter."""
+COUNT_CAP = MAX_PAGE * PAGE_SIZE
+""""My work" counts each list up to this many rows (all its pages can show), then says "2500+" (`capped_count`)."""
 
 
 def today() -> date:
@@ -513,6 +516,11 @@ class Work:
     pages: int = 1
     totals: dict[str, int] = field(default_factory=dict)
 
+    def total(self, name: str) -> str:
+        """A list's total as the page shows it: counted up to COUNT_CAP, then "2500+"."""
+        count = self.totals.get(name, 0)
+        return f"{COUNT_CAP}+" if count > COUNT_CAP else str(count)
+
     def url(self, page: int) -> str:
         query = f"?user={self.person.id}" + (f"&page={page}" if page > 1 else "")
         return "/coordinator/work" + query
@@ -531,7 +539,8 @@ def _live_project() -> Any:
 
 
 async def load_work(db: AsyncSession, person: User, *, me: User, day: date, page: int = 1) -> Work:
-    """One page of each list (the same page number for the three), with their totals. Six statements."""
+    """One page of each list (the same page number for the three), with their totals (counted up to COUNT_CAP).
+    Six statements."""
     mine_milestone = and_(
         Milestone.owner_id == person.id, Milestone.status != MilestoneStatus.done, _live_project()
     )
@@ -547,9 +556,10 @@ async def load_work(db: AsyncSession, person: User, *, me: User, day: date, page
     )
 
     def counted(model: Any, where: Any) -> Any:
-        return (
-            select(func.count()).select_from(model).join(Project, Project.id == model.project_id).where(where)
-        ).scalar_subquery()
+        return capped_count(
+            select(literal(1)).select_from(model).join(Project, Project.id == model.project_id).where(where),
+            COUNT_CAP,
+        )
 
     totals_row = (
         await db.execute(
@@ -561,7 +571,7 @@ async def load_work(db: AsyncSession, person: User, *, me: User, day: date, page
         )
     ).one()
     totals = {"milestones": int(totals_row[0]), "tasks": int(totals_row[1]), "questions": int(totals_row[2])}
-    pages = max([1, *((n + PAGE_SIZE - 1) // PAGE_SIZE for n in totals.values())])
+    pages = max([1, *((min(n, COUNT_CAP) + PAGE_SIZE - 1) // PAGE_SIZE for n in totals.values())])
     page = min(clamp_page(page), pages)
     first = (page - 1) * PAGE_SIZE
 

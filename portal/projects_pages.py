@@ -36,6 +36,8 @@ from portal.auth import Actor, provide_user
 from portal.bounds import PageNumber
 
 PAGE_SIZE = 25
+MAX_DASHBOARD_PAGES = overview.COUNT_CAP // PAGE_SIZE
+"""The dashboard's deepest page: it counts projects up to this many pages' worth, then says "or more"."""
 WRITERS = frozenset({OrgRole.owner, OrgRole.member})
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
@@ -117,7 +119,13 @@ class ProjectPages(Controller):
         page: PageNumber = 1,
     ) -> Template:
         """Every project the caller can see: those waiting on the brand first, then the rest."""
-        rows, total, waiting = await overview.dashboard(db, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+        page = min(
+            page, MAX_DASHBOARD_PAGES
+        )  # deeper offsets would walk the index; the count stops there too
+        cap = MAX_DASHBOARD_PAGES * PAGE_SIZE
+        rows, total, waiting = await overview.dashboard(
+            db, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE, cap=cap
+        )
         return Template(
             "portal/dashboard.html",
             context={
@@ -127,7 +135,8 @@ class ProjectPages(Controller):
                 "waiting_total": waiting,
                 "today": utcnow().date(),
                 "page": page,
-                "pages": max(1, -(-total // PAGE_SIZE)),
+                "pages": max(1, -(-min(total, cap) // PAGE_SIZE)),
+                "more_pages": total > cap,
                 "total": total,
                 "can_submit": can_submit(user),
                 "locale": get_locale(),

@@ -15,6 +15,7 @@ from backoffice import board_queries
 from makeready.conditions.service import raise_condition
 from makeready.projects.models import Phase
 from makeready.workflow.escalation import AT_RISK, LATE
+from portal import projects_pages
 from tests.conftest import World, login
 from tests.test_backoffice_forms import people_of
 from tests.test_board import TODAY, card, column, grow
@@ -194,3 +195,37 @@ async def test_statements_of_a_later_page_do_not_grow_with_the_agency(
     assert "Page 2 of" in response.text
     assert len(small) == len(large), "\n".join(large)
     check_baseline(page, engine.dialect.name, large)
+
+
+async def test_counts_stop_at_what_the_pages_can_show(
+    client: Client,
+    engine: AsyncEngine,
+    world: World,
+    people: People,
+    small_pages: int,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """ "My work" and the dashboard count their rows only up to the rows their pages can show (capped_count):
+    past it they say "5+" or "or more", and a page past the last shown answers the last one."""
+    await grow(engine, people, 8, first=1)  # 8 projects, 8 open milestones owned by people.coordinator
+    monkeypatch.setattr(board_queries, "COUNT_CAP", 5)
+    await login(client, world.coordinator.email)
+    work = (await client.get("/coordinator/work")).text
+    assert '<span class="muted">5+</span>' in work.split('id="milestones"', 1)[1]
+    assert "Page 1 of 2" in work  # 5 counted, 3 a page
+    monkeypatch.setattr(board_queries, "COUNT_CAP", 8)
+    work = (await client.get("/coordinator/work")).text
+    assert (
+        '<span class="muted">8</span>' in work.split('id="milestones"', 1)[1]
+    )  # the cap reached, not passed
+    assert "Page 1 of 3" in work
+
+    monkeypatch.setattr(projects_pages, "PAGE_SIZE", 2)
+    monkeypatch.setattr(projects_pages, "MAX_DASHBOARD_PAGES", 2)  # counts up to 4 projects, of 8 or more
+    dashboard = (await client.get("/")).text
+    assert "Page 1 of 2 or more" in dashboard
+    deep = (await client.get("/?page=40")).text
+    assert "Page 2 of 2 or more" in deep
+    assert len(re.findall(r'href="/coordinator/projects/\d+"|href="/projects/\d+"', deep)) >= 2
+    monkeypatch.setattr(projects_pages, "MAX_DASHBOARD_PAGES", 100)
+    assert "or more" not in (await client.get("/")).text

@@ -10,16 +10,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import case, exists, func, literal, select
+from sqlalchemy import exists, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from makeready.accounts.models import User
+from makeready.db.counting import capped_count
 from makeready.projects.models import Attachment, Milestone, MilestoneStatus, Project, Question
 from makeready.projects.service import _is_next_open_milestone
 from makeready.samples.models import SamplePhoto
 
 # --- the dashboard ----------------------------------------------------------------------------------------------
+
+COUNT_CAP = 2_500
+"""The dashboard counts projects up to this many (100 pages of 25), then knows only that there are more."""
 
 
 @dataclass(frozen=True)
@@ -41,19 +45,25 @@ class DashboardRow:
 
 
 async def dashboard(
-    session: AsyncSession, *, offset: int = 0, limit: int = 25
+    session: AsyncSession, *, offset: int = 0, limit: int = 25, cap: int = COUNT_CAP
 ) -> tuple[list[DashboardRow], int, int]:
     """The scope's projects, those waiting on the brand first, then the rest, each newest first. What waits on
     the brand is read from the project's columns that makeready.workflow.waiting_flags keeps from the one waiting
     rule (an index orders by them).
 
-    Returns (rows of the page, total projects, how many are waiting on the brand). Two statements plus the next
-    open milestone of the page's projects (one more), whatever the number of projects.
+    Returns (rows of the page, total projects, how many are waiting on the brand), both counted up to `cap` + 1
+    (`capped_count`: a staff dashboard at 100,000 projects reads 2,501 rows to count, not every project). Two
+    statements plus the next open milestone of the page's projects (one more), whatever the number of projects.
     """
-    waiting = case((Project.waiting_on_brand, literal(1)), else_=literal(0))
     live = Project.archived_at.is_(None)
+    one = select(literal(1))
     totals = (
-        await session.execute(select(func.count(), func.coalesce(func.sum(waiting), 0)).where(live))
+        await session.execute(
+            select(
+                capped_count(one.where(live), cap),
+                capped_count(one.where(live, Project.waiting_on_brand.is_(True)), cap),
+            )
+        )
     ).one()
     result = await session.scalars(
         select(Project)
