@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, Select, and_, case, exists, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -159,8 +159,8 @@ class Board:
     columns: list[Column]
     filters: Filters
     coordinators: list[User]
-    clients: list[Organization]
-    suppliers: list[Supplier]
+    clients: list[ClientChoice]
+    suppliers: list[SupplierChoice]
     today: date
     page: int = 1
     pages: int = 1
@@ -395,17 +395,40 @@ async def load_board(db: AsyncSession, filters: Filters, *, day: date, page: int
     )
 
 
-async def filter_choices(db: AsyncSession) -> tuple[list[User], list[Organization], list[Supplier]]:
+class ClientChoice(NamedTuple):
+    id: int
+    name: str
+
+
+class SupplierChoice(NamedTuple):
+    id: int
+    name_en: str
+    name_zh: str
+
+
+async def filter_choices(
+    db: AsyncSession,
+) -> tuple[list[User], list[ClientChoice], list[SupplierChoice]]:
+    """The filters' choices: the active staff, and the clients and suppliers as (id, names) only: an agency has a
+    thousand clients, and loading each as an entity cost the board more than its cards' projects."""
     staff = await db.scalars(
         select(User).where(User.is_staff.is_(True), User.is_active.is_(True)).order_by(User.name, User.email)
     )
-    clients = await db.scalars(
-        select(Organization).where(Organization.archived_at.is_(None)).order_by(Organization.name)
+    clients = await db.execute(
+        select(Organization.id, Organization.name)
+        .where(Organization.archived_at.is_(None))
+        .order_by(Organization.name)
     )
-    suppliers = await db.scalars(
-        select(Supplier).where(Supplier.archived_at.is_(None)).order_by(Supplier.name_en)
+    suppliers = await db.execute(
+        select(Supplier.id, Supplier.name_en, Supplier.name_zh)
+        .where(Supplier.archived_at.is_(None))
+        .order_by(Supplier.name_en)
     )
-    return list(staff.all()), list(clients.all()), list(suppliers.all())
+    return (
+        list(staff.all()),
+        [ClientChoice(*row) for row in clients.all()],
+        [SupplierChoice(*row) for row in suppliers.all()],
+    )
 
 
 async def _people(

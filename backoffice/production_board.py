@@ -21,7 +21,7 @@ from sqlalchemy import Select, and_, case, exists, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
-from backoffice.board_queries import filter_choices
+from backoffice.board_queries import ClientChoice, SupplierChoice, filter_choices
 from makeready.accounts.models import Organization, User
 from makeready.conditions import kinds as condition_kinds
 from makeready.conditions.models import Condition, ConditionStatus
@@ -140,8 +140,8 @@ class ProductionBoard:
     columns: list[Column]
     filters: BoardFilters
     coordinators: list[User]
-    clients: list[Organization]
-    suppliers: list[Supplier]
+    clients: list[ClientChoice]
+    suppliers: list[SupplierChoice]
     today: date
     page: int = 1
     pages: int = 1

@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import Select, and_, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backoffice.board_queries import filter_choices
+from backoffice.board_queries import ClientChoice, SupplierChoice, filter_choices
 from makeready.accounts.models import Organization, User
 from makeready.db.types import utcnow
 from makeready.production.lots import produced_step_of
@@ -145,8 +145,8 @@ class Schedule:
     factories: list[FactoryRow]
     filters: ScheduleFilters
     coordinators: list[User]
-    clients: list[Organization]
-    suppliers: list[Supplier]
+    clients: list[ClientChoice]
+    suppliers: list[SupplierChoice]
     today: date
     page: int
     pages: int
