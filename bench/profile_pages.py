@@ -225,8 +225,23 @@ def main(argv: list[str] | None = None) -> int:
         help="postgresql://postgres@127.0.0.1:5432/NAME: profile on a new PostgreSQL database NAME (dropped after) "
         "instead of a temporary SQLite file",
     )
+    parser.add_argument(
+        "--existing",
+        default="",
+        help="postgresql+asyncpg://postgres@127.0.0.1:5432/NAME: profile an existing database with the demo in it "
+        "(a scale benchmark's, kept with `bench/scale.py --keep`), left as it is",
+    )
     args = parser.parse_args(argv)
     workdir = Path(tempfile.mkdtemp(prefix="makeready-profile-"))
+    if args.existing:
+        env = app_env(args.existing, workdir)
+        env["JOBS_PERIODIC"] = "false"
+        os.environ.update(env)
+        try:
+            asyncio.run(run(args, "/healthz"))
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+        return 0
     database = prepare_database(args.database_url or None, workdir)
     try:
         url = database.url
