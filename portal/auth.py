@@ -147,6 +147,7 @@ async def _resolve(request: Request, db: AsyncSession) -> Actor | None:
     set_scope(db, Scope.system())  # identity lookups read the users table itself
     header = request.headers.get("authorization", "")
     user: User | None = None
+    memberships: list[Membership] | None = None
     via_token = False
     if header:
         scheme, _sep, token = header.partition(" ")
@@ -166,6 +167,9 @@ async def _resolve(request: Request, db: AsyncSession) -> Actor | None:
                 request.clear_session()
                 raise SessionExpired(_("Your session has expired. Please log in again."))
             user = await sessions.user_for(db, session_id=str(session.get("sid") or ""), user_id=int(uid))
+            if user is not None:
+                # loaded with the user (one statement fewer per request), in memberships_of's order
+                memberships = sorted(user.memberships, key=lambda m: m.id)
             if user is None:
                 # logged out, signed out by a password change or an admin, or deactivated: the cookie is dead
                 request.clear_session()
@@ -187,7 +191,8 @@ async def _resolve(request: Request, db: AsyncSession) -> Actor | None:
     if user is None:
         set_scope(db, Scope.anonymous())
         return None
-    memberships = await accounts.memberships_of(db, user.id)
+    if memberships is None:
+        memberships = await accounts.memberships_of(db, user.id)
     actor = Actor(user=user, memberships=memberships, via_token=via_token)
     set_scope(db, actor.scope)
     if _draws_page(request):

@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload
 
 from makeready.accounts.admin_sessions import AdminSession
 from makeready.accounts.models import ApiToken, PortalSession, User
@@ -50,12 +51,15 @@ async def forget_expired(db: AsyncSession, *, user_id: int, older_than: datetime
 
 
 async def user_for(db: AsyncSession, *, session_id: str, user_id: int) -> User | None:
-    """The active user whose live portal session this is, else None (ended, or never existed)."""
-    return await db.scalar(
+    """The active user whose live portal session this is, else None (ended, or never existed), with
+    `user.memberships` loaded by the same statement (every request needs them for its tenancy scope)."""
+    result = await db.execute(
         select(User)
         .join(PortalSession, PortalSession.user_id == User.id)
         .where(PortalSession.token_hash == _digest(session_id), User.id == user_id, User.is_active)
+        .options(joinedload(User.memberships))
     )
+    return result.unique().scalars().first()
 
 
 async def end(db: AsyncSession, *, session_id: str) -> None:
