@@ -179,10 +179,12 @@ async def get_project(session: AsyncSession, project_id: int) -> Project:
     project = await session.scalar(
         select(Project)
         .where(Project.id == project_id)
+        # the one-to-one relations joined into their parent's statement: two statements (the project, its
+        # milestones) instead of five
         .options(
-            selectinload(Project.milestones).selectinload(Milestone.owner),
-            selectinload(Project.org),
-            selectinload(Project.coordinator),
+            selectinload(Project.milestones).joinedload(Milestone.owner),
+            joinedload(Project.org),
+            joinedload(Project.coordinator),
         )
         # a list_projects earlier in this session left only the next milestone in the collection: reload it all
         .execution_options(populate_existing=True)
