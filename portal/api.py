@@ -80,7 +80,8 @@ class ProjectController(Controller):
         offset: Offset = 0,
     ) -> Page[ProjectOut]:
         """List projects, newest first."""
-        rows, total = await projects.list_projects(db, offset=offset, limit=limit)
+        # ProjectOut shows the projects' own columns: neither their organization nor their next milestone
+        rows, total = await projects.list_projects(db, offset=offset, limit=limit, with_plan=False)
         return Page(items=[ProjectOut.of(p) for p in rows], total=total, limit=limit, offset=offset)
 
     @post("/", responses=WRITE_PROBLEMS)

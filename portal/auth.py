@@ -147,6 +147,8 @@ async def _resolve(request: Request, db: AsyncSession) -> Actor | None:
     set_scope(db, Scope.system())  # identity lookups read the users table itself
     header = request.headers.get("authorization", "")
     user: User | None = None
+    memberships: list[Membership] | None = None
+    unread: int | None = None
     via_token = False
     if header:
         scheme, _sep, token = header.partition(" ")
@@ -165,7 +167,18 @@ async def _resolve(request: Request, db: AsyncSession) -> Actor | None:
             if int(session.get("iat", 0)) + get_settings().app.session_hours * 3600 < clock():
                 request.clear_session()
                 raise SessionExpired(_("Your session has expired. Please log in again."))
-            user = await sessions.user_for(db, session_id=str(session.get("sid") or ""), user_id=int(uid))
+            sid, user_id = str(session.get("sid") or ""), int(uid)
+            if _draws_page(request):
+                # the header's bell: the unread count read by the same statement as the user
+                found = await sessions.user_for_with(
+                    db, session_id=sid, user_id=user_id, column=notify.unread_count_of_user()
+                )
+                user, unread = found if found is not None else (None, None)
+            else:
+                user = await sessions.user_for(db, session_id=sid, user_id=user_id)
+            if user is not None:
+                # loaded with the user (one statement fewer per request), in memberships_of's order
+                memberships = sorted(user.memberships, key=lambda m: m.id)
             if user is None:
                 # logged out, signed out by a password change or an admin, or deactivated: the cookie is dead
                 request.clear_session()
@@ -187,11 +200,12 @@ async def _resolve(request: Request, db: AsyncSession) -> Actor | None:
     if user is None:
         set_scope(db, Scope.anonymous())
         return None
-    memberships = await accounts.memberships_of(db, user.id)
+    if memberships is None:
+        memberships = await accounts.memberships_of(db, user.id)
     actor = Actor(user=user, memberships=memberships, via_token=via_token)
     set_scope(db, actor.scope)
     if _draws_page(request):
-        actor.unread_notifications = await notify.unread_count(db, user)
+        actor.unread_notifications = unread if unread is not None else await notify.unread_count(db, user)
         actor.billing_notices = await notices_for(
             db,
             owner_org_ids={m.org_id for m in memberships if m.role == OrgRole.owner},

@@ -99,7 +99,12 @@ class SecurityHeaders:
             nonlocal start
             if message["type"] == "http.response.start":
                 headers = MutableScopeHeaders.from_message(message)
-                if not admin and "text/html" in (headers.get("content-type") or ""):
+                if (
+                    not admin
+                    and "text/html" in (headers.get("content-type") or "")
+                    # a page with its own policy keeps it (add_headers): no need to read its scripts
+                    and headers.get("content-security-policy") is None
+                ):
                     start = message  # held until the body is known: its scripts' hashes go in the policy
                     return
                 self._add(headers, ADMIN_CSP if admin else portal_csp(self.storage, []))

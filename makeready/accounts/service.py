@@ -263,7 +263,14 @@ async def user_for_token(session: AsyncSession, token: str) -> User | None:
 
 
 async def memberships_of(session: AsyncSession, user_id: int) -> list[Membership]:
-    return list((await session.scalars(select(Membership).where(Membership.user_id == user_id))).all())
+    """The user's memberships, oldest first (an actor's primary organization is the first)."""
+    return list(
+        (
+            await session.scalars(
+                select(Membership).where(Membership.user_id == user_id).order_by(Membership.id)
+            )
+        ).all()
+    )
 
 
 def scope_for(user: User | None, memberships: list[Membership]) -> Scope:

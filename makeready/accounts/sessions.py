@@ -14,15 +14,19 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Select, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload
+from sqlalchemy.sql.selectable import ScalarSelect
 
 from makeready.accounts.admin_sessions import AdminSession
 from makeready.accounts.models import ApiToken, PortalSession, User
 from makeready.audit import service as audit
 from makeready.db.types import utcnow
+
+T = TypeVar("T")
 
 
 def _count(result: Any) -> int:
@@ -49,13 +53,30 @@ async def forget_expired(db: AsyncSession, *, user_id: int, older_than: datetime
     )
 
 
-async def user_for(db: AsyncSession, *, session_id: str, user_id: int) -> User | None:
-    """The active user whose live portal session this is, else None (ended, or never existed)."""
-    return await db.scalar(
+def _live_user(session_id: str, user_id: int) -> Select[User]:
+    return (
         select(User)
         .join(PortalSession, PortalSession.user_id == User.id)
         .where(PortalSession.token_hash == _digest(session_id), User.id == user_id, User.is_active)
+        .options(joinedload(User.memberships))
     )
+
+
+async def user_for(db: AsyncSession, *, session_id: str, user_id: int) -> User | None:
+    """The active user whose live portal session this is, else None (ended, or never existed), with
+    `user.memberships` loaded by the same statement (every request needs them for its tenancy scope)."""
+    result = await db.execute(_live_user(session_id, user_id))
+    return result.unique().scalars().first()
+
+
+async def user_for_with(
+    db: AsyncSession, *, session_id: str, user_id: int, column: ScalarSelect[T]
+) -> tuple[User, T] | None:
+    """`user_for`, plus `column` (a scalar subquery that may refer to `User`, e.g. a count of the user's unread
+    notifications) read by the same statement."""
+    result = await db.execute(_live_user(session_id, user_id).add_columns(column))
+    row = result.unique().first()
+    return None if row is None else (row[0], row[1])
 
 
 async def end(db: AsyncSession, *, session_id: str) -> None:

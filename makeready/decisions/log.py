@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import and_, func, select
@@ -468,6 +469,12 @@ def describe(
     )
 
 
+@cache
+def _actor() -> Any:
+    """The events' actor, aliased once: `aliased()` recomputes every column of the alias on each call."""
+    return aliased(User)
+
+
 async def page_of(
     session: AsyncSession,
     project_id: int,
@@ -482,7 +489,7 @@ async def page_of(
     The caller has loaded the project through its scope; brands see the actions in SENTENCES only.
     """
     page = max(page, 1)
-    actor = aliased(User)
+    actor = _actor()
     query = (
         select(
             AuditEvent,

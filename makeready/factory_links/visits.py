@@ -87,7 +87,9 @@ async def open_link(
     now = now or utcnow()
     link = await find_link(session, token, now=now)
     if record_view:
-        await session.execute(
+        # RETURNING the row refreshes `link` in the same statement (populate_existing, as the row is read), as a
+        # refresh() after did
+        updated = await session.execute(
             update(FactoryLink)
             .where(FactoryLink.id == link.id)
             .values(
@@ -95,19 +97,26 @@ async def open_link(
                 last_opened_at=now,
                 first_opened_at=func.coalesce(FactoryLink.first_opened_at, now),
             )
-            .execution_options(synchronize_session=False)
+            .returning(FactoryLink)
+            .execution_options(synchronize_session=False, populate_existing=True)
         )
-        await session.refresh(link)
+        updated.scalars().one()
     return await _view(session, link)
 
 
 async def _view(session: AsyncSession, link: FactoryLink) -> LinkView:
-    revision = await session.get(SpecRevision, link.revision_id)
-    project = await session.get(Project, link.project_id)
-    supplier = await session.get(Supplier, link.supplier_id)
-    assert revision is not None
-    assert project is not None
-    assert supplier is not None
+    # the link's revision, project and supplier in one statement (one row: three primary keys)
+    found = (
+        await session.execute(
+            select(SpecRevision, Project, Supplier)
+            .select_from(SpecRevision)
+            .join(Project, Project.id == link.project_id)
+            .join(Supplier, Supplier.id == link.supplier_id)
+            .where(SpecRevision.id == link.revision_id)
+        )
+    ).one_or_none()
+    assert found is not None
+    revision, project, supplier = found
     newer = None
     if revision.status == RevisionStatus.superseded:
         newer = await current_issued(session, project.id)

@@ -65,8 +65,8 @@ class BrandSummary:
 async def brand_summary(session: AsyncSession, project_id: int) -> BrandSummary:
     """The review as the brand's project page shows it: only whether it is under way until it is completed.
 
-    One statement while the review is not completed (what the project page's query count depends on), four once
-    it is, whatever the size of the review.
+    One statement while the review is not completed (what the project page's query count depends on), three once
+    it is (four without a recommended approach), whatever the size of the review.
     """
     review = await session.scalar(select(FeasibilityReview).where(FeasibilityReview.project_id == project_id))
     if review is None:
@@ -83,28 +83,36 @@ async def brand_summary(session: AsyncSession, project_id: int) -> BrandSummary:
     verdicts = tuple(
         AreaVerdict(area, verdict) for area, verdict in area_verdicts(_AreaRow(a, v) for a, v in rows).items()
     )
-    approach = await session.scalar(
-        select(ProductionApproach).where(
-            ProductionApproach.review_id == review.id,
-            ProductionApproach.id == review.recommended_approach_id,
-        )
+    compared = (
+        select(func.count(ProductionApproach.id))
+        .where(ProductionApproach.review_id == review.id)
+        .correlate(None)  # all the review's approaches, not the row the statement selects
+        .scalar_subquery()
     )
-    counts = (
+    high_risks = (
+        select(func.count(Risk.id))
+        .where(
+            Risk.review_id == review.id,
+            Risk.closed_at.is_(None),
+            Risk.likelihood * Risk.impact >= HIGH_RISK,
+        )
+        .correlate(None)
+        .scalar_subquery()
+    )
+    # the recommended approach and both counts in one statement; the counts alone when none is recommended
+    found = (
         await session.execute(
-            select(
-                select(func.count(ProductionApproach.id))
-                .where(ProductionApproach.review_id == review.id)
-                .scalar_subquery(),
-                select(func.count(Risk.id))
-                .where(
-                    Risk.review_id == review.id,
-                    Risk.closed_at.is_(None),
-                    Risk.likelihood * Risk.impact >= HIGH_RISK,
-                )
-                .scalar_subquery(),
+            select(ProductionApproach, compared, high_risks).where(
+                ProductionApproach.review_id == review.id,
+                ProductionApproach.id == review.recommended_approach_id,
             )
         )
-    ).one()
+    ).first()
+    approach: ProductionApproach | None = None
+    if found is not None:
+        approach, *counts = found
+    else:
+        counts = list((await session.execute(select(compared, high_risks))).one())
     project = await session.get(Project, project_id)  # already loaded by the page: no statement
     target = project.target_quantity if project else None
     return BrandSummary(

@@ -29,6 +29,7 @@ from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.sql.selectable import ScalarSelect
 
 from makeready import i18n
 from makeready.accounts.models import User
@@ -324,6 +325,16 @@ async def unread_count(session: AsyncSession, user: User) -> int:
         .where(Notification.user_id == user.id, Notification.read_at.is_(None))
     )
     return int(count or 0)
+
+
+def unread_count_of_user() -> ScalarSelect[int]:
+    """`unread_count` as a scalar subquery correlated to the statement's `User` (see sessions.user_for_with)."""
+    return (
+        select(func.count())
+        .select_from(Notification)
+        .where(Notification.user_id == User.id, Notification.read_at.is_(None))
+        .scalar_subquery()
+    )
 
 
 async def mark_read(

@@ -49,6 +49,8 @@ STAFF_ONLY = N_("Only a coordinator writes, submits and issues spec revisions.")
 BRAND_ONLY = N_("Only the brand's owners and members approve a spec revision or send it back.")
 OPEN_STATES = frozenset({RevisionStatus.draft, RevisionStatus.in_review, RevisionStatus.approved})
 """Not issued yet: at most one per project, and the only ones whose content can still change."""
+FIRST_NUMBER = 1
+"""A project's first revision's number (start_revision numbers from it up)."""
 IMMUTABLE_STATES = frozenset({RevisionStatus.issued, RevisionStatus.superseded})
 # columns that may still change on an issued revision: its supersession and the bookkeeping columns
 _MUTABLE_WHEN_ISSUED = frozenset({"status", "superseded_at", "updated_at", "version"})
@@ -340,6 +342,9 @@ async def has_approved_revision(session: AsyncSession, project_id: int) -> bool:
 
 async def change_log(session: AsyncSession, revision: SpecRevision) -> list[SpecRevision]:
     """Issued revisions up to and including this one, oldest first (the document's change log)."""
+    if revision.number == FIRST_NUMBER:
+        # nothing comes before the first revision (numbers start there and are unique per project): no statement
+        return [revision]
     rows = await session.scalars(
         select(SpecRevision)
         .where(
@@ -395,7 +400,7 @@ async def start_revision(session: AsyncSession, *, actor: User, project_id: int)
         await session.scalar(
             select(func.max(SpecRevision.number)).where(SpecRevision.project_id == project.id)
         )
-        or 0
+        or FIRST_NUMBER - 1
     ) + 1
     revision = SpecRevision(
         org_id=project.org_id,
