@@ -1,23 +1,21 @@
 """The live production board: a job card per lot, in the column of where the lot is.
 
-Planned / Pending parts / Tooling / In production / Inspection / On hold / Packed / Shipped. The column is the
-lot's status, unless something stops it: an open condition on the lot whose kind starts with "hold" puts it On
-hold, one whose kind starts with "shortage" in Pending parts (materials and quality raise those), and a planned
-lot whose order still waits for tooling (not every item approved, no recorded override) is in Tooling. The column
-is computed in SQL, so each column is paged like the project board's (most urgent first: the earliest planned
-start), in a fixed number of statements whatever the number of lots.
+Planned / Pending parts / Tooling / In production / Inspection / On hold / Packed / Shipped: the rule is
+`makeready.production.board_columns.column_of_lot()`, and each lot's column is stored on the lot
+(`lots.board_column`, kept on every flush that changes what the rule reads). So each column is one page read in
+the order of the index on (board_column, planned_start, order_id, number) (most urgent first: the earliest planned
+start) and counted on it, in a fixed number of statements whatever the number of lots.
 """
 
 from __future__ import annotations
 
-import enum
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, case, exists, func, literal, select
+from sqlalchemy import Select, func, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
@@ -27,61 +25,17 @@ from makeready.conditions import kinds as condition_kinds
 from makeready.conditions.models import Condition, ConditionStatus
 from makeready.conditions.service import unresolved_for
 from makeready.db.types import utcnow
-from makeready.i18n import N_, _
+from makeready.i18n import _
+from makeready.production.board_columns import BoardColumn
 from makeready.production.lots import produced_count
-from makeready.production.models import (
-    Lot,
-    LotStatus,
-    OrderStatus,
-    ProductionOrder,
-    ToolingItem,
-    ToolingStatus,
-)
+from makeready.production.models import Lot, LotStatus, ProductionOrder
 from makeready.projects.models import Milestone, MilestoneStatus, Project
 from makeready.suppliers.models import Supplier
 
 PAGE_SIZE = 12
 """Cards per column (eight columns: at most 96 job cards a page; a column with more has a "more" link)."""
 MAX_PAGE = 100
-HOLD_PREFIX = "hold"
-SHORTAGE_PREFIX = "shortage"
-INSPECTION = (
-    LotStatus.produced,
-    LotStatus.inspecting,
-    LotStatus.passed,
-    LotStatus.failed,
-    LotStatus.rework,
-    LotStatus.reinspecting,
-    LotStatus.released,
-)
-SHIPPED = (LotStatus.shipped,)
-OFF_BOARD_LOTS = (LotStatus.cancelled, LotStatus.delivered)
-OFF_BOARD_ORDERS = (OrderStatus.closed, OrderStatus.cancelled)
 AFTER_PRODUCTION = frozenset(LotStatus) - {LotStatus.planned, LotStatus.in_production, LotStatus.cancelled}
-
-
-class BoardColumn(enum.StrEnum):
-    planned = "planned"
-    pending_parts = "pending_parts"
-    tooling = "tooling"
-    in_production = "in_production"
-    inspection = "inspection"
-    on_hold = "on_hold"
-    packed = "packed"
-    shipped = "shipped"
-
-    @staticmethod
-    def labels() -> dict[BoardColumn, str]:
-        return {
-            BoardColumn.planned: N_("Planned"),
-            BoardColumn.pending_parts: N_("Pending parts"),
-            BoardColumn.tooling: N_("Tooling"),
-            BoardColumn.in_production: N_("In production"),
-            BoardColumn.inspection: N_("Inspection"),
-            BoardColumn.on_hold: N_("On hold"),
-            BoardColumn.packed: N_("Packed"),
-            BoardColumn.shipped: N_("Shipped"),
-        }
 
 
 @dataclass
@@ -163,54 +117,15 @@ class ProductionBoard:
         return None
 
 
-def _open_condition(prefix: str) -> Any:
-    """The lot has an open condition whose kind starts with `prefix`: an uncorrelated IN (computed once, not per
-    lot), with the prefix as a range on `kind` so the unresolved conditions' index serves it."""
-    upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
-    return Lot.id.in_(
-        select(Condition.subject_id).where(
-            Condition.subject_type == "lot",
-            Condition.resolved_at.is_(None),
-            Condition.kind >= prefix,
-            Condition.kind < upper,
-        )
-    )
-
-
-def column_of_lot() -> Any:
-    """The board column of a lot, in SQL (see the module's docstring)."""
-    waiting_tooling = and_(
-        Lot.status == LotStatus.planned,
-        ProductionOrder.tooling_override_reason == "",
-        exists().where(ToolingItem.order_id == Lot.order_id, ToolingItem.status != ToolingStatus.approved),
-    )
-    return case(
-        (_open_condition(HOLD_PREFIX), literal(BoardColumn.on_hold.value)),
-        (_open_condition(SHORTAGE_PREFIX), literal(BoardColumn.pending_parts.value)),
-        (waiting_tooling, literal(BoardColumn.tooling.value)),
-        (Lot.status == LotStatus.planned, literal(BoardColumn.planned.value)),
-        (Lot.status == LotStatus.in_production, literal(BoardColumn.in_production.value)),
-        (Lot.status.in_(INSPECTION), literal(BoardColumn.inspection.value)),
-        (Lot.status == LotStatus.packed, literal(BoardColumn.packed.value)),
-        else_=literal(BoardColumn.shipped.value),
-    )
-
-
-def board_lots(filters: BoardFilters) -> Select[Any]:
-    query = (
-        select(
-            Lot.id.label("id"),
-            column_of_lot().label("col"),
-            Lot.planned_start.label("start"),
-            Lot.order_id.label("order_id"),
-            Lot.number.label("number"),
-        )
-        .join(ProductionOrder, ProductionOrder.id == Lot.order_id)
-        .join(Project, Project.id == Lot.project_id)
-        .where(Lot.status.not_in(OFF_BOARD_LOTS), ProductionOrder.status.not_in(OFF_BOARD_ORDERS))
-    )
+def board_lots(filters: BoardFilters, *columns: Any) -> Select[Any]:
+    """`columns` of the lots on the board (a stored column), with the filters' joins."""
+    query = select(*columns).select_from(Lot).where(Lot.board_column.is_not(None))
     if filters.coordinator is not None:
-        query = query.where(Project.coordinator_id == filters.coordinator)
+        query = query.join(Project, Project.id == Lot.project_id).where(
+            Project.coordinator_id == filters.coordinator
+        )
+    if filters.client is not None or filters.factory is not None:
+        query = query.join(ProductionOrder, ProductionOrder.id == Lot.order_id)
     if filters.client is not None:
         query = query.where(ProductionOrder.org_id == filters.client)
     if filters.factory is not None:
@@ -225,31 +140,39 @@ async def load_production_board(
     projects and clients, the orders' next open milestones, the lots' open conditions, the people they name, and
     the filters' choices."""
     today = day or utcnow().date()
-    graded = board_lots(filters).subquery()
     totals = {
         BoardColumn(col): int(n)
-        for col, n in (await db.execute(select(graded.c.col, func.count()).group_by(graded.c.col))).all()
+        for col, n in (
+            await db.execute(board_lots(filters, Lot.board_column, func.count()).group_by(Lot.board_column))
+        ).all()
     }
     pages = max([1, *((n + PAGE_SIZE - 1) // PAGE_SIZE for n in totals.values())])
     page = min(max(page, 1), pages, MAX_PAGE)
-    position = (
-        func.row_number()
-        .over(partition_by=graded.c.col, order_by=(graded.c.start, graded.c.order_id, graded.c.number))
-        .label("position")
-    )
-    ranked = select(graded.c.id, graded.c.col, position).subquery()
     first = (page - 1) * PAGE_SIZE
-    # the page's lots first, then their rows by id: joining the ranking to the lots made SQLite rank per row
-    placed = {
-        lot_id: (col, position)
-        for lot_id, col, position in (
-            await db.execute(
-                select(ranked.c.id, ranked.c.col, ranked.c.position).where(
-                    ranked.c.position > first, ranked.c.position <= first + PAGE_SIZE
-                )
-            )
-        ).all()
-    }
+    # one page of each column that has cards on it, in the index's order, in one statement
+    pages_of = [
+        board_lots(
+            filters,
+            Lot.id.label("id"),
+            Lot.board_column.label("col"),
+            Lot.planned_start.label("start"),
+            Lot.order_id.label("order_id"),
+            Lot.number.label("number"),
+        )
+        .where(Lot.board_column == col.value)
+        .order_by(Lot.planned_start, Lot.order_id, Lot.number)
+        .offset(first)
+        .limit(PAGE_SIZE)
+        .subquery()
+        for col in BoardColumn
+        if totals.get(col, 0) > first
+    ]
+    placed: dict[int, tuple[str, tuple[date, int, int]]] = {}
+    if pages_of:
+        for lot_id, col, start, order_id, number in (
+            await db.execute(union_all(*(select(*sub.c) for sub in pages_of)))
+        ).all():
+            placed[lot_id] = (col, (start, order_id, number))
     found = (
         (
             await db.execute(

@@ -161,6 +161,7 @@ class Lot(IdMixin, TenantOwned, TimestampMixin, VersionedMixin, Base):
     __table_args__ = (
         UniqueConstraint("order_id", "number", name="uq_lots_order_number"),
         Index("ix_lots_status_planned_start", "status", "planned_start"),
+        Index("ix_lots_board", "board_column", "planned_start", "order_id", "number"),
     )
 
     order_id: Mapped[int] = mapped_column(ForeignKey("production_orders.id", ondelete="CASCADE"), index=True)
@@ -182,6 +183,9 @@ class Lot(IdMixin, TenantOwned, TimestampMixin, VersionedMixin, Base):
     shipped_at: Mapped[datetime | None] = mapped_column(default=None)
     delivered_at: Mapped[datetime | None] = mapped_column(default=None)
     start_override_reason: Mapped[str] = mapped_column(Text, default="")
+    board_column: Mapped[str | None] = mapped_column(String(24), default=None)
+    """Its column on the live production board (NULL: off the board), derived and kept by
+    `makeready.production.board_columns` (never written by hand)."""
 
     order: Mapped[ProductionOrder] = relationship(lazy="raise")
     revision: Mapped[SpecRevision] = relationship(lazy="raise")
