@@ -9,15 +9,15 @@ start) and counted on it, in a fixed number of statements whatever the number of
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select, union_all
+from sqlalchemy import CompoundSelect, Integer, Select, bindparam, func, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import joinedload
+from sqlalchemy.sql import Executable
 
 from backoffice.board_queries import filter_choices
 from makeready.accounts.models import Organization, User
@@ -27,8 +27,8 @@ from makeready.conditions.service import unresolved_for
 from makeready.db.types import utcnow
 from makeready.i18n import _
 from makeready.production.board_columns import BoardColumn
-from makeready.production.lots import produced_count
-from makeready.production.models import Lot, LotStatus, ProductionOrder
+from makeready.production.lots import produced_step_of
+from makeready.production.models import Lot, LotStatus, ProductionOrder, order_reference
 from makeready.projects.models import Milestone, MilestoneStatus, Project
 from makeready.suppliers.models import Supplier
 
@@ -66,15 +66,63 @@ class Note:
     escalated: bool
 
 
+# What a job card shows, read as columns rather than ORM rows: a page has 96 cards, and building and populating
+# their lots, orders, projects, factories and clients as entities cost more CPU than the whole SQL.
+
+
+@dataclass(frozen=True, slots=True)
+class CardLot:
+    id: int
+    number: int
+    quantity: int
+    planned_start: date
+    planned_end: date
+    status: LotStatus
+    progress: dict[str, Any] | None
+
+
+@dataclass(frozen=True, slots=True)
+class CardOrder:
+    id: int
+    project_id: int
+    number: int
+    routing: list[str] | None
+
+    @property
+    def reference(self) -> str:
+        return order_reference(self.project_id, self.number)
+
+
+@dataclass(frozen=True, slots=True)
+class Named:
+    id: int
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class CardFactory:
+    id: int
+    name_en: str
+
+
+@dataclass(frozen=True, slots=True)
+class NextItem:
+    """The order's first open milestone."""
+
+    title: str
+    due_date: date | None
+    owner: User | None
+
+
 @dataclass
 class JobCard:
-    lot: Lot
-    order: ProductionOrder
-    supplier: Supplier
-    project: Project
-    client: Organization
+    lot: CardLot
+    order: CardOrder
+    supplier: CardFactory
+    project: Named
+    client: Named
     produced: int
-    next: Milestone | None
+    next: NextItem | None
     notes: list[Note] = field(default_factory=list)
 
     @property
@@ -117,42 +165,39 @@ class ProductionBoard:
         return None
 
 
-def board_lots(filters: BoardFilters, *columns: Any) -> Select[Any]:
-    """`columns` of the lots on the board (a stored column), with the filters' joins."""
+def board_lots(shape: tuple[bool, bool, bool], *columns: Any) -> Select[Any]:
+    """`columns` of the lots on the board (a stored column), with the joins and bound parameters of the filters
+    in use (`shape`: coordinator, client, factory)."""
+    coordinator, client, factory = shape
     query = select(*columns).select_from(Lot).where(Lot.board_column.is_not(None))
-    if filters.coordinator is not None:
+    if coordinator:
         query = query.join(Project, Project.id == Lot.project_id).where(
-            Project.coordinator_id == filters.coordinator
+            Project.coordinator_id == bindparam("coordinator")
         )
-    if filters.client is not None or filters.factory is not None:
+    if client or factory:
         query = query.join(ProductionOrder, ProductionOrder.id == Lot.order_id)
-    if filters.client is not None:
-        query = query.where(ProductionOrder.org_id == filters.client)
-    if filters.factory is not None:
-        query = query.where(ProductionOrder.supplier_id == filters.factory)
+    if client:
+        query = query.where(ProductionOrder.org_id == bindparam("client"))
+    if factory:
+        query = query.where(ProductionOrder.supplier_id == bindparam("factory"))
     return query
 
 
-async def load_production_board(
-    db: AsyncSession, filters: BoardFilters, *, page: int = 1, day: date | None = None
-) -> ProductionBoard:
-    """One page of each column. Statements: the columns' counts, the page's lots with their orders, factories,
-    projects and clients, the orders' next open milestones, the lots' open conditions, the people they name, and
-    the filters' choices."""
-    today = day or utcnow().date()
-    totals = {
-        BoardColumn(col): int(n)
-        for col, n in (
-            await db.execute(board_lots(filters, Lot.board_column, func.count()).group_by(Lot.board_column))
-        ).all()
-    }
-    pages = max([1, *((n + PAGE_SIZE - 1) // PAGE_SIZE for n in totals.values())])
-    page = min(max(page, 1), pages, MAX_PAGE)
-    first = (page - 1) * PAGE_SIZE
-    # one page of each column that has cards on it, in the index's order, in one statement
-    pages_of = [
+# The statements are built once per shape of filters and bound per request: building eight paged subqueries and
+# their union costs more CPU than running them.
+
+
+@functools.cache
+def _counts(shape: tuple[bool, bool, bool]) -> Select[Any]:
+    return board_lots(shape, Lot.board_column, func.count()).group_by(Lot.board_column)
+
+
+@functools.cache
+def _pages(shape: tuple[bool, bool, bool]) -> CompoundSelect:
+    """One page (`first`, `size`) of each column, in the order of the index ix_lots_board."""
+    branches = [
         board_lots(
-            filters,
+            shape,
             Lot.id.label("id"),
             Lot.board_column.label("col"),
             Lot.planned_start.label("start"),
@@ -161,62 +206,132 @@ async def load_production_board(
         )
         .where(Lot.board_column == col.value)
         .order_by(Lot.planned_start, Lot.order_id, Lot.number)
-        .offset(first)
-        .limit(PAGE_SIZE)
+        .offset(bindparam("first", type_=Integer))
+        .limit(bindparam("size", type_=Integer))
         .subquery()
         for col in BoardColumn
-        if totals.get(col, 0) > first
     ]
+    return union_all(*(select(*sub.c) for sub in branches))
+
+
+@functools.cache
+def _cards() -> Executable:
+    return (
+        select(
+            Lot.id,
+            Lot.number,
+            Lot.quantity,
+            Lot.planned_start,
+            Lot.planned_end,
+            Lot.status,
+            Lot.progress,
+            ProductionOrder.id,
+            ProductionOrder.project_id,
+            ProductionOrder.number,
+            ProductionOrder.routing,
+            Supplier.id,
+            Supplier.name_en,
+            Project.id,
+            Project.name,
+            Organization.id,
+            Organization.name,
+        )
+        .select_from(Lot)
+        .join(ProductionOrder, ProductionOrder.id == Lot.order_id)
+        .join(Supplier, Supplier.id == ProductionOrder.supplier_id)
+        .join(Project, Project.id == Lot.project_id)
+        .join(Organization, Organization.id == ProductionOrder.org_id)
+        .where(Lot.id.in_(bindparam("lots", expanding=True)))
+    )
+
+
+@functools.cache
+def _next_milestones() -> Executable:
+    """Each order's first open milestone only (its plan has a dozen): ranked in a subquery read once by IN."""
+    ranked = (
+        select(
+            Milestone.id.label("id"),
+            func.row_number()
+            .over(
+                partition_by=Milestone.production_order_id,
+                order_by=(Milestone.due_date, Milestone.position, Milestone.id),
+            )
+            .label("n"),
+        )
+        .where(
+            Milestone.production_order_id.in_(bindparam("orders", expanding=True)),
+            Milestone.status != MilestoneStatus.done,
+        )
+        .subquery()
+    )
+    return select(
+        Milestone.production_order_id, Milestone.title, Milestone.due_date, Milestone.owner_id
+    ).where(Milestone.id.in_(select(ranked.c.id).where(ranked.c.n == 1)))
+
+
+async def load_production_board(
+    db: AsyncSession, filters: BoardFilters, *, page: int = 1, day: date | None = None
+) -> ProductionBoard:
+    """One page of each column. Statements: the columns' counts, the page's lots, their rows with their orders,
+    factories, projects and clients, the orders' next open milestones, the lots' open conditions, the people they
+    name, and the filters' choices."""
+    today = day or utcnow().date()
+    shape = (filters.coordinator is not None, filters.client is not None, filters.factory is not None)
+    params = {
+        key: value
+        for key, value in (
+            ("coordinator", filters.coordinator),
+            ("client", filters.client),
+            ("factory", filters.factory),
+        )
+        if value is not None
+    }
+    totals = {BoardColumn(col): int(n) for col, n in (await db.execute(_counts(shape), params)).all()}
+    pages = max([1, *((n + PAGE_SIZE - 1) // PAGE_SIZE for n in totals.values())])
+    page = min(max(page, 1), pages, MAX_PAGE)
+    first = (page - 1) * PAGE_SIZE
     placed: dict[int, tuple[str, tuple[date, int, int]]] = {}
-    if pages_of:
+    if any(n > first for n in totals.values()):
         for lot_id, col, start, order_id, number in (
-            await db.execute(union_all(*(select(*sub.c) for sub in pages_of)))
+            await db.execute(_pages(shape), {**params, "first": first, "size": PAGE_SIZE})
         ).all():
             placed[lot_id] = (col, (start, order_id, number))
-    found = (
+    found = (await db.execute(_cards(), {"lots": list(placed)})).all() if placed else []
+    cards = sorted(
         (
-            await db.execute(
-                select(Lot, ProductionOrder, Supplier, Project, Organization)
-                .join(ProductionOrder, ProductionOrder.id == Lot.order_id)
-                .join(Supplier, Supplier.id == ProductionOrder.supplier_id)
-                .join(Project, Project.id == Lot.project_id)
-                .join(Organization, Organization.id == ProductionOrder.org_id)
-                .where(Lot.id.in_(list(placed)))
-                .options(joinedload(Project.coordinator))
+            (
+                placed[row[0]][0],
+                CardLot(*row[0:7]),
+                CardOrder(*row[7:11]),
+                CardFactory(*row[11:13]),
+                Named(*row[13:15]),
+                Named(*row[15:17]),
             )
-        ).all()
-        if placed
-        else []
-    )
-    rows = sorted(
-        (
-            (lot, placed[lot.id][0], order, supplier, project, client)
-            for lot, order, supplier, project, client in found
+            for row in found
         ),
-        key=lambda row: (row[1], placed[row[0].id][1]),
+        key=lambda card: (card[0], placed[card[1].id][1]),
     )
-    order_ids = sorted({order.id for _l, _c, order, _s, _p, _o in rows})
-    next_of: dict[int, Milestone] = {}
-    if order_ids:
-        for milestone in (
-            await db.scalars(
-                select(Milestone)
-                .where(Milestone.production_order_id.in_(order_ids), Milestone.status != MilestoneStatus.done)
-                .options(joinedload(Milestone.owner))
-                .order_by(Milestone.due_date, Milestone.position)
-            )
-        ).all():
-            assert milestone.production_order_id is not None
-            next_of.setdefault(milestone.production_order_id, milestone)
-    conditions = await unresolved_for(db, subject_type="lot", subject_ids=[lot.id for lot, *_rest in rows])
-    people = await _people(db, rows, [c.owner_id for c in conditions])
+    order_ids = sorted({order.id for _c, _l, order, *_rest in cards})
+    milestones = (await db.execute(_next_milestones(), {"orders": order_ids})).all() if order_ids else []
+    conditions = await unresolved_for(
+        db, subject_type="lot", subject_ids=[lot.id for _c, lot, *_rest in cards]
+    )
+    people = await _people(
+        db, bool(cards), [c.owner_id for c in conditions] + [m.owner_id for m in milestones]
+    )
+    next_of = {
+        order_id: NextItem(title, due, people.get(owner_id) if owner_id is not None else None)
+        for order_id, title, due, owner_id in milestones
+    }
     notes_of: dict[int, list[Note]] = defaultdict(list)
     for condition in conditions:
         notes_of[condition.subject_id].append(_note(condition, people))
     columns = {col: Column(col, [], totals.get(col, 0)) for col in BoardColumn}
-    for lot, col, order, supplier, project, client in rows:
+    for col, lot, order, supplier, project, client in cards:
         produced = (
-            lot.quantity if lot.status in AFTER_PRODUCTION else min(produced_count(order, lot), lot.quantity)
+            lot.quantity
+            if lot.status in AFTER_PRODUCTION
+            else min(int((lot.progress or {}).get(produced_step_of(order.routing), 0)), lot.quantity)
         )
         columns[BoardColumn(col)].cards.append(
             JobCard(
@@ -245,13 +360,12 @@ async def load_production_board(
     )
 
 
-async def _people(db: AsyncSession, rows: Sequence[Any], ids: list[int | None]) -> dict[int, User]:
-    known = {p.coordinator.id: p.coordinator for *_rest, p, _o in rows if p.coordinator is not None}
-    wanted = sorted({i for i in ids if i is not None} - set(known))
-    if rows:
-        for user in (await db.scalars(select(User).where(User.id.in_(wanted)))).all():
-            known[user.id] = user
-    return known
+async def _people(db: AsyncSession, any_cards: bool, ids: list[int | None]) -> dict[int, User]:
+    """The people the page's notes and next milestones name (one statement whenever the page has cards)."""
+    wanted = sorted({i for i in ids if i is not None})
+    if not any_cards:
+        return {}
+    return {user.id: user for user in (await db.scalars(select(User).where(User.id.in_(wanted)))).all()}
 
 
 def _note(condition: Condition, people: dict[int, User]) -> Note:

@@ -64,6 +64,11 @@ PRODUCED_STEP_FROM_END = 2
 """With the default routing, "finished" (the step before "packed") is what counts as produced."""
 
 
+def order_reference(project_id: int, number: int) -> str:
+    """An order's reference from its columns (`ProductionOrder.reference`)."""
+    return f"PO-{project_id}-{number}"
+
+
 class ProductionOrder(IdMixin, TenantOwned, TimestampMixin, VersionedMixin, Base):
     """A project x a factory: what is made, how many, at what price, to which revision, shipped when and how."""
 
@@ -117,7 +122,7 @@ class ProductionOrder(IdMixin, TenantOwned, TimestampMixin, VersionedMixin, Base
     @property
     def reference(self) -> str:
         """PO-<project>-<n>: how people name the order in mail and on the factory's page."""
-        return f"PO-{self.project_id}-{self.number}"
+        return order_reference(self.project_id, self.number)
 
 
 class LotStatus(enum.StrEnum):
