@@ -23,7 +23,6 @@ from backoffice.board_queries import filter_choices
 from makeready.accounts.models import Organization, User
 from makeready.conditions import kinds as condition_kinds
 from makeready.conditions.models import Condition, ConditionStatus
-from makeready.conditions.service import unresolved_for
 from makeready.db.types import utcnow
 from makeready.i18n import _
 from makeready.production.board_columns import BoardColumn
@@ -111,7 +110,8 @@ class NextItem:
 
     title: str
     due_date: date | None
-    owner: User | None
+    owner: str | None
+    """The owner's name (or email), None: nobody."""
 
 
 @dataclass
@@ -192,62 +192,64 @@ def _counts(shape: tuple[bool, bool, bool]) -> Select[Any]:
     return board_lots(shape, Lot.board_column, func.count()).group_by(Lot.board_column)
 
 
+CARD = (
+    Lot.id,
+    Lot.number,
+    Lot.quantity,
+    Lot.planned_start,
+    Lot.planned_end,
+    Lot.status,
+    Lot.progress,
+    ProductionOrder.id,
+    ProductionOrder.project_id,
+    ProductionOrder.number,
+    ProductionOrder.routing,
+    Supplier.id,
+    Supplier.name_en,
+    Project.id,
+    Project.name,
+    Organization.id,
+    Organization.name,
+    Lot.board_column,
+)
+"""A job card's columns, in the order of its parts' fields (CardLot, CardOrder, CardFactory, project, client)."""
+
+
 @functools.cache
 def _pages(shape: tuple[bool, bool, bool]) -> CompoundSelect:
-    """One page (`first`, `size`) of each column, in the order of the index ix_lots_board."""
-    branches = [
-        board_lots(
-            shape,
-            Lot.id.label("id"),
-            Lot.board_column.label("col"),
-            Lot.planned_start.label("start"),
-            Lot.order_id.label("order_id"),
-            Lot.number.label("number"),
+    """One page (`first`, `size`) of each column with its cards' columns, each read in the order of the index
+    ix_lots_board and joined to its order, factory, project and client by primary key."""
+    coordinator, client, factory = shape
+    branches = []
+    for col in BoardColumn:
+        branch = (
+            select(*CARD)
+            .select_from(Lot)
+            .join(ProductionOrder, ProductionOrder.id == Lot.order_id)
+            .join(Supplier, Supplier.id == ProductionOrder.supplier_id)
+            .join(Project, Project.id == Lot.project_id)
+            .join(Organization, Organization.id == ProductionOrder.org_id)
+            .where(Lot.board_column == col.value)
         )
-        .where(Lot.board_column == col.value)
-        .order_by(Lot.planned_start, Lot.order_id, Lot.number)
-        .offset(bindparam("first", type_=Integer))
-        .limit(bindparam("size", type_=Integer))
-        .subquery()
-        for col in BoardColumn
-    ]
+        if coordinator:
+            branch = branch.where(Project.coordinator_id == bindparam("coordinator"))
+        if client:
+            branch = branch.where(ProductionOrder.org_id == bindparam("client"))
+        if factory:
+            branch = branch.where(ProductionOrder.supplier_id == bindparam("factory"))
+        branches.append(
+            branch.order_by(Lot.planned_start, Lot.order_id, Lot.number)
+            .offset(bindparam("first", type_=Integer))
+            .limit(bindparam("size", type_=Integer))
+            .subquery()
+        )
     return union_all(*(select(*sub.c) for sub in branches))
 
 
 @functools.cache
-def _cards() -> Executable:
-    return (
-        select(
-            Lot.id,
-            Lot.number,
-            Lot.quantity,
-            Lot.planned_start,
-            Lot.planned_end,
-            Lot.status,
-            Lot.progress,
-            ProductionOrder.id,
-            ProductionOrder.project_id,
-            ProductionOrder.number,
-            ProductionOrder.routing,
-            Supplier.id,
-            Supplier.name_en,
-            Project.id,
-            Project.name,
-            Organization.id,
-            Organization.name,
-        )
-        .select_from(Lot)
-        .join(ProductionOrder, ProductionOrder.id == Lot.order_id)
-        .join(Supplier, Supplier.id == ProductionOrder.supplier_id)
-        .join(Project, Project.id == Lot.project_id)
-        .join(Organization, Organization.id == ProductionOrder.org_id)
-        .where(Lot.id.in_(bindparam("lots", expanding=True)))
-    )
-
-
-@functools.cache
 def _next_milestones() -> Executable:
-    """Each order's first open milestone only (its plan has a dozen): ranked in a subquery read once by IN."""
+    """Each order's first open milestone only (its plan has a dozen), ranked in a subquery read once by IN, with
+    its owner's name."""
     ranked = (
         select(
             Milestone.id.label("id"),
@@ -264,9 +266,33 @@ def _next_milestones() -> Executable:
         )
         .subquery()
     )
-    return select(
-        Milestone.production_order_id, Milestone.title, Milestone.due_date, Milestone.owner_id
-    ).where(Milestone.id.in_(select(ranked.c.id).where(ranked.c.n == 1)))
+    return (
+        select(Milestone.production_order_id, Milestone.title, Milestone.due_date, User.name, User.email)
+        .outerjoin(User, User.id == Milestone.owner_id)
+        .where(Milestone.id.in_(select(ranked.c.id).where(ranked.c.n == 1)))
+    )
+
+
+@functools.cache
+def _open_conditions() -> Executable:
+    """The lots' unresolved conditions, oldest first, with their owners' names."""
+    return (
+        select(
+            Condition.subject_id,
+            Condition.kind,
+            Condition.raised_at,
+            Condition.status,
+            User.name,
+            User.email,
+        )
+        .outerjoin(User, User.id == Condition.owner_id)
+        .where(
+            Condition.subject_type == "lot",
+            Condition.subject_id.in_(bindparam("lots", expanding=True)),
+            Condition.resolved_at.is_(None),
+        )
+        .order_by(Condition.raised_at, Condition.id)
+    )
 
 
 async def load_production_board(
@@ -290,17 +316,15 @@ async def load_production_board(
     pages = max([1, *((n + PAGE_SIZE - 1) // PAGE_SIZE for n in totals.values())])
     page = min(max(page, 1), pages, MAX_PAGE)
     first = (page - 1) * PAGE_SIZE
-    placed: dict[int, tuple[str, tuple[date, int, int]]] = {}
-    if any(n > first for n in totals.values()):
-        for lot_id, col, start, order_id, number in (
-            await db.execute(_pages(shape), {**params, "first": first, "size": PAGE_SIZE})
-        ).all():
-            placed[lot_id] = (col, (start, order_id, number))
-    found = (await db.execute(_cards(), {"lots": list(placed)})).all() if placed else []
+    found = (
+        (await db.execute(_pages(shape), {**params, "first": first, "size": PAGE_SIZE})).all()
+        if any(n > first for n in totals.values())
+        else []
+    )
     cards = sorted(
         (
             (
-                placed[row[0]][0],
+                row[17],
                 CardLot(*row[0:7]),
                 CardOrder(*row[7:11]),
                 CardFactory(*row[11:13]),
@@ -309,23 +333,30 @@ async def load_production_board(
             )
             for row in found
         ),
-        key=lambda card: (card[0], placed[card[1].id][1]),
+        key=lambda card: (card[0], card[1].planned_start, card[2].id, card[1].number),
     )
     order_ids = sorted({order.id for _c, _l, order, *_rest in cards})
-    milestones = (await db.execute(_next_milestones(), {"orders": order_ids})).all() if order_ids else []
-    conditions = await unresolved_for(
-        db, subject_type="lot", subject_ids=[lot.id for _c, lot, *_rest in cards]
-    )
-    people = await _people(
-        db, bool(cards), [c.owner_id for c in conditions] + [m.owner_id for m in milestones]
-    )
     next_of = {
-        order_id: NextItem(title, due, people.get(owner_id) if owner_id is not None else None)
-        for order_id, title, due, owner_id in milestones
+        order_id: NextItem(title, due, name or email)
+        for order_id, title, due, name, email in (
+            (await db.execute(_next_milestones(), {"orders": order_ids})).all() if order_ids else []
+        )
     }
     notes_of: dict[int, list[Note]] = defaultdict(list)
-    for condition in conditions:
-        notes_of[condition.subject_id].append(_note(condition, people))
+    if cards:
+        for lot_id, kind, raised_at, status, name, email in (
+            await db.execute(_open_conditions(), {"lots": [lot.id for _c, lot, *_rest in cards]})
+        ).all():
+            known = condition_kinds.KINDS.get(kind)
+            notes_of[lot_id].append(
+                Note(
+                    kind=kind,
+                    title=_(known.title) if known else kind,
+                    owner=name or email or _("nobody"),
+                    since=raised_at,
+                    escalated=status == ConditionStatus.escalated,
+                )
+            )
     columns = {col: Column(col, [], totals.get(col, 0)) for col in BoardColumn}
     for col, lot, order, supplier, project, client in cards:
         produced = (
@@ -357,24 +388,4 @@ async def load_production_board(
         pages=pages,
         count=sum(totals.values()),
         page_size=PAGE_SIZE,
-    )
-
-
-async def _people(db: AsyncSession, any_cards: bool, ids: list[int | None]) -> dict[int, User]:
-    """The people the page's notes and next milestones name (one statement whenever the page has cards)."""
-    wanted = sorted({i for i in ids if i is not None})
-    if not any_cards:
-        return {}
-    return {user.id: user for user in (await db.scalars(select(User).where(User.id.in_(wanted)))).all()}
-
-
-def _note(condition: Condition, people: dict[int, User]) -> Note:
-    kind = condition_kinds.KINDS.get(condition.kind)
-    owner = people.get(condition.owner_id) if condition.owner_id else None
-    return Note(
-        kind=condition.kind,
-        title=_(kind.title) if kind else condition.kind,
-        owner=owner.display_name if owner else _("nobody"),
-        since=condition.raised_at,
-        escalated=condition.status == ConditionStatus.escalated,
     )
