@@ -1,5 +1,8 @@
 """lots.board_column: each lot's column on the live production board, kept by makeready.production.board_columns
 
+With the index the board pages and counts each column on (ix_lots_board), and one on a subject's open conditions
+(ix_conditions_open_subject: the board's notes and the rule's hold and shortage tests read them by lot).
+
 The column is filled here, set-wise, by a frozen copy of the board rule as it stands at this revision
 (`column_of_lot()`; tests/test_board_columns.py checks that this copy and the rule agree), so the board is right
 as soon as the upgrade ends. `makeready production-board rebuild` recomputes every lot from the rule itself.
@@ -53,10 +56,18 @@ def upgrade() -> None:
     with op.batch_alter_table("lots") as batch:
         batch.add_column(sa.Column("board_column", sa.String(length=24), nullable=True))
     op.create_index("ix_lots_board", "lots", ["board_column", "planned_start", "order_id", "number"])
+    op.create_index(
+        "ix_conditions_open_subject",
+        "conditions",
+        ["subject_type", "subject_id", "kind"],
+        sqlite_where=sa.text("resolved_at IS NULL"),
+        postgresql_where=sa.text("resolved_at IS NULL"),
+    )
     op.execute(BACKFILL)
 
 
 def downgrade() -> None:
+    op.drop_index("ix_conditions_open_subject", table_name="conditions")
     op.drop_index("ix_lots_board", table_name="lots")
     with op.batch_alter_table("lots") as batch:
         batch.drop_column("board_column")
