@@ -5,6 +5,7 @@ column, and the migration's backfill agrees with the rule."""
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 from pathlib import Path
 from types import ModuleType
@@ -248,3 +249,58 @@ async def test_the_rebuild_command_repairs_and_says_how_many(
     assert repaired.exit_code == 0, repaired.output
     assert repaired.stdout.strip() == "board columns rebuilt: 1 lot changed"
     assert await stored(engine, lots[0].id) == BoardColumn.planned
+
+
+async def test_concurrent_changes_of_one_lot_apply_one_after_the_other(
+    engine: AsyncEngine, people: People
+) -> None:
+    """PostgreSQL: a hold lifted in one transaction while another raises a shortage on the same lot. The second
+    waits on the lot's row lock until the first commits, then computes its column with both changes."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer at a time")
+    arranged = await arrange_project(engine, people)
+    order, lots, _ = await make_order(engine, people, arranged, quantity=100, lots=[100], state="accepted")
+    lot = lots[0]
+    hold = await call_as(
+        engine,
+        people,
+        people.coordinator,
+        holds.place_manual_hold,
+        lot_id=lot.id,
+        order_id=order.id,
+        reason="Carton marks wrong",
+    )
+    assert await stored(engine, lot.id) == BoardColumn.on_hold
+
+    async def raise_shortage() -> None:
+        async with session_as(engine, people, None) as session:
+            await raise_condition(
+                session,
+                kind=shortages.LATE,
+                subject_id=lot.id,
+                org_id=lot.org_id,
+                project_id=lot.project_id,
+                owner_id=people.coordinator.id,
+            )
+
+    async def someone_waits_on_a_lock() -> bool:
+        async with engine.connect() as conn:
+            waiting = await conn.scalar(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                )
+            )
+        return bool(waiting)
+
+    async with session_as(engine, people, people.coordinator) as session:
+        await holds.lift_hold(session, actor=people.coordinator, hold_id=hold.id, reason="Relabelled")
+        await session.flush()
+        second = asyncio.create_task(raise_shortage())
+        for _ in range(500):
+            if await someone_waits_on_a_lock() or second.done():
+                break
+            await asyncio.sleep(0.01)
+        assert not second.done()  # it waits for this transaction
+    await second
+    assert await stored(engine, lot.id) == BoardColumn.pending_parts

@@ -10,11 +10,13 @@ override) is in Tooling. A cancelled or delivered lot, or a lot of a closed or c
 
 It is stored by an ORM flush hook (`install()`, from the composition root), not by bus rules: the inputs change
 through the lot, condition, tooling and order machines, but also through plain ORM writes that fire no event (a
-condition added as a row, a tooling item created), and the hook sees every flushed change of the columns the rule
-reads, whoever wrote it. After each flush it recomputes, in the flush's transaction, the lots whose status changed,
-the lots a condition was added to, changed on or removed from, and every lot of an order whose status, tooling
-override or tooling items changed. Core statements (bulk INSERTs, UPDATEs) bypass it: call `refresh()` after them,
-or `rebuild_in_batches()` (`makeready production-board rebuild`) to repair every lot.
+condition added as a row), the conditions' events are named per kind (each new kind of hold or shortage would have
+to be listed), and the hook sees every flushed change of the columns the rule reads, whoever wrote it. After each
+flush it recomputes, in the flush's transaction, the lots whose status changed, the lots a condition was added to,
+changed on or removed from, and every lot of an order whose status, tooling override or tooling items changed (on
+PostgreSQL after locking those lots, so that concurrent changes of one lot's inputs apply one after the other).
+Core statements (bulk INSERTs, UPDATEs) bypass it: call `refresh()` after them, or `rebuild_in_batches()`
+(`makeready production-board rebuild`) to repair every lot.
 """
 
 from __future__ import annotations
@@ -152,6 +154,12 @@ def store(session: Session, *, lot_ids: Iterable[int] = (), order_ids: Iterable[
         *(Lot.order_id.in_(chunk) for chunk in _chunks(order_ids)),
     ]
     for where in wanted:
+        if connection.dialect.name != "sqlite":
+            # lock the lots first, in id order: a concurrent transaction changing another input of one of them
+            # waits here until this one commits, then reads its inputs afresh (READ COMMITTED takes a new snapshot
+            # per statement), so two changes of one lot's inputs cannot each store a column computed without the
+            # other's (SQLite has one writer at a time)
+            connection.execute(select(Lot.id).where(where).order_by(Lot.id).with_for_update())
         rows += [
             (row[0], row[1], row[2])
             for row in connection.execute(
