@@ -1,7 +1,8 @@
 """lots.board_column: each lot's column on the live production board, kept by makeready.production.board_columns
 
 With the index the board pages and counts each column on (ix_lots_board), and one on a subject's open conditions
-(ix_conditions_open_subject: the board's notes and the rule's hold and shortage tests read them by lot).
+(ix_conditions_open_subject: the board's notes and the rule's hold and shortage tests read them by lot), and one on
+a production order's open milestones in plan order (ix_milestones_open_order: each card's next step).
 
 The column is filled here, set-wise, by a frozen copy of the board rule as it stands at this revision
 (`column_of_lot()`; tests/test_board_columns.py checks that this copy and the rule agree), so the board is right
@@ -63,10 +64,18 @@ def upgrade() -> None:
         sqlite_where=sa.text("resolved_at IS NULL"),
         postgresql_where=sa.text("resolved_at IS NULL"),
     )
+    op.create_index(
+        "ix_milestones_open_order",
+        "milestones",
+        ["production_order_id", "due_date", "position", "id"],
+        sqlite_where=sa.text("status != 'done'"),
+        postgresql_where=sa.text("status != 'done'"),
+    )
     op.execute(BACKFILL)
 
 
 def downgrade() -> None:
+    op.drop_index("ix_milestones_open_order", table_name="milestones")
     op.drop_index("ix_conditions_open_subject", table_name="conditions")
     op.drop_index("ix_lots_board", table_name="lots")
     with op.batch_alter_table("lots") as batch:
