@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import CompoundSelect, Integer, Select, bindparam, func, literal_column, select, union_all
+from sqlalchemy import CompoundSelect, Integer, Select, bindparam, func, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql import Executable
@@ -29,7 +29,7 @@ from makeready.i18n import _
 from makeready.production.board_columns import BoardColumn
 from makeready.production.lots import produced_step_of
 from makeready.production.models import Lot, LotStatus, ProductionOrder, order_reference
-from makeready.projects.models import Milestone, Project
+from makeready.projects.models import Milestone, MilestoneStatus, Project
 from makeready.suppliers.models import Supplier
 
 PAGE_SIZE = 12
@@ -254,8 +254,7 @@ def _next_milestones() -> Executable:
     other = aliased(Milestone)
     first_open = (
         select(other.id)
-        # the state as a literal, so that SQLite sees the partial index's own condition
-        .where(other.production_order_id == ProductionOrder.id, other.status != literal_column("'done'"))
+        .where(other.production_order_id == ProductionOrder.id, other.status != MilestoneStatus.done)
         .order_by(other.due_date, other.position, other.id)
         .limit(1)
         .scalar_subquery()
