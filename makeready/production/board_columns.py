@@ -22,6 +22,7 @@ Core statements (bulk INSERTs, UPDATEs) bypass it: call `refresh()` after them, 
 from __future__ import annotations
 
 import enum
+import functools
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from itertools import chain
@@ -31,6 +32,7 @@ from sqlalchemy import (
     Connection,
     Table,
     and_,
+    bindparam,
     case,
     event,
     exists,
@@ -141,6 +143,25 @@ def _chunks(ids: Iterable[int]) -> Iterator[list[int]]:
         yield ordered[start : start + CHUNK]
 
 
+def _lots_in(by_order: bool) -> Any:
+    return (Lot.order_id if by_order else Lot.id).in_(bindparam("ids", expanding=True))
+
+
+@functools.cache
+def _lock(by_order: bool) -> Any:
+    return select(Lot.id).where(_lots_in(by_order)).order_by(Lot.id).with_for_update()
+
+
+@functools.cache
+def _computed(by_order: bool) -> Any:
+    """The stored and the computed column of the lots `ids` (or of the orders `ids`): built once, bound per call."""
+    return (
+        select(Lot.id, Lot.board_column, column_of_lot())
+        .join(ProductionOrder, ProductionOrder.id == Lot.order_id)
+        .where(_lots_in(by_order))
+    )
+
+
 def store(session: Session, *, lot_ids: Iterable[int] = (), order_ids: Iterable[int] = ()) -> int:
     """Recompute and store the column of these lots and of every lot of these orders, in the session's
     transaction; returns how many changed. Core statements on the session's connection: no autoflush (it runs
@@ -149,25 +170,15 @@ def store(session: Session, *, lot_ids: Iterable[int] = (), order_ids: Iterable[
     connection: Connection = session.connection()
     table: Table = Lot.__table__  # type: ignore[assignment]
     rows: list[tuple[int, str | None, str | None]] = []
-    wanted = [
-        *(Lot.id.in_(chunk) for chunk in _chunks(lot_ids)),
-        *(Lot.order_id.in_(chunk) for chunk in _chunks(order_ids)),
-    ]
-    for where in wanted:
+    wanted = [(False, chunk) for chunk in _chunks(lot_ids)] + [(True, chunk) for chunk in _chunks(order_ids)]
+    for by_order, chunk in wanted:
         if connection.dialect.name != "sqlite":
             # lock the lots first, in id order: a concurrent transaction changing another input of one of them
             # waits here until this one commits, then reads its inputs afresh (READ COMMITTED takes a new snapshot
             # per statement), so two changes of one lot's inputs cannot each store a column computed without the
             # other's (SQLite has one writer at a time)
-            connection.execute(select(Lot.id).where(where).order_by(Lot.id).with_for_update())
-        rows += [
-            (row[0], row[1], row[2])
-            for row in connection.execute(
-                select(Lot.id, Lot.board_column, column_of_lot())
-                .join(ProductionOrder, ProductionOrder.id == Lot.order_id)
-                .where(where)
-            )
-        ]
+            connection.execute(_lock(by_order), {"ids": chunk})
+        rows += [(row[0], row[1], row[2]) for row in connection.execute(_computed(by_order), {"ids": chunk})]
     moved: dict[str | None, set[int]] = defaultdict(set)
     for lot_id, stored, computed in rows:
         if stored != computed:
