@@ -1,87 +1,41 @@
 """The live production board: a job card per lot, in the column of where the lot is.
 
-Planned / Pending parts / Tooling / In production / Inspection / On hold / Packed / Shipped. The column is the
-lot's status, unless something stops it: an open condition on the lot whose kind starts with "hold" puts it On
-hold, one whose kind starts with "shortage" in Pending parts (materials and quality raise those), and a planned
-lot whose order still waits for tooling (not every item approved, no recorded override) is in Tooling. The column
-is computed in SQL, so each column is paged like the project board's (most urgent first: the earliest planned
-start), in a fixed number of statements whatever the number of lots.
+Planned / Pending parts / Tooling / In production / Inspection / On hold / Packed / Shipped: the rule is
+`makeready.production.board_columns.column_of_lot()`, and each lot's column is stored on the lot
+(`lots.board_column`, kept on every flush that changes what the rule reads). So each column is one page read in
+the order of the index on (board_column, planned_start, order_id, number) (most urgent first: the earliest planned
+start) and counted on it, in a fixed number of statements whatever the number of lots.
 """
 
 from __future__ import annotations
 
-import enum
+import functools
 from collections import defaultdict
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, case, exists, func, literal, select
+from sqlalchemy import CompoundSelect, Integer, Select, bindparam, func, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import aliased
+from sqlalchemy.sql import Executable
 
 from backoffice.board_queries import ClientChoice, SupplierChoice, filter_choices
 from makeready.accounts.models import Organization, User
 from makeready.conditions import kinds as condition_kinds
 from makeready.conditions.models import Condition, ConditionStatus
-from makeready.conditions.service import unresolved_for
 from makeready.db.types import utcnow
-from makeready.i18n import N_, _
-from makeready.production.lots import produced_count
-from makeready.production.models import (
-    Lot,
-    LotStatus,
-    OrderStatus,
-    ProductionOrder,
-    ToolingItem,
-    ToolingStatus,
-)
+from makeready.i18n import _
+from makeready.production.board_columns import BoardColumn
+from makeready.production.lots import produced_step_of
+from makeready.production.models import Lot, LotStatus, ProductionOrder, order_reference
 from makeready.projects.models import Milestone, MilestoneStatus, Project
 from makeready.suppliers.models import Supplier
 
 PAGE_SIZE = 12
 """Cards per column (eight columns: at most 96 job cards a page; a column with more has a "more" link)."""
 MAX_PAGE = 100
-HOLD_PREFIX = "hold"
-SHORTAGE_PREFIX = "shortage"
-INSPECTION = (
-    LotStatus.produced,
-    LotStatus.inspecting,
-    LotStatus.passed,
-    LotStatus.failed,
-    LotStatus.rework,
-    LotStatus.reinspecting,
-    LotStatus.released,
-)
-SHIPPED = (LotStatus.shipped,)
-OFF_BOARD_LOTS = (LotStatus.cancelled, LotStatus.delivered)
-OFF_BOARD_ORDERS = (OrderStatus.closed, OrderStatus.cancelled)
 AFTER_PRODUCTION = frozenset(LotStatus) - {LotStatus.planned, LotStatus.in_production, LotStatus.cancelled}
-
-
-class BoardColumn(enum.StrEnum):
-    planned = "planned"
-    pending_parts = "pending_parts"
-    tooling = "tooling"
-    in_production = "in_production"
-    inspection = "inspection"
-    on_hold = "on_hold"
-    packed = "packed"
-    shipped = "shipped"
-
-    @staticmethod
-    def labels() -> dict[BoardColumn, str]:
-        return {
-            BoardColumn.planned: N_("Planned"),
-            BoardColumn.pending_parts: N_("Pending parts"),
-            BoardColumn.tooling: N_("Tooling"),
-            BoardColumn.in_production: N_("In production"),
-            BoardColumn.inspection: N_("Inspection"),
-            BoardColumn.on_hold: N_("On hold"),
-            BoardColumn.packed: N_("Packed"),
-            BoardColumn.shipped: N_("Shipped"),
-        }
 
 
 @dataclass
@@ -112,15 +66,64 @@ class Note:
     escalated: bool
 
 
+# What a job card shows, read as columns rather than ORM rows: a page has 96 cards, and building and populating
+# their lots, orders, projects, factories and clients as entities cost more CPU than the whole SQL.
+
+
+@dataclass(frozen=True, slots=True)
+class CardLot:
+    id: int
+    number: int
+    quantity: int
+    planned_start: date
+    planned_end: date
+    status: LotStatus
+    progress: dict[str, Any] | None
+
+
+@dataclass(frozen=True, slots=True)
+class CardOrder:
+    id: int
+    project_id: int
+    number: int
+    routing: list[str] | None
+
+    @property
+    def reference(self) -> str:
+        return order_reference(self.project_id, self.number)
+
+
+@dataclass(frozen=True, slots=True)
+class Named:
+    id: int
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class CardFactory:
+    id: int
+    name_en: str
+
+
+@dataclass(frozen=True, slots=True)
+class NextItem:
+    """The order's first open milestone."""
+
+    title: str
+    due_date: date | None
+    owner: str | None
+    """The owner's name (or email), None: nobody."""
+
+
 @dataclass
 class JobCard:
-    lot: Lot
-    order: ProductionOrder
-    supplier: Supplier
-    project: Project
-    client: Organization
+    lot: CardLot
+    order: CardOrder
+    supplier: CardFactory
+    project: Named
+    client: Named
     produced: int
-    next: Milestone | None
+    next: NextItem | None
     notes: list[Note] = field(default_factory=list)
 
     @property
@@ -163,137 +166,200 @@ class ProductionBoard:
         return None
 
 
-def _open_condition(prefix: str) -> Any:
-    """The lot has an open condition whose kind starts with `prefix`: an uncorrelated IN (computed once, not per
-    lot), with the prefix as a range on `kind` so the unresolved conditions' index serves it."""
-    upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
-    return Lot.id.in_(
-        select(Condition.subject_id).where(
-            Condition.subject_type == "lot",
-            Condition.resolved_at.is_(None),
-            Condition.kind >= prefix,
-            Condition.kind < upper,
+def board_lots(shape: tuple[bool, bool, bool], *columns: Any) -> Select[Any]:
+    """`columns` of the lots on the board (a stored column), with the joins and bound parameters of the filters
+    in use (`shape`: coordinator, client, factory)."""
+    coordinator, client, factory = shape
+    query = select(*columns).select_from(Lot).where(Lot.board_column.is_not(None))
+    if coordinator:
+        query = query.join(Project, Project.id == Lot.project_id).where(
+            Project.coordinator_id == bindparam("coordinator")
         )
-    )
-
-
-def column_of_lot() -> Any:
-    """The board column of a lot, in SQL (see the module's docstring)."""
-    waiting_tooling = and_(
-        Lot.status == LotStatus.planned,
-        ProductionOrder.tooling_override_reason == "",
-        exists().where(ToolingItem.order_id == Lot.order_id, ToolingItem.status != ToolingStatus.approved),
-    )
-    return case(
-        (_open_condition(HOLD_PREFIX), literal(BoardColumn.on_hold.value)),
-        (_open_condition(SHORTAGE_PREFIX), literal(BoardColumn.pending_parts.value)),
-        (waiting_tooling, literal(BoardColumn.tooling.value)),
-        (Lot.status == LotStatus.planned, literal(BoardColumn.planned.value)),
-        (Lot.status == LotStatus.in_production, literal(BoardColumn.in_production.value)),
-        (Lot.status.in_(INSPECTION), literal(BoardColumn.inspection.value)),
-        (Lot.status == LotStatus.packed, literal(BoardColumn.packed.value)),
-        else_=literal(BoardColumn.shipped.value),
-    )
-
-
-def board_lots(filters: BoardFilters) -> Select[Any]:
-    query = (
-        select(
-            Lot.id.label("id"),
-            column_of_lot().label("col"),
-            Lot.planned_start.label("start"),
-            Lot.order_id.label("order_id"),
-            Lot.number.label("number"),
-        )
-        .join(ProductionOrder, ProductionOrder.id == Lot.order_id)
-        .join(Project, Project.id == Lot.project_id)
-        .where(Lot.status.not_in(OFF_BOARD_LOTS), ProductionOrder.status.not_in(OFF_BOARD_ORDERS))
-    )
-    if filters.coordinator is not None:
-        query = query.where(Project.coordinator_id == filters.coordinator)
-    if filters.client is not None:
-        query = query.where(ProductionOrder.org_id == filters.client)
-    if filters.factory is not None:
-        query = query.where(ProductionOrder.supplier_id == filters.factory)
+    if client or factory:
+        query = query.join(ProductionOrder, ProductionOrder.id == Lot.order_id)
+    if client:
+        query = query.where(ProductionOrder.org_id == bindparam("client"))
+    if factory:
+        query = query.where(ProductionOrder.supplier_id == bindparam("factory"))
     return query
+
+
+# The statements are built once per shape of filters and bound per request: building eight paged subqueries and
+# their union costs more CPU than running them.
+
+
+@functools.cache
+def _counts(shape: tuple[bool, bool, bool]) -> Select[Any]:
+    return board_lots(shape, Lot.board_column, func.count()).group_by(Lot.board_column)
+
+
+CARD = (
+    Lot.id,
+    Lot.number,
+    Lot.quantity,
+    Lot.planned_start,
+    Lot.planned_end,
+    Lot.status,
+    Lot.progress,
+    ProductionOrder.id,
+    ProductionOrder.project_id,
+    ProductionOrder.number,
+    ProductionOrder.routing,
+    Supplier.id,
+    Supplier.name_en,
+    Project.id,
+    Project.name,
+    Organization.id,
+    Organization.name,
+    Lot.board_column,
+)
+"""A job card's columns, in the order of its parts' fields (CardLot, CardOrder, CardFactory, project, client)."""
+
+
+@functools.cache
+def _pages(shape: tuple[bool, bool, bool]) -> CompoundSelect:
+    """One page (`first`, `size`) of each column with its cards' columns, each read in the order of the index
+    ix_lots_board and joined to its order, factory, project and client by primary key."""
+    coordinator, client, factory = shape
+    branches = []
+    for col in BoardColumn:
+        branch = (
+            select(*CARD)
+            .select_from(Lot)
+            .join(ProductionOrder, ProductionOrder.id == Lot.order_id)
+            .join(Supplier, Supplier.id == ProductionOrder.supplier_id)
+            .join(Project, Project.id == Lot.project_id)
+            .join(Organization, Organization.id == ProductionOrder.org_id)
+            .where(Lot.board_column == col.value)
+        )
+        if coordinator:
+            branch = branch.where(Project.coordinator_id == bindparam("coordinator"))
+        if client:
+            branch = branch.where(ProductionOrder.org_id == bindparam("client"))
+        if factory:
+            branch = branch.where(ProductionOrder.supplier_id == bindparam("factory"))
+        branches.append(
+            branch.order_by(Lot.planned_start, Lot.order_id, Lot.number)
+            .offset(bindparam("first", type_=Integer))
+            .limit(bindparam("size", type_=Integer))
+            .subquery()
+        )
+    return union_all(*(select(*sub.c) for sub in branches))
+
+
+@functools.cache
+def _next_milestones() -> Executable:
+    """Each order's first open milestone only (its plan has a dozen), with its owner's name: per order, the first
+    row of the index ix_milestones_open_order (a seek, no sort)."""
+    other = aliased(Milestone)
+    first_open = (
+        select(other.id)
+        .where(other.production_order_id == ProductionOrder.id, other.status != MilestoneStatus.done)
+        .order_by(other.due_date, other.position, other.id)
+        .limit(1)
+        .scalar_subquery()
+    )
+    return (
+        select(Milestone.production_order_id, Milestone.title, Milestone.due_date, User.name, User.email)
+        .outerjoin(User, User.id == Milestone.owner_id)
+        .where(
+            Milestone.id.in_(
+                select(first_open).where(ProductionOrder.id.in_(bindparam("orders", expanding=True)))
+            )
+        )
+    )
+
+
+@functools.cache
+def _open_conditions() -> Executable:
+    """The lots' unresolved conditions, oldest first, with their owners' names."""
+    return (
+        select(
+            Condition.subject_id,
+            Condition.kind,
+            Condition.raised_at,
+            Condition.status,
+            User.name,
+            User.email,
+        )
+        .outerjoin(User, User.id == Condition.owner_id)
+        .where(
+            Condition.subject_type == "lot",
+            Condition.subject_id.in_(bindparam("lots", expanding=True)),
+            Condition.resolved_at.is_(None),
+        )
+        .order_by(Condition.raised_at, Condition.id)
+    )
 
 
 async def load_production_board(
     db: AsyncSession, filters: BoardFilters, *, page: int = 1, day: date | None = None
 ) -> ProductionBoard:
-    """One page of each column. Statements: the columns' counts, the page's lots with their orders, factories,
-    projects and clients, the orders' next open milestones, the lots' open conditions, the people they name, and
-    the filters' choices."""
+    """One page of each column. Statements: the columns' counts, the page's lots, their rows with their orders,
+    factories, projects and clients, the orders' next open milestones, the lots' open conditions, the people they
+    name, and the filters' choices."""
     today = day or utcnow().date()
-    graded = board_lots(filters).subquery()
-    totals = {
-        BoardColumn(col): int(n)
-        for col, n in (await db.execute(select(graded.c.col, func.count()).group_by(graded.c.col))).all()
+    shape = (filters.coordinator is not None, filters.client is not None, filters.factory is not None)
+    params = {
+        key: value
+        for key, value in (
+            ("coordinator", filters.coordinator),
+            ("client", filters.client),
+            ("factory", filters.factory),
+        )
+        if value is not None
     }
+    totals = {BoardColumn(col): int(n) for col, n in (await db.execute(_counts(shape), params)).all()}
     pages = max([1, *((n + PAGE_SIZE - 1) // PAGE_SIZE for n in totals.values())])
     page = min(max(page, 1), pages, MAX_PAGE)
-    position = (
-        func.row_number()
-        .over(partition_by=graded.c.col, order_by=(graded.c.start, graded.c.order_id, graded.c.number))
-        .label("position")
-    )
-    ranked = select(graded.c.id, graded.c.col, position).subquery()
     first = (page - 1) * PAGE_SIZE
-    # the page's lots first, then their rows by id: joining the ranking to the lots made SQLite rank per row
-    placed = {
-        lot_id: (col, position)
-        for lot_id, col, position in (
-            await db.execute(
-                select(ranked.c.id, ranked.c.col, ranked.c.position).where(
-                    ranked.c.position > first, ranked.c.position <= first + PAGE_SIZE
-                )
-            )
-        ).all()
-    }
     found = (
-        (
-            await db.execute(
-                select(Lot, ProductionOrder, Supplier, Project, Organization)
-                .join(ProductionOrder, ProductionOrder.id == Lot.order_id)
-                .join(Supplier, Supplier.id == ProductionOrder.supplier_id)
-                .join(Project, Project.id == Lot.project_id)
-                .join(Organization, Organization.id == ProductionOrder.org_id)
-                .where(Lot.id.in_(list(placed)))
-                .options(joinedload(Project.coordinator))
-            )
-        ).all()
-        if placed
+        (await db.execute(_pages(shape), {**params, "first": first, "size": PAGE_SIZE})).all()
+        if any(n > first for n in totals.values())
         else []
     )
-    rows = sorted(
+    cards = sorted(
         (
-            (lot, placed[lot.id][0], order, supplier, project, client)
-            for lot, order, supplier, project, client in found
-        ),
-        key=lambda row: (row[1], placed[row[0].id][1]),
-    )
-    order_ids = sorted({order.id for _l, _c, order, _s, _p, _o in rows})
-    next_of: dict[int, Milestone] = {}
-    if order_ids:
-        for milestone in (
-            await db.scalars(
-                select(Milestone)
-                .where(Milestone.production_order_id.in_(order_ids), Milestone.status != MilestoneStatus.done)
-                .options(joinedload(Milestone.owner))
-                .order_by(Milestone.due_date, Milestone.position)
+            (
+                row[17],
+                CardLot(*row[0:7]),
+                CardOrder(*row[7:11]),
+                CardFactory(*row[11:13]),
+                Named(*row[13:15]),
+                Named(*row[15:17]),
             )
-        ).all():
-            assert milestone.production_order_id is not None
-            next_of.setdefault(milestone.production_order_id, milestone)
-    conditions = await unresolved_for(db, subject_type="lot", subject_ids=[lot.id for lot, *_rest in rows])
-    people = await _people(db, rows, [c.owner_id for c in conditions])
+            for row in found
+        ),
+        key=lambda card: (card[0], card[1].planned_start, card[2].id, card[1].number),
+    )
+    order_ids = sorted({order.id for _c, _l, order, *_rest in cards})
+    next_of = {
+        order_id: NextItem(title, due, name or email)
+        for order_id, title, due, name, email in (
+            (await db.execute(_next_milestones(), {"orders": order_ids})).all() if order_ids else []
+        )
+    }
     notes_of: dict[int, list[Note]] = defaultdict(list)
-    for condition in conditions:
-        notes_of[condition.subject_id].append(_note(condition, people))
+    if cards:
+        for lot_id, kind, raised_at, status, name, email in (
+            await db.execute(_open_conditions(), {"lots": [lot.id for _c, lot, *_rest in cards]})
+        ).all():
+            known = condition_kinds.KINDS.get(kind)
+            notes_of[lot_id].append(
+                Note(
+                    kind=kind,
+                    title=_(known.title) if known else kind,
+                    owner=name or email or _("nobody"),
+                    since=raised_at,
+                    escalated=status == ConditionStatus.escalated,
+                )
+            )
     columns = {col: Column(col, [], totals.get(col, 0)) for col in BoardColumn}
-    for lot, col, order, supplier, project, client in rows:
+    for col, lot, order, supplier, project, client in cards:
         produced = (
-            lot.quantity if lot.status in AFTER_PRODUCTION else min(produced_count(order, lot), lot.quantity)
+            lot.quantity
+            if lot.status in AFTER_PRODUCTION
+            else min(int((lot.progress or {}).get(produced_step_of(order.routing), 0)), lot.quantity)
         )
         columns[BoardColumn(col)].cards.append(
             JobCard(
@@ -319,25 +385,4 @@ async def load_production_board(
         pages=pages,
         count=sum(totals.values()),
         page_size=PAGE_SIZE,
-    )
-
-
-async def _people(db: AsyncSession, rows: Sequence[Any], ids: list[int | None]) -> dict[int, User]:
-    known = {p.coordinator.id: p.coordinator for *_rest, p, _o in rows if p.coordinator is not None}
-    wanted = sorted({i for i in ids if i is not None} - set(known))
-    if rows:
-        for user in (await db.scalars(select(User).where(User.id.in_(wanted)))).all():
-            known[user.id] = user
-    return known
-
-
-def _note(condition: Condition, people: dict[int, User]) -> Note:
-    kind = condition_kinds.KINDS.get(condition.kind)
-    owner = people.get(condition.owner_id) if condition.owner_id else None
-    return Note(
-        kind=condition.kind,
-        title=_(kind.title) if kind else condition.kind,
-        owner=owner.display_name if owner else _("nobody"),
-        since=condition.raised_at,
-        escalated=condition.status == ConditionStatus.escalated,
     )

@@ -1,8 +1,9 @@
 """The composition root: the one place that wires the core together.
 
-`wire()` installs what the kernel needs from the domains (the audit recorder, the membership lookup), imports every
-module that declares background jobs (so every worker knows every job), and registers every domain's rules on the
-bus. `create_app()`, the CLI (and so `makeready worker`) and the test suite call it; it is idempotent.
+`wire()` installs what the kernel needs from the domains (the audit recorder, the membership lookup) and the ORM
+flush hooks that keep derived columns (the lots' board columns), imports every module that declares background jobs
+(so every worker knows every job), and registers every domain's rules on the bus. `create_app()`, the CLI (and so
+`makeready worker`) and the test suite call it; it is idempotent.
 
 Emitters never import the rules that react to them: a new reaction is a rule in its domain and a line here.
 """
@@ -26,6 +27,7 @@ from makeready.materials import rules as materials_rules
 from makeready.metrics import jobs as metrics_jobs
 from makeready.metrics import rules as metrics_rules
 from makeready.notify import jobs as notify_jobs
+from makeready.production import board_columns
 from makeready.production import jobs as production_jobs
 from makeready.production import labels as production_labels
 from makeready.production import photos as production_photos
@@ -108,6 +110,7 @@ def wire() -> None:
     if _wired:
         return
     ports.install(record_audit=record, membership_role=membership_role)
+    board_columns.install()  # a flush hook: the board column of every lot a flush touches
     for name, gate in GATES:
         gates.register(name, gate)
     project_files.register_key_owner(sample_photos.thumbnail_keys_in)

@@ -642,6 +642,41 @@ def waiting_rebuild(batch: int) -> None:
     )
 
 
+@main.group("production-board")
+def production_board() -> None:
+    """The live production board: each lot's column, kept on the lot."""
+
+
+@production_board.command("rebuild")
+@click.option(
+    "--batch",
+    default=500,
+    show_default=True,
+    type=click.IntRange(10, 10_000),
+    help="Lots per transaction.",
+)
+def production_board_rebuild(batch: int) -> None:
+    """Recompute every lot's board column from the board rule (to repair), a batch of lots per transaction."""
+    from makeready.production import board_columns
+
+    settings = load_settings()
+    require_database(settings, need_schema=True)
+
+    async def rebuild() -> int:
+        async with command_engine(settings) as engine:
+            return await board_columns.rebuild_in_batches(engine, batch=batch)
+
+    count = run(rebuild)
+    click.echo(
+        i18n.ngettext(
+            "board columns rebuilt: %(n)d lot changed",
+            "board columns rebuilt: %(n)d lots changed",
+            count,
+        )
+        % {"n": count}
+    )
+
+
 @main.command()
 @click.option(
     "--concurrency", default=10, show_default=True, type=click.IntRange(1, 200), help="Jobs at once."

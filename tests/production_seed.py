@@ -1,6 +1,7 @@
 """Production data in bulk, for the query-count tests and bench/production.py: projects in production, each with an
 order at one of a few factories, its lots in every column of the board, reports, the time-and-action plan and a
-few open conditions. Rows are written with bulk INSERTs (no services: this is volume, not behaviour).
+few open conditions. Rows are written with bulk INSERTs (no services: this is volume, not behaviour), then the
+lots' board columns are stored (`board_columns.refresh`), as the flush hook does for ORM writes.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from makeready.conditions.models import Condition, ConditionStatus
+from makeready.production import board_columns
 from makeready.production.models import (
     DEFAULT_ROUTING,
     Lot,
@@ -198,4 +200,6 @@ async def seed_production(
                 }
             )
     await _ids(session, Milestone, milestone_rows)
+    # bulk INSERTs pass by the flush hook that keeps each lot's board column: store them as the rule says
+    await board_columns.refresh(session, lot_ids)
     return order_ids

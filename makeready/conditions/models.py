@@ -42,6 +42,15 @@ class Condition(IdMixin, TenantOwned, TimestampMixin, VersionedMixin, Base):
             postgresql_where=text("resolved_at IS NULL"),
         ),
         Index("ix_conditions_due", "status", "next_step_at"),
+        # a subject's open conditions (the production board's notes, the board column's rule), whatever their kind
+        Index(
+            "ix_conditions_open_subject",
+            "subject_type",
+            "subject_id",
+            "kind",
+            sqlite_where=text("resolved_at IS NULL"),
+            postgresql_where=text("resolved_at IS NULL"),
+        ),
     )
 
     kind: Mapped[str] = mapped_column(String(64))

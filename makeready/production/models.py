@@ -64,6 +64,11 @@ PRODUCED_STEP_FROM_END = 2
 """With the default routing, "finished" (the step before "packed") is what counts as produced."""
 
 
+def order_reference(project_id: int, number: int) -> str:
+    """An order's reference from its columns (`ProductionOrder.reference`)."""
+    return f"PO-{project_id}-{number}"
+
+
 class ProductionOrder(IdMixin, TenantOwned, TimestampMixin, VersionedMixin, Base):
     """A project x a factory: what is made, how many, at what price, to which revision, shipped when and how."""
 
@@ -117,7 +122,7 @@ class ProductionOrder(IdMixin, TenantOwned, TimestampMixin, VersionedMixin, Base
     @property
     def reference(self) -> str:
         """PO-<project>-<n>: how people name the order in mail and on the factory's page."""
-        return f"PO-{self.project_id}-{self.number}"
+        return order_reference(self.project_id, self.number)
 
 
 class LotStatus(enum.StrEnum):
@@ -161,6 +166,7 @@ class Lot(IdMixin, TenantOwned, TimestampMixin, VersionedMixin, Base):
     __table_args__ = (
         UniqueConstraint("order_id", "number", name="uq_lots_order_number"),
         Index("ix_lots_status_planned_start", "status", "planned_start"),
+        Index("ix_lots_board", "board_column", "planned_start", "order_id", "number"),
     )
 
     order_id: Mapped[int] = mapped_column(ForeignKey("production_orders.id", ondelete="CASCADE"), index=True)
@@ -182,6 +188,9 @@ class Lot(IdMixin, TenantOwned, TimestampMixin, VersionedMixin, Base):
     shipped_at: Mapped[datetime | None] = mapped_column(default=None)
     delivered_at: Mapped[datetime | None] = mapped_column(default=None)
     start_override_reason: Mapped[str] = mapped_column(Text, default="")
+    board_column: Mapped[str | None] = mapped_column(String(24), default=None)
+    """Its column on the live production board (NULL: off the board), derived and kept by
+    `makeready.production.board_columns` (never written by hand)."""
 
     order: Mapped[ProductionOrder] = relationship(lazy="raise")
     revision: Mapped[SpecRevision] = relationship(lazy="raise")

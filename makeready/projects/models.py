@@ -131,6 +131,16 @@ class Milestone(IdMixin, TenantOwned, TimestampMixin, VersionedMixin, Base):
             sqlite_where=text("status != 'done'"),
             postgresql_where=text("status != 'done'"),
         ),
+        # a production order's next open step (the production board's cards): the first row per order
+        Index(
+            "ix_milestones_open_order",
+            "production_order_id",
+            "due_date",
+            "position",
+            "id",
+            sqlite_where=text("status != 'done'"),
+            postgresql_where=text("status != 'done'"),
+        ),
     )
 
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
