@@ -23,11 +23,14 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from makeready import jobs
+from makeready.kernel import after_commit
 from makeready.settings import Settings
 from makeready.specs import documents, pdf
 from makeready.specs.content import parse, texts
 from makeready.specs.document import build_document
 from makeready.specs.models import DocumentStatus, SpecDocument
+from makeready.storage import get_storage
+from makeready.storage.keys import is_cache_key
 from tests.spec_support import arrange_revision
 from tests.workflow_support import make_people, system
 
@@ -290,7 +293,7 @@ async def test_opening_a_revision_twice_renders_once(
                 rows.append(
                     await documents.request_pdf(session, revision=revision, languages=("zh_Hans", "en"))
                 )
-        await asyncio.sleep(0.05)  # the after-commit enqueue runs on its own task
+        await after_commit.drain()  # the after-commit enqueue runs on its own task: wait for it
         worker = jobs.embedded_worker()
         assert worker is not None
         async with asyncio.timeout(10):
@@ -308,6 +311,16 @@ async def test_opening_a_revision_twice_renders_once(
     assert (again.pages, again.size_bytes) == (11, len(b"%PDF-1.7 fake"))
     assert again.storage_key.startswith(f"org/{arranged.project.org_id}/document/")
     assert documents.pdf_download_url(again, filename="spec.pdf")
+    # the figure's print-size copy is cached as a derived object, which the sweep may evict and a render make again
+    stored = [
+        item.key
+        async for page in get_storage().list_objects(f"org/{arranged.project.org_id}/")
+        for item in page
+    ]
+    prints = [key for key in stored if "/print/" in key]
+    assert len(prints) == 1
+    assert is_cache_key(prints[0])
+    assert await get_storage().read(prints[0]) == b"jpeg"
     # another language order is another document
     async with system(engine) as session:
         revision = await session.get_one(type(arranged.revision), arranged.revision.id)

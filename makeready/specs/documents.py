@@ -43,7 +43,7 @@ from makeready.specs.document import (
 )
 from makeready.specs.models import DocumentStatus, SpecDocument, SpecRevision
 from makeready.storage import get_storage
-from makeready.storage.keys import safe_name
+from makeready.storage.keys import cache_key, safe_name
 
 log = logging.getLogger("makeready.specs")
 
@@ -223,8 +223,8 @@ def print_image_key(document: Document, view: FigureView) -> str:
     """Where the print-sized copy of a figure's picture is cached: derived from the original and the print
     settings, under the organization's prefix."""
     basis = f"{view.storage_key}:{view.checksum}:{pdf.PRINT_LONG_SIDE}:{pdf.PRINT_JPEG_QUALITY}"
-    # `print` is not an upload kind, so the sweep of abandoned uploads never takes a cache entry for one
-    return f"org/{document.org_id}/print/{hashlib.sha256(basis.encode()).hexdigest()[:32]}/print.jpg"
+    # a derived object: the sweep evicts it when no render has written it for a while, the next render makes it again
+    return cache_key(document.org_id, "print", hashlib.sha256(basis.encode()).hexdigest()[:32], "print.jpg")
 
 
 async def pdf_assets(document: Document) -> dict[str, pdf.Asset]:
