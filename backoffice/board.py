@@ -44,6 +44,7 @@ from backoffice.board_queries import (
     load_work,
     today,
 )
+from backoffice.form_values import form_text, form_version
 from makeready import urls
 from makeready.accounts.models import User
 from makeready.audit.models import AuditEvent
@@ -241,13 +242,8 @@ TEMPLATE_LABELS = {
 # -- writing -------------------------------------------------------------------------------------------------------
 
 
-def _text(form: FormMultiDict, key: str) -> str:
-    value = form.get(key)
-    return value.strip() if isinstance(value, str) else ""
-
-
 def _int(form: FormMultiDict, key: str, *, required: bool = True) -> int | None:
-    text = _text(form, key)
+    text = form_text(form, key)
     if not text and not required:
         return None
     try:
@@ -260,13 +256,9 @@ def _int(form: FormMultiDict, key: str, *, required: bool = True) -> int | None:
         ) from None
 
 
-def _version(form: FormMultiDict) -> int | None:
-    return _int(form, "version", required=False)
-
-
 def _date(form: FormMultiDict, key: str) -> date:
     try:
-        return date.fromisoformat(_text(form, key))
+        return date.fromisoformat(form_text(form, key))
     except ValueError:
         raise ValidationFailed(_("The due date must be a date (YYYY-MM-DD)."), field=key) from None
 
@@ -381,18 +373,20 @@ class CoordinatorPages(Controller):
     ) -> Template | Redirect:
         """Advance (through the gate), hold, resume or cancel, with a reason."""
         form = await request.form()
-        choice = _text(form, "action")
+        choice = form_text(form, "action")
         notices = {"advance": "advanced", "hold": "held", "resume": "resumed", "cancel": "cancelled"}
 
         async def action(form: FormMultiDict) -> Any:
             common: dict[str, Any] = {
                 "actor": staff.user,
                 "project_id": project_id,
-                "expected_version": _version(form),
+                "expected_version": form_version(form),
             }
-            reason = _text(form, "reason")
+            reason = form_text(form, "reason")
             if choice == "advance":
-                return await advance_project(db, to_phase=_text(form, "to_phase"), reason=reason, **common)
+                return await advance_project(
+                    db, to_phase=form_text(form, "to_phase"), reason=reason, **common
+                )
             if choice == "hold":
                 return await hold_project(db, reason=reason, **common)
             if choice == "resume":
@@ -425,7 +419,7 @@ class CoordinatorPages(Controller):
                 actor=staff.user,
                 project_id=project_id,
                 coordinator_id=coordinator_id,
-                expected_version=_version(form),
+                expected_version=form_version(form),
             )
 
         return await act(
@@ -446,7 +440,7 @@ class CoordinatorPages(Controller):
 
         async def action(form: FormMultiDict) -> Any:
             try:
-                start = date.fromisoformat(_text(form, "start"))
+                start = date.fromisoformat(form_text(form, "start"))
             except ValueError:
                 raise ValidationFailed(
                     _("The start date must be a date (YYYY-MM-DD)."), field="start"
@@ -455,7 +449,7 @@ class CoordinatorPages(Controller):
                 db,
                 actor=staff.user,
                 project_id=project_id,
-                template=_text(form, "template"),
+                template=form_text(form, "template"),
                 start=start,
                 owner_id=_int(form, "owner_id", required=False),
             )
@@ -472,22 +466,22 @@ class CoordinatorPages(Controller):
     ) -> Template | Redirect:
         """Start, complete, reopen or assign one milestone of the project."""
         form = await request.form()
-        milestone_id = _text(form, "milestone_id")
+        milestone_id = form_text(form, "milestone_id")
 
         async def action(form: FormMultiDict) -> Any:
             milestone = await _milestone_of(db, project_id, _int(form, "milestone_id"))
             common: dict[str, Any] = {
                 "actor": staff.user,
                 "milestone_id": milestone.id,
-                "expected_version": _version(form),
+                "expected_version": form_version(form),
             }
-            choice = _text(form, "action")
+            choice = form_text(form, "action")
             if choice == "start":
                 return await start_milestone(db, **common)
             if choice == "complete":
                 return await complete_milestone(db, **common)
             if choice == "reopen":
-                return await reopen_milestone(db, reason=_text(form, "reason"), **common)
+                return await reopen_milestone(db, reason=form_text(form, "reason"), **common)
             if choice == "assign":
                 owner_id = _int(form, "owner_id", required=False)
                 if owner_id is None:
@@ -519,7 +513,7 @@ class CoordinatorPages(Controller):
                 actor=staff.user,
                 project_id=project_id,
                 supplier_id=_int(form, "supplier_id", required=False),
-                notes=_text(form, "notes"),
+                notes=form_text(form, "notes"),
             )
 
         return await act(request, db, staff, project_id, key="samples", notice="requested", action=action)
@@ -534,7 +528,7 @@ class CoordinatorPages(Controller):
     ) -> Template | Redirect:
         """Record a sample round's progress: in production, shipped, received."""
         form = await request.form()
-        round_id = _text(form, "round_id")
+        round_id = form_text(form, "round_id")
 
         async def action(form: FormMultiDict) -> Any:
             sample = await _round_of(db, project_id, _int(form, "round_id"))
@@ -542,10 +536,10 @@ class CoordinatorPages(Controller):
                 "in_production": mark_sample_in_production,
                 "shipped": mark_sample_shipped,
                 "received": mark_sample_received,
-            }.get(_text(form, "action"))
+            }.get(form_text(form, "action"))
             if move is None:
                 raise ValidationFailed(_("Choose in production, shipped or received."), field="action")
-            return await move(db, actor=staff.user, round_id=sample.id, expected_version=_version(form))
+            return await move(db, actor=staff.user, round_id=sample.id, expected_version=form_version(form))
 
         return await act(
             request, db, staff, project_id, key=f"round-{round_id}", notice="sample", action=action
@@ -561,7 +555,7 @@ class CoordinatorPages(Controller):
     ) -> Template | Redirect:
         """Attach uploaded photos (already in storage through the upload API) to a sample round."""
         form = await request.form()
-        round_id = _text(form, "round_id")
+        round_id = form_text(form, "round_id")
 
         async def action(form: FormMultiDict) -> Any:
             sample = await _round_of(db, project_id, _int(form, "round_id"))
@@ -601,7 +595,9 @@ class CoordinatorPages(Controller):
         """Ask the brand a question."""
 
         async def action(form: FormMultiDict) -> Any:
-            return await ask_question(db, actor=staff.user, project_id=project_id, body=_text(form, "body"))
+            return await ask_question(
+                db, actor=staff.user, project_id=project_id, body=form_text(form, "body")
+            )
 
         return await act(request, db, staff, project_id, key="questions", notice="question", action=action)
 
@@ -626,7 +622,7 @@ class CoordinatorPages(Controller):
                 db,
                 actor=staff.user,
                 project_id=project_id,
-                text=_text(form, "text"),
+                text=form_text(form, "text"),
                 attachment_ids=attachment_ids,
             )
 
@@ -642,7 +638,7 @@ class CoordinatorPages(Controller):
     ) -> Template | Redirect:
         """Approve or reject a change request with a note."""
         form = await request.form()
-        change_id = _text(form, "change_id")
+        change_id = form_text(form, "change_id")
 
         async def action(form: FormMultiDict) -> Any:
             change = await _change_of(db, project_id, _int(form, "change_id"))
@@ -650,9 +646,9 @@ class CoordinatorPages(Controller):
                 db,
                 actor=staff.user,
                 change_id=change.id,
-                decision=_text(form, "decision"),
-                note=_text(form, "note"),
-                expected_version=_version(form),
+                decision=form_text(form, "decision"),
+                note=form_text(form, "note"),
+                expected_version=form_version(form),
             )
 
         return await act(
@@ -669,19 +665,19 @@ class CoordinatorPages(Controller):
     ) -> Template | Redirect:
         """Complete or cancel an open task."""
         form = await request.form()
-        task_id = _text(form, "task_id")
+        task_id = form_text(form, "task_id")
 
         async def action(form: FormMultiDict) -> Any:
             task = await _task_of(db, project_id, _int(form, "task_id"))
             common: dict[str, Any] = {
                 "actor": staff.user,
                 "task_id": task.id,
-                "expected_version": _version(form),
+                "expected_version": form_version(form),
             }
-            if _text(form, "action") == "complete":
+            if form_text(form, "action") == "complete":
                 return await complete_task(db, **common)
-            if _text(form, "action") == "cancel":
-                return await cancel_task(db, reason=_text(form, "reason"), **common)
+            if form_text(form, "action") == "cancel":
+                return await cancel_task(db, reason=form_text(form, "reason"), **common)
             raise ValidationFailed(_("Choose complete or cancel."), field="action")
 
         return await act(request, db, staff, project_id, key=f"task-{task_id}", notice="task", action=action)

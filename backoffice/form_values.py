@@ -26,6 +26,16 @@ def form_version(form: FormMultiDict) -> int | None:
         raise ValidationFailed(_("Some of the values sent are not valid."), field="version") from None
 
 
+def required_version(form: FormMultiDict) -> int:
+    """The version the form must carry (a page whose every write checks it): a refusal when it is missing."""
+    version = form_version(form)
+    if version is None:
+        raise ValidationFailed(
+            _("The form is missing its version. Reload the page and try again."), field="version"
+        )
+    return version
+
+
 def page_after(url: str, *, done: str = "", anchor: str = "") -> str:
     """Where a page's form sends the browser after it acted: the page, what was done (its notice), the section."""
     if done:

@@ -21,10 +21,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backoffice.access import Staff, provide_staff, refused_page
+from backoffice.form_values import form_text, form_version
 from backoffice.params import PageNumber
 from makeready import i18n, urls
 from makeready.accounts.models import User
-from makeready.errors import DomainError, NotFound, ValidationFailed
+from makeready.errors import DomainError, NotFound
 from makeready.i18n import N_, _
 from makeready.production.common import load_lot
 from makeready.production.lots import move_lot
@@ -59,21 +60,6 @@ NOTICES = {
     "released": N_("The lot was released for packing."),
     "verified": N_("The corrective action was verified; a re-inspection was requested."),
 }
-
-
-def _text(form: FormMultiDict, key: str) -> str:
-    value = form.get(key)
-    return value if isinstance(value, str) else ""
-
-
-def _version(form: FormMultiDict) -> int | None:
-    raw = _text(form, "version")
-    if not raw:
-        return None
-    try:
-        return int(raw)
-    except ValueError:
-        raise ValidationFailed(_("The form is missing its version. Reload the page and try again.")) from None
 
 
 async def _files(form: FormMultiDict, key: str = "photos") -> list[photos.PhotoFile]:
@@ -198,8 +184,8 @@ class InspectionPages(Controller):
                 db,
                 actor=staff.user,
                 lot_id=lot_id,
-                kind=_text(form, "kind"),
-                lot_size=_text(form, "lot_size"),
+                kind=form_text(form, "kind"),
+                lot_size=form_text(form, "lot_size"),
             )
         except DomainError as exc:
             if isinstance(exc, NotFound):
@@ -303,10 +289,10 @@ class InspectionPages(Controller):
                 db,
                 actor=staff.user,
                 inspection_id=inspection_id,
-                scheduled_for=_text(form, "scheduled_for"),
-                inspector_id=_text(form, "inspector_id"),
-                third_party=_text(form, "third_party"),
-                expected_version=_version(form),
+                scheduled_for=form_text(form, "scheduled_for"),
+                inspector_id=form_text(form, "inspector_id"),
+                third_party=form_text(form, "third_party"),
+                expected_version=form_version(form),
             )
 
         return await self._post(request, db, staff, inspection_id, write, "scheduled")
@@ -321,7 +307,7 @@ class InspectionPages(Controller):
     ) -> Template | Redirect:
         async def write(form: FormMultiDict) -> None:
             await qc.start_inspection(
-                db, actor=staff.user, inspection_id=inspection_id, expected_version=_version(form)
+                db, actor=staff.user, inspection_id=inspection_id, expected_version=form_version(form)
             )
 
         return await self._post(request, db, staff, inspection_id, write, "started")
@@ -343,20 +329,20 @@ class InspectionPages(Controller):
                     db,
                     actor=staff.user,
                     inspection_id=inspection_id,
-                    remarks=_text(form, "remarks"),
-                    expected_version=_version(form),
+                    remarks=form_text(form, "remarks"),
+                    expected_version=form_version(form),
                 )
                 return
             checklist = {
-                row["id"]: (_text(form, f"check.{row['id']}"), _text(form, f"note.{row['id']}"))
+                row["id"]: (form_text(form, f"check.{row['id']}"), form_text(form, f"note.{row['id']}"))
                 for row in inspection.checklist
             }
             readings = {
-                row["id"]: _text(form, f"reading.{row['id']}").replace(";", " ").split()
+                row["id"]: form_text(form, f"reading.{row['id']}").replace(";", " ").split()
                 for row in inspection.measurements
             }
             quantity = {
-                key: _text(form, key)
+                key: form_text(form, key)
                 for key in ("quantity_found", "cartons_counted", "carton_marks", "carton_condition")
             }
             await qc.save_findings(
@@ -366,8 +352,8 @@ class InspectionPages(Controller):
                 checklist=checklist,
                 readings=readings,
                 quantity_check=quantity,
-                remarks=_text(form, "remarks"),
-                expected_version=_version(form),
+                remarks=form_text(form, "remarks"),
+                expected_version=form_version(form),
             )
 
         return await self._post(request, db, staff, inspection_id, write, "saved", "#findings")
@@ -387,11 +373,11 @@ class InspectionPages(Controller):
                 db,
                 actor=staff.user,
                 inspection_id=inspection_id,
-                defect_class=_text(form, "defect_class"),
-                defect_type=_text(form, "defect_type"),
-                note=_text(form, "note"),
+                defect_class=form_text(form, "defect_class"),
+                defect_type=form_text(form, "defect_type"),
+                note=form_text(form, "note"),
                 files=await _files(form),
-                expected_version=_version(form),
+                expected_version=form_version(form),
             )
 
         return await self._post(request, db, staff, inspection_id, write, "defect", "#defects")
@@ -425,8 +411,8 @@ class InspectionPages(Controller):
                 db,
                 actor=staff.user,
                 inspection_id=inspection_id,
-                submit_key=_text(form, "submit_key"),
-                expected_version=_version(form),
+                submit_key=form_text(form, "submit_key"),
+                expected_version=form_version(form),
             )
 
         return await self._post(request, db, staff, inspection_id, write, "submitted")
@@ -441,7 +427,7 @@ class InspectionPages(Controller):
     ) -> Template | Redirect:
         async def write(form: FormMultiDict) -> None:
             await qc.send_for_review(
-                db, actor=staff.user, inspection_id=inspection_id, expected_version=_version(form)
+                db, actor=staff.user, inspection_id=inspection_id, expected_version=form_version(form)
             )
 
         return await self._post(request, db, staff, inspection_id, write, "sent")
@@ -456,10 +442,10 @@ class InspectionPages(Controller):
     ) -> Template | Redirect:
         """Release a passed lot for packing: refused (409, listing them) while a quality hold is active."""
         form = await request.form()
-        inspection_id = int(_text(form, "inspection_id") or 0) or None
+        inspection_id = int(form_text(form, "inspection_id") or 0) or None
         try:
             lot = await load_lot(db, lot_id)
-            await move_lot(db, lot, "release", actor=staff.user, expected_version=_version(form))
+            await move_lot(db, lot, "release", actor=staff.user, expected_version=form_version(form))
         except DomainError as exc:
             if isinstance(exc, NotFound):
                 raise
@@ -531,15 +517,15 @@ class InspectionPages(Controller):
                 db,
                 actor=staff.user,
                 hold_id=hold_id,
-                reason=_text(form, "reason"),
-                expected_version=_version(form),
+                reason=form_text(form, "reason"),
+                expected_version=form_version(form),
             )
         except DomainError as exc:
             if isinstance(exc, NotFound):
                 raise
             return await self._refused(db, staff, exc, None)
         return Redirect(
-            safe_back(_text(form, "next"), "/coordinator/inspections?notice=lifted"), status_code=303
+            safe_back(form_text(form, "next"), "/coordinator/inspections?notice=lifted"), status_code=303
         )
 
     @post("/orders/{order_id:int}/holds", name="hold_place")
@@ -552,14 +538,14 @@ class InspectionPages(Controller):
     ) -> Template | Redirect:
         """A coordinator holds a lot (or the whole order) by hand, with a reason."""
         form = await request.form()
-        lot_raw = _text(form, "lot_id")
+        lot_raw = form_text(form, "lot_id")
         try:
             lot_id = int(lot_raw) if lot_raw else None
         except ValueError:
             lot_id = -1
         try:
             await holds.place_manual_hold(
-                db, actor=staff.user, lot_id=lot_id, order_id=order_id, reason=_text(form, "reason")
+                db, actor=staff.user, lot_id=lot_id, order_id=order_id, reason=form_text(form, "reason")
             )
         except DomainError as exc:
             if isinstance(exc, NotFound):
@@ -612,8 +598,8 @@ class InspectionPages(Controller):
                 db,
                 actor=staff.user,
                 action_id=action_id,
-                note=_text(form, "note"),
-                expected_version=_version(form),
+                note=form_text(form, "note"),
+                expected_version=form_version(form),
             )
         except DomainError as exc:
             if isinstance(exc, NotFound):

@@ -14,6 +14,7 @@ from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backoffice.access import Staff, provide_staff
+from backoffice.form_values import form_version
 from backoffice.params import PageNumber
 from makeready import urls
 from makeready.i18n import _, label
@@ -25,13 +26,6 @@ TEMPLATES = "backoffice/materials"
 
 def titles() -> dict[str, str]:
     return {kind.name: _(kind.title) for kind in shortages.KINDS}
-
-
-def _version(form: Any) -> int | None:
-    try:
-        return int(str(form.get("version") or ""))
-    except ValueError:
-        return None
 
 
 class MaterialPages(Controller):
@@ -113,7 +107,7 @@ class MaterialPages(Controller):
             eta=form.get("eta"),
             tracking=str(form.get("tracking") or ""),
             reason=str(form.get("reason") or ""),
-            expected_version=_version(form),
+            expected_version=form_version(form),
         )
         return Redirect(urls.order_materials(po.order_id))
 
@@ -135,7 +129,7 @@ class MaterialPages(Controller):
             purchase_order_id=po_id,
             quantities=quantities,
             reason=str(form.get("reason") or ""),
-            expected_version=_version(form),
+            expected_version=form_version(form),
         )
         return Redirect(urls.order_materials(po.order_id))
 
@@ -154,7 +148,7 @@ class MaterialPages(Controller):
             shipment_id=free_issue_id,
             quantity=form.get("quantity"),
             note=str(form.get("note") or ""),
-            expected_version=_version(form),
+            expected_version=form_version(form),
         )
         return Redirect(urls.order_materials(shipment.order_id))
 

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
 from backoffice.access import Failed, Staff, provide_staff, refused_page, typed_values
+from backoffice.form_values import form_text, required_version
 from backoffice.params import MAX_ID, PageNumber
 from backoffice.production_board import BoardFilters, load_production_board
 from backoffice.production_queries import (
@@ -69,20 +70,6 @@ TOOLING_ACTIONS = ("approve", "reject", "start")
 ORDER_ACTIONS = ("agree", "decline", "reschedule", "override_tooling", "cancel", "close")
 Id = Annotated[int, Parameter(ge=1, le=MAX_ID)]
 ReportPage = Annotated[int, Parameter(ge=1, le=MAX_REPORT_PAGE)]
-
-
-def _text(form: FormMultiDict, key: str) -> str:
-    value = form.get(key)
-    return value.strip() if isinstance(value, str) else ""
-
-
-def _version(form: FormMultiDict) -> int:
-    try:
-        return int(_text(form, "version"))
-    except ValueError:
-        raise ValidationFailed(
-            _("The form is missing its version. Reload the page and try again."), field="version"
-        ) from None
 
 
 def _notice(done: str) -> str | None:
@@ -145,7 +132,7 @@ class ProductionPages(Controller):
     ) -> Template | Redirect:
         """Create a draft order from the selected quote; a refusal lists what is missing."""
         form = await request.form()
-        data = {key: _text(form, key) for key in FORM_FIELDS}
+        data = {key: form_text(form, key) for key in FORM_FIELDS}
         try:
             order = await order_service.create_order(db, actor=staff.user, project_id=project_id, data=data)
         except NotFound:
@@ -245,8 +232,8 @@ class ProductionPages(Controller):
                 db,
                 actor=staff.user,
                 order_id=order_id,
-                data={key: _text(form, key) for key in FORM_FIELDS},
-                expected_version=_version(form),
+                data={key: form_text(form, key) for key in FORM_FIELDS},
+                expected_version=required_version(form),
             )
 
         return await self._act(
@@ -265,7 +252,7 @@ class ProductionPages(Controller):
         """A new lot: quantity and planned dates; the lots never hold more than the order."""
 
         async def action(form: FormMultiDict) -> Any:
-            data = {key: _text(form, key) for key in ("quantity", "planned_start", "planned_end")}
+            data = {key: form_text(form, key) for key in ("quantity", "planned_start", "planned_end")}
             return await lot_service.add_lot(db, actor=staff.user, order_id=order_id, data=data)
 
         return await self._act(
@@ -286,14 +273,14 @@ class ProductionPages(Controller):
 
         async def action(form: FormMultiDict) -> Any:
             lot = await _lot_of(db, order_id, lot_id)
-            chosen = _text(form, "action")
-            version = _version(form)
+            chosen = form_text(form, "action")
+            version = required_version(form)
             if chosen == "resize":
                 return await lot_service.resize_lot(
                     db,
                     actor=staff.user,
                     lot_id=lot.id,
-                    quantity=_text(form, "quantity"),
+                    quantity=form_text(form, "quantity"),
                     expected_version=version,
                 )
             if chosen == "reschedule":
@@ -301,8 +288,8 @@ class ProductionPages(Controller):
                     db,
                     actor=staff.user,
                     lot_id=lot.id,
-                    data={key: _text(form, key) for key in ("planned_start", "planned_end")},
-                    reason=_text(form, "reason"),
+                    data={key: form_text(form, key) for key in ("planned_start", "planned_end")},
+                    reason=form_text(form, "reason"),
                     expected_version=version,
                 )
             if chosen == "start":
@@ -310,7 +297,7 @@ class ProductionPages(Controller):
                     db,
                     actor=staff.user,
                     lot_id=lot.id,
-                    override_reason=_text(form, "override_reason"),
+                    override_reason=form_text(form, "override_reason"),
                     expected_version=version,
                 )
             if chosen == "cancel":
@@ -318,7 +305,7 @@ class ProductionPages(Controller):
                     db,
                     actor=staff.user,
                     lot_id=lot.id,
-                    reason=_text(form, "reason"),
+                    reason=form_text(form, "reason"),
                     expected_version=version,
                 )
             raise ValidationFailed(_("Choose resize, reschedule, start or cancel."), field="action")
@@ -339,7 +326,7 @@ class ProductionPages(Controller):
         """A mold, jig, fixture or test rig the order needs."""
 
         async def action(form: FormMultiDict) -> Any:
-            data = {key: _text(form, key) for key in ("kind", "name", "due_date", "owner_id")}
+            data = {key: form_text(form, key) for key in ("kind", "name", "due_date", "owner_id")}
             if data["owner_id"] and not data["owner_id"].isdigit():
                 raise ValidationFailed(_("The owner must be an agency coordinator."), field="owner_id")
             return await tooling_service.add_tooling(db, actor=staff.user, order_id=order_id, data=data)
@@ -362,7 +349,7 @@ class ProductionPages(Controller):
 
         async def action(form: FormMultiDict) -> Any:
             item = await _tooling_of(db, order_id, item_id)
-            chosen = _text(form, "action")
+            chosen = form_text(form, "action")
             if chosen not in TOOLING_ACTIONS:
                 raise ValidationFailed(_("Choose approve or reject."), field="action")
             return await tooling_service.decide_tooling(
@@ -370,8 +357,8 @@ class ProductionPages(Controller):
                 actor=staff.user,
                 item_id=item.id,
                 decision=chosen,
-                reason=_text(form, "reason"),
-                expected_version=_version(form),
+                reason=form_text(form, "reason"),
+                expected_version=required_version(form),
             )
 
         return await self._act(
@@ -392,7 +379,7 @@ class ProductionPages(Controller):
         try:
             await order_of_project(db, project_id, order_id)
             _order, token = await order_service.send_order(
-                db, actor=staff.user, order_id=order_id, expected_version=_version(form)
+                db, actor=staff.user, order_id=order_id, expected_version=required_version(form)
             )
         except NotFound:
             raise
@@ -411,7 +398,7 @@ class ProductionPages(Controller):
     ) -> Template | Redirect:
         """A new production link (the live one is revoked; the new one is shown once), or revoke one."""
         form = await request.form()
-        chosen = _text(form, "action")
+        chosen = form_text(form, "action")
         try:
             order = await order_of_project(db, project_id, order_id)
             if chosen == "new":
@@ -421,7 +408,7 @@ class ProductionPages(Controller):
                     )
                 token = await order_service.open_link(db, order, actor=staff.user)
             elif chosen == "revoke":
-                link_id = _text(form, "link_id")
+                link_id = form_text(form, "link_id")
                 link = await db.scalar(
                     select(ProductionLink).where(
                         ProductionLink.id == (int(link_id) if link_id.isdigit() else 0),
@@ -459,12 +446,12 @@ class ProductionPages(Controller):
     ) -> Template | Redirect:
         """Agree to or decline the factory's date, move the ex-factory date, override tooling, cancel, close."""
         form = await request.form()
-        chosen = _text(form, "action")
+        chosen = form_text(form, "action")
         key = chosen if chosen in ORDER_ACTIONS else "order"
 
         async def action(form: FormMultiDict) -> Any:
-            version = _version(form)
-            reason = _text(form, "reason")
+            version = required_version(form)
+            reason = form_text(form, "reason")
             common: dict[str, Any] = {"actor": staff.user, "order_id": order_id, "expected_version": version}
             if chosen == "agree":
                 return await order_service.agree_to_proposal(db, **common)
@@ -472,7 +459,7 @@ class ProductionPages(Controller):
                 return await order_service.decline_proposal(db, reason=reason, **common)
             if chosen == "reschedule":
                 return await order_service.reschedule_order(
-                    db, ex_factory_date=_text(form, "ex_factory_date"), reason=reason, **common
+                    db, ex_factory_date=form_text(form, "ex_factory_date"), reason=reason, **common
                 )
             if chosen == "override_tooling":
                 return await order_service.override_tooling(db, reason=reason, **common)

@@ -29,6 +29,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backoffice.access import Failed, Staff, provide_staff, refused_page
+from backoffice.form_values import form_version
 from makeready import urls
 from makeready.accounts.models import User
 from makeready.errors import DomainError, NotFound, ValidationFailed
@@ -538,14 +539,6 @@ async def _refused(
     return await refused_page(db, staff, page, status_code=status_code)
 
 
-def _version(form: FormMultiDict) -> int | None:
-    value = form.get("version")
-    try:
-        return int(value) if isinstance(value, str) and value else None
-    except ValueError:
-        return None
-
-
 # -- the diff --------------------------------------------------------------------------------------------------------
 
 
@@ -749,7 +742,7 @@ class SpecWorkspace(Controller):
                 actor=staff.user,
                 revision_id=revision.id,
                 content=content,
-                expected_version=_version(form),
+                expected_version=form_version(form),
             )
         except NotFound:
             raise
@@ -782,7 +775,7 @@ class SpecWorkspace(Controller):
             raise ValidationFailed(_("Choose an action."), field="action")
         try:
             await specs.act(
-                db, choice, actor=staff.user, revision_id=revision.id, expected_version=_version(form)
+                db, choice, actor=staff.user, revision_id=revision.id, expected_version=form_version(form)
             )
         except NotFound:
             raise

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.exceptions import HTTPException
 
 from backoffice.access import Staff, provide_staff
+from backoffice.form_values import form_text, required_version
 from backoffice.params import PageNumber
 from makeready.db.types import utcnow
 from makeready.errors import Conflict, ValidationFailed
@@ -94,21 +95,9 @@ def _notice(code: str) -> str | None:
     }.get(code)
 
 
-def _text(form: FormMultiDict, key: str) -> str:
-    value = form.get(key)
-    return value if isinstance(value, str) else ""
-
-
 def _all(form: FormMultiDict, key: str) -> list[str]:
     """Every value sent for `key` (several checkboxes, rows of a table); none is an empty list."""
     return [value for value in form.getall(key, []) if isinstance(value, str)]
-
-
-def _version(form: FormMultiDict) -> int:
-    try:
-        return int(_text(form, "version"))
-    except ValueError:
-        raise ValidationFailed(_("The form is missing its version. Reload the page and try again.")) from None
 
 
 def _helpers() -> dict[str, Any]:
@@ -132,7 +121,7 @@ def _values_of(supplier: Supplier | None) -> dict[str, str]:
 
 def _values_from(form: FormMultiDict) -> dict[str, str]:
     return {
-        key: _text(form, key)
+        key: form_text(form, key)
         for key in (*TEXT_FIELDS, *suppliers.TAG_FIELDS, "min_order_quantity", "weekly_capacity")
     }
 
@@ -215,7 +204,7 @@ class SupplierPages(Controller):
     ) -> Template | Redirect:
         form = await request.form()
         values = _values_from(form)
-        allow_missing_zh = bool(_text(form, "allow_missing_zh"))
+        allow_missing_zh = bool(form_text(form, "allow_missing_zh"))
         try:
             supplier = await suppliers.create_supplier(
                 db, actor=staff.user, data=values, allow_missing_zh=allow_missing_zh
@@ -251,14 +240,14 @@ class SupplierPages(Controller):
     ) -> Template | Redirect:
         form = await request.form()
         values = _values_from(form)
-        allow_missing_zh = bool(_text(form, "allow_missing_zh"))
+        allow_missing_zh = bool(form_text(form, "allow_missing_zh"))
         supplier = await suppliers.get_supplier(db, supplier_id)
         try:
             await suppliers.update_supplier(
                 db,
                 actor=staff.user,
                 supplier_id=supplier_id,
-                expected_version=_version(form),
+                expected_version=required_version(form),
                 changes=values,
                 allow_missing_zh=allow_missing_zh,
             )
@@ -279,7 +268,7 @@ class SupplierPages(Controller):
                 supplier,
                 values,
                 error=exc,
-                version=_text(form, "version"),
+                version=form_text(form, "version"),
                 allow_missing_zh=allow_missing_zh,
             )
         return Redirect(f"/coordinator/suppliers/{supplier_id}?notice=saved", status_code=303)
@@ -298,8 +287,8 @@ class SupplierPages(Controller):
                 db,
                 actor=staff.user,
                 supplier_id=supplier_id,
-                expected_version=_version(form),
-                reason=_text(form, "reason"),
+                expected_version=required_version(form),
+                reason=form_text(form, "reason"),
             )
         except (Conflict, ValidationFailed) as exc:
             return await self._detail(db, staff, supplier_id, error=exc)
@@ -316,7 +305,7 @@ class SupplierPages(Controller):
         form = await request.form()
         try:
             await suppliers.restore_supplier(
-                db, actor=staff.user, supplier_id=supplier_id, expected_version=_version(form)
+                db, actor=staff.user, supplier_id=supplier_id, expected_version=required_version(form)
             )
         except (Conflict, ValidationFailed) as exc:
             return await self._detail(db, staff, supplier_id, error=exc)
@@ -333,7 +322,7 @@ class SupplierPages(Controller):
         form = await request.form()
         try:
             await suppliers.delete_supplier(
-                db, actor=staff.user, supplier_id=supplier_id, expected_version=_version(form)
+                db, actor=staff.user, supplier_id=supplier_id, expected_version=required_version(form)
             )
         except (Conflict, ValidationFailed) as exc:
             return await self._detail(db, staff, supplier_id, error=exc)
@@ -381,9 +370,9 @@ class SupplierPages(Controller):
         project_id: FromPath[int],
     ) -> Template | Redirect:
         form = await request.form()
-        reason = _text(form, "reason")
-        decline_others = bool(_text(form, "decline_others"))
-        chosen = _text(form, "quote_id")
+        reason = form_text(form, "reason")
+        decline_others = bool(form_text(form, "decline_others"))
+        chosen = form_text(form, "quote_id")
         try:
             if not chosen.isdigit():
                 raise ValidationFailed(_("Choose the quote to select."), field="quote_id")
@@ -447,7 +436,7 @@ class SupplierPages(Controller):
             for i in range(width)
         ]
         fields = {
-            key: _text(form, key)
+            key: form_text(form, key)
             for key in (
                 "tooling_cost",
                 "lead_time_days",
@@ -464,7 +453,7 @@ class SupplierPages(Controller):
                 actor=staff.user,
                 project_id=project_id,
                 quote_id=quote_id,
-                expected_version=_version(form),
+                expected_version=required_version(form),
                 price_breaks=breaks,
                 tooling_cost=fields["tooling_cost"],
                 lead_time_days=fields["lead_time_days"],
@@ -494,8 +483,8 @@ class SupplierPages(Controller):
                 actor=staff.user,
                 project_id=project_id,
                 quote_id=quote_id,
-                expected_version=_version(form),
-                reason=_text(form, "reason"),
+                expected_version=required_version(form),
+                reason=form_text(form, "reason"),
             )
         except (Conflict, ValidationFailed) as exc:
             return await self._quotes(db, staff, project_id, error=exc)

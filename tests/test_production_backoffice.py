@@ -169,6 +169,13 @@ async def test_a_stale_edit_is_a_conflict_and_a_fresh_one_saves(
     assert "changed" in stale.text
     assert (await reload(engine, ProductionOrder, order.id)).quantity == 2500
 
+    # a form without its version, or with one that is not a number, is refused: nothing is written unchecked
+    for version in ({}, {"version": "two"}):
+        refused = await post(client, f"{order_path(order)}/edit", **version, **{**fields, "quantity": "11"})
+        assert refused.status_code == 422
+        assert ("missing its version" in refused.text) == (not version)
+        assert (await reload(engine, ProductionOrder, order.id)).quantity == 2500
+
 
 async def test_lots_never_hold_more_than_the_order(
     client: Client, engine: AsyncEngine, world: World, people: People
