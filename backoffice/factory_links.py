@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backoffice.access import Failed, Staff, form_values, provide_staff, refused_page
-from backoffice.form_values import page_after
+from backoffice.form_values import form_text, page_after
 from makeready import factory_links as factory
 from makeready import urls
 from makeready.accounts.models import User
@@ -47,14 +47,9 @@ def page_url(project_id: int, *, done: str = "", anchor: str = "") -> str:
     return page_after(urls.factory_links(project_id), done=done, anchor=anchor)
 
 
-def _text(form: FormMultiDict, key: str) -> str:
-    value = form.get(key)
-    return value.strip() if isinstance(value, str) else ""
-
-
 def _int(form: FormMultiDict, key: str) -> int:
     try:
-        return int(_text(form, key))
+        return int(form_text(form, key))
     except ValueError:
         raise ValidationFailed(
             _("The form is missing a value it needs (%(field)s). Reload the page and try again.")
@@ -154,7 +149,7 @@ class FactoryLinkPages(Controller):
                 raise ValidationFailed(
                     _("This project has no issued revision to send yet."), field="revision"
                 )
-            days_text = _text(form, "expires_in_days") or str(factory.DEFAULT_DAYS)
+            days_text = form_text(form, "expires_in_days") or str(factory.DEFAULT_DAYS)
             try:
                 days = int(days_text)
             except ValueError:
@@ -225,7 +220,7 @@ class FactoryLinkPages(Controller):
                 db,
                 actor=staff.user,
                 question_id=factory_question_id,
-                answer=_text(form, "answer"),
+                answer=form_text(form, "answer"),
                 expected_version=_int(form, "version"),
             )
         except NotFound:

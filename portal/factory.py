@@ -38,6 +38,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Stream
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backoffice.form_values import form_text
 from makeready import factory_links as factory
 from makeready import i18n, urls
 from makeready.db.types import utcnow
@@ -363,7 +364,7 @@ class FactoryPages(Controller):
         write: Any,
     ) -> Response[Any]:
         form: FormMultiDict = await request.form()
-        locale = _language(_field(form, "lang"))
+        locale = _language(form_text(form, "lang"))
         i18n.set_locale(locale)
         if not _same_origin(request):
             return _bilingual(403, N_("This form was sent from another site."))
@@ -380,7 +381,7 @@ class FactoryPages(Controller):
                     db,
                     token,
                     locale=locale,
-                    field=_field(form, "field"),
+                    field=form_text(form, "field"),
                     error=exc,
                     values=values,
                     record_view=False,
@@ -402,7 +403,7 @@ class FactoryPages(Controller):
         """The factory confirms it received and understood the revision."""
 
         async def write(form: FormMultiDict) -> None:
-            await factory.acknowledge(db_session, token, name=_field(form, "name"))
+            await factory.acknowledge(db_session, token, name=form_text(form, "name"))
 
         return await self._post(request, db_session, token, done="acknowledged", anchor="ack", write=write)
 
@@ -416,9 +417,9 @@ class FactoryPages(Controller):
             await factory.ask_question(
                 db_session,
                 token,
-                field_path=_field(form, "field"),
-                name=_field(form, "name"),
-                text=_field(form, "question"),
+                field_path=form_text(form, "field"),
+                name=form_text(form, "name"),
+                text=form_text(form, "question"),
                 now=utcnow(),
             )
 
@@ -441,8 +442,3 @@ def _superseded(view: factory.LinkView) -> tuple[str, str] | None:
     zh, en = both(SUPERSEDED if view.newer else SUPERSEDED_UNKNOWN)
     values = {"label": view.newer.label if view.newer else ""}
     return zh % values, en % values
-
-
-def _field(form: FormMultiDict, key: str) -> str:
-    value = form.get(key)
-    return value if isinstance(value, str) else ""

@@ -33,6 +33,7 @@ from litestar.response import Stream
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backoffice.form_values import form_text
 from makeready import i18n, urls
 from makeready.errors import DomainError, NotFound
 from makeready.i18n import N_
@@ -109,11 +110,6 @@ def _languages(locale: str) -> tuple[str, str]:
 
 def _client(request: Request[Any, Any, Any]) -> str:
     return request.client.host if request.client else "unknown"
-
-
-def _field(form: FormMultiDict, key: str) -> str:
-    value = form.get(key)
-    return value if isinstance(value, str) else ""
 
 
 def _render(template: str, context: dict[str, Any]) -> str:
@@ -422,7 +418,7 @@ class ProductionLinkPages(Controller):
             if exc.status_code == 413:
                 return _bilingual(413, TOO_LARGE)
             raise
-        locale = _language(_field(form, "lang"))
+        locale = _language(form_text(form, "lang"))
         i18n.set_locale(locale)
         if not _same_origin(request):
             return _bilingual(403, OTHER_SITE)
@@ -477,7 +473,7 @@ class ProductionLinkPages(Controller):
         """The factory accepts the order as sent (name of who accepts)."""
 
         async def write(form: FormMultiDict, order: ProductionOrder) -> None:
-            await order_service.accept_order(db_session, order=order, name=_field(form, "name"))
+            await order_service.accept_order(db_session, order=order, name=form_text(form, "name"))
 
         return await self._post(
             request, db_session, token, done="accepted", anchor="answer", form_id="accept", write=write
@@ -493,9 +489,9 @@ class ProductionLinkPages(Controller):
             await order_service.propose_date(
                 db_session,
                 order=order,
-                ex_factory_date=_field(form, "ex_factory_date"),
-                reason=_field(form, "reason"),
-                name=_field(form, "name"),
+                ex_factory_date=form_text(form, "ex_factory_date"),
+                reason=form_text(form, "reason"),
+                name=form_text(form, "name"),
             )
 
         return await self._post(
@@ -522,9 +518,9 @@ class ProductionLinkPages(Controller):
             report = await lot_service.report_progress(
                 db_session,
                 lot=lot,
-                counts={step: _field(form, f"count_{step}") for step in order.routing},
-                note=_field(form, "note"),
-                reporter_name=_field(form, "name"),
+                counts={step: form_text(form, f"count_{step}") for step in order.routing},
+                note=form_text(form, "note"),
+                reporter_name=form_text(form, "name"),
                 via_link=True,
             )
             await photo_service.add_photos(
@@ -558,7 +554,7 @@ class ProductionLinkPages(Controller):
         async def write(form: FormMultiDict, order: ProductionOrder) -> None:
             item = await _tooling_of(db_session, order, tooling_id)
             files = photo_service.check_photos(await _photo_files(form))
-            await tooling_service.submit_trial(db_session, item=item, note=_field(form, "note"))
+            await tooling_service.submit_trial(db_session, item=item, note=form_text(form, "note"))
             label = f"T{item.trial_number}"
             await photo_service.add_photos(
                 db_session,

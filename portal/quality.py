@@ -13,7 +13,6 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
-from litestar.datastructures import FormMultiDict
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
@@ -21,7 +20,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backoffice.form_values import form_version
+from backoffice.form_values import form_text, form_version
 from backoffice.inspections import serve_photo
 from makeready import i18n
 from makeready.accounts.models import OrgRole
@@ -54,11 +53,6 @@ def decider_note(user: Actor, org_id: int) -> str:
     if user.role_in(org_id) == OrgRole.viewer:
         return _("Viewers can look but not decide. Ask an owner for a member role.")
     return ""
-
-
-def _text(form: FormMultiDict, key: str) -> str:
-    value = form.get(key)
-    return value if isinstance(value, str) else ""
 
 
 async def _inspection_of(db: AsyncSession, project_id: int, inspection_id: int) -> Inspection:
@@ -181,7 +175,9 @@ class QualityPages(Controller):
         """Accept, reject (reasons required) or accept with a concession (what, and the remedy)."""
         form = await request.form()
         await _inspection_of(db, project_id, inspection_id)  # another project's inspection is a 404 here
-        values = {key: _text(form, key) for key in ("decision", "reasons", "concession", "remedy", "amount")}
+        values = {
+            key: form_text(form, key) for key in ("decision", "reasons", "concession", "remedy", "amount")
+        }
         try:
             await qc.decide_inspection(
                 db,

@@ -22,6 +22,7 @@ from litestar.params import FromPath, FromQuery
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backoffice.form_values import form_text
 from makeready import i18n, urls
 from makeready.errors import DomainError, NotFound
 from makeready.i18n import N_
@@ -48,11 +49,6 @@ from portal.factory import (
 )
 
 OPEN = ("requested", "answered")
-
-
-def _field(form: FormMultiDict, key: str) -> str:
-    value = form.get(key)
-    return value if isinstance(value, str) else ""
 
 
 def _languages(locale: str) -> tuple[str, str]:
@@ -168,7 +164,7 @@ class FactoryQualityPages(Controller):
     ) -> Response[Any]:
         """The factory's answer to one corrective action request, with its evidence photos."""
         form: FormMultiDict = await request.form()
-        locale = _language(_field(form, "lang"))
+        locale = _language(form_text(form, "lang"))
         i18n.set_locale(locale)
         if not _same_origin(request):
             return _bilingual(403, N_("This form was sent from another site."))
@@ -182,13 +178,13 @@ class FactoryQualityPages(Controller):
                     if data:
                         files.append(photos.PhotoFile(data, value.filename))
             try:
-                raw_version = _field(form, "version")
+                raw_version = form_text(form, "version")
                 await actions.answer_action(
                     db_session,
                     order=order,
                     action_id=action_id,
                     data={
-                        k: _field(form, k)
+                        k: form_text(form, k)
                         for k in ("name", "root_cause", "action", "rework_done", "reworked_quantity")
                     },
                     files=files,

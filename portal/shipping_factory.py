@@ -24,6 +24,7 @@ from litestar.params import FromPath, FromQuery
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backoffice.form_values import form_text
 from makeready import i18n, urls
 from makeready.errors import DomainError, NotFound
 from makeready.i18n import N_
@@ -55,11 +56,6 @@ def _language(lang: str | None) -> str:
 
 def _render(template: str, context: dict[str, Any]) -> str:
     return spec_document.environment().get_template(template).render(context)
-
-
-def _text(form: FormMultiDict, key: str) -> str:
-    value = form.get(key)
-    return value if isinstance(value, str) else ""
 
 
 async def shipping_view(db: AsyncSession, order: ProductionOrder) -> dict[str, Any]:
@@ -250,7 +246,7 @@ class FactoryShippingPages(Controller):
     ) -> Response[Any]:
         """Submit the lot's packing list with the photos of a packed carton and its label."""
         form: FormMultiDict = await request.form()
-        locale = _language(_text(form, "lang"))
+        locale = _language(form_text(form, "lang"))
         i18n.set_locale(locale)
         if not _same_origin(request):
             return _bilingual(403, N_("This form was sent from another site."))
@@ -270,9 +266,9 @@ class FactoryShippingPages(Controller):
                     order=order,
                     lot_id=lot_id,
                     rows=_rows(form),
-                    marks=_text(form, "marks"),
-                    name=_text(form, "name"),
-                    difference_reason=_text(form, "difference_reason"),
+                    marks=form_text(form, "marks"),
+                    name=form_text(form, "name"),
+                    difference_reason=form_text(form, "difference_reason"),
                     photos=photos,
                 )
             except (links.Gone, NotFound):
@@ -302,7 +298,7 @@ class FactoryShippingPages(Controller):
         write: Callable[[ProductionOrder, FormMultiDict], Awaitable[Any]],
     ) -> Response[Any]:
         form: FormMultiDict = await request.form()
-        locale = _language(_text(form, "lang"))
+        locale = _language(form_text(form, "lang"))
         i18n.set_locale(locale)
         if not _same_origin(request):
             return _bilingual(403, N_("This form was sent from another site."))
@@ -341,7 +337,7 @@ class FactoryShippingPages(Controller):
 
         async def write(order: ProductionOrder, form: FormMultiDict) -> None:
             await changes.acknowledge_revision(
-                db_session, order=order, change_id=change_id, name=_text(form, "name")
+                db_session, order=order, change_id=change_id, name=form_text(form, "name")
             )
 
         return await self._post(request, db_session, token, done="acknowledged", write=write)
@@ -356,9 +352,9 @@ class FactoryShippingPages(Controller):
             await changes.report_deviation(
                 db_session,
                 order=order,
-                lot_id=_text(form, "lot_id"),
-                description=_text(form, "description"),
-                name=_text(form, "name"),
+                lot_id=form_text(form, "lot_id"),
+                description=form_text(form, "description"),
+                name=form_text(form, "name"),
             )
 
         return await self._post(request, db_session, token, done="deviation", write=write)
