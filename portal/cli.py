@@ -579,6 +579,18 @@ def audit_checkpoint() -> None:
     click.echo(line or _("The audit chain is empty: nothing to sign."))
 
 
+def _rebuild(rebuild: Callable[[AsyncEngine], Awaitable[int]]) -> int:
+    """Run a `rebuild_in_batches` on the configured database (migrated first); returns what it counted."""
+    settings = load_settings()
+    require_database(settings, need_schema=True)
+
+    async def rebuilt() -> int:
+        async with command_engine(settings) as engine:
+            return await rebuild(engine)
+
+    return run(rebuilt)
+
+
 @main.group()
 def metrics() -> None:
     """The figures read from the audit trail (decision latency, waiting, first-pass rates)."""
@@ -593,14 +605,7 @@ def metrics_rebuild(batch: int) -> None:
     transaction."""
     from makeready.metrics import facts
 
-    settings = load_settings()
-    require_database(settings, need_schema=True)
-
-    async def rebuild() -> int:
-        async with command_engine(settings) as engine:
-            return await facts.rebuild_in_batches(engine, batch=batch)
-
-    count = run(rebuild)
+    count = _rebuild(lambda engine: facts.rebuild_in_batches(engine, batch=batch))
     click.echo(
         i18n.ngettext("metrics rebuilt: %(n)d fact", "metrics rebuilt: %(n)d facts", count) % {"n": count}
     )
@@ -608,7 +613,8 @@ def metrics_rebuild(batch: int) -> None:
 
 @main.group()
 def waiting() -> None:
-    """What each project waits on, kept on the project for the pages that sort by it."""
+    """What each project waits on and when its open milestones fall due, kept on the project for the pages that
+    sort by it."""
 
 
 @waiting.command("rebuild")
@@ -620,18 +626,11 @@ def waiting() -> None:
     help="Projects per transaction.",
 )
 def waiting_rebuild(batch: int) -> None:
-    """Recompute what every project waits on (after the upgrade that added it, or to repair), a batch of
-    projects per transaction."""
+    """Recompute what every project waits on and its milestones' schedule (after a bulk load past the services,
+    or to repair), a batch of projects per transaction."""
     from makeready.workflow import waiting_flags
 
-    settings = load_settings()
-    require_database(settings, need_schema=True)
-
-    async def rebuild() -> int:
-        async with command_engine(settings) as engine:
-            return await waiting_flags.rebuild_in_batches(engine, batch=batch)
-
-    count = run(rebuild)
+    count = _rebuild(lambda engine: waiting_flags.rebuild_in_batches(engine, batch=batch))
     click.echo(
         i18n.ngettext(
             "waiting flags rebuilt: %(n)d project changed",
@@ -659,14 +658,7 @@ def production_board_rebuild(batch: int) -> None:
     """Recompute every lot's board column from the board rule (to repair), a batch of lots per transaction."""
     from makeready.production import board_columns
 
-    settings = load_settings()
-    require_database(settings, need_schema=True)
-
-    async def rebuild() -> int:
-        async with command_engine(settings) as engine:
-            return await board_columns.rebuild_in_batches(engine, batch=batch)
-
-    count = run(rebuild)
+    count = _rebuild(lambda engine: board_columns.rebuild_in_batches(engine, batch=batch))
     click.echo(
         i18n.ngettext(
             "board columns rebuilt: %(n)d lot changed",
