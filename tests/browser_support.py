@@ -1,8 +1,10 @@
-"""What the browser tests share: the served demo (the real CLI on a free port, waited on until ready) and Chromium."""
+"""What the browser tests share: the demo seeded once per run (a template home each module copies), the served demo
+(the real CLI on a free port, waited on until ready) and Chromium."""
 
 from __future__ import annotations
 
 import asyncio
+import shutil
 import socket
 import subprocess
 import sys
@@ -51,6 +53,33 @@ def demo_env(home: Path, **extra: str) -> dict[str, str]:
         "OUTBOX_DIR": str(home / "outbox"),
         **extra,
     }
+
+
+@dataclass(frozen=True)
+class DemoTemplate:
+    """A home (demo.db, media/, outbox/) the real `makeready demo --no-serve` seeded, and what it printed."""
+
+    home: Path
+    stdout: str
+
+    def copy_to(self, home: Path) -> Path:
+        """A home of its own for a module's served demo, as the seeding left it (its factory link still valid)."""
+        shutil.copytree(self.home, home, dirs_exist_ok=True)
+        return home
+
+
+def seed_demo_template(home: Path) -> DemoTemplate:
+    """Seed the demo once for the run, through the CLI in a process of its own (about 7 s of CPU, 15 s or more on a
+    loaded machine): each browser module copies the result instead of seeding its own."""
+    seeded = subprocess.run(
+        [*MAKEREADY, "demo", "--no-serve"],
+        env=demo_env(home),
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    return DemoTemplate(home, seeded.stdout)
 
 
 @contextmanager

@@ -17,7 +17,7 @@ import shutil
 import sys
 import tempfile
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from http.cookiejar import Cookie
@@ -327,6 +327,33 @@ async def _shared_chromium() -> AsyncIterator[None]:
     yield
     if "tests.browser_support" in sys.modules:
         await sys.modules["tests.browser_support"].close_shared_chromium()
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The demo seeded once per run by the real `makeready demo --no-serve` (tests/browser_support.py's
+    DemoTemplate): a browser module copies its home instead of seeding one of its own."""
+    from tests.browser_support import seed_demo_template
+
+    return seed_demo_template(tmp_path_factory.mktemp("demo-template"))
+
+
+@dataclass(frozen=True)
+class ServedDemo:
+    home: Path
+    """The served demo's home (demo.db, media/, outbox/), for arranging rows or reading what the server wrote."""
+    base: str
+
+
+@pytest.fixture(scope="session")
+def shared_demo(demo_template: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedDemo]:
+    """One served copy of the demo for the browser modules whose tests can share it (test_browser, whose tests run
+    in its file's order, and test_browser_csp, which only reads pages): `makeready serve`, ready on /readyz."""
+    from tests.browser_support import demo_env, served
+
+    home = demo_template.copy_to(tmp_path_factory.mktemp("demo-served"))
+    with served(demo_env(home)) as base:
+        yield ServedDemo(home, base)
 
 
 @pytest.fixture
