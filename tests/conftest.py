@@ -17,9 +17,9 @@ import shutil
 import sys
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from http.cookiejar import Cookie
 from pathlib import Path
 from typing import Any
@@ -203,6 +203,8 @@ class _Database:
 
     url: str
     cast: _Cast | None = None
+    demos: dict[date, _DemoState] = field(default_factory=dict)
+    """The demo agency as `demo.seed(today=...)` left this database, by that day (see `seeded_demo`)."""
 
     @property
     def engine(self) -> AsyncEngine:
@@ -234,10 +236,26 @@ class _Database:
         rows: Rows = {}
         async with self.engine.connect() as conn:
             for table in Base.metadata.sorted_tables:
-                found = (await conn.execute(select(table))).mappings().all()
+                # by primary key: a row that refers to another of its table (a revision based on an earlier one)
+                # is inserted after it
+                found = (await conn.execute(select(table).order_by(*table.primary_key))).mappings().all()
                 if found:
                     rows[table.name] = [{c.key: r[c] for c in table.c} for r in found]
         return rows
+
+
+@dataclass
+class _DemoState:
+    """What one `demo.seed` wrote: its rows, the files it put in MEDIA_ROOT, and what it returned."""
+
+    rows: Rows
+    files: dict[Path, bytes]
+    result: Any
+
+
+def _media_files() -> dict[Path, float]:
+    root = Path(os.environ["MEDIA_ROOT"])
+    return {p: p.stat().st_mtime for p in root.rglob("*") if p.is_file()} if root.is_dir() else {}
 
 
 _DATABASES: dict[str, _Database] = {}
@@ -354,6 +372,48 @@ def shared_demo(demo_template: Any, tmp_path_factory: pytest.TempPathFactory) ->
     home = demo_template.copy_to(tmp_path_factory.mktemp("demo-served"))
     with served(demo_env(home)) as base:
         yield ServedDemo(home, base)
+
+
+SeededDemo = Callable[[date], Awaitable[Any]]
+"""The `seeded_demo` fixture: `await seeded_demo(today)` returns the `makeready.demo.DemoResult`."""
+
+
+@pytest.fixture
+def seeded_demo(db_url: str) -> SeededDemo:
+    """`await seeded_demo(today)`: the demo agency, as `makeready.demo.seed(session, today=today)` builds it through
+    the services, committed, and the `DemoResult` it returned; call it first, on the empty database.
+
+    The first call of a run (per backend and day) seeds for real, in a system-scoped session of its own; later calls
+    put the same rows back (as the `world` cast is) and the files the seeding stored, instead of seeding again (6 to
+    10 s each). Either way no job the seeding enqueued after its commit (the issued revisions' PDF renders) is left
+    running: the first call stops them before taking the rows, so every caller starts from the same state. Tests of
+    the seeding's own behaviour (idempotence, the CLI) call `demo.seed` themselves."""
+    database = _DATABASES[db_url]
+
+    async def seed(today: date) -> Any:
+        state = database.demos.get(today)
+        if state is None:
+            from makeready import demo
+
+            before = _media_files()
+            async with make_sessionmaker(database.engine)() as session:
+                set_scope(session, Scope.system())
+                async with session.begin():
+                    result = await demo.seed(session, today=today)
+            await jobs.stop(grace=0)
+            files = {
+                path: path.read_bytes() for path, mtime in _media_files().items() if before.get(path) != mtime
+            }
+            state = database.demos[today] = _DemoState(await database.snapshot(), files, result)
+        else:
+            await database._restore_rows(state.rows)
+            for path, content in state.files.items():
+                if not path.is_file() or path.read_bytes() != content:
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    path.write_bytes(content)
+        return copy.deepcopy(state.result)
+
+    return seed
 
 
 @pytest.fixture
