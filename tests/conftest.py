@@ -203,8 +203,9 @@ class _Database:
 
     url: str
     cast: _Cast | None = None
-    demos: dict[date, _DemoState] = field(default_factory=dict)
-    """The demo agency as `demo.seed(today=...)` left this database, by that day (see `seeded_demo`)."""
+    built: dict[Any, _BuiltState] = field(default_factory=dict)
+    """States a test arranged through the services, kept by key to be restored instead of built again
+    (`built_state`)."""
 
     @property
     def engine(self) -> AsyncEngine:
@@ -245,8 +246,8 @@ class _Database:
 
 
 @dataclass
-class _DemoState:
-    """What one `demo.seed` wrote: its rows, the files it put in MEDIA_ROOT, and what it returned."""
+class _BuiltState:
+    """What one arrangement left: the rows, the files it put in MEDIA_ROOT, and what it returned."""
 
     rows: Rows
     files: dict[Path, bytes]
@@ -374,37 +375,31 @@ def shared_demo(demo_template: Any, tmp_path_factory: pytest.TempPathFactory) ->
         yield ServedDemo(home, base)
 
 
-SeededDemo = Callable[[date], Awaitable[Any]]
-"""The `seeded_demo` fixture: `await seeded_demo(today)` returns the `makeready.demo.DemoResult`."""
+BuiltState = Callable[[Any, Callable[[], Awaitable[Any]]], Awaitable[Any]]
+"""The `built_state` fixture: `await built_state(key, build)`."""
 
 
 @pytest.fixture
-def seeded_demo(db_url: str) -> SeededDemo:
-    """`await seeded_demo(today)`: the demo agency, as `makeready.demo.seed(session, today=today)` builds it through
-    the services, committed, and the `DemoResult` it returned; call it first, on the empty database.
-
-    The first call of a run (per backend and day) seeds for real, in a system-scoped session of its own; later calls
-    put the same rows back (as the `world` cast is) and the files the seeding stored, instead of seeding again (6 to
-    10 s each). Either way no job the seeding enqueued after its commit (the issued revisions' PDF renders) is left
-    running: the first call stops them before taking the rows, so every caller starts from the same state. Tests of
-    the seeding's own behaviour (idempotence, the CLI) call `demo.seed` themselves."""
+def built_state(db_url: str) -> BuiltState:
+    """`await built_state(key, build)`: the database as the async `build()` leaves it (committed), and what `build()`
+    returned. The first call of a run with `key` (per backend) runs `build()`; later calls put the same rows back
+    (as the `world` cast is restored) and the files `build()` stored in MEDIA_ROOT, and return a copy of what it
+    returned, instead of building again. `build` must make the same state whatever test calls it first: `key` names
+    everything the state depends on (what the database held before, the arguments). No job `build()` enqueued after
+    its commits is left running: the first call stops them before taking the rows, so each caller starts from the
+    same state."""
     database = _DATABASES[db_url]
 
-    async def seed(today: date) -> Any:
-        state = database.demos.get(today)
+    async def restore_or_build(key: Any, build: Callable[[], Awaitable[Any]]) -> Any:
+        state = database.built.get(key)
         if state is None:
-            from makeready import demo
-
             before = _media_files()
-            async with make_sessionmaker(database.engine)() as session:
-                set_scope(session, Scope.system())
-                async with session.begin():
-                    result = await demo.seed(session, today=today)
+            result = await build()
             await jobs.stop(grace=0)
             files = {
                 path: path.read_bytes() for path, mtime in _media_files().items() if before.get(path) != mtime
             }
-            state = database.demos[today] = _DemoState(await database.snapshot(), files, result)
+            state = database.built[key] = _BuiltState(await database.snapshot(), files, result)
         else:
             await database._restore_rows(state.rows)
             for path, content in state.files.items():
@@ -412,6 +407,32 @@ def seeded_demo(db_url: str) -> SeededDemo:
                     path.parent.mkdir(parents=True, exist_ok=True)
                     path.write_bytes(content)
         return copy.deepcopy(state.result)
+
+    return restore_or_build
+
+
+SeededDemo = Callable[[date], Awaitable[Any]]
+"""The `seeded_demo` fixture: `await seeded_demo(today)` returns the `makeready.demo.DemoResult`."""
+
+
+@pytest.fixture
+def seeded_demo(db_url: str, built_state: BuiltState) -> SeededDemo:
+    """`await seeded_demo(today)`: the demo agency, as `makeready.demo.seed(session, today=today)` builds it through
+    the services into the empty database, committed, and the `DemoResult` it returned; call it first. Seeded once
+    per run, backend and day (`built_state`: 6 to 10 s each time it is not). Tests of the seeding's own behaviour
+    (idempotence, the CLI) call `demo.seed` themselves."""
+    engine = get_engine(db_url)
+
+    async def seed(today: date) -> Any:
+        from makeready import demo
+
+        async def build() -> Any:
+            async with make_sessionmaker(engine)() as session:
+                set_scope(session, Scope.system())
+                async with session.begin():
+                    return await demo.seed(session, today=today)
+
+        return await built_state(("demo", today), build)
 
     return seed
 
