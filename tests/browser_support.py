@@ -68,18 +68,31 @@ class DemoTemplate:
         return home
 
 
-def seed_demo_template(home: Path) -> DemoTemplate:
-    """Seed the demo once for the run, through the CLI in a process of its own (about 7 s of CPU, 15 s or more on a
-    loaded machine): each browser module copies the result instead of seeding its own."""
-    seeded = subprocess.run(
-        [*MAKEREADY, "demo", "--no-serve"],
-        env=demo_env(home),
-        check=True,
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-    )
-    return DemoTemplate(home, seeded.stdout)
+class DemoSeeding:
+    """The demo seeded once for the run, through the real CLI (`makeready demo --no-serve`) in a process of its own,
+    started when the run is collected (tests/conftest.py), so it runs beside the tests before the browser tests
+    (about 7 s of CPU, 15 s or more on a loaded machine); `template()` waits for it to exit. Each browser module
+    copies the result instead of seeding its own."""
+
+    def __init__(self, home: Path) -> None:
+        self.home = home
+        self._out = home.with_name(home.name + ".out")
+        self._err = home.with_name(home.name + ".err")
+        with self._out.open("w") as out, self._err.open("w") as err:
+            self._proc = subprocess.Popen(
+                [*MAKEREADY, "demo", "--no-serve"], env=demo_env(home), stdout=out, stderr=err, cwd=ROOT
+            )
+
+    def template(self) -> DemoTemplate:
+        if self._proc.wait() != 0:
+            raise RuntimeError(f"makeready demo exited with {self._proc.returncode}: {self._err.read_text()}")
+        return DemoTemplate(self.home, self._out.read_text())
+
+    def stop(self) -> None:
+        """End it if nobody waited for it (a run that stopped before its browser tests)."""
+        if self._proc.poll() is None:
+            self._proc.terminate()
+            self._proc.wait(timeout=20)
 
 
 @contextmanager

@@ -348,13 +348,28 @@ async def _shared_chromium() -> AsyncIterator[None]:
         await sys.modules["tests.browser_support"].close_shared_chromium()
 
 
-@pytest.fixture(scope="session")
-def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    """The demo seeded once per run by the real `makeready demo --no-serve` (tests/browser_support.py's
-    DemoTemplate): a browser module copies its home instead of seeding one of its own."""
-    from tests.browser_support import seed_demo_template
+_DEMO_SEEDING: list[Any] = []
 
-    return seed_demo_template(tmp_path_factory.mktemp("demo-template"))
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """When a collected test uses the demo template, start seeding it now (tests/browser_support.py's DemoSeeding):
+    it runs beside the tests that come before the browser tests."""
+    if any("demo_template" in getattr(item, "fixturenames", ()) for item in session.items):
+        from tests.browser_support import DemoSeeding
+
+        home = _TMP / "demo-template"
+        home.mkdir()
+        seeding = DemoSeeding(home)
+        atexit.register(seeding.stop)  # before _TMP is removed (atexit runs last registered first)
+        _DEMO_SEEDING.append(seeding)
+
+
+@pytest.fixture(scope="session")
+def demo_template() -> Any:
+    """The demo seeded once per run by the real `makeready demo --no-serve` (tests/browser_support.py's
+    DemoTemplate), waited for: a browser module copies its home instead of seeding one of its own."""
+    assert _DEMO_SEEDING, "pytest_collection_finish starts the seeding when a collected test needs it"
+    return _DEMO_SEEDING[0].template()
 
 
 @dataclass(frozen=True)
