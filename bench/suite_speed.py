@@ -236,6 +236,14 @@ def _tests(path: Path) -> tuple[dict[str, float], dict[str, str]]:
     return total, outcome
 
 
+def _kind(nodeid: str) -> str:
+    """browser (a served demo and Chromium), CLI (tests/test_cli.py, the `makeready` command) or in-process."""
+    name = nodeid.split("::", 1)[0].rsplit("/", 1)[-1]
+    if name.startswith("test_browser") or name == "test_phone.py":
+        return "browser"
+    return "CLI" if name == "test_cli.py" else "in-process"
+
+
 def report(out: Path) -> str:
     base, base_outcome = _tests(out / "baseline.jsonl")
     cur, cur_outcome = _tests(out / "current.jsonl")
@@ -269,6 +277,16 @@ def report(out: Path) -> str:
             f"load average during the run: mean {meta['load']['mean']:.1f} (min {min(samples):.1f}, "
             f"max {max(samples):.1f}) on {meta['load']['cores']} cores"
         )
+    groups: dict[str, list[str]] = {}
+    for t in ran:
+        groups.setdefault(_kind(t), []).append(t)
+    for kind in ("in-process", "browser", "CLI"):
+        tests = groups.get(kind, [])
+        if tests:
+            b, c = sum(base[t] for t in tests), sum(cur[t] for t in tests)
+            lines.append(
+                f"  {kind} common ({len(tests)}): baseline {b:7.1f} s, current {c:7.1f} s, ratio {b / c:.2f}x"
+            )
     failed = [t for t in common if t not in ran]
     if failed:
         lines.append(f"common tests not passed in both (left out of the ratio): {len(failed)}")

@@ -1,8 +1,10 @@
-"""What the browser tests share: the served demo (the real CLI on a free port, waited on until ready) and Chromium."""
+"""What the browser tests share: the demo seeded once per run (a template home each module copies), the served demo
+(the real CLI on a free port, waited on until ready) and Chromium."""
 
 from __future__ import annotations
 
 import asyncio
+import shutil
 import socket
 import subprocess
 import sys
@@ -51,6 +53,46 @@ def demo_env(home: Path, **extra: str) -> dict[str, str]:
         "OUTBOX_DIR": str(home / "outbox"),
         **extra,
     }
+
+
+@dataclass(frozen=True)
+class DemoTemplate:
+    """A home (demo.db, media/, outbox/) the real `makeready demo --no-serve` seeded, and what it printed."""
+
+    home: Path
+    stdout: str
+
+    def copy_to(self, home: Path) -> Path:
+        """A home of its own for a module's served demo, as the seeding left it (its factory link still valid)."""
+        shutil.copytree(self.home, home, dirs_exist_ok=True)
+        return home
+
+
+class DemoSeeding:
+    """The demo seeded once for the run, through the real CLI (`makeready demo --no-serve`) in a process of its own,
+    started when the run is collected (tests/conftest.py), so it runs beside the tests before the browser tests
+    (about 7 s of CPU, 15 s or more on a loaded machine); `template()` waits for it to exit. Each browser module
+    copies the result instead of seeding its own."""
+
+    def __init__(self, home: Path) -> None:
+        self.home = home
+        self._out = home.with_name(home.name + ".out")
+        self._err = home.with_name(home.name + ".err")
+        with self._out.open("w") as out, self._err.open("w") as err:
+            self._proc = subprocess.Popen(
+                [*MAKEREADY, "demo", "--no-serve"], env=demo_env(home), stdout=out, stderr=err, cwd=ROOT
+            )
+
+    def template(self) -> DemoTemplate:
+        if self._proc.wait() != 0:
+            raise RuntimeError(f"makeready demo exited with {self._proc.returncode}: {self._err.read_text()}")
+        return DemoTemplate(self.home, self._out.read_text())
+
+    def stop(self) -> None:
+        """End it if nobody waited for it (a run that stopped before its browser tests)."""
+        if self._proc.poll() is None:
+            self._proc.terminate()
+            self._proc.wait(timeout=20)
 
 
 @contextmanager

@@ -17,9 +17,9 @@ import shutil
 import sys
 import tempfile
 import uuid
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from http.cookiejar import Cookie
 from pathlib import Path
 from typing import Any
@@ -203,6 +203,9 @@ class _Database:
 
     url: str
     cast: _Cast | None = None
+    built: dict[Any, _BuiltState] = field(default_factory=dict)
+    """States a test arranged through the services, kept by key to be restored instead of built again
+    (`built_state`)."""
 
     @property
     def engine(self) -> AsyncEngine:
@@ -234,10 +237,26 @@ class _Database:
         rows: Rows = {}
         async with self.engine.connect() as conn:
             for table in Base.metadata.sorted_tables:
-                found = (await conn.execute(select(table))).mappings().all()
+                # by primary key: a row that refers to another of its table (a revision based on an earlier one)
+                # is inserted after it
+                found = (await conn.execute(select(table).order_by(*table.primary_key))).mappings().all()
                 if found:
                     rows[table.name] = [{c.key: r[c] for c in table.c} for r in found]
         return rows
+
+
+@dataclass
+class _BuiltState:
+    """What one arrangement left: the rows, the files it put in MEDIA_ROOT, and what it returned."""
+
+    rows: Rows
+    files: dict[Path, bytes]
+    result: Any
+
+
+def _media_files() -> dict[Path, float]:
+    root = Path(os.environ["MEDIA_ROOT"])
+    return {p: p.stat().st_mtime for p in root.rglob("*") if p.is_file()} if root.is_dir() else {}
 
 
 _DATABASES: dict[str, _Database] = {}
@@ -327,6 +346,110 @@ async def _shared_chromium() -> AsyncIterator[None]:
     yield
     if "tests.browser_support" in sys.modules:
         await sys.modules["tests.browser_support"].close_shared_chromium()
+
+
+_DEMO_SEEDING: list[Any] = []
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """When a collected test uses the demo template, start seeding it now (tests/browser_support.py's DemoSeeding):
+    it runs beside the tests that come before the browser tests."""
+    if any("demo_template" in getattr(item, "fixturenames", ()) for item in session.items):
+        from tests.browser_support import DemoSeeding
+
+        home = _TMP / "demo-template"
+        home.mkdir()
+        seeding = DemoSeeding(home)
+        atexit.register(seeding.stop)  # before _TMP is removed (atexit runs last registered first)
+        _DEMO_SEEDING.append(seeding)
+
+
+@pytest.fixture(scope="session")
+def demo_template() -> Any:
+    """The demo seeded once per run by the real `makeready demo --no-serve` (tests/browser_support.py's
+    DemoTemplate), waited for: a browser module copies its home instead of seeding one of its own."""
+    assert _DEMO_SEEDING, "pytest_collection_finish starts the seeding when a collected test needs it"
+    return _DEMO_SEEDING[0].template()
+
+
+@dataclass(frozen=True)
+class ServedDemo:
+    home: Path
+    """The served demo's home (demo.db, media/, outbox/), for arranging rows or reading what the server wrote."""
+    base: str
+
+
+@pytest.fixture(scope="session")
+def shared_demo(demo_template: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedDemo]:
+    """One served copy of the demo for the browser modules whose tests can share it (test_browser, whose tests run
+    in its file's order, and test_browser_csp, which only reads pages): `makeready serve`, ready on /readyz."""
+    from tests.browser_support import demo_env, served
+
+    home = demo_template.copy_to(tmp_path_factory.mktemp("demo-served"))
+    with served(demo_env(home)) as base:
+        yield ServedDemo(home, base)
+
+
+BuiltState = Callable[[Any, Callable[[], Awaitable[Any]]], Awaitable[Any]]
+"""The `built_state` fixture: `await built_state(key, build)`."""
+
+
+@pytest.fixture
+def built_state(db_url: str) -> BuiltState:
+    """`await built_state(key, build)`: the database as the async `build()` leaves it (committed), and what `build()`
+    returned. The first call of a run with `key` (per backend) runs `build()`; later calls put the same rows back
+    (as the `world` cast is restored) and the files `build()` stored in MEDIA_ROOT, and return a copy of what it
+    returned, instead of building again. `build` must make the same state whatever test calls it first: `key` names
+    everything the state depends on (what the database held before, the arguments). No job `build()` enqueued after
+    its commits is left running: the first call stops them before taking the rows, so each caller starts from the
+    same state."""
+    database = _DATABASES[db_url]
+
+    async def restore_or_build(key: Any, build: Callable[[], Awaitable[Any]]) -> Any:
+        state = database.built.get(key)
+        if state is None:
+            before = _media_files()
+            result = await build()
+            await jobs.stop(grace=0)
+            files = {
+                path: path.read_bytes() for path, mtime in _media_files().items() if before.get(path) != mtime
+            }
+            state = database.built[key] = _BuiltState(await database.snapshot(), files, result)
+        else:
+            await database._restore_rows(state.rows)
+            for path, content in state.files.items():
+                if not path.is_file() or path.read_bytes() != content:
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    path.write_bytes(content)
+        return copy.deepcopy(state.result)
+
+    return restore_or_build
+
+
+SeededDemo = Callable[[date], Awaitable[Any]]
+"""The `seeded_demo` fixture: `await seeded_demo(today)` returns the `makeready.demo.DemoResult`."""
+
+
+@pytest.fixture
+def seeded_demo(db_url: str, built_state: BuiltState) -> SeededDemo:
+    """`await seeded_demo(today)`: the demo agency, as `makeready.demo.seed(session, today=today)` builds it through
+    the services into the empty database, committed, and the `DemoResult` it returned; call it first. Seeded once
+    per run, backend and day (`built_state`: 6 to 10 s each time it is not). Tests of the seeding's own behaviour
+    (idempotence, the CLI) call `demo.seed` themselves."""
+    engine = get_engine(db_url)
+
+    async def seed(today: date) -> Any:
+        from makeready import demo
+
+        async def build() -> Any:
+            async with make_sessionmaker(engine)() as session:
+                set_scope(session, Scope.system())
+                async with session.begin():
+                    return await demo.seed(session, today=today)
+
+        return await built_state(("demo", today), build)
+
+    return seed
 
 
 @pytest.fixture

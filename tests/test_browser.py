@@ -9,14 +9,15 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
 from playwright.async_api import Browser, Page, expect
 
-from tests.browser_support import ARTIFACTS, MAKEREADY, ROOT, chromium, served
+from tests.browser_support import ARTIFACTS, ROOT, chromium
+from tests.conftest import ServedDemo
 
 pytestmark = pytest.mark.browser
 
@@ -27,26 +28,15 @@ COORDINATOR = "chen.wei@makeready-agency.example"
 
 
 @pytest.fixture(scope="module")
-def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def demo_home(shared_demo: ServedDemo) -> Path:
     """The folder of the served demo's database (demo.db) and files (media/)."""
-    return tmp_path_factory.mktemp("browser")
+    return shared_demo.home
 
 
 @pytest.fixture(scope="module")
-def server(demo_home: Path) -> Iterator[str]:
-    """The real CLI: seed the demo agency, then serve it on a free port."""
-    home = demo_home
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"sqlite+aiosqlite:///{home / 'demo.db'}",
-        "DATABASE_POOL": "queue",
-        "MEDIA_ROOT": str(home / "media"),
-        "OUTBOX_DIR": str(home / "outbox"),
-        "PYTHONPATH": str(ROOT),  # serve this checkout, not wherever the venv's editable install points
-    }
-    subprocess.run([*MAKEREADY, "demo", "--no-serve"], env=env, check=True, capture_output=True)
-    with served(env) as base:
-        yield base
+def server(shared_demo: ServedDemo) -> str:
+    """The real CLI: the demo agency seeded by `makeready demo` (once per run), served by `makeready serve`."""
+    return shared_demo.base
 
 
 @pytest.fixture

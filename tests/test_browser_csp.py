@@ -4,15 +4,14 @@ page must load with none refused, with the policy actually sent."""
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 from playwright.async_api import Browser, Page, Response, expect
 
-from tests.browser_support import MAKEREADY, ROOT, chromium, served
+from tests.browser_support import chromium
+from tests.conftest import ServedDemo
 from tests.test_browser import BRAND, COORDINATOR, PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -27,20 +26,10 @@ document.addEventListener("securitypolicyviolation", (e) => {
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`makeready serve` on the demo data, running this checkout's code."""
-    home = tmp_path_factory.mktemp("csp")
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "DATABASE_URL": f"sqlite+aiosqlite:///{home / 'demo.db'}",
-        "DATABASE_POOL": "queue",
-        "MEDIA_ROOT": str(home / "media"),
-        "OUTBOX_DIR": str(home / "outbox"),
-    }
-    subprocess.run([*MAKEREADY, "demo", "--no-serve"], env=env, check=True, capture_output=True)
-    with served(env) as base:
-        yield base
+def server(shared_demo: ServedDemo) -> str:
+    """`makeready serve` on the demo data, running this checkout's code: the served demo test_browser.py also uses
+    (these tests only read pages, whatever its tests changed)."""
+    return shared_demo.base
 
 
 @pytest.fixture

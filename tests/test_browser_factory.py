@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.async_api import Browser, Request, expect
 
-from tests.browser_support import ARTIFACTS, MAKEREADY, ROOT, chromium
+from tests.browser_support import ARTIFACTS, ROOT, DemoTemplate, chromium
 from tests.browser_support import served as serving
 
 pytestmark = pytest.mark.browser
@@ -90,9 +90,12 @@ asyncio.run(main())
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
-    """The real CLI: seed the demo agency, send a factory link, serve on a free port. Yields (base URL, token)."""
-    home = tmp_path_factory.mktemp("browser-factory")
+def served(
+    demo_template: DemoTemplate, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, str]]:
+    """The real CLI: the demo agency (seeded by `makeready demo` once per run, copied), a factory link sent, served
+    on a free port. Yields (base URL, token)."""
+    home = demo_template.copy_to(tmp_path_factory.mktemp("browser-factory"))
     env = {
         **os.environ,
         "DATABASE_URL": f"sqlite+aiosqlite:///{home / 'demo.db'}",
@@ -103,7 +106,6 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]
         "JOBS_IN_PROCESS": "true",
         "PYTHONPATH": str(ROOT),  # serve this checkout, not wherever the venv's editable install points
     }
-    subprocess.run([*MAKEREADY, "demo", "--no-serve"], env=env, check=True, capture_output=True)
     sent = subprocess.run(
         [sys.executable, "-c", SEND_LINK], env=env, check=True, capture_output=True, text=True, cwd=ROOT
     )

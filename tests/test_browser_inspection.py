@@ -19,7 +19,7 @@ import pytest
 from PIL import Image
 from playwright.async_api import Browser, Page, expect
 
-from tests.browser_support import ARTIFACTS, MAKEREADY, ROOT, chromium
+from tests.browser_support import ARTIFACTS, ROOT, DemoTemplate, chromium
 from tests.browser_support import served as serving
 
 pytestmark = pytest.mark.browser
@@ -102,9 +102,12 @@ asyncio.run(main())
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
-    """The demo, an inspection in progress, served on a free port. Yields (base URL, inspection id)."""
-    home = tmp_path_factory.mktemp("browser-inspection")
+def served(
+    demo_template: DemoTemplate, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, str]]:
+    """The demo (seeded by `makeready demo` once per run, copied), an inspection in progress, served on a free port.
+    Yields (base URL, inspection id)."""
+    home = demo_template.copy_to(tmp_path_factory.mktemp("browser-inspection"))
     env = {
         **os.environ,
         "DATABASE_URL": f"sqlite+aiosqlite:///{home / 'demo.db'}",
@@ -115,7 +118,6 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]
         "JOBS_IN_PROCESS": "true",
         "PYTHONPATH": str(ROOT),
     }
-    subprocess.run([*MAKEREADY, "demo", "--no-serve"], env=env, check=True, capture_output=True)
     arranged = subprocess.run(
         [sys.executable, "-c", ARRANGE], env=env, check=True, capture_output=True, text=True, cwd=ROOT
     )

@@ -1,9 +1,9 @@
 """The real `makeready` command against the test databases: users, tokens, the audit chain, the demo, and the
 clear one-line errors for a bad environment.
 
-Commands that touch a database run in-process through click's CliRunner (on a worker thread, since the command
-runs its own event loop); the ones about the process itself (exit codes, no traceback, --help) run the installed
-`makeready` executable.
+Commands run in-process through click's CliRunner (on a worker thread, since the command runs its own event loop);
+what is about the process itself (--help, and some of the exit codes with no traceback on stderr) runs the installed
+`makeready` executable. tests/test_browser*.py start `makeready serve` and `makeready demo` as processes too.
 """
 
 from __future__ import annotations
@@ -286,24 +286,32 @@ async def test_demo_is_idempotent_prints_logins_and_can_be_logged_into(
     assert "Ridgeline 28L Daypack" not in page
 
 
-def test_unreachable_database_is_one_clear_line_and_exit_2() -> None:
-    for command in (
-        ["db", "upgrade"],
-        ["users", "token", "--email", "a@b.example"],
-        ["audit", "verify"],
-        ["demo", "--no-serve"],
+async def test_unreachable_database_is_one_clear_line_and_exit_2() -> None:
+    """Through the installed executable (the process's own stderr and exit code: no traceback from anywhere) for
+    the first and the last command, in-process for the two between (the same error path of the CLI's group)."""
+    unreachable = "postgresql://nobody@127.0.0.1:1/x"
+    for command, in_process in (
+        (["db", "upgrade"], False),
+        (["users", "token", "--email", "a@b.example"], True),
+        (["audit", "verify"], True),
+        (["demo", "--no-serve"], False),
     ):
-        result = run_executable(*command, DATABASE_URL="postgresql://nobody@127.0.0.1:1/x")
-        assert result.returncode == 2, (command, result.stderr)
-        assert "Traceback" not in result.stderr
-        lines = result.stderr.strip().splitlines()
-        assert len(lines) == 1, result.stderr
+        if in_process:
+            result = await cli(unreachable, *command)
+            returncode, stderr = result.exit_code, result.stderr
+        else:
+            ran = run_executable(*command, DATABASE_URL=unreachable)
+            returncode, stderr = ran.returncode, ran.stderr
+        assert returncode == 2, (command, stderr)
+        assert "Traceback" not in stderr
+        lines = stderr.strip().splitlines()
+        assert len(lines) == 1, stderr
         assert lines[0].startswith(
             "Error: Cannot reach the database at DATABASE_URL=postgresql://nobody@127.0.0.1:1/x"
         )
 
 
-def test_placeholder_secret_in_production_names_the_variable_and_exits_2() -> None:
+async def test_placeholder_secret_in_production_names_the_variable_and_exits_2() -> None:
     production = {"APP_ENV": "production", "ARGON2_PROFILE": "standard"}
     result = run_executable("audit", "verify", SECRET_KEY="change-me", **production)
     assert result.returncode == 2
@@ -311,8 +319,11 @@ def test_placeholder_secret_in_production_names_the_variable_and_exits_2() -> No
     assert result.stderr.strip() == (
         "Error: Configuration error: SECRET_KEY must be set to a random value of at least 32 characters"
     )
-    demo_refused = run_executable("demo", "--no-serve", SECRET_KEY="x" * 40, **production)
-    assert demo_refused.returncode == 2
+    # in-process: the demo's own refusal, not the process boundary the command above covers
+    demo_refused = await cli(
+        os.environ["DATABASE_URL"], "demo", "--no-serve", SECRET_KEY="x" * 40, **production
+    )
+    assert demo_refused.exit_code == 2
     assert "refuses to run with APP_ENV=production" in demo_refused.stderr
 
 

@@ -30,6 +30,7 @@ from makeready.production.orders import tooling_missing
 from makeready.projects.models import Phase, Project
 from makeready.samples.models import SampleRound, SampleStatus
 from makeready.specs.models import RevisionStatus, SpecRevision
+from tests.conftest import SeededDemo
 
 TODAY = date(2026, 6, 15)
 
@@ -58,9 +59,10 @@ async def test_an_audit_event_inside_a_frozen_clock_carries_that_moment(db: Asyn
     assert (await audit.verify(db)).ok
 
 
-async def test_the_demo_reaches_each_phase_through_its_gates_at_past_moments(db: AsyncSession) -> None:
-    await demo.seed(db, today=TODAY)
-    await db.commit()
+async def test_the_demo_reaches_each_phase_through_its_gates_at_past_moments(
+    db: AsyncSession, seeded_demo: SeededDemo
+) -> None:
+    await seeded_demo(TODAY)
     projects = {p.name: p for p in (await db.scalars(select(Project))).all()}
     assert {name: p.phase for name, p in projects.items()} == {
         spec.name: spec.phase for spec in demo.PROJECTS
@@ -141,9 +143,10 @@ async def test_an_org_currency_change_is_an_audited_service_call(db: AsyncSessio
     ]
 
 
-async def test_the_demo_has_a_project_in_production_with_an_order_of_five_lots(db: AsyncSession) -> None:
-    result = await demo.seed(db, today=TODAY)
-    await db.commit()
+async def test_the_demo_has_a_project_in_production_with_an_order_of_five_lots(
+    db: AsyncSession, seeded_demo: SeededDemo
+) -> None:
+    result = await seeded_demo(TODAY)
     assert result.production_link.startswith("/p/")
     order = await db.scalar(select(ProductionOrder))
     assert order is not None

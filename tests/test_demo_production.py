@@ -34,14 +34,15 @@ from makeready.shipping import shipments as shipment_service
 from makeready.shipping.changes import HOLD_REVISION, changes_of_order
 from makeready.shipping.models import ChangeStatus, ShipmentStatus
 from makeready.specs.models import SpecRevision
-from tests.conftest import _login_through_form
+from tests.conftest import SeededDemo, _login_through_form
 
 TODAY = date(2026, 6, 15)
 
 
-async def _seeded(db: AsyncSession, today: date = TODAY) -> tuple[ProductionOrder, list[Lot], Project]:
-    await demo.seed(db, today=today)
-    await db.commit()
+async def _seeded(
+    db: AsyncSession, seeded_demo: SeededDemo, today: date = TODAY
+) -> tuple[ProductionOrder, list[Lot], Project]:
+    await seeded_demo(today)
     order = await db.scalar(select(ProductionOrder))
     assert order is not None
     lots = list((await db.scalars(select(Lot).where(Lot.order_id == order.id).order_by(Lot.number))).all())
@@ -49,8 +50,8 @@ async def _seeded(db: AsyncSession, today: date = TODAY) -> tuple[ProductionOrde
     return order, lots, project
 
 
-async def test_the_demo_tells_the_production_stage_stories(db: AsyncSession) -> None:
-    order, lots, project = await _seeded(db)
+async def test_the_demo_tells_the_production_stage_stories(db: AsyncSession, seeded_demo: SeededDemo) -> None:
+    order, lots, project = await _seeded(db, seeded_demo)
     first, second, third, _fourth, fifth = lots
     order_id = order.id
 
@@ -143,9 +144,9 @@ async def _coordinator(db: AsyncSession, project: Project) -> User:
 
 
 async def test_a_visitor_sees_the_stories_on_the_pages(
-    db: AsyncSession, app: Litestar, client: AsyncTestClient[Litestar]
+    db: AsyncSession, app: Litestar, client: AsyncTestClient[Litestar], seeded_demo: SeededDemo
 ) -> None:
-    order, _lots, project = await _seeded(db, utcnow().date())  # the pages look at today's board
+    order, _lots, project = await _seeded(db, seeded_demo, utcnow().date())  # the pages look at today's board
     await _login_through_form(client, demo.AGENCY_STAFF[0].email, demo.DEMO_PASSWORD)
     board = await client.get(urls.production_board())
     assert board.status_code == 200
@@ -176,11 +177,11 @@ async def test_a_visitor_sees_the_stories_on_the_pages(
 
 
 async def test_the_decision_log_names_what_holds_packing_lists_actions_and_changes_are_about(
-    db: AsyncSession,
+    db: AsyncSession, seeded_demo: SeededDemo
 ) -> None:
     """Each of these events carries only its subject's id: the log names the lot (or the order) it concerns."""
     composition.wire()
-    order, _lots, project = await _seeded(db)
+    order, _lots, project = await _seeded(db, seeded_demo)
     reference = f"PO-{order.project_id}-{order.number}"
     events = list(
         (

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import pytest
 from playwright.async_api import Browser, Page, expect
 
-from tests.browser_support import ARTIFACTS, MAKEREADY, ROOT, chromium
+from tests.browser_support import ARTIFACTS, ROOT, DemoTemplate, chromium
 from tests.browser_support import served as serving
 
 pytestmark = pytest.mark.browser
@@ -120,9 +120,10 @@ class Served:
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    """The real CLI: seed the demo agency (its output names a factory link), arrange the brand's project, serve."""
-    home = tmp_path_factory.mktemp("phone")
+def served(demo_template: DemoTemplate, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """The real CLI: the demo agency seeded by `makeready demo` (once per run, copied; its output names a factory
+    link), the brand's project arranged, served."""
+    home = demo_template.copy_to(tmp_path_factory.mktemp("phone"))
     env = {
         **os.environ,
         "DATABASE_URL": f"sqlite+aiosqlite:///{home / 'demo.db'}",
@@ -135,11 +136,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         "STRIPE_SECRET_KEY": "sk_test_phone_layout",
         "STRIPE_WEBHOOK_SECRET": "whsec_phone_layout",
     }
-    seeded = subprocess.run(
-        [*MAKEREADY, "demo", "--no-serve"], env=env, check=True, capture_output=True, text=True, cwd=ROOT
-    )
-    found = re.search(r"(/f/[A-Za-z0-9_-]+)\s*$", seeded.stdout, re.MULTILINE)
-    assert found, seeded.stdout
+    found = re.search(r"(/f/[A-Za-z0-9_-]+)\s*$", demo_template.stdout, re.MULTILINE)
+    assert found, demo_template.stdout
     arranged = subprocess.run(
         [sys.executable, "-c", ARRANGE], env=env, check=True, capture_output=True, text=True, cwd=ROOT
     )

@@ -30,7 +30,7 @@ from makeready.db.session import make_sessionmaker
 from makeready.db.tenancy import Scope, set_scope
 from makeready.projects import service as projects
 from makeready.projects.models import Milestone, MilestoneStatus, Phase, Project
-from tests.conftest import World, login
+from tests.conftest import BuiltState, World, login
 
 BASELINES = Path(__file__).with_name("query_baselines.json")
 UPDATE = os.environ.get("UPDATE_QUERY_BASELINES") == "1"
@@ -155,15 +155,24 @@ def check_baseline(page: Page, dialect: str, statements: list[str]) -> None:
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: p.key.split(" (")[0])
 async def test_statements_per_request_do_not_grow_with_the_organization(
-    client: AsyncTestClient[Litestar], world: World, engine: AsyncEngine, page: Page
+    client: AsyncTestClient[Litestar], world: World, engine: AsyncEngine, page: Page, built_state: BuiltState
 ) -> None:
     await login(client, world.owner_a.email)
 
-    small = await grow(engine, world, SMALL, extra_milestones=0)
+    # the same two organizations for every page: built through the services by the first page's test, restored
+    # (rows as they were built) for the others
+    async def grow_small() -> list[int]:
+        return await grow(engine, world, SMALL, extra_milestones=0)
+
+    small = await built_state("org of 3 projects", grow_small)
     await client.get("/")  # the first connection of a backend may run the dialect's own setup queries
     at_small = await statements_for(client, engine, page, small[-1])
 
-    large = await grow(engine, world, LARGE - SMALL, extra_milestones=4, first=SMALL + 1)
+    async def grow_large() -> list[int]:
+        await built_state("org of 3 projects", grow_small)  # grown from the 3, not from what the pages wrote
+        return await grow(engine, world, LARGE - SMALL, extra_milestones=4, first=SMALL + 1)
+
+    large = await built_state("org of 60 projects", grow_large)
     at_large = await statements_for(client, engine, page, large[-1])
 
     assert len(at_small) == len(at_large), (
@@ -202,7 +211,7 @@ PRODUCTION_PAGES = [
 
 @pytest.mark.parametrize("page", PRODUCTION_PAGES, ids=["production board", "production schedule"])
 async def test_production_pages_read_a_constant_number_of_statements(
-    client: AsyncTestClient[Litestar], world: World, engine: AsyncEngine, page: Page
+    client: AsyncTestClient[Litestar], world: World, engine: AsyncEngine, page: Page, built_state: BuiltState
 ) -> None:
     """The board and the schedule with 4 orders of 5 lots, then with 60 orders of 5 lots: same statements."""
     from tests.production_seed import seed_production
@@ -221,12 +230,18 @@ async def test_production_pages_read_a_constant_number_of_statements(
                     first=first,
                 )
 
+    async def seed_large() -> None:
+        await built_state("4 orders", lambda: seed(4, 1))  # grown from the 4, not from what the pages wrote
+        await seed(56, 100)
+
     await login(client, world.coordinator.email)
-    await seed(4, 1)
+    await built_state(
+        "4 orders", lambda: seed(4, 1)
+    )  # built by the first page's test, restored for the other
     await client.get(page.path)  # the first connection of a backend may run the dialect's own setup queries
     with count_statements(engine) as small:
         assert (await client.get(page.path)).status_code == 200
-    await seed(56, 100)
+    await built_state("60 orders", seed_large)
     with count_statements(engine) as large:
         response = await client.get(page.path)
     assert response.status_code == 200

@@ -22,6 +22,7 @@ from makeready.suppliers.models import Supplier
 from makeready.workflow import decisions, overview, waiting_flags
 from makeready.workflow.projects import give_go_ahead
 from makeready.workflow.waiting_flags import Flags
+from tests.conftest import SeededDemo
 
 TODAY = date(2026, 3, 16)
 
@@ -59,8 +60,10 @@ async def staff_and_owner(session: AsyncSession, project: Project) -> tuple[User
     return coordinator, owner
 
 
-async def test_every_kind_of_event_keeps_the_stored_flags_equal_to_the_rule(db: AsyncSession) -> None:
-    await demo.seed(db, today=TODAY)
+async def test_every_kind_of_event_keeps_the_stored_flags_equal_to_the_rule(
+    db: AsyncSession, seeded_demo: SeededDemo
+) -> None:
+    await seeded_demo(TODAY)
     flags = await assert_kept(db)  # the demo, built through the services, is kept as it goes
     assert any(f.on_agency for f in flags.values())
 
@@ -140,10 +143,9 @@ async def test_every_kind_of_event_keeps_the_stored_flags_equal_to_the_rule(db: 
 
 
 async def test_the_rebuild_restores_every_project_a_batch_at_a_time(
-    engine: AsyncEngine, db: AsyncSession
+    engine: AsyncEngine, db: AsyncSession, seeded_demo: SeededDemo
 ) -> None:
-    async with db.begin():
-        await demo.seed(db, today=TODAY)
+    await seeded_demo(TODAY)
     async with db.begin():
         truth, _computed = await stored_and_computed(db)
         await db.execute(
@@ -159,10 +161,10 @@ async def test_the_rebuild_restores_every_project_a_batch_at_a_time(
 
 
 async def test_the_dashboard_orders_and_counts_by_the_stored_flags(
-    engine: AsyncEngine, db: AsyncSession
+    engine: AsyncEngine, db: AsyncSession, seeded_demo: SeededDemo
 ) -> None:
+    await seeded_demo(TODAY)
     async with db.begin():
-        await demo.seed(db, today=TODAY)
         quiet = await db.scalar(
             select(Project)
             .where(Project.waiting_on_brand.is_(False), Project.archived_at.is_(None))
