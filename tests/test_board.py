@@ -278,6 +278,9 @@ async def test_board_columns_and_urgency(
     zh = (await client.get("/coordinator/board", headers={"Accept-Language": "zh-CN"})).text
     assert "看板" in zh
     assert "首版样品" in card(zh, late.id)  # "First sample", a standard milestone title
+    assert "<dt>客户</dt>" in card(zh, late.id)  # the card's fixed words, translated once for the page
+    assert "下一步：" in card(zh, late.id)
+    assert "<dt>Client</dt>" in card(html, late.id)
     assert "Also late" in zh
 
 
