@@ -16,9 +16,9 @@ from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, Select, and_, case, exists, func, literal, or_, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, case, exists, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import aliased, joinedload
 
 from makeready.accounts.models import Organization, User
 from makeready.conditions import kinds as condition_kinds
@@ -253,19 +253,41 @@ def _graded(coordinator: int | None, client: int | None, supplier: int | None, d
     )
 
 
-def card_health(
-    milestones: Sequence[Milestone], day: date
-) -> tuple[Health, Milestone | None, Counter[Health]]:
-    """The worst health of the open milestones, the one to act on next (most urgent, then soonest due, then plan
-    order), and how many are in each health."""
-    if not milestones:
-        return Health.done, None, Counter()
-    graded = [(milestone_health(m, day), m) for m in milestones]
-    counts = Counter(h for h, _m in graded)
-    health, nxt = min(
-        graded, key=lambda hm: (URGENCY[hm[0]], hm[1].due_date or date.max, hm[1].position, hm[1].id)
+@lru_cache(maxsize=8)
+def _next_steps(day: date) -> Any:
+    """Per project of the page (bound as `ids`): its open milestone to act on next (most urgent on `day`, then
+    soonest due, then plan order, as the card shows it) with how many of its open milestones are late and at risk:
+    one row per project, read as a milestone, instead of every open milestone as an entity (a hundred cards had
+    seven hundred). Built once per day, bound per request."""
+    by_project = Milestone.project_id
+    ranked = (
+        select(
+            Milestone,
+            func.row_number()
+            .over(
+                partition_by=by_project,
+                order_by=(
+                    milestone_urgency(day),
+                    Milestone.due_date.is_(None),
+                    Milestone.due_date,
+                    Milestone.position,
+                    Milestone.id,
+                ),
+            )
+            .label("step"),
+            func.sum(case((_late(day), 1), else_=0)).over(partition_by=by_project).label("late"),
+            func.sum(case((_at_risk(day), 1), else_=0)).over(partition_by=by_project).label("at_risk"),
+        )
+        .where(by_project.in_(bindparam("ids", expanding=True)), Milestone.status != MilestoneStatus.done)
+        .subquery()
     )
-    return health, nxt, counts
+    step = aliased(Milestone, ranked)
+    # read from the ranking itself: joining it back to milestones could plan a scan of the whole table
+    return (
+        select(step, ranked.c.late, ranked.c.at_risk)
+        .where(ranked.c.step == 1)
+        .options(joinedload(step.owner))
+    )
 
 
 @lru_cache(maxsize=64)
@@ -284,8 +306,8 @@ def _ranked(graded: Any) -> Any:
 
 async def load_board(db: AsyncSession, filters: Filters, *, day: date, page: int = 1) -> Board:
     """One page of each column. Statements: the columns' counts, the agency's unassigned projects, the page's
-    project ids (ranked), their rows, their open milestones, what they wait on (waiting_for), their sticky notes,
-    the people named, and the filters' choices."""
+    project ids (ranked), their rows, each one's next step with its counts, their open milestones' ids, what they
+    wait on (waiting_for), their sticky notes, the people named, and the filters' choices."""
     graded = _urgency_of_projects(filters, day)
     totals = (
         await db.execute(
@@ -334,43 +356,42 @@ async def load_board(db: AsyncSession, filters: Filters, *, day: date, page: int
         else []
     )
     shown = [project for project, _s in rows]
-    by_project: dict[int, list[Milestone]] = defaultdict(list)
+    ids = [p.id for p in shown]
+    steps: dict[int, tuple[Milestone, int, int]] = {}
+    project_of: dict[int, int] = {}
     if shown:
-        for milestone in (
-            await db.scalars(
-                select(Milestone)
-                .where(
-                    Milestone.project_id.in_([p.id for p in shown]), Milestone.status != MilestoneStatus.done
-                )
-                .options(joinedload(Milestone.owner))
+        for milestone, late, at_risk in (await db.execute(_next_steps(day), {"ids": ids})).all():
+            steps[milestone.project_id] = (milestone, int(late), int(at_risk))
+        # the open milestones' ids (tuples, not entities), for the sticky notes on them
+        open_ids = await db.execute(
+            select(Milestone.id, Milestone.project_id).where(
+                Milestone.project_id.in_(ids), Milestone.status != MilestoneStatus.done
             )
-        ).all():
-            by_project[milestone.project_id].append(milestone)
+        )
+        project_of = {milestone_id: project_id for milestone_id, project_id in open_ids.tuples()}
     waiting = await waiting_for(db, shown, day, milestones=False)
-    milestone_ids = [m.id for ms in by_project.values() for m in ms]
-    conditions = await unresolved_for(db, subject_type="milestone", subject_ids=milestone_ids)
+    conditions = await unresolved_for(db, subject_type="milestone", subject_ids=project_of)
     people = await _people(
         db,
         shown,
         [item.user_id for items in waiting.values() for item in items] + [c.owner_id for c in conditions],
     )
     notes = _notes(conditions, people)
-    project_of = {m.id: m.project_id for ms in by_project.values() for m in ms}
     notes_of: dict[int, list[Note]] = defaultdict(list)
     for note in notes:
         notes_of[project_of[note.milestone_id]].append(note)
 
     columns = {phase: Column(phase, [], per_phase.get(phase, 0)) for phase in BOARD_PHASES}
     for project, supplier in rows:
-        health, nxt, counts = card_health(by_project.get(project.id, []), day)
+        nxt, late, at_risk = steps.get(project.id, (None, 0, 0))
         columns[project.phase].cards.append(
             Card(
                 project=project,
                 supplier=supplier,
-                health=health,
+                health=milestone_health(nxt, day) if nxt else Health.done,
                 next=nxt,
-                late=counts[Health.late],
-                at_risk=counts[Health.at_risk],
+                late=late,
+                at_risk=at_risk,
                 waiting=group_by_person(project, waiting.get(project.id, []), people),
                 notes=notes_of.get(project.id, []),
             )

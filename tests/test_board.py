@@ -181,7 +181,7 @@ async def test_pages_follow_the_cards_order_from_the_stored_schedule(
     engine: AsyncEngine, world: World, people: People, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The board picks a page's cards in SQL from each project's stored schedule (waiting_flags) and orders them
-    on the page by their milestones (card_health): page after page, the two agree, in every health, including a
+    on the page by their next milestone (`_next_steps`): page after page, the two agree, in every health, including a
     project both late and at risk (it sorts by its late milestone) and one whose milestones are all done."""
     monkeypatch.setattr(board_queries, "PAGE_SIZE", 2)
     plans: dict[str, list[dict[str, Any]]] = {
@@ -279,7 +279,7 @@ async def test_board_columns_and_urgency(
     assert "看板" in zh
     assert "首版样品" in card(zh, late.id)  # "First sample", a standard milestone title
     assert "<dt>客户</dt>" in card(zh, late.id)  # the card's fixed words, translated once for the page
-    assert "下一步：" in card(zh, late.id)
+    assert "下一步：" in card(zh, late.id)  # noqa: RUF001  (the catalog's full-width colon)
     assert "<dt>Client</dt>" in card(html, late.id)
     assert "Also late" in zh
 
