@@ -363,14 +363,15 @@ async def load_board(db: AsyncSession, filters: Filters, *, day: date, page: int
         for milestone, late, at_risk in (await db.execute(_next_steps(day), {"ids": ids})).all():
             steps[milestone.project_id] = (milestone, int(late), int(at_risk))
         # the open milestones' ids (tuples, not entities), for the sticky notes on them
-        open_ids = await db.execute(
-            select(Milestone.id, Milestone.project_id).where(
-                Milestone.project_id.in_(ids), Milestone.status != MilestoneStatus.done
-            )
-        )
+        open_milestones = Milestone.project_id.in_(ids), Milestone.status != MilestoneStatus.done
+        open_ids = await db.execute(select(Milestone.id, Milestone.project_id).where(*open_milestones))
         project_of = {milestone_id: project_id for milestone_id, project_id in open_ids.tuples()}
+        conditions = await unresolved_for(
+            db, subject_type="milestone", subject_ids=select(Milestone.id).where(*open_milestones)
+        )
+    else:
+        conditions = []
     waiting = await waiting_for(db, shown, day, milestones=False)
-    conditions = await unresolved_for(db, subject_type="milestone", subject_ids=project_of)
     people = await _people(
         db,
         shown,

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -86,19 +86,22 @@ async def unresolved(session: AsyncSession, kind: Kind, subject_id: int) -> Cond
 
 
 async def unresolved_for(
-    session: AsyncSession, *, subject_type: str, subject_ids: Iterable[int]
+    session: AsyncSession, *, subject_type: str, subject_ids: Iterable[int] | Select[int]
 ) -> list[Condition]:
-    """The unresolved conditions on these subjects, oldest first (for pages: bounded by the ids asked for)."""
-    ids = list(subject_ids)
-    if not ids:
-        return []
+    """The unresolved conditions on these subjects, oldest first (for pages: bounded by the ids asked for).
+
+    The subjects are ids, or a statement selecting them: a page of a hundred projects has seven hundred open
+    milestones, and rendering each id as a bound parameter cost more than the query."""
+    if isinstance(subject_ids, Select):
+        among = Condition.subject_id.in_(subject_ids)
+    else:
+        ids = list(subject_ids)
+        if not ids:
+            return []
+        among = Condition.subject_id.in_(ids)
     rows = await session.scalars(
         select(Condition)
-        .where(
-            Condition.subject_type == subject_type,
-            Condition.subject_id.in_(ids),
-            Condition.resolved_at.is_(None),
-        )
+        .where(Condition.subject_type == subject_type, among, Condition.resolved_at.is_(None))
         .order_by(Condition.raised_at, Condition.id)
     )
     return list(rows.all())
