@@ -209,7 +209,7 @@ def board_projects(filters: Filters) -> Select[Any]:
 
 def _urgency_of_projects(filters: Filters, day: date) -> Any:
     """Per project of the board: its phase, its card's urgency (the worst open milestone) and the due date the
-    card sorts by (that of the most urgent open milestone due soonest), as `card_health` judges them, from the
+    card sorts by (that of the most urgent open milestone due soonest), as the card shows it (`_next_steps`), from the
     schedule kept on the project (`waiting_flags`: how many milestones are open, the earliest due date of them and
     of those not started): the rank of `milestones.health` on `day`, without reading the milestones.
 
