@@ -16,7 +16,19 @@ from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, Select, and_, bindparam, case, exists, func, literal, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    and_,
+    bindparam,
+    case,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, joinedload
 
@@ -583,100 +595,103 @@ def _live_project() -> Any:
     return and_(Project.archived_at.is_(None), Project.phase.in_(BOARD_PHASES))
 
 
-async def load_work(db: AsyncSession, person: User, *, me: User, day: date, page: int = 1) -> Work:
-    """One page of each list (the same page number for the three), with their totals (counted up to COUNT_CAP).
-    Six statements."""
+@dataclass(frozen=True)
+class _WorkStatements:
+    totals: Any
+    milestones: Any
+    tasks: Any
+    questions: Any
+
+
+@lru_cache(maxsize=8)
+def _work_statements(day: date, page_size: int, cap: int) -> _WorkStatements:
+    """ "My work"'s statements for `day` (its lists `page_size` rows a page, its counts up to `cap`), built once and
+    bound per request with the person (`person`) and the first row of the page (`first`): building them cost about
+    a fifth of the page's CPU."""
+    person = bindparam("person", type_=Integer)
+    first = bindparam("first", type_=Integer)
     mine_milestone = and_(
-        Milestone.owner_id == person.id, Milestone.status != MilestoneStatus.done, _live_project()
+        Milestone.owner_id == person, Milestone.status != MilestoneStatus.done, _live_project()
     )
     mine_task = and_(
         Task.status == TaskStatus.open,
-        or_(Task.owner_id == person.id, and_(Task.owner_id.is_(None), Project.coordinator_id == person.id)),
+        or_(Task.owner_id == person, and_(Task.owner_id.is_(None), Project.coordinator_id == person)),
         _live_project(),
     )
     mine_question = and_(
         Question.answered_at.is_(None),
-        or_(Question.asked_by_id == person.id, Project.coordinator_id == person.id),
+        or_(Question.asked_by_id == person, Project.coordinator_id == person),
         _live_project(),
     )
 
     def counted(model: Any, where: Any) -> Any:
         return capped_count(
             select(literal(1)).select_from(model).join(Project, Project.id == model.project_id).where(where),
-            COUNT_CAP,
+            cap,
         )
 
-    totals_row = (
-        await db.execute(
-            select(
-                counted(Milestone, mine_milestone),
-                counted(Task, mine_task),
-                counted(Question, mine_question),
-            )
+    def listed(model: Any, where: Any, *order: Any) -> Any:
+        return (
+            select(model, Project)
+            .join(Project, Project.id == model.project_id)
+            .where(where)
+            .options(joinedload(Project.org))
+            .order_by(*order)
+            .offset(first)
+            .limit(page_size)
         )
-    ).one()
+
+    return _WorkStatements(
+        totals=select(
+            counted(Milestone, mine_milestone), counted(Task, mine_task), counted(Question, mine_question)
+        ),
+        milestones=listed(
+            Milestone,
+            mine_milestone,
+            milestone_urgency(day),
+            Milestone.due_date.is_(None),
+            Milestone.due_date,
+            func.lower(Project.name),
+            Milestone.id,
+        ),
+        tasks=listed(
+            Task,
+            mine_task,
+            case((Task.due_date < day, 0), else_=1),
+            Task.due_date.is_(None),
+            Task.due_date,
+            Task.created_at,
+            Task.id,
+        ),
+        questions=listed(Question, mine_question, Question.created_at, Question.id),
+    )
+
+
+async def load_work(db: AsyncSession, person: User, *, me: User, day: date, page: int = 1) -> Work:
+    """One page of each list (the same page number for the three), with their totals (counted up to COUNT_CAP).
+    Six statements."""
+    statements = _work_statements(day, PAGE_SIZE, COUNT_CAP)
+    totals_row = (await db.execute(statements.totals, {"person": person.id})).one()
     totals = {"milestones": int(totals_row[0]), "tasks": int(totals_row[1]), "questions": int(totals_row[2])}
     pages = max([1, *((min(n, COUNT_CAP) + PAGE_SIZE - 1) // PAGE_SIZE for n in totals.values())])
     page = min(clamp_page(page), pages)
-    first = (page - 1) * PAGE_SIZE
+    bound = {"person": person.id, "first": (page - 1) * PAGE_SIZE}
 
-    milestone_rows = (
-        await db.execute(
-            select(Milestone, Project)
-            .join(Project, Project.id == Milestone.project_id)
-            .where(mine_milestone)
-            .options(joinedload(Project.org))
-            .order_by(
-                milestone_urgency(day),
-                Milestone.due_date.is_(None),
-                Milestone.due_date,
-                func.lower(Project.name),
-                Milestone.id,
-            )
-            .offset(first)
-            .limit(PAGE_SIZE)
-        )
-    ).all()
+    milestone_rows = (await db.execute(statements.milestones, bound)).all()
     milestones = [
         WorkItem(project=p, milestone=m, health=milestone_health(m, day)) for m, p in milestone_rows
     ]
-    task_rows = (
-        await db.execute(
-            select(Task, Project)
-            .join(Project, Project.id == Task.project_id)
-            .where(mine_task)
-            .options(joinedload(Project.org))
-            .order_by(
-                case((Task.due_date < day, 0), else_=1),
-                Task.due_date.is_(None),
-                Task.due_date,
-                Task.created_at,
-                Task.id,
-            )
-            .offset(first)
-            .limit(PAGE_SIZE)
-        )
-    ).all()
     tasks = [
         WorkItem(
             project=p,
             task=t,
             health=Health.late if t.due_date and t.due_date < day else Health.on_track,
         )
-        for t, p in task_rows
+        for t, p in (await db.execute(statements.tasks, bound)).all()
     ]
-    question_rows = (
-        await db.execute(
-            select(Question, Project)
-            .join(Project, Project.id == Question.project_id)
-            .where(mine_question)
-            .options(joinedload(Project.org))
-            .order_by(Question.created_at, Question.id)
-            .offset(first)
-            .limit(PAGE_SIZE)
-        )
-    ).all()
-    questions = [WorkItem(project=p, question=q) for q, p in question_rows]
+    questions = [
+        WorkItem(project=p, question=q) for q, p in (await db.execute(statements.questions, bound)).all()
+    ]
     staff = list(
         (
             await db.scalars(
