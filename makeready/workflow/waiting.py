@@ -12,12 +12,14 @@ One computation, three readers:
 from __future__ import annotations
 
 import enum
+import functools
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import BindParameter, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from makeready.changes.models import ChangeRequest, ChangeStatus
@@ -68,6 +70,43 @@ DECIDED_ROUNDS = (SampleStatus.approved, SampleStatus.rejected)
 # --- the batched computation --------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _Reads:
+    reviewed: Any
+    rounds: Any
+    questions: Any
+    changes: Any
+    tasks: Any
+    milestones: Any
+
+
+@functools.cache
+def _reads() -> _Reads:
+    """The statements of `waiting_for`, built once and bound per call with the projects' ids (`ids`): they ran on
+    every page that says what projects wait for and on every event that refreshes a project's flags."""
+    ids: BindParameter[int] = bindparam("ids", expanding=True)
+    return _Reads(
+        reviewed=select(FeasibilityReview.project_id).where(
+            FeasibilityReview.project_id.in_(ids), FeasibilityReview.completed_at.is_not(None)
+        ),
+        rounds=select(SampleRound)
+        .where(SampleRound.project_id.in_(ids), SampleRound.status.not_in(DECIDED_ROUNDS))
+        .order_by(SampleRound.project_id, SampleRound.number),
+        questions=select(Question)
+        .where(Question.project_id.in_(ids), Question.answered_at.is_(None))
+        .order_by(Question.created_at, Question.id),
+        changes=select(ChangeRequest)
+        .where(ChangeRequest.project_id.in_(ids), ChangeRequest.status == ChangeStatus.open)
+        .order_by(ChangeRequest.number),
+        tasks=select(Task)
+        .where(Task.project_id.in_(ids), Task.status == TaskStatus.open)
+        .order_by(Task.created_at, Task.id),
+        milestones=select(Milestone)
+        .where(Milestone.project_id.in_(ids), Milestone.status != MilestoneStatus.done)
+        .order_by(Milestone.position, Milestone.id),
+    )
+
+
 async def waiting_for(
     session: AsyncSession,
     projects: Sequence[Project],
@@ -84,61 +123,24 @@ async def waiting_for(
     if not projects:
         return out
     today = today or utcnow().date()
-    ids = list(out)
-    reviewed = set(
-        (
-            await session.scalars(
-                select(FeasibilityReview.project_id).where(
-                    FeasibilityReview.project_id.in_(ids), FeasibilityReview.completed_at.is_not(None)
-                )
-            )
-        ).all()
-    )
+    reads = _reads()
+    ids = {"ids": list(out)}
+    reviewed = set((await session.scalars(reads.reviewed, ids)).all())
     rounds_of: dict[int, list[SampleRound]] = defaultdict(list)
-    for sample in (
-        await session.scalars(
-            select(SampleRound)
-            .where(SampleRound.project_id.in_(ids), SampleRound.status.not_in(DECIDED_ROUNDS))
-            .order_by(SampleRound.project_id, SampleRound.number)
-        )
-    ).all():
+    for sample in (await session.scalars(reads.rounds, ids)).all():
         rounds_of[sample.project_id].append(sample)
     questions_of: dict[int, list[Question]] = defaultdict(list)
-    for question in (
-        await session.scalars(
-            select(Question)
-            .where(Question.project_id.in_(ids), Question.answered_at.is_(None))
-            .order_by(Question.created_at, Question.id)
-        )
-    ).all():
+    for question in (await session.scalars(reads.questions, ids)).all():
         questions_of[question.project_id].append(question)
     changes_of: dict[int, list[ChangeRequest]] = defaultdict(list)
-    for change in (
-        await session.scalars(
-            select(ChangeRequest)
-            .where(ChangeRequest.project_id.in_(ids), ChangeRequest.status == ChangeStatus.open)
-            .order_by(ChangeRequest.number)
-        )
-    ).all():
+    for change in (await session.scalars(reads.changes, ids)).all():
         changes_of[change.project_id].append(change)
     tasks_of: dict[int, list[Task]] = defaultdict(list)
-    for task in (
-        await session.scalars(
-            select(Task)
-            .where(Task.project_id.in_(ids), Task.status == TaskStatus.open)
-            .order_by(Task.created_at, Task.id)
-        )
-    ).all():
+    for task in (await session.scalars(reads.tasks, ids)).all():
         tasks_of[task.project_id].append(task)
     milestones_of: dict[int, list[Milestone]] = defaultdict(list)
     if milestones:
-        for milestone in (
-            await session.scalars(
-                select(Milestone)
-                .where(Milestone.project_id.in_(ids), Milestone.status != MilestoneStatus.done)
-                .order_by(Milestone.position, Milestone.id)
-            )
-        ).all():
+        for milestone in (await session.scalars(reads.milestones, ids)).all():
             milestones_of[milestone.project_id].append(milestone)
 
     for project in projects:
