@@ -12,16 +12,18 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from litestar import Request
 from litestar.connection import ASGIConnection
+from litestar.datastructures import FormMultiDict
 from litestar.exceptions import NotAuthorizedException
-from litestar.response import Template
+from litestar.response import Redirect, Template
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from makeready.accounts.admin_sessions import AdminSession
 from makeready.accounts.models import User
 from makeready.db.types import utcnow
-from makeready.errors import DomainError, ValidationFailed
+from makeready.errors import DomainError, NotFound, ValidationFailed
 from makeready.i18n import _
 
 ADMIN_SESSION_COOKIE = "id"  # piccolo_api's session cookie (SessionsAuthBackend's default name)
@@ -100,6 +102,47 @@ def form_values(form: Mapping[str, Any]) -> dict[str, str]:
 def typed_values(form: Mapping[str, Any], exc: DomainError) -> dict[str, str]:
     """What to put back into the refused form: the typed text after invalid input, nothing after a conflict."""
     return form_values(form) if isinstance(exc, ValidationFailed) else {}
+
+
+def failed_form(key: str, form: Mapping[str, Any], exc: DomainError) -> Failed:
+    """The refusal of the form named `key`: its message, what was typed (after invalid input) and, when the
+    service listed them, what is missing."""
+    return Failed(
+        key=key,
+        message=exc.message,
+        values=typed_values(form, exc),
+        missing=list(exc.extra.get("missing") or []),
+    )
+
+
+async def act_on_form(
+    request: Request[Any, Any, Any],
+    db: AsyncSession,
+    staff: Staff,
+    *,
+    key: str,
+    check: Callable[[], Awaitable[Any]],
+    write: Callable[[FormMultiDict], Awaitable[Any]],
+    done_url: str,
+    page: Callable[[Staff, Failed], Awaitable[Template]],
+) -> Template | Redirect:
+    """One form of a coordinator page: `check` that the page's row is the caller's to see (a NotFound stays a
+    404), run `write`, and go back to `done_url` (post/redirect/get); a refusal draws the page again with its
+    message at the form named `key`, nothing of the attempt kept (`refused_page`)."""
+    form = await request.form()
+    try:
+        await check()
+        await write(form)
+    except NotFound:
+        raise
+    except DomainError as exc:
+        failed = failed_form(key, form, exc)
+
+        async def render(staff: Staff) -> Template:
+            return await page(staff, failed)
+
+        return await refused_page(db, staff, render, status_code=exc.status_code)
+    return Redirect(done_url, status_code=303)
 
 
 async def refused_page(

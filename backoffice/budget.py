@@ -17,14 +17,19 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backoffice.access import Failed, Staff, provide_staff, refused_page, typed_values
+from backoffice.access import (
+    Failed,
+    Staff,
+    act_on_form,
+    provide_staff,
+)
 from backoffice.form_values import form_text, form_version, page_after
 from makeready import urls
 from makeready.billing import money
 from makeready.budget import entries, summary
 from makeready.budget.entries import ENTRY_NOT_FOUND
 from makeready.budget.models import BudgetCategory, BudgetKind
-from makeready.errors import DomainError, NotFound, ValidationFailed
+from makeready.errors import NotFound, ValidationFailed
 from makeready.i18n import N_, _, format_money, label
 from makeready.metrics import export
 from makeready.projects.access import load_project
@@ -126,20 +131,19 @@ class BudgetPages(Controller):
         done: str,
         write: Callable[[FormMultiDict], Awaitable[Any]],
     ) -> Template | Redirect:
-        form = await request.form()
-        try:
-            await load_project(db, project_id)
-            await write(form)
-        except NotFound:
-            raise
-        except DomainError as exc:
-            failed = Failed(key=key, message=exc.message, values=typed_values(form, exc))
+        async def page(staff: Staff, failed: Failed) -> Template:
+            return Template(TEMPLATE, context=await budget_context(db, staff, project_id, failed=failed))
 
-            async def render(staff: Staff) -> Template:
-                return Template(TEMPLATE, context=await budget_context(db, staff, project_id, failed=failed))
-
-            return await refused_page(db, staff, render, status_code=exc.status_code)
-        return Redirect(page_url(project_id, done=done, anchor=key), status_code=303)
+        return await act_on_form(
+            request,
+            db,
+            staff,
+            key=key,
+            check=lambda: load_project(db, project_id),
+            write=write,
+            done_url=page_url(project_id, done=done, anchor=key),
+            page=page,
+        )
 
     async def _own_entry(self, db: AsyncSession, project_id: int, entry_id: int) -> None:
         entry = await entries.load_entry(db, entry_id)

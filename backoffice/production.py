@@ -24,7 +24,15 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
-from backoffice.access import Failed, Staff, provide_staff, refused_page, typed_values
+from backoffice.access import (
+    Failed,
+    Staff,
+    act_on_form,
+    failed_form,
+    provide_staff,
+    refused_page,
+    typed_values,
+)
 from backoffice.form_values import form_text, required_version
 from backoffice.params import MAX_ID, PageNumber
 from backoffice.production_board import BoardFilters, load_production_board
@@ -183,15 +191,22 @@ class ProductionPages(Controller):
     ) -> Template | Redirect:
         """Run one service call; on success back to the order (post/redirect/get), on a refusal the order's page
         again with the message at the form named `key`, nothing of the attempt kept."""
-        form = await request.form()
-        try:
-            await order_of_project(db, project_id, order_id)
-            await action(form)
-        except NotFound:
-            raise
-        except DomainError as exc:
-            return await self._refused(db, staff, project_id, order_id, key, exc, form)
-        return Redirect(order_url(project_id, order_id, done=done, anchor=key), status_code=303)
+
+        async def page(staff: Staff, failed: Failed) -> Template:
+            return Template(
+                ORDER, context=await order_context(db, staff, project_id, order_id, failed=failed)
+            )
+
+        return await act_on_form(
+            request,
+            db,
+            staff,
+            key=key,
+            check=lambda: order_of_project(db, project_id, order_id),
+            write=action,
+            done_url=order_url(project_id, order_id, done=done, anchor=key),
+            page=page,
+        )
 
     async def _refused(
         self,
@@ -203,16 +218,13 @@ class ProductionPages(Controller):
         exc: DomainError,
         form: FormMultiDict,
     ) -> Template:
-        failed = Failed(
-            key=key,
-            message=exc.message,
-            values=typed_values(form, exc),
-            missing=list(exc.extra.get("missing") or []),
-        )
+        """The order's page again after a refusal of a form whose success is not a redirect (send, link)."""
+        failed = failed_form(key, form, exc)
 
         async def page(staff: Staff) -> Template:
-            context = await order_context(db, staff, project_id, order_id, failed=failed)
-            return Template(ORDER, context=context)
+            return Template(
+                ORDER, context=await order_context(db, staff, project_id, order_id, failed=failed)
+            )
 
         return await refused_page(db, staff, page, status_code=exc.status_code)
 

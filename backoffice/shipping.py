@@ -20,10 +20,15 @@ from litestar.response import Redirect, Template
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backoffice.access import Failed, Staff, provide_staff, refused_page, typed_values
+from backoffice.access import (
+    Failed,
+    Staff,
+    act_on_form,
+    provide_staff,
+)
 from backoffice.form_values import form_text, form_version, page_after
 from makeready import i18n, urls
-from makeready.errors import DomainError, NotFound, ValidationFailed
+from makeready.errors import NotFound, ValidationFailed
 from makeready.i18n import N_, _
 from makeready.production.models import Lot, ProductionOrder
 from makeready.projects.access import load_project
@@ -179,27 +184,19 @@ class ShippingPages(Controller):
         done: str,
         write: Callable[[FormMultiDict], Awaitable[Any]],
     ) -> Template | Redirect:
-        form = await request.form()
-        try:
-            await load_project(db, project_id)
-            await write(form)
-        except NotFound:
-            raise
-        except DomainError as exc:
-            failed = Failed(
-                key=key,
-                message=exc.message,
-                values=typed_values(form, exc),
-                missing=list(exc.extra.get("missing") or []),
-            )
+        async def page(staff: Staff, failed: Failed) -> Template:
+            return Template(TEMPLATE, context=await shipping_context(db, staff, project_id, failed=failed))
 
-            async def render(staff: Staff) -> Template:
-                return Template(
-                    TEMPLATE, context=await shipping_context(db, staff, project_id, failed=failed)
-                )
-
-            return await refused_page(db, staff, render, status_code=exc.status_code)
-        return Redirect(page_url(project_id, done=done, anchor=key), status_code=303)
+        return await act_on_form(
+            request,
+            db,
+            staff,
+            key=key,
+            check=lambda: load_project(db, project_id),
+            write=write,
+            done_url=page_url(project_id, done=done, anchor=key),
+            page=page,
+        )
 
     @post("/packing/{packing_id:int}/accept", name="coordinator_packing_accept")
     async def accept_packing(
