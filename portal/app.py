@@ -15,7 +15,6 @@ from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.logging.config import StructLoggingConfig
-from litestar.middleware.logging import LoggingMiddlewareConfig
 from litestar.middleware.session.client_side import CookieBackendConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
@@ -42,6 +41,7 @@ from makeready.billing.stripe_client import billing_enabled
 from makeready.composition import wire
 from makeready.db.session import get_engine
 from makeready.settings import BASE_DIR, Settings, get_settings
+from portal.access_log import AccessLog
 from portal.account import AccountPages
 from portal.api import api_router
 from portal.assets import CompressedAssets
@@ -272,16 +272,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
             StructlogPlugin(
                 config=StructlogConfig(
                     structlog_logging_config=StructLoggingConfig(log_exceptions="debug"),
-                    # never log bodies, cookies or headers: they carry passwords, tokens and sessions
-                    middleware_logging_config=LoggingMiddlewareConfig(
-                        request_log_fields=["path", "method", "query"],
-                        response_log_fields=["status_code"],
-                    ),
+                    # one line per request from portal.access_log (below) instead of Litestar's two
+                    enable_middleware_logging=False,
                 )
             ),
         ],
-        # static files, ours and the back office's, compressed once and cached by browsers (portal/assets.py)
         middleware=[
+            # static files, ours and the back office's, compressed once and cached by browsers (portal/assets.py)
             CompressedAssets,
             security_headers(settings),
             sessions.middleware,
@@ -304,6 +301,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         state=State({"settings": settings}),
         debug=False,
     )
+    # the access log wraps routing and its exception handling, as Litestar wraps its CORS middleware there: it sees
+    # every request, an unknown path's 404 too, and the status the client gets
+    app.asgi_handler = AccessLog(app.asgi_handler)
     # Everything loaded so far (modules, the routes, the ORM's mappers) lives as long as the process: moved out of
     # the cyclic garbage collector's sight, a full collection no longer walks it (measured by bench/profile_pages.py:
     # the API list spent about 3 ms per request collecting, 0.2 ms after this)
