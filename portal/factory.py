@@ -240,6 +240,7 @@ class FactoryPages(Controller):
             image_src=lambda figure: f"{base}/photos/{figure.figure.id}",
             ask_url=ask_url if not view.superseded else None,
             template="factory/page.html",
+            link_base=base,
             extra={
                 "view": view,
                 "base": base,

@@ -283,6 +283,7 @@ class ProductionLinkPages(Controller):
                 mode="web",
                 image_src=lambda figure: f"{base}/spec/photos/{figure.figure.id}",
                 template="factory/production/spec.html",
+                link_base=base,
                 extra={"base": base, "locale": locale, "order": order},
             )
             return page(html)

@@ -125,3 +125,66 @@ async def test_other_pages_extend_the_template(engine: AsyncEngine) -> None:
         assert marker in page
     assert re.search(r'<article class="spec"', page)
     assert parse(doc.content.to_json()) == doc.content
+
+
+def _linked(doc: spec_document.Document, token: str) -> str:
+    """The document as a factory link page renders it: links under the link's own path."""
+    base = f"/f/{token}"
+    return spec_document.render_html(
+        doc,
+        mode="web",
+        image_src=lambda view: f"{base}/photos/{view.figure.id}",
+        ask_url=base,
+        link_base=base,
+    )
+
+
+def _fresh(doc: spec_document.Document, token: str) -> str:
+    base = f"/f/{token}"
+    return spec_document.render_html(
+        doc, mode="web", image_src=lambda view: f"{base}/photos/{view.figure.id}", ask_url=base
+    )
+
+
+async def test_a_reused_body_is_the_page_a_fresh_render_makes_for_each_reader(engine: AsyncEngine) -> None:
+    doc, arranged = await _document(engine)
+    with use_locale("zh_Hans"):
+        first, again, other = _linked(doc, "tokenA"), _linked(doc, "tokenA"), _linked(doc, "token<B>&")
+        assert first == again == _fresh(doc, "tokenA")
+        assert other == _fresh(
+            doc, "token<B>&"
+        )  # a base needing escapes is escaped as the template escapes it
+    assert "/f/tokenA" not in other
+    assert "/f/token&lt;B&gt;&amp;/photos/" in other
+    assert other.count("/photos/") == len(arranged.photos)
+    with use_locale("en"):  # the "Ask about this" links follow the reader's locale
+        english = _linked(doc, "tokenA")
+    assert english == _fresh_en(doc, "tokenA")
+    assert "Ask about this" in english
+    assert "Ask about this" not in first
+
+
+def _fresh_en(doc: spec_document.Document, token: str) -> str:
+    with use_locale("en"):
+        return _fresh(doc, token)
+
+
+async def test_a_changed_document_is_rendered_again(engine: AsyncEngine) -> None:
+    doc, arranged = await _document(engine)
+    before = _linked(doc, "tokenA")
+    # the same revision read after one of its pictures went away (the body shows "no longer available")
+    gone = spec_document.Document(
+        **{
+            **doc.__dict__,
+            "figures": [
+                spec_document.FigureView(view.figure, view.number, "", "", 0, "")
+                if view.number == 1
+                else view
+                for view in doc.figures
+            ],
+        }
+    )
+    after = _linked(gone, "tokenA")
+    assert after == _fresh(gone, "tokenA") != before
+    assert before.count('src="/f/tokenA/photos/') == len(arranged.photos)
+    assert after.count('src="/f/tokenA/photos/') == len(arranged.photos) - 1

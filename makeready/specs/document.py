@@ -12,13 +12,18 @@ Context keys of `specs/document.html`:
   way round), `both(msgid)` (the label in languages[0] and languages[1]), `image_src(figure_view)` (the `src` of a
   figure's picture; for the PDF an `asset:` name), `ask_url` (web only: each text field links to
   `<ask_url>?field=<path>#ask`), `sections` (content.SECTIONS), `field_names` (content.FIELDS), `field_id(path)`,
-  `lang_attr(locale)`, `css_string(text)`, `fmt_number(decimal)`, `N_`, plus whatever `extra` adds.
+  `lang_attr(locale)`, `css_string(text)`, `fmt_number(decimal)`, `N_`, plus whatever `extra` adds, and `body`:
+  the document itself (`templates/specs/_doc_body.html`, `document_body()`), which a factory link's page reuses
+  from one reader to the next.
 - Blocks to override: `head_extra`, `banner`, `toolbar`, `after_document` (and `title`).
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
+import secrets
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -322,7 +327,7 @@ def pieces(
     }
 
 
-def document_context(
+def _context(
     document: Document,
     *,
     mode: str,
@@ -330,7 +335,6 @@ def document_context(
     ask_url: str | None = None,
     extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The context of specs/document.html (and of templates extending it)."""
     if mode not in ("web", "pdf"):
         raise ValueError(f"mode must be 'web' or 'pdf', not {mode!r}")
     translate = both(document.languages)
@@ -358,6 +362,112 @@ def document_context(
     }
 
 
+def document_context(
+    document: Document,
+    *,
+    mode: str,
+    image_src: Callable[[FigureView], str],
+    ask_url: str | None = None,
+    extra: dict[str, Any] | None = None,
+    link_base: str = "",
+) -> dict[str, Any]:
+    """The context of specs/document.html (and of templates extending it): its `body` is `document_body(...)`."""
+    context = _context(document, mode=mode, image_src=image_src, ask_url=ask_url, extra=extra)
+    context["body"] = document_body(
+        document, mode=mode, image_src=image_src, ask_url=ask_url, link_base=link_base
+    )
+    return context
+
+
+def document_data(document: Document) -> dict[str, Any]:
+    """What the document shows, as JSON data: the PDF's cache key (documents.pdf_inputs) and the key of its
+    reused body (document_body) are digests of it."""
+    return {
+        "languages": list(document.languages),
+        "project": [document.project_id, document.project_name],
+        "revision": [document.revision_id, document.revision_label, document.status.value],
+        "issued_at": document.issued_at.isoformat() if document.issued_at else None,
+        "content": document.content.to_json(),
+        "change_log": [
+            [
+                entry.label,
+                entry.status.value,
+                entry.issued_at.isoformat() if entry.issued_at else None,
+                entry.summary.en,
+                entry.summary.zh,
+            ]
+            for entry in document.change_log
+        ],
+        "figures": [
+            [view.figure.id, view.storage_key, view.size, view.checksum, view.content_type]
+            for view in document.figures
+        ],
+    }
+
+
+def data_digest(data: dict[str, Any]) -> str:
+    """sha256 over the canonical JSON of `data`."""
+    body = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+BODY = "specs/_doc_body.html"
+BODIES_KEPT = 64
+"""Rendered bodies kept in the process (a spec's body is 20-200 KB), the least recently read dropped first."""
+_bodies: OrderedDict[tuple[Any, ...], str] = OrderedDict()
+# stands for the reader's link base while a body is rendered for everyone; random, so no stored text can contain it
+_LINK_BASE = "lb" + secrets.token_hex(16)
+
+
+def document_body(
+    document: Document,
+    *,
+    mode: str,
+    image_src: Callable[[FigureView], str],
+    ask_url: str | None = None,
+    link_base: str = "",
+) -> Markup:
+    """The document itself (templates/specs/_doc_body.html), without the page around it.
+
+    `link_base` is the part of the links (`image_src`'s and `ask_url`) that changes from one reader to the next: a
+    factory link's path, with its token. Given, the body is rendered once per document content (`document_data`),
+    mode, locale and shape of the links, kept (`BODIES_KEPT`), and the reader's base put into the links: the body was
+    nearly all of a factory link page's CPU, and every factory reading one revision reads the same body. Without
+    it, the body is rendered every time."""
+    if not link_base:
+        return _render_body(document, mode=mode, image_src=image_src, ask_url=ask_url)
+
+    def neutral_src(view: FigureView) -> str:
+        return image_src(view).replace(link_base, _LINK_BASE)
+
+    neutral_ask = ask_url.replace(link_base, _LINK_BASE) if ask_url else None
+    key = (
+        data_digest(document_data(document)),
+        mode,
+        i18n.get_locale(),
+        neutral_ask,
+        tuple(neutral_src(view) for view in document.figures),
+    )
+    body = _bodies.get(key)
+    if body is None:
+        body = _bodies[key] = str(
+            _render_body(document, mode=mode, image_src=neutral_src, ask_url=neutral_ask)
+        )
+        if len(_bodies) > BODIES_KEPT:
+            _bodies.popitem(last=False)
+    else:
+        _bodies.move_to_end(key)
+    # the links were escaped with the stand-in inside them, which escaping leaves as it is
+    return Markup(body.replace(_LINK_BASE, str(escape(link_base))))  # noqa: S704 - escaped above and here
+
+
+def _render_body(
+    document: Document, *, mode: str, image_src: Callable[[FigureView], str], ask_url: str | None
+) -> Markup:
+    context = _context(document, mode=mode, image_src=image_src, ask_url=ask_url)
+    return Markup(environment().get_template(BODY).render(context))  # noqa: S704 - an autoescaped template
+
+
 @lru_cache(maxsize=1)
 def environment() -> Environment:
     """Our Jinja environment for the document: portal.app.build_jinja's settings (the core cannot import portal)."""
@@ -381,9 +491,13 @@ def render_html(
     ask_url: str | None = None,
     extra: dict[str, Any] | None = None,
     template: str = TEMPLATE,
+    link_base: str = "",
 ) -> str:
-    """The document as HTML. Single-language text (the "Ask about this" links) follows the current locale."""
-    context = document_context(document, mode=mode, image_src=image_src, ask_url=ask_url, extra=extra)
+    """The document as HTML. Single-language text (the "Ask about this" links) follows the current locale.
+    `link_base`: see document_body."""
+    context = document_context(
+        document, mode=mode, image_src=image_src, ask_url=ask_url, extra=extra, link_base=link_base
+    )
     return environment().get_template(template).render(context)
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 import logging
 from concurrent.futures.process import BrokenProcessPool
 from datetime import timedelta
@@ -38,6 +37,8 @@ from makeready.specs.document import (
     FigureView,
     build_document,
     check_languages,
+    data_digest,
+    document_data,
     render_html,
     template_fingerprint,
 )
@@ -94,37 +95,17 @@ def catalog_version() -> str:
 def pdf_inputs(document: Document, languages: tuple[str, str]) -> dict[str, Any]:
     """Everything that goes into the PDF, as JSON data."""
     return {
+        **document_data(document),
         "template": template_fingerprint(),
         "catalogs": catalog_version(),
         "languages": list(languages),
-        "project": [document.project_id, document.project_name],
-        "revision": [document.revision_id, document.revision_label, document.status.value],
-        "issued_at": document.issued_at.isoformat() if document.issued_at else None,
-        "content": document.content.to_json(),
-        "change_log": [
-            [
-                entry.label,
-                entry.status.value,
-                entry.issued_at.isoformat() if entry.issued_at else None,
-                entry.summary.en,
-                entry.summary.zh,
-            ]
-            for entry in document.change_log
-        ],
-        "figures": [
-            [view.figure.id, view.storage_key, view.size, view.checksum, view.content_type]
-            for view in document.figures
-        ],
         "renderer": [pdf.PRINT_LONG_SIDE, pdf.PRINT_JPEG_QUALITY, pdf.FONT_FAMILY],
     }
 
 
 def pdf_inputs_hash(document: Document, languages: tuple[str, str]) -> str:
     """sha256 over the canonical JSON of `pdf_inputs`: the PDF cache key."""
-    body = json.dumps(
-        pdf_inputs(document, languages), sort_keys=True, separators=(",", ":"), ensure_ascii=False
-    )
-    return hashlib.sha256(body.encode()).hexdigest()
+    return data_digest(pdf_inputs(document, languages))
 
 
 def storage_key(document: Document, content_hash: str) -> str:
