@@ -145,11 +145,11 @@ def use_locale(locale: str) -> Iterator[None]:
 
 
 def gettext(message: str) -> str:
-    return translations(get_locale()).gettext(message)
+    return translations(_current.get()).gettext(message)
 
 
 def ngettext(singular: str, plural: str, n: int) -> str:
-    return translations(get_locale()).ngettext(singular, plural, n)
+    return translations(_current.get()).ngettext(singular, plural, n)
 
 
 _ = gettext
@@ -162,9 +162,16 @@ def N_(message: str) -> str:
 
 def label(value: object) -> str:
     """The translated label of an enum member that declares `labels()` (phases, statuses, roles)."""
+    return _label(value, translations(_current.get()))
+
+
+# per member and catalog (a catalog read again is a new object): a page shows a few labels many times, and each
+# `labels()` builds its dict anew. typed: two enums' members with one value (a StrEnum equals its value) differ.
+@lru_cache(maxsize=1024, typed=True)
+def _label(value: object, catalog: NullTranslations) -> str:
     labels = getattr(type(value), "labels", None)
     text = labels().get(value, str(value)) if labels else str(value)
-    return gettext(text)
+    return catalog.gettext(text)
 
 
 @lru_cache(maxsize=8)
