@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cache
+from functools import cache, lru_cache
+from typing import Any
 
-from sqlalchemy import Select, bindparam, exists, func, literal, select
+from sqlalchemy import Integer, Select, bindparam, exists, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, joinedload, selectinload
 
@@ -45,6 +46,30 @@ class DashboardRow:
         return next((m for m in self.project.milestones if m.status != MilestoneStatus.done), None)
 
 
+@lru_cache(maxsize=8)
+def _dashboard_statements(limit: int, cap: int) -> tuple[Any, Any]:
+    """The dashboard's totals and page, built once per page size and cap and bound per request with the page's
+    first row (`first`): building them was about a tenth of the page's CPU."""
+    live = Project.archived_at.is_(None)
+    one = select(literal(1))
+    totals = select(
+        capped_count(one.where(live), cap),
+        capped_count(one.where(live, Project.waiting_on_brand.is_(True)), cap),
+    )
+    page = (
+        select(Project)
+        .where(live)
+        .options(
+            selectinload(Project.milestones.and_(_is_next_open_milestone())),
+            joinedload(Project.org),
+        )
+        .order_by(Project.waiting_on_brand.desc(), Project.updated_at.desc(), Project.id.desc())
+        .offset(bindparam("first", type_=Integer))
+        .limit(limit)
+    )
+    return totals, page
+
+
 async def dashboard(
     session: AsyncSession, *, offset: int = 0, limit: int = 25, cap: int = COUNT_CAP
 ) -> tuple[list[DashboardRow], int, int]:
@@ -56,27 +81,9 @@ async def dashboard(
     (`capped_count`: a staff dashboard at 100,000 projects reads 2,501 rows to count, not every project). Two
     statements plus the next open milestone of the page's projects (one more), whatever the number of projects.
     """
-    live = Project.archived_at.is_(None)
-    one = select(literal(1))
-    totals = (
-        await session.execute(
-            select(
-                capped_count(one.where(live), cap),
-                capped_count(one.where(live, Project.waiting_on_brand.is_(True)), cap),
-            )
-        )
-    ).one()
-    result = await session.scalars(
-        select(Project)
-        .where(live)
-        .options(
-            selectinload(Project.milestones.and_(_is_next_open_milestone())),
-            joinedload(Project.org),
-        )
-        .order_by(Project.waiting_on_brand.desc(), Project.updated_at.desc(), Project.id.desc())
-        .offset(offset)
-        .limit(limit)
-    )
+    totals_statement, page_statement = _dashboard_statements(limit, cap)
+    totals = (await session.execute(totals_statement)).one()
+    result = await session.scalars(page_statement, {"first": offset})
     rows = [
         DashboardRow(
             project=project,
