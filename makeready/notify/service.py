@@ -25,6 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
@@ -327,8 +328,10 @@ async def unread_count(session: AsyncSession, user: User) -> int:
     return int(count or 0)
 
 
+@cache
 def unread_count_of_user() -> ScalarSelect[int]:
-    """`unread_count` as a scalar subquery correlated to the statement's `User` (see sessions.user_for_with)."""
+    """`unread_count` as a scalar subquery correlated to the statement's `User` (see sessions.user_for_with), built
+    once."""
     return (
         select(func.count())
         .select_from(Notification)
