@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy import ColumnElement, Integer, and_, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, joinedload, selectinload
 
@@ -159,20 +159,33 @@ async def list_projects(
     single cost of the dashboard (bench/portal_throughput.py). For a project's whole plan use `get_project` or
     `list_milestones`, which reload it.
     """
+    count, page = _list_statements(org_id is not None, with_plan, limit)
+    bound = {"org_id": org_id, "first": offset}
+    total = await session.scalar(count, bound) or 0
+    rows = await session.scalars(page, bound)
+    return list(rows.all()), total
+
+
+@lru_cache(maxsize=16)
+def _list_statements(by_org: bool, with_plan: bool, limit: int) -> tuple[Any, Any]:
+    """`list_projects`' count and page, built once and bound per request with `org_id` and the first row (`first`):
+    building them was about a tenth of the API list's CPU."""
     query = select(Project).where(Project.archived_at.is_(None))
-    if org_id is not None:
-        query = query.where(Project.org_id == org_id)
-    # counted without a subquery: wrapping the query copies every column of projects into it on each request
-    total = await session.scalar(query.with_only_columns(func.count(), maintain_column_froms=True)) or 0
+    if by_org:
+        query = query.where(Project.org_id == bindparam("org_id", type_=Integer))
+    # counted without a subquery: wrapping the query copies every column of projects into it
+    count = query.with_only_columns(func.count(), maintain_column_froms=True)
     if with_plan:
         query = query.options(
             selectinload(Project.milestones.and_(_is_next_open_milestone())),
             joinedload(Project.org),
         )
-    rows = await session.scalars(
-        query.order_by(Project.updated_at.desc(), Project.id.desc()).offset(offset).limit(limit)
+    page = (
+        query.order_by(Project.updated_at.desc(), Project.id.desc())
+        .offset(bindparam("first", type_=Integer))
+        .limit(limit)
     )
-    return list(rows.all()), total
+    return count, page
 
 
 async def get_project(session: AsyncSession, project_id: int) -> Project:
