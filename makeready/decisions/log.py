@@ -20,10 +20,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import Integer, and_, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -475,20 +475,10 @@ def _actor() -> Any:
     return aliased(User)
 
 
-async def page_of(
-    session: AsyncSession,
-    project_id: int,
-    *,
-    milestones: Mapping[int, str],
-    page: int = 1,
-    staff: bool = False,
-    page_size: int = PAGE_SIZE,
-) -> LogPage:
-    """One page of the project's decision log, newest first (one statement; the total rides along with the rows).
-
-    The caller has loaded the project through its scope; brands see the actions in SENTENCES only.
-    """
-    page = max(page, 1)
+@lru_cache(maxsize=8)
+def _page_statement(actions: tuple[str, ...] | None, page_size: int) -> Any:
+    """`page_of`'s statement for these actions (None: every action) and page size, built once and bound per
+    request with the project (`log_project_id`) and the page's first row (`first`)."""
     actor = _actor()
     query = (
         select(
@@ -508,14 +498,30 @@ async def page_of(
             ChangeRequest,
             and_(AuditEvent.subject_type == "change_request", ChangeRequest.id == AuditEvent.subject_id),
         )
-        .where(AuditEvent.project_id == project_id)
+        .where(AuditEvent.project_id == bindparam("log_project_id", type_=Integer))
     )
-    if not staff:
-        query = query.where(AuditEvent.action.in_(brand_actions()))
+    if actions is not None:
+        query = query.where(AuditEvent.action.in_(actions))
+    return query.order_by(AuditEvent.seq.desc()).offset(bindparam("first", type_=Integer)).limit(page_size)
+
+
+async def page_of(
+    session: AsyncSession,
+    project_id: int,
+    *,
+    milestones: Mapping[int, str],
+    page: int = 1,
+    staff: bool = False,
+    page_size: int = PAGE_SIZE,
+) -> LogPage:
+    """One page of the project's decision log, newest first (one statement; the total rides along with the rows).
+
+    The caller has loaded the project through its scope; brands see the actions in SENTENCES only.
+    """
+    page = max(page, 1)
+    statement = _page_statement(None if staff else tuple(brand_actions()), page_size)
     rows = (
-        await session.execute(
-            query.order_by(AuditEvent.seq.desc()).offset((page - 1) * page_size).limit(page_size)
-        )
+        await session.execute(statement, {"log_project_id": project_id, "first": (page - 1) * page_size})
     ).all()
     total = int(rows[0][-1]) if rows else 0
     labels = await subject_labels(session, (row[0] for row in rows))

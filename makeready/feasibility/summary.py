@@ -6,9 +6,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Integer, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from makeready.feasibility.common import HIGH_RISK, VERDICT_ORDER
@@ -62,13 +63,21 @@ class BrandSummary:
     open_high_risks: int = 0
 
 
+@cache
+def _review_of_project() -> Any:
+    """The project's review: built once (every brand project page reads it), bound with `project_id`."""
+    return select(FeasibilityReview).where(
+        FeasibilityReview.project_id == bindparam("project_id", type_=Integer)
+    )
+
+
 async def brand_summary(session: AsyncSession, project_id: int) -> BrandSummary:
     """The review as the brand's project page shows it: only whether it is under way until it is completed.
 
     One statement while the review is not completed (what the project page's query count depends on), three once
     it is (four without a recommended approach), whatever the size of the review.
     """
-    review = await session.scalar(select(FeasibilityReview).where(FeasibilityReview.project_id == project_id))
+    review = await session.scalar(_review_of_project(), {"project_id": project_id})
     if review is None:
         return BrandSummary(completed=False, started=False)
     if review.status != ReviewStatus.completed:

@@ -188,10 +188,12 @@ def _list_statements(by_org: bool, with_plan: bool, limit: int) -> tuple[Any, An
     return count, page
 
 
-async def get_project(session: AsyncSession, project_id: int) -> Project:
-    project = await session.scalar(
+@cache
+def _project_with_plan() -> Any:
+    """`get_project`'s statement, built once and bound per request with `project_id`."""
+    return (
         select(Project)
-        .where(Project.id == project_id)
+        .where(Project.id == bindparam("project_id", type_=Integer))
         # the one-to-one relations joined into their parent's statement: two statements (the project, its
         # milestones) instead of five
         .options(
@@ -202,6 +204,10 @@ async def get_project(session: AsyncSession, project_id: int) -> Project:
         # a list_projects earlier in this session left only the next milestone in the collection: reload it all
         .execution_options(populate_existing=True)
     )
+
+
+async def get_project(session: AsyncSession, project_id: int) -> Project:
+    project = await session.scalar(_project_with_plan(), {"project_id": project_id})
     if project is None:
         raise NotFound(_("This project does not exist or you do not have access to it."))
     return project

@@ -163,16 +163,19 @@ class Questions:
     """Newest answer first."""
 
 
+@cache
+def _questions_query() -> Select[Any]:
+    return (
+        select(Question)
+        .where(Question.project_id == bindparam("questions_project_id", type_=Integer))
+        .options(joinedload(Question.asked_by))
+        .order_by(Question.created_at, Question.id)
+    )
+
+
 async def questions(session: AsyncSession, project_id: int) -> Questions:
     """The project's questions with who asked them (one statement)."""
-    rows = (
-        await session.scalars(
-            select(Question)
-            .where(Question.project_id == project_id)
-            .options(joinedload(Question.asked_by))
-            .order_by(Question.created_at, Question.id)
-        )
-    ).all()
+    rows = (await session.scalars(_questions_query(), {"questions_project_id": project_id})).all()
     open_ = [q for q in rows if q.answered_at is None]
     answered = sorted(
         (q for q in rows if q.answered_at is not None),
