@@ -26,5 +26,5 @@ async def free_issue_labels(session: AsyncSession, ids: list[int]) -> Mapping[in
         select(FreeIssueShipment.id, FreeIssueShipment.order_id).where(FreeIssueShipment.id.in_(ids))
     )
     return await where_labels(
-        session, [(shipment_id, order_id, None) for shipment_id, order_id in rows.tuples().all()]
+        session, [(shipment_id, order_id, None) for shipment_id, order_id in rows.all()]
     )

@@ -36,7 +36,7 @@ async def lot_labels(session: AsyncSession, ids: list[int]) -> Mapping[int, str]
 
 async def tooling_labels(session: AsyncSession, ids: list[int]) -> Mapping[int, str]:
     rows = await session.execute(select(ToolingItem.id, ToolingItem.name).where(ToolingItem.id.in_(ids)))
-    return dict(rows.tuples().all())
+    return dict(rows.all())
 
 
 async def where_labels(

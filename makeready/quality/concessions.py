@@ -80,9 +80,7 @@ async def notes_by_invoice(
             await session.execute(
                 select(MilestoneFee.id, MilestoneFee.project_id).where(MilestoneFee.id.in_(fee_ids))
             )
-        )
-        .tuples()
-        .all()
+        ).all()
     )
     by_project: dict[int, list[ConcessionNote]] = {}
     for note in notes:

@@ -23,7 +23,7 @@ async def hold_labels(session: AsyncSession, ids: list[int]) -> Mapping[int, str
     rows = await session.execute(
         select(QualityHold.id, QualityHold.order_id, QualityHold.lot_id).where(QualityHold.id.in_(ids))
     )
-    return await where_labels(session, rows.tuples().all())
+    return await where_labels(session, rows.all())
 
 
 async def corrective_action_labels(session: AsyncSession, ids: list[int]) -> Mapping[int, str]:
@@ -32,4 +32,4 @@ async def corrective_action_labels(session: AsyncSession, ids: list[int]) -> Map
             CorrectiveAction.id.in_(ids)
         )
     )
-    return await where_labels(session, rows.tuples().all())
+    return await where_labels(session, rows.all())

@@ -22,7 +22,7 @@ async def packing_list_labels(session: AsyncSession, ids: list[int]) -> Mapping[
     rows = await session.execute(
         select(PackingList.id, PackingList.order_id, PackingList.lot_id).where(PackingList.id.in_(ids))
     )
-    return await where_labels(session, rows.tuples().all())
+    return await where_labels(session, rows.all())
 
 
 async def floor_deviation_labels(session: AsyncSession, ids: list[int]) -> Mapping[int, str]:
@@ -31,7 +31,7 @@ async def floor_deviation_labels(session: AsyncSession, ids: list[int]) -> Mappi
             FloorDeviation.id.in_(ids)
         )
     )
-    return await where_labels(session, rows.tuples().all())
+    return await where_labels(session, rows.all())
 
 
 async def revision_change_labels(session: AsyncSession, ids: list[int]) -> Mapping[int, str]:
@@ -39,6 +39,4 @@ async def revision_change_labels(session: AsyncSession, ids: list[int]) -> Mappi
     rows = await session.execute(
         select(RevisionChange.id, RevisionChange.order_id).where(RevisionChange.id.in_(ids))
     )
-    return await where_labels(
-        session, [(change_id, order_id, None) for change_id, order_id in rows.tuples().all()]
-    )
+    return await where_labels(session, [(change_id, order_id, None) for change_id, order_id in rows.all()])
