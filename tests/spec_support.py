@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from makeready.projects.models import Attachment, Phase, Project
 from makeready.samples.models import SamplePhoto, SampleStatus
 from makeready.specs.models import RevisionStatus, SpecRevision
+from makeready.specs.service import canonical_hash
 from makeready.storage import get_storage
 from tests.workflow_support import People, make_project, make_round, system
 
@@ -190,6 +191,8 @@ async def arrange_revision(
             status=RevisionStatus.superseded,
             content={"change_summary": t("First issue.", "首次发布。")},
             issued_at=datetime(2026, 10, 1, tzinfo=UTC),
+            # issued revisions carry their content's hash, fixed at issue (specs.service._issued)
+            content_hash=canonical_hash({"change_summary": t("First issue.", "首次发布。")}),
         )
         if content is None:
             content = filled_content([p.id for p in made], rows=rows)
@@ -202,6 +205,7 @@ async def arrange_revision(
             status=RevisionStatus.issued,
             content=content,
             issued_at=ISSUED_AT,
+            content_hash=canonical_hash(content),
         )
         session.add_all([earlier, revision])
         await session.flush()

@@ -188,3 +188,34 @@ async def test_a_changed_document_is_rendered_again(engine: AsyncEngine) -> None
     assert after == _fresh(gone, "tokenA") != before
     assert before.count('src="/f/tokenA/photos/') == len(arranged.photos)
     assert after.count('src="/f/tokenA/photos/') == len(arranged.photos) - 1
+
+
+async def test_an_issued_revisions_field_list_is_in_each_readers_language(engine: AsyncEngine) -> None:
+    people = await make_people(engine)
+    arranged = await arrange_revision(engine, people)
+    assert arranged.revision.content_hash  # issued: its content is fixed, so its field list is kept
+    async with system(engine) as session:
+        with use_locale("zh_Hans"):
+            chinese = await spec_document.build_document(
+                session, arranged.revision, languages=("zh_Hans", "en")
+            )
+            chinese_again = await spec_document.build_document(
+                session, arranged.revision, languages=("zh_Hans", "en")
+            )
+        with use_locale("en"):
+            english = await spec_document.build_document(
+                session, arranged.revision, languages=("zh_Hans", "en")
+            )
+    assert chinese.fields == chinese_again.fields
+    assert [path for path, _ in chinese.fields] == [path for path, _ in english.fields]
+    labels = dict(english.fields)
+    assert labels["overview.product_name"] == "Product overview: Product name"
+    assert dict(chinese.fields)["overview.product_name"] != labels["overview.product_name"]
+    chinese_again.fields.clear()  # a caller's copy: the kept list is not touched
+    with use_locale("zh_Hans"):
+        assert spec_document.build_document  # noqa: B018
+        async with system(engine) as session:
+            third = await spec_document.build_document(
+                session, arranged.revision, languages=("zh_Hans", "en")
+            )
+    assert third.fields == chinese.fields

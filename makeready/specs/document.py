@@ -30,7 +30,7 @@ from datetime import datetime
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from jinja2.filters import do_urlencode
@@ -124,6 +124,9 @@ class Document:
     fields: list[tuple[str, str]] = field(default_factory=list)
     """(path, label) of every field, in document order, for a question's field list (labels in the locale
     current when the document was built)."""
+    content_hash: str = ""
+    """The hash of the content fixed when the revision was issued (its content can no longer change), "" for a
+    draft: what stands for the content in the keys of what is kept from one reader to the next."""
 
     @property
     def issue_date(self) -> str:
@@ -198,7 +201,21 @@ async def build_document(
         languages=order,
         change_log=changes,
         figures=await _figure_views(session, project.id, content.figures),
-        fields=[(ref.path, service.describe_field(ref)) for ref in walk(content)],
+        fields=_fields(content, revision.content_hash),
+        content_hash=revision.content_hash,
+    )
+
+
+def _fields(content: SpecContent, content_hash: str) -> list[tuple[str, str]]:
+    """(path, label) of every field: an issued content's are kept per locale (a factory page lists them all)."""
+    if not content_hash:
+        return [(ref.path, service.describe_field(ref)) for ref in walk(content)]
+    return list(
+        _kept(
+            _field_lists,
+            (content_hash, i18n.get_locale()),
+            lambda: [(ref.path, service.describe_field(ref)) for ref in walk(content)],
+        )
     )
 
 
@@ -379,15 +396,16 @@ def document_context(
     return context
 
 
-def document_data(document: Document) -> dict[str, Any]:
+def document_data(document: Document, *, content: Any = None) -> dict[str, Any]:
     """What the document shows, as JSON data: the PDF's cache key (documents.pdf_inputs) and the key of its
-    reused body (document_body) are digests of it."""
+    reused body (document_body) are digests of it. `content` stands for the content (by default the content
+    itself, as JSON)."""
     return {
         "languages": list(document.languages),
         "project": [document.project_id, document.project_name],
         "revision": [document.revision_id, document.revision_label, document.status.value],
         "issued_at": document.issued_at.isoformat() if document.issued_at else None,
-        "content": document.content.to_json(),
+        "content": document.content.to_json() if content is None else content,
         "change_log": [
             [
                 entry.label,
@@ -412,9 +430,26 @@ def data_digest(data: dict[str, Any]) -> str:
 
 
 BODY = "specs/_doc_body.html"
-BODIES_KEPT = 64
-"""Rendered bodies kept in the process (a spec's body is 20-200 KB), the least recently read dropped first."""
-_bodies: OrderedDict[tuple[Any, ...], str] = OrderedDict()
+KEPT = 64
+"""Rendered bodies (a spec's body is 20-200 KB) and field lists kept in the process, the least recently read
+dropped first."""
+_bodies: OrderedDict[Any, str] = OrderedDict()
+_field_lists: OrderedDict[Any, list[tuple[str, str]]] = OrderedDict()
+T = TypeVar("T")
+
+
+def _kept(store: OrderedDict[Any, T], key: Any, make: Callable[[], T]) -> T:
+    """`store[key]`, made by `make()` the first time; the store keeps the KEPT most recently read."""
+    value = store.get(key)
+    if value is None:
+        value = store[key] = make()
+        if len(store) > KEPT:
+            store.popitem(last=False)
+    else:
+        store.move_to_end(key)
+    return value
+
+
 # stands for the reader's link base while a body is rendered for everyone; random, so no stored text can contain it
 _LINK_BASE = "lb" + secrets.token_hex(16)
 
@@ -430,8 +465,9 @@ def document_body(
     """The document itself (templates/specs/_doc_body.html), without the page around it.
 
     `link_base` is the part of the links (`image_src`'s and `ask_url`) that changes from one reader to the next: a
-    factory link's path, with its token. Given, the body is rendered once per document content (`document_data`),
-    mode, locale and shape of the links, kept (`BODIES_KEPT`), and the reader's base put into the links: the body was
+    factory link's path, with its token. Given, the body is rendered once per document content (`document_data`, the
+    issued content's hash standing for it),
+    mode, locale and shape of the links, kept (`KEPT`), and the reader's base put into the links: the body was
     nearly all of a factory link page's CPU, and every factory reading one revision reads the same body. Without
     it, the body is rendered every time."""
     if not link_base:
@@ -442,21 +478,17 @@ def document_body(
 
     neutral_ask = ask_url.replace(link_base, _LINK_BASE) if ask_url else None
     key = (
-        data_digest(document_data(document)),
+        data_digest(document_data(document, content=document.content_hash or None)),
         mode,
         i18n.get_locale(),
         neutral_ask,
         tuple(neutral_src(view) for view in document.figures),
     )
-    body = _bodies.get(key)
-    if body is None:
-        body = _bodies[key] = str(
-            _render_body(document, mode=mode, image_src=neutral_src, ask_url=neutral_ask)
-        )
-        if len(_bodies) > BODIES_KEPT:
-            _bodies.popitem(last=False)
-    else:
-        _bodies.move_to_end(key)
+    body = _kept(
+        _bodies,
+        key,
+        lambda: str(_render_body(document, mode=mode, image_src=neutral_src, ask_url=neutral_ask)),
+    )
     # the links were escaped with the stand-in inside them, which escaping leaves as it is
     return Markup(body.replace(_LINK_BASE, str(escape(link_base))))  # noqa: S704 - escaped above and here
 
