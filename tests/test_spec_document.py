@@ -212,9 +212,8 @@ async def test_an_issued_revisions_field_list_is_in_each_readers_language(engine
     assert labels["overview.product_name"] == "Product overview: Product name"
     assert dict(chinese.fields)["overview.product_name"] != labels["overview.product_name"]
     chinese_again.fields.clear()  # a caller's copy: the kept list is not touched
-    with use_locale("zh_Hans"):
-        assert spec_document.build_document  # noqa: B018
-        async with system(engine) as session:
+    async with system(engine) as session:
+        with use_locale("zh_Hans"):
             third = await spec_document.build_document(
                 session, arranged.revision, languages=("zh_Hans", "en")
             )
