@@ -210,13 +210,12 @@ def _fields(content: SpecContent, content_hash: str) -> list[tuple[str, str]]:
     """(path, label) of every field: an issued content's are kept per locale (a factory page lists them all)."""
     if not content_hash:
         return [(ref.path, service.describe_field(ref)) for ref in walk(content)]
-    return list(
-        _kept(
-            _field_lists,
-            (content_hash, i18n.get_locale()),
-            lambda: [(ref.path, service.describe_field(ref)) for ref in walk(content)],
-        )
+    kept: list[tuple[str, str]] = _kept(
+        _field_lists,
+        (content_hash, i18n.get_locale()),
+        lambda: [(ref.path, service.describe_field(ref)) for ref in walk(content)],
     )
+    return list(kept)  # the caller's own copy
 
 
 # --------------------------------------------------------------------------------------------------------------
