@@ -40,6 +40,15 @@ async def test_project_list_counts_only_the_callers_organizations(engine: AsyncE
             assert {r.project.org_id for r in dash} == {org.id}
     assert everyone >= 4
     assert len(everyone_rows) == everyone
+    async with make_sessionmaker(engine)() as session:
+        set_scope(session, Scope.member(world.owner_a.id, {world.org_a.id}))
+        # the total rides with the rows; past the last row it is counted on its own
+        for offset, shown in ((0, 2), (2, 1), (3, 0), (50, 0)):
+            rows, total = await projects.list_projects(session, offset=offset, limit=2, with_plan=False)
+            assert (len(rows), total) == (shown, 3), offset
+    async with make_sessionmaker(engine)() as session:
+        set_scope(session, Scope.member(world.viewer_a.id, set()))
+        assert await projects.list_projects(session, offset=0) == ([], 0)
 
 
 def test_list_expressions_are_built_once() -> None:

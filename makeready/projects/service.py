@@ -152,7 +152,8 @@ async def list_projects(
     with_plan: bool = True,
 ) -> tuple[list[Project], int]:
     """Projects visible to the session's scope, newest first, with their organization and next open milestone
-    (`with_plan=False`: the projects' own columns only, one statement fewer, for the API's list, which shows neither).
+    (`with_plan=False`: the projects' own columns only, one statement fewer, for the API's list, which shows neither),
+    and their total: one statement, or two for a page past the last row.
 
     A list shows one milestone per project, so `project.milestones` holds only the next open one (empty when all
     are done), loaded for the whole page in one query: loading every milestone of every row was the largest
@@ -161,15 +162,17 @@ async def list_projects(
     """
     count, page = _list_statements(org_id is not None, with_plan, limit)
     bound = {"org_id": org_id, "first": offset}
-    total = await session.scalar(count, bound) or 0
-    rows = await session.scalars(page, bound)
-    return list(rows.all()), total
+    rows = (await session.execute(page, bound)).unique().all()
+    if rows:
+        return [project for project, _total in rows], int(rows[0][1])
+    # past the last row (or none at all): the total did not ride along
+    return [], int(await session.scalar(count, bound) or 0) if offset else 0
 
 
 @lru_cache(maxsize=16)
 def _list_statements(by_org: bool, with_plan: bool, limit: int) -> tuple[Any, Any]:
-    """`list_projects`' count and page, built once and bound per request with `org_id` and the first row (`first`):
-    building them was about a tenth of the API list's CPU."""
+    """`list_projects`' page (with the total) and count (for a page past the last row), built once and bound per
+    request with `org_id` and the first row (`first`): building them was about a tenth of the API list's CPU."""
     query = select(Project).where(Project.archived_at.is_(None))
     if by_org:
         query = query.where(Project.org_id == bindparam("org_id", type_=Integer))
@@ -181,7 +184,9 @@ def _list_statements(by_org: bool, with_plan: bool, limit: int) -> tuple[Any, An
             joinedload(Project.org),
         )
     page = (
-        query.order_by(Project.updated_at.desc(), Project.id.desc())
+        # the total rides along with the page's rows: one statement
+        query.add_columns(func.count().over().label("total"))
+        .order_by(Project.updated_at.desc(), Project.id.desc())
         .offset(bindparam("first", type_=Integer))
         .limit(limit)
     )
