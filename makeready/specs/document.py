@@ -21,7 +21,6 @@ Context keys of `specs/document.html`:
 from __future__ import annotations
 
 import hashlib
-import json
 import secrets
 from collections import OrderedDict
 from collections.abc import Callable
@@ -422,12 +421,6 @@ def document_data(document: Document, *, content: Any = None) -> dict[str, Any]:
     }
 
 
-def data_digest(data: dict[str, Any]) -> str:
-    """sha256 over the canonical JSON of `data`."""
-    body = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(body.encode()).hexdigest()
-
-
 BODY = "specs/_doc_body.html"
 KEPT = 64
 """Rendered bodies (a spec's body is 20-200 KB) and field lists kept in the process, the least recently read
@@ -477,7 +470,7 @@ def document_body(
 
     neutral_ask = ask_url.replace(link_base, _LINK_BASE) if ask_url else None
     key = (
-        data_digest(document_data(document, content=document.content_hash or None)),
+        service.canonical_hash(document_data(document, content=document.content_hash or None)),
         mode,
         i18n.get_locale(),
         neutral_ask,

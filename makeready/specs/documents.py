@@ -37,12 +37,12 @@ from makeready.specs.document import (
     FigureView,
     build_document,
     check_languages,
-    data_digest,
     document_data,
     render_html,
     template_fingerprint,
 )
 from makeready.specs.models import DocumentStatus, SpecDocument, SpecRevision
+from makeready.specs.service import canonical_hash
 from makeready.storage import get_storage
 from makeready.storage.keys import cache_key, safe_name
 
@@ -105,7 +105,7 @@ def pdf_inputs(document: Document, languages: tuple[str, str]) -> dict[str, Any]
 
 def pdf_inputs_hash(document: Document, languages: tuple[str, str]) -> str:
     """sha256 over the canonical JSON of `pdf_inputs`: the PDF cache key."""
-    return data_digest(pdf_inputs(document, languages))
+    return canonical_hash(pdf_inputs(document, languages))
 
 
 def storage_key(document: Document, content_hash: str) -> str:
