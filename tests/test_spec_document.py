@@ -218,3 +218,26 @@ async def test_an_issued_revisions_field_list_is_in_each_readers_language(engine
                 session, arranged.revision, languages=("zh_Hans", "en")
             )
     assert third.fields == chinese.fields
+
+
+async def test_the_field_options_mark_the_chosen_field_and_escape_the_rest(engine: AsyncEngine) -> None:
+    doc, arranged = await _document(engine)
+    with use_locale("en"):
+        none_chosen = spec_document.field_options(doc, "")
+        chosen = spec_document.field_options(doc, "overview.summary")
+        hostile = spec_document.field_options(doc, '"><script>alert(1)</script>')
+    assert none_chosen.count("<option ") == len(doc.fields)
+    assert " selected" not in none_chosen
+    assert chosen.count(" selected") == 1
+    assert '<option value="overview.summary" selected>Product overview: Summary</option>' in chosen
+    assert hostile == none_chosen  # a value that is no field chooses nothing and is never printed
+    async with system(engine) as session:
+        with use_locale("zh_Hans"):  # the labels are in the language the document was built in
+            chinese_doc = await spec_document.build_document(
+                session, arranged.revision, languages=("zh_Hans", "en")
+            )
+            chinese = spec_document.field_options(chinese_doc, "overview.summary")
+    with use_locale("en"):
+        assert spec_document.field_options(chinese_doc, "overview.summary") == chinese
+    assert chinese != chosen
+    assert chinese.count(" selected") == 1
