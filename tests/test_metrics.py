@@ -87,7 +87,7 @@ async def waits(engine: AsyncEngine) -> list[tuple[Any, ...]]:
                 MetricWait.open_since,
             )
         )
-        return sorted(found.tuples(), key=repr)
+        return sorted((tuple(row) for row in found), key=repr)
 
 
 async def sample_story(engine: AsyncEngine, p: Project, q: Project) -> None:
