@@ -42,10 +42,13 @@ async def test_project_list_counts_only_the_callers_organizations(engine: AsyncE
     assert len(everyone_rows) == everyone
     async with make_sessionmaker(engine)() as session:
         set_scope(session, Scope.member(world.owner_a.id, {world.org_a.id}))
-        # the total rides with the rows; past the last row it is counted on its own
+        # the totals ride with the rows; past the last row they are counted on their own
         for offset, shown in ((0, 2), (2, 1), (3, 0), (50, 0)):
             rows, total = await projects.list_projects(session, offset=offset, limit=2, with_plan=False)
             assert (len(rows), total) == (shown, 3), offset
+            dash, dash_total, waiting = await overview.dashboard(session, offset=offset, limit=2)
+            assert (len(dash), dash_total, waiting) == (shown, 3, 0), offset
+            assert all(len(r.project.milestones) <= 1 for r in dash)  # the next open milestone only
     async with make_sessionmaker(engine)() as session:
         set_scope(session, Scope.member(world.viewer_a.id, set()))
         assert await projects.list_projects(session, offset=0) == ([], 0)
