@@ -199,10 +199,9 @@ def _project_with_plan() -> Any:
     return (
         select(Project)
         .where(Project.id == bindparam("project_id", type_=Integer))
-        # the one-to-one relations joined into their parent's statement: two statements (the project, its
-        # milestones) instead of five
+        # the plan and the one-to-one relations joined into the project's statement: one statement instead of five
         .options(
-            selectinload(Project.milestones).joinedload(Milestone.owner),
+            joinedload(Project.milestones).joinedload(Milestone.owner),
             joinedload(Project.org),
             joinedload(Project.coordinator),
         )
@@ -212,7 +211,7 @@ def _project_with_plan() -> Any:
 
 
 async def get_project(session: AsyncSession, project_id: int) -> Project:
-    project = await session.scalar(_project_with_plan(), {"project_id": project_id})
+    project = (await session.execute(_project_with_plan(), {"project_id": project_id})).unique().scalar()
     if project is None:
         raise NotFound(_("This project does not exist or you do not have access to it."))
     return project
