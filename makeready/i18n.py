@@ -20,6 +20,7 @@ from pathlib import Path
 from babel import Locale
 from babel.dates import format_date as _format_date
 from babel.dates import format_datetime as _format_datetime
+from babel.dates import format_skeleton
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import NumberPattern, parse_pattern
@@ -218,6 +219,17 @@ def format_date(value: date | None, format: str = "medium") -> str:
 @lru_cache(maxsize=_FORMATTED)
 def _date_text(value: date, _zone: tzinfo | None, format: str, locale: str) -> str:
     return _format_date(value, format=format, locale=_parsed(locale))
+
+
+def format_month_day(value: date) -> str:
+    """Day and month in the reader's language (Jan 5, 1月5日): a timeline's ticks. Babel matches the skeleton
+    against the locale's formats on every call (about 35 microseconds), so the text is kept per value and locale."""
+    return _month_day_text(value, get_locale())
+
+
+@lru_cache(maxsize=_FORMATTED)
+def _month_day_text(value: date, locale: str) -> str:
+    return format_skeleton("MMMd", value, locale=_parsed(locale))
 
 
 def format_datetime(value: datetime | None, format: str = "medium") -> str:

@@ -11,7 +11,6 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from babel.dates import format_skeleton
 from litestar import Controller, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.enums import RequestEncodingType
@@ -25,7 +24,7 @@ from makeready.db.types import utcnow
 from makeready.decisions import log as decision_log
 from makeready.errors import Conflict, DomainError, NotFound, ValidationFailed
 from makeready.feasibility import service as feasibility
-from makeready.i18n import _, babel_locale, get_locale
+from makeready.i18n import _, format_month_day, get_locale
 from makeready.projects import service as projects
 from makeready.projects import timeline
 from makeready.projects.models import Project, Question
@@ -44,7 +43,7 @@ Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED
 
 def tick_label(day: date) -> str:
     """A timeline tick: day and month, in the reader's language (Jan 5, 1月5日)."""
-    return format_skeleton("MMMd", day, locale=babel_locale())
+    return format_month_day(day)
 
 
 def can_submit(user: Actor) -> bool:
