@@ -1,7 +1,8 @@
 """What the coordinator board and "my work" read: a page at a time, in a fixed number of statements.
 
 No page's rows grow with the agency: the board shows one page of each phase's column (`PAGE_SIZE` cards, most
-urgent first, ordered in SQL so page 2 continues page 1), "my work" one page of each of its lists, each with its
+urgent first, ordered in SQL so page 2 continues page 1), or with a `phase` only that column, paged on its own (what a
+coordinator works through one stage with), "my work" one page of each of its lists, each with its
 total. The page number is capped (`MAX_PAGE`): past it, a filter narrows the list. What each card waits on comes
 from makeready.workflow.waiting_for (one computation for every page that says it), grouped by person here; the
 open conditions of the page's milestones are its sticky notes.
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any, NamedTuple
@@ -138,12 +139,16 @@ class Filters:
     """None: every coordinator's projects (the page sets the caller's by default); UNASSIGNED: nobody's."""
     client: int | None = None
     supplier: int | None = None
+    phase: Phase | None = None
+    """One column of the board (`?phase=production`), paged on its own; None: every column."""
 
     def query(self, page: int | None = None) -> str:
         parts = [f"coordinator={self.coordinator if self.coordinator is not None else 'all'}"]
         parts += [
             f"{k}={v}" for k, v in (("client", self.client), ("supplier", self.supplier)) if v is not None
         ]
+        if self.phase is not None:
+            parts.append(f"phase={self.phase.value}")
         if page and page > 1:
             parts.append(f"page={page}")
         return "?" + "&".join(parts)
@@ -188,6 +193,15 @@ class Board:
         return max(0, column.total - (self.page - 1) * self.page_size - len(column.cards))
 
     @property
+    def phases(self) -> tuple[Phase, ...]:
+        """Every column of the board, for the one-column view's links to the others."""
+        return BOARD_PHASES
+
+    def column_url(self, phase: Phase | None) -> str:
+        """The board of one column (None: of every column), first page, with the same filters."""
+        return "/coordinator/board" + replace(self.filters, phase=phase).query()
+
+    @property
     def previous_url(self) -> str | None:
         return "/coordinator/board" + self.filters.query(self.page - 1) if self.page > 1 else None
 
@@ -197,8 +211,10 @@ class Board:
 
 
 def board_projects(filters: Filters) -> Select[Any]:
-    """The board's projects: not archived, in an active phase or on hold, narrowed by the filters."""
-    query = select(Project.id).where(Project.archived_at.is_(None), Project.phase.in_(BOARD_PHASES))
+    """The board's projects: not archived, in an active phase or on hold (or the one phase asked for), narrowed by
+    the filters."""
+    phase = Project.phase.in_(BOARD_PHASES) if filters.phase is None else Project.phase == filters.phase
+    query = select(Project.id).where(Project.archived_at.is_(None), phase)
     if filters.coordinator == UNASSIGNED:
         query = query.where(Project.coordinator_id.is_(None))
     elif filters.coordinator is not None:
@@ -227,7 +243,7 @@ def _urgency_of_projects(filters: Filters, day: date) -> Any:
 
     Built once per filters and day (SQL expressions are immutable): building it took about a third of the board's
     own CPU per request."""
-    return _graded(filters.coordinator, filters.client, filters.supplier, day)
+    return _graded(filters.coordinator, filters.client, filters.supplier, filters.phase, day)
 
 
 def project_urgency(day: date) -> tuple[ColumnElement[int], ColumnElement[date]]:
@@ -248,8 +264,10 @@ def project_urgency(day: date) -> tuple[ColumnElement[int], ColumnElement[date]]
 
 
 @lru_cache(maxsize=64)
-def _graded(coordinator: int | None, client: int | None, supplier: int | None, day: date) -> Any:
-    filters = Filters(coordinator=coordinator, client=client, supplier=supplier)
+def _graded(
+    coordinator: int | None, client: int | None, supplier: int | None, phase: Phase | None, day: date
+) -> Any:
+    filters = Filters(coordinator=coordinator, client=client, supplier=supplier, phase=phase)
     rank, due = project_urgency(day)
     return (
         board_projects(filters)
@@ -317,7 +335,7 @@ def _ranked(graded: Any) -> Any:
 
 
 async def load_board(db: AsyncSession, filters: Filters, *, day: date, page: int = 1) -> Board:
-    """One page of each column. Statements: the columns' counts, the agency's unassigned projects, the page's
+    """One page of each column (of the one column of `filters.phase`). Statements: the columns' counts, the agency's unassigned projects, the page's
     project ids (ranked), their rows, each one's next step with its counts, their open milestones' ids, what they
     wait on (waiting_for), their sticky notes, the people named, and the filters' choices."""
     graded = _urgency_of_projects(filters, day)
@@ -394,7 +412,8 @@ async def load_board(db: AsyncSession, filters: Filters, *, day: date, page: int
     for note in notes:
         notes_of[project_of[note.milestone_id]].append(note)
 
-    columns = {phase: Column(phase, [], per_phase.get(phase, 0)) for phase in BOARD_PHASES}
+    shown_phases = BOARD_PHASES if filters.phase is None else (filters.phase,)
+    columns = {phase: Column(phase, [], per_phase.get(phase, 0)) for phase in shown_phases}
     for project, supplier in rows:
         nxt, late, at_risk = steps.get(project.id, (None, 0, 0))
         columns[project.phase].cards.append(
