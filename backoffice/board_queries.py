@@ -14,7 +14,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
@@ -40,7 +40,7 @@ from makeready.conditions.service import unresolved_for
 from makeready.db.counting import capped_count
 from makeready.db.types import utcnow
 from makeready.i18n import _, ngettext
-from makeready.projects.milestones import RISK_WINDOW_DAYS, Health, milestone_health
+from makeready.projects.milestones import RISK_WINDOW_DAYS, Health, health, milestone_health
 from makeready.projects.models import Milestone, MilestoneStatus, Phase, Project, Question, Task, TaskStatus
 from makeready.samples.models import SampleRound
 from makeready.suppliers.models import Quote, Supplier
@@ -116,12 +116,48 @@ class Note:
     milestone_id: int
 
 
+class Person(NamedTuple):
+    """Someone a card names (its coordinator, the next step's owner, whom it waits on), read as columns."""
+
+    id: int
+    name: str
+    email: str
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.email
+
+
+class CardProject(NamedTuple):
+    """What a card shows of its project and what the waiting rules read of it (waiting.ProjectFacts), read as
+    columns: a hundred cards of four entities each (project, client, coordinator, supplier) cost more CPU to build
+    and populate than their statement."""
+
+    id: int
+    name: str
+    phase: Phase
+    coordinator_id: int | None
+    go_ahead_at: datetime | None
+    client: str
+    coordinator: Person | None
+
+
+class NextStep(NamedTuple):
+    """The open milestone a card says to act on next."""
+
+    title: str
+    status: MilestoneStatus
+    due_date: date | None
+    owner: Person | None
+
+
 @dataclass
 class Card:
-    project: Project
-    supplier: Supplier | None
+    project: CardProject
+    supplier: str | None
+    """The supplier's English name, if the project has one chosen."""
     health: Health
-    next: Milestone | None
+    next: NextStep | None
     late: int = 0
     at_risk: int = 0
     waiting: list[Waiting] = field(default_factory=list)
@@ -286,13 +322,17 @@ def _graded(
 @lru_cache(maxsize=8)
 def _next_steps(day: date) -> Any:
     """Per project of the page (bound as `ids`): its open milestone to act on next (most urgent on `day`, then
-    soonest due, then plan order, as the card shows it) with how many of its open milestones are late and at risk:
-    one row per project, read as a milestone, instead of every open milestone as an entity (a hundred cards had
+    soonest due, then plan order, as the card shows it) with its owner and how many of its open milestones are late
+    and at risk: one row of columns per project, instead of every open milestone as an entity (a hundred cards had
     seven hundred). Built once per day, bound per request."""
     by_project = Milestone.project_id
     ranked = (
         select(
-            Milestone,
+            Milestone.project_id,
+            Milestone.title,
+            Milestone.status,
+            Milestone.due_date,
+            Milestone.owner_id,
             func.row_number()
             .over(
                 partition_by=by_project,
@@ -311,13 +351,103 @@ def _next_steps(day: date) -> Any:
         .where(by_project.in_(bindparam("ids", expanding=True)), Milestone.status != MilestoneStatus.done)
         .subquery()
     )
-    step = aliased(Milestone, ranked)
     # read from the ranking itself: joining it back to milestones could plan a scan of the whole table
     return (
-        select(step, ranked.c.late, ranked.c.at_risk)
+        select(
+            ranked.c.project_id,
+            ranked.c.title,
+            ranked.c.status,
+            ranked.c.due_date,
+            User.id,
+            User.name,
+            User.email,
+            ranked.c.late,
+            ranked.c.at_risk,
+        )
+        .outerjoin(User, User.id == ranked.c.owner_id)
         .where(ranked.c.step == 1)
-        .options(joinedload(step.owner))
     )
+
+
+@cache
+def _card_rows() -> Any:
+    """The page's projects (bound as `ids`) as a card shows them: with their client's, coordinator's and supplier's
+    names joined in."""
+    coordinator = aliased(User)
+    return (
+        select(
+            Project.id,
+            Project.name,
+            Project.phase,
+            Project.coordinator_id,
+            Project.go_ahead_at,
+            Organization.name,
+            coordinator.id,
+            coordinator.name,
+            coordinator.email,
+            Supplier.name_en,
+        )
+        .join(Organization, Organization.id == Project.org_id)
+        .outerjoin(coordinator, coordinator.id == Project.coordinator_id)
+        .outerjoin(Supplier, Supplier.id == Project.supplier_id)
+        .where(Project.id.in_(bindparam("ids", expanding=True)))
+    )
+
+
+@cache
+def _sticky_notes() -> Any:
+    """The unresolved conditions on the open milestones of the page's projects (bound as `ids`), oldest first,
+    each with its milestone's project and its owner's name: one statement (the milestones' ids, then the
+    conditions on them, were two)."""
+    owner = aliased(User)
+    return (
+        select(
+            Condition.kind,
+            Condition.status,
+            Condition.raised_at,
+            Condition.subject_id,
+            Milestone.project_id,
+            owner.id,
+            owner.name,
+            owner.email,
+        )
+        .join(Milestone, Milestone.id == Condition.subject_id)
+        .outerjoin(owner, owner.id == Condition.owner_id)
+        .where(
+            Condition.subject_type == "milestone",
+            Condition.resolved_at.is_(None),
+            Milestone.project_id.in_(bindparam("ids", expanding=True)),
+            Milestone.status != MilestoneStatus.done,
+        )
+        .order_by(Condition.raised_at, Condition.id)
+    )
+
+
+@lru_cache(maxsize=64)
+def _totals(graded: Any, phases: tuple[Phase, ...]) -> Any:
+    """One row: the cards of each of `phases` among the graded projects, how many are late and at risk, and the
+    agency's active projects nobody coordinates, whatever the filters (their escalations reach nobody)."""
+    unassigned = (
+        select(func.count())
+        .select_from(Project)
+        .where(
+            Project.archived_at.is_(None),
+            Project.phase.in_(BOARD_PHASES),
+            Project.coordinator_id.is_(None),
+        )
+        .correlate(None)
+        .scalar_subquery()
+    )
+    return select(
+        *(func.sum(case((graded.c.phase == phase, 1), else_=0)) for phase in phases),
+        func.sum(graded.c.late),
+        func.sum(case((graded.c.rank == URGENCY[Health.at_risk], 1), else_=0)),
+        unassigned,
+    )
+
+
+def _person(user_id: int | None, name: str | None, email: str | None) -> Person | None:
+    return Person(user_id, name or "", email or "") if user_id is not None else None
 
 
 @lru_cache(maxsize=64)
@@ -335,31 +465,13 @@ def _ranked(graded: Any) -> Any:
 
 
 async def load_board(db: AsyncSession, filters: Filters, *, day: date, page: int = 1) -> Board:
-    """One page of each column (of the one column of `filters.phase`). Statements: the columns' counts, the agency's unassigned projects, the page's
-    project ids (ranked), their rows, each one's next step with its counts, their open milestones' ids, what they
-    wait on (waiting_for), their sticky notes, the people named, and the filters' choices."""
+    """One page of each column (of the one column of `filters.phase`). Statements: the columns' counts with the
+    agency's unassigned projects, the page's project ids (ranked), their rows, each one's next step with its counts,
+    their sticky notes, what they wait on (waiting_for), the people it names, and the filters' choices."""
     graded = _urgency_of_projects(filters, day)
-    totals = (
-        await db.execute(
-            select(
-                graded.c.phase,
-                func.count(),
-                func.sum(graded.c.late),
-                func.sum(case((graded.c.rank == URGENCY[Health.at_risk], 1), else_=0)),
-            ).group_by(graded.c.phase)
-        )
-    ).all()
-    per_phase = {Phase(phase): int(n) for phase, n, _late, _risk in totals}
-    # the agency's projects nobody coordinates, whatever the filters: their escalations reach nobody
-    unassigned = await db.scalar(
-        select(func.count())
-        .select_from(Project)
-        .where(
-            Project.archived_at.is_(None),
-            Project.phase.in_(BOARD_PHASES),
-            Project.coordinator_id.is_(None),
-        )
-    )
+    shown_phases = BOARD_PHASES if filters.phase is None else (filters.phase,)
+    *counts, late_total, at_risk_total, unassigned = (await db.execute(_totals(graded, shown_phases))).one()
+    per_phase = {phase: int(n or 0) for phase, n in zip(shown_phases, counts, strict=True)}
     pages = max([1, *((n + PAGE_SIZE - 1) // PAGE_SIZE for n in per_phase.values())])
     page = min(clamp_page(page), pages)
     ranked = _ranked(graded)
@@ -373,46 +485,30 @@ async def load_board(db: AsyncSession, filters: Filters, *, day: date, page: int
             )
         ).all()
     )
-    rows = (
-        (
-            await db.execute(
-                select(Project, Supplier)
-                .outerjoin(Supplier, Supplier.id == Project.supplier_id)
-                .where(Project.id.in_(placed))
-                .options(joinedload(Project.org), joinedload(Project.coordinator))
-            )
-        ).all()
-        if placed
-        else []
-    )
-    shown = [project for project, _s in rows]
-    ids = [p.id for p in shown]
-    steps: dict[int, tuple[Milestone, int, int]] = {}
-    project_of: dict[int, int] = {}
-    if shown:
-        for milestone, late, at_risk in (await db.execute(_next_steps(day), {"ids": ids})).all():
-            steps[milestone.project_id] = (milestone, int(late), int(at_risk))
-        # the open milestones' ids (tuples, not entities), for the sticky notes on them
-        open_milestones = Milestone.project_id.in_(ids), Milestone.status != MilestoneStatus.done
-        open_ids = await db.execute(select(Milestone.id, Milestone.project_id).where(*open_milestones))
-        project_of = {milestone_id: project_id for milestone_id, project_id in open_ids.tuples()}
-        conditions = await unresolved_for(
-            db, subject_type="milestone", subject_ids=select(Milestone.id).where(*open_milestones)
-        )
-    else:
-        conditions = []
-    waiting = await waiting_for(db, shown, day, milestones=False)
-    people = await _people(
-        db,
-        shown,
-        [item.user_id for items in waiting.values() for item in items] + [c.owner_id for c in conditions],
-    )
-    notes = _notes(conditions, people)
+    ids = {"ids": placed}
+    rows: list[tuple[CardProject, str | None]] = []
+    steps: dict[int, tuple[NextStep, int, int]] = {}
     notes_of: dict[int, list[Note]] = defaultdict(list)
-    for note in notes:
-        notes_of[project_of[note.milestone_id]].append(note)
+    if placed:
+        for pid, name, phase, coordinator_id, go_ahead_at, client, cid, cname, cemail, supplier in (
+            await db.execute(_card_rows(), ids)
+        ).all():
+            project = CardProject(
+                pid, name, phase, coordinator_id, go_ahead_at, client, _person(cid, cname, cemail)
+            )
+            rows.append((project, supplier))
+        for pid, title, status, due, oid, oname, oemail, late, at_risk in (
+            await db.execute(_next_steps(day), ids)
+        ).all():
+            steps[pid] = (NextStep(title, status, due, _person(oid, oname, oemail)), int(late), int(at_risk))
+        for kind, status, raised_at, milestone_id, pid, oid, oname, oemail in (
+            await db.execute(_sticky_notes(), ids)
+        ).all():
+            notes_of[pid].append(_note(kind, status, raised_at, milestone_id, _person(oid, oname, oemail)))
+    shown = [project for project, _s in rows]
+    waiting = await waiting_for(db, shown, day, milestones=False)
+    people = await _people(db, shown, [item.user_id for items in waiting.values() for item in items])
 
-    shown_phases = BOARD_PHASES if filters.phase is None else (filters.phase,)
     columns = {phase: Column(phase, [], per_phase.get(phase, 0)) for phase in shown_phases}
     for project, supplier in rows:
         nxt, late, at_risk = steps.get(project.id, (None, 0, 0))
@@ -420,7 +516,7 @@ async def load_board(db: AsyncSession, filters: Filters, *, day: date, page: int
             Card(
                 project=project,
                 supplier=supplier,
-                health=milestone_health(nxt, day) if nxt else Health.done,
+                health=health(nxt.status, nxt.due_date, day) if nxt else Health.done,
                 next=nxt,
                 late=late,
                 at_risk=at_risk,
@@ -441,8 +537,8 @@ async def load_board(db: AsyncSession, filters: Filters, *, day: date, page: int
         page=page,
         pages=pages,
         count=sum(per_phase.values()),
-        late=sum(int(late or 0) for _p, _n, late, _r in totals),
-        at_risk=sum(int(risk or 0) for _p, _n, _l, risk in totals),
+        late=int(late_total or 0),
+        at_risk=int(at_risk_total or 0),
         unassigned=int(unassigned or 0),
         page_size=PAGE_SIZE,
     )
@@ -485,15 +581,30 @@ async def filter_choices(
 
 
 async def _people(
-    db: AsyncSession, projects: Sequence[Project], ids: Iterable[int | None]
-) -> dict[int, User]:
-    """The people a page names that it has not loaded yet (one statement, bounded by the page)."""
+    db: AsyncSession, projects: Sequence[CardProject], ids: Iterable[int | None]
+) -> dict[int, Person]:
+    """The people a page names that it has not read yet (one statement, bounded by the page), as columns."""
     known = {p.coordinator.id: p.coordinator for p in projects if p.coordinator is not None}
     wanted = sorted({i for i in ids if i is not None} - set(known))
     if projects:
-        for user in (await db.scalars(select(User).where(User.id.in_(wanted)))).all():
-            known[user.id] = user
+        for person in (
+            await db.execute(select(User.id, User.name, User.email).where(User.id.in_(wanted)))
+        ).all():
+            known[person.id] = Person(person.id, person.name, person.email)
     return known
+
+
+def _note(
+    kind: str, status: ConditionStatus, since: datetime, milestone_id: int, owner: Person | None
+) -> Note:
+    found = condition_kinds.KINDS.get(kind)
+    return Note(
+        title=_(found.title) if found else kind,
+        owner=owner.display_name if owner else _("nobody"),
+        since=since,
+        escalated=status == ConditionStatus.escalated,
+        milestone_id=milestone_id,
+    )
 
 
 def _notes(conditions: Sequence[Condition], people: dict[int, User]) -> list[Note]:
@@ -532,7 +643,9 @@ def _short(item: WaitingItem) -> str:
     return item.text
 
 
-def group_by_person(project: Project, items: Sequence[WaitingItem], people: dict[int, User]) -> list[Waiting]:
+def group_by_person(
+    project: CardProject, items: Sequence[WaitingItem], people: dict[int, Person]
+) -> list[Waiting]:
     """waiting_for's items of one project, besides its milestones (the card shows those), by whom: the brand
     first, then the coordinator, then anyone else named; several questions, change requests or tasks counted."""
     coordinator = project.coordinator.display_name if project.coordinator else _("the coordinator")
