@@ -27,8 +27,11 @@ from sqlalchemy import (
     exists,
     func,
     literal,
+    literal_column,
+    null,
     or_,
     select,
+    union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, joinedload
@@ -211,7 +214,7 @@ class Column:
 class Board:
     columns: list[Column]
     filters: Filters
-    coordinators: list[User]
+    coordinators: list[Person]
     clients: list[ClientChoice]
     suppliers: list[SupplierChoice]
     today: date
@@ -321,12 +324,11 @@ def _graded(
 
 @lru_cache(maxsize=8)
 def _next_steps(day: date) -> Any:
-    """Per project of the page (bound as `ids`): its open milestone to act on next (most urgent on `day`, then
-    soonest due, then plan order, as the card shows it) with its owner and how many of its open milestones are late
-    and at risk: one row of columns per project, instead of every open milestone as an entity (a hundred cards had
-    seven hundred). Built once per day, bound per request."""
+    """Per project of the page (bound as `ids`): its open milestones ranked by what to act on next (most urgent on
+    `day`, then soonest due, then plan order, as the card shows it; `step` 1 is the card's), each row with how many
+    of the project's open milestones are late and at risk. Built once per day, bound per request."""
     by_project = Milestone.project_id
-    ranked = (
+    return (
         select(
             Milestone.project_id,
             Milestone.title,
@@ -351,29 +353,16 @@ def _next_steps(day: date) -> Any:
         .where(by_project.in_(bindparam("ids", expanding=True)), Milestone.status != MilestoneStatus.done)
         .subquery()
     )
-    # read from the ranking itself: joining it back to milestones could plan a scan of the whole table
-    return (
-        select(
-            ranked.c.project_id,
-            ranked.c.title,
-            ranked.c.status,
-            ranked.c.due_date,
-            User.id,
-            User.name,
-            User.email,
-            ranked.c.late,
-            ranked.c.at_risk,
-        )
-        .outerjoin(User, User.id == ranked.c.owner_id)
-        .where(ranked.c.step == 1)
-    )
 
 
-@cache
-def _card_rows() -> Any:
-    """The page's projects (bound as `ids`) as a card shows them: with their client's, coordinator's and supplier's
-    names joined in."""
-    coordinator = aliased(User)
+@lru_cache(maxsize=8)
+def _cards(day: date) -> Any:
+    """The page's projects (bound as `ids`) as their cards show them, one row each: the project with its client's,
+    coordinator's and supplier's names, and its next step (`_next_steps`, read from the ranking itself: joining
+    that back to milestones could plan a scan of the whole table) with its owner and counts. Columns, not entities:
+    a hundred cards of six entities each cost more CPU to build and populate than their statements did (two)."""
+    step = _next_steps(day)
+    coordinator, owner = aliased(User), aliased(User)
     return (
         select(
             Project.id,
@@ -386,10 +375,20 @@ def _card_rows() -> Any:
             coordinator.name,
             coordinator.email,
             Supplier.name_en,
+            step.c.title,
+            step.c.status,
+            step.c.due_date,
+            owner.id,
+            owner.name,
+            owner.email,
+            step.c.late,
+            step.c.at_risk,
         )
         .join(Organization, Organization.id == Project.org_id)
         .outerjoin(coordinator, coordinator.id == Project.coordinator_id)
         .outerjoin(Supplier, Supplier.id == Project.supplier_id)
+        .outerjoin(step, and_(step.c.project_id == Project.id, step.c.step == 1))
+        .outerjoin(owner, owner.id == step.c.owner_id)
         .where(Project.id.in_(bindparam("ids", expanding=True)))
     )
 
@@ -466,8 +465,8 @@ def _ranked(graded: Any) -> Any:
 
 async def load_board(db: AsyncSession, filters: Filters, *, day: date, page: int = 1) -> Board:
     """One page of each column (of the one column of `filters.phase`). Statements: the columns' counts with the
-    agency's unassigned projects, the page's project ids (ranked), their rows, each one's next step with its counts,
-    their sticky notes, what they wait on (waiting_for), the people it names, and the filters' choices."""
+    agency's unassigned projects, the page's project ids (ranked), their cards (each with its next step and
+    counts), their sticky notes, what they wait on (waiting_for), the people it names, and the filters' choices."""
     graded = _urgency_of_projects(filters, day)
     shown_phases = BOARD_PHASES if filters.phase is None else (filters.phase,)
     *counts, late_total, at_risk_total, unassigned = (await db.execute(_totals(graded, shown_phases))).one()
@@ -490,24 +489,31 @@ async def load_board(db: AsyncSession, filters: Filters, *, day: date, page: int
     steps: dict[int, tuple[NextStep, int, int]] = {}
     notes_of: dict[int, list[Note]] = defaultdict(list)
     if placed:
-        for pid, name, phase, coordinator_id, go_ahead_at, client, cid, cname, cemail, supplier in (
-            await db.execute(_card_rows(), ids)
-        ).all():
+        for row in (await db.execute(_cards(day), ids)).all():
+            pid, name, phase, coordinator_id, go_ahead_at, client, cid, cname, cemail, supplier = row[:10]
+            title, status, due, oid, oname, oemail, late, at_risk = row[10:]
             project = CardProject(
                 pid, name, phase, coordinator_id, go_ahead_at, client, _person(cid, cname, cemail)
             )
             rows.append((project, supplier))
-        for pid, title, status, due, oid, oname, oemail, late, at_risk in (
-            await db.execute(_next_steps(day), ids)
-        ).all():
-            steps[pid] = (NextStep(title, status, due, _person(oid, oname, oemail)), int(late), int(at_risk))
+            if title is not None:
+                steps[pid] = (
+                    NextStep(title, status, due, _person(oid, oname, oemail)),
+                    int(late),
+                    int(at_risk),
+                )
         for kind, status, raised_at, milestone_id, pid, oid, oname, oemail in (
             await db.execute(_sticky_notes(), ids)
         ).all():
             notes_of[pid].append(_note(kind, status, raised_at, milestone_id, _person(oid, oname, oemail)))
     shown = [project for project, _s in rows]
+    coordinators, clients, suppliers, owners = await _choices_and_owners(db, placed)
     waiting = await waiting_for(db, shown, day, milestones=False)
-    people = await _people(db, shown, [item.user_id for items in waiting.values() for item in items])
+    people = {p.coordinator.id: p.coordinator for p in shown if p.coordinator is not None} | owners
+    named = {item.user_id for items in waiting.values() for item in items if item.user_id is not None}
+    if named - people.keys():
+        # waiting_for named someone who is neither a card's coordinator nor a task's owner (a new kind of item)
+        people |= await _people(db, named - people.keys())
 
     columns = {phase: Column(phase, [], per_phase.get(phase, 0)) for phase in shown_phases}
     for project, supplier in rows:
@@ -526,7 +532,6 @@ async def load_board(db: AsyncSession, filters: Filters, *, day: date, page: int
         )
     for column in columns.values():
         column.cards.sort(key=lambda c: c.sort_key)
-    coordinators, clients, suppliers = await filter_choices(db)
     return Board(
         columns=list(columns.values()),
         filters=filters,
@@ -580,18 +585,54 @@ async def filter_choices(
     )
 
 
-async def _people(
-    db: AsyncSession, projects: Sequence[CardProject], ids: Iterable[int | None]
-) -> dict[int, Person]:
-    """The people a page names that it has not read yet (one statement, bounded by the page), as columns."""
-    known = {p.coordinator.id: p.coordinator for p in projects if p.coordinator is not None}
-    wanted = sorted({i for i in ids if i is not None} - set(known))
-    if projects:
-        for person in (
-            await db.execute(select(User.id, User.name, User.email).where(User.id.in_(wanted)))
-        ).all():
-            known[person.id] = Person(person.id, person.name, person.email)
-    return known
+@cache
+def _choices() -> Any:
+    """The filters' choices (`filter_choices`: the active staff, the clients, the suppliers) and the people who own
+    the open tasks of the page's projects (bound as `ids`: a card names whom it waits on), in one statement: rows
+    (list, id, name, detail), each list in its page order."""
+    staff: Any = select(
+        literal_column("0").label("list"), User.id, User.name, User.email.label("detail")
+    ).where(User.is_staff.is_(True), User.is_active.is_(True))
+    clients: Any = select(literal_column("1"), Organization.id, Organization.name, null()).where(
+        Organization.archived_at.is_(None)
+    )
+    suppliers: Any = select(literal_column("2"), Supplier.id, Supplier.name_en, Supplier.name_zh).where(
+        Supplier.archived_at.is_(None)
+    )
+    owners: Any = select(literal_column("3"), User.id, User.name, User.email).where(
+        User.id.in_(
+            select(Task.owner_id).where(
+                Task.project_id.in_(bindparam("ids", expanding=True)), Task.status == TaskStatus.open
+            )
+        )
+    )
+    listed = union_all(staff, clients, suppliers, owners).subquery()
+    return select(listed).order_by(listed.c.list, listed.c.name, listed.c.detail, listed.c.id)
+
+
+async def _choices_and_owners(
+    db: AsyncSession, ids: list[int]
+) -> tuple[list[Person], list[ClientChoice], list[SupplierChoice], dict[int, Person]]:
+    staff: list[Person] = []
+    clients: list[ClientChoice] = []
+    suppliers: list[SupplierChoice] = []
+    owners: dict[int, Person] = {}
+    for listed, row_id, name, detail in (await db.execute(_choices(), {"ids": ids})).all():
+        if listed == 0:
+            staff.append(Person(row_id, name, detail))
+        elif listed == 1:
+            clients.append(ClientChoice(row_id, name))
+        elif listed == 2:
+            suppliers.append(SupplierChoice(row_id, name, detail))
+        else:
+            owners[row_id] = Person(row_id, name, detail)
+    return staff, clients, suppliers, owners
+
+
+async def _people(db: AsyncSession, ids: Iterable[int]) -> dict[int, Person]:
+    """These people, as columns."""
+    rows = await db.execute(select(User.id, User.name, User.email).where(User.id.in_(sorted(ids))))
+    return {row.id: Person(row.id, row.name, row.email) for row in rows.all()}
 
 
 def _note(
