@@ -17,9 +17,19 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
-from sqlalchemy import BindParameter, bindparam, select
+from sqlalchemy import (
+    BindParameter,
+    String,
+    bindparam,
+    cast,
+    literal_column,
+    null,
+    select,
+    type_coerce,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from makeready.changes.models import ChangeRequest, ChangeStatus
@@ -70,67 +80,129 @@ DECIDED_ROUNDS = (SampleStatus.approved, SampleStatus.rejected)
 # --- the batched computation --------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Reads:
-    reviewed: Any
-    rounds: Any
-    questions: Any
-    changes: Any
-    tasks: Any
-    milestones: Any
+class _Round(NamedTuple):
+    id: int
+    number: int
+    status: SampleStatus
+    received_at: datetime | None
+    requested_at: datetime | None
+
+
+class _Question(NamedTuple):
+    id: int
+    body: str
+    created_at: datetime
+
+
+class _Change(NamedTuple):
+    id: int
+    number: int
+    title: str
+    created_at: datetime
+
+
+class _Task(NamedTuple):
+    id: int
+    owner_id: int | None
+    title: str
+    created_at: datetime
+    due_date: date | None
+
+
+class _Milestone(NamedTuple):
+    id: int
+    owner_id: int | None
+    title: str
+    status: MilestoneStatus
+    due_date: date | None
+    position: int
+    started_at: datetime | None
+
+
+REVIEWED, ROUND, QUESTION, CHANGE, TASK, MILESTONE = range(6)
+"""What a row of `_open_things` is (its `source` column)."""
 
 
 @functools.cache
-def _reads() -> _Reads:
-    """The statements of `waiting_for`, built once and bound per call with the projects' ids (`ids`): they ran on
-    every page that says what projects wait for and on every event that refreshes a project's flags.
-
-    Each reads only the columns the rules use, as rows (named like the attributes), not entities: a board page's
-    hundred projects have hundreds of open things, and building and populating an entity of every column of each
-    cost the board more than its statements."""
+def _open_things(milestones: bool) -> Any:
+    """The statement of `waiting_for`: the open things of the projects bound as `ids` (their completed feasibility
+    reviews, undecided sample rounds, unanswered questions, open change requests and tasks, and with `milestones`
+    their open milestones), as one UNION ALL of rows (source, id, project_id, number, status, owner_id, text, at,
+    at2, due, position), each source filling the columns its rule reads. Built once, bound per call: it runs on
+    every page that says what projects wait for and on every event that refreshes a project's flags. One statement
+    of columns, not six of entities: a board page's hundred projects have hundreds of open things, and each
+    statement, and each entity built and populated, cost the board more CPU than the SQL."""
     ids: BindParameter[int] = bindparam("ids", expanding=True)
-    return _Reads(
-        reviewed=select(FeasibilityReview.project_id).where(
+    text, at, day, number = (
+        Question.body.type,
+        Question.created_at.type,
+        Task.due_date.type,
+        Milestone.position.type,
+    )
+
+    def row(source: int, project_id: Any, **columns: Any) -> Any:
+        # the columns a source leaves out are NULLs of the column's type: PostgreSQL types a UNION's columns pair by
+        # pair, and two untyped NULLs make a text column that a later date or integer cannot join
+        typed = {"id": number, "number": number, "status": String(), "owner_id": number}
+        typed |= {"text": text, "at": at, "at2": at, "due": day, "position": number}
+        return select(
+            literal_column(str(source)).label("source"),
+            project_id.label("project_id"),
+            *(
+                (type_coerce(columns[name], kind) if name in columns else cast(null(), kind)).label(name)
+                for name, kind in typed.items()
+            ),
+        )
+
+    parts = [
+        row(REVIEWED, FeasibilityReview.project_id).where(
             FeasibilityReview.project_id.in_(ids), FeasibilityReview.completed_at.is_not(None)
         ),
-        rounds=select(
-            SampleRound.id,
+        row(
+            ROUND,
             SampleRound.project_id,
-            SampleRound.number,
-            SampleRound.status,
-            SampleRound.received_at,
-            SampleRound.requested_at,
-        )
-        .where(SampleRound.project_id.in_(ids), SampleRound.status.not_in(DECIDED_ROUNDS))
-        .order_by(SampleRound.project_id, SampleRound.number),
-        questions=select(Question.id, Question.project_id, Question.body, Question.created_at)
-        .where(Question.project_id.in_(ids), Question.answered_at.is_(None))
-        .order_by(Question.created_at, Question.id),
-        changes=select(
-            ChangeRequest.id,
+            id=SampleRound.id,
+            number=SampleRound.number,
+            status=SampleRound.status,
+            at=SampleRound.received_at,
+            at2=SampleRound.requested_at,
+        ).where(SampleRound.project_id.in_(ids), SampleRound.status.not_in(DECIDED_ROUNDS)),
+        row(QUESTION, Question.project_id, id=Question.id, text=Question.body, at=Question.created_at).where(
+            Question.project_id.in_(ids), Question.answered_at.is_(None)
+        ),
+        row(
+            CHANGE,
             ChangeRequest.project_id,
-            ChangeRequest.number,
-            ChangeRequest.title,
-            ChangeRequest.created_at,
+            id=ChangeRequest.id,
+            number=ChangeRequest.number,
+            text=ChangeRequest.title,
+            at=ChangeRequest.created_at,
+        ).where(ChangeRequest.project_id.in_(ids), ChangeRequest.status == ChangeStatus.open),
+        row(
+            TASK,
+            Task.project_id,
+            id=Task.id,
+            owner_id=Task.owner_id,
+            text=Task.title,
+            at=Task.created_at,
+            due=Task.due_date,
+        ).where(Task.project_id.in_(ids), Task.status == TaskStatus.open),
+    ]
+    if milestones:
+        parts.append(
+            row(
+                MILESTONE,
+                Milestone.project_id,
+                id=Milestone.id,
+                owner_id=Milestone.owner_id,
+                text=Milestone.title,
+                status=Milestone.status,
+                due=Milestone.due_date,
+                position=Milestone.position,
+                at=Milestone.started_at,
+            ).where(Milestone.project_id.in_(ids), Milestone.status != MilestoneStatus.done)
         )
-        .where(ChangeRequest.project_id.in_(ids), ChangeRequest.status == ChangeStatus.open)
-        .order_by(ChangeRequest.number),
-        tasks=select(Task.id, Task.project_id, Task.owner_id, Task.title, Task.created_at, Task.due_date)
-        .where(Task.project_id.in_(ids), Task.status == TaskStatus.open)
-        .order_by(Task.created_at, Task.id),
-        milestones=select(
-            Milestone.id,
-            Milestone.project_id,
-            Milestone.owner_id,
-            Milestone.title,
-            Milestone.status,
-            Milestone.due_date,
-            Milestone.position,
-            Milestone.started_at,
-        )
-        .where(Milestone.project_id.in_(ids), Milestone.status != MilestoneStatus.done)
-        .order_by(Milestone.position, Milestone.id),
-    )
+    return union_all(*parts)
 
 
 class ProjectFacts(Protocol):
@@ -159,27 +231,45 @@ async def waiting_for(
     """Everything each project waits for, in this order: the go-ahead, the feasibility review, sample decisions
     and rounds in progress, open questions, open change requests, open tasks, then milestones (late first) by owner.
 
-    Six statements whatever the number of projects (five with `milestones=False`, for a reader that loads the
-    milestones itself). Every project is in the answer, with an empty list if it waits for nothing."""
+    One statement whatever the number of projects (`milestones=False` leaves the milestones out, for a reader that
+    loads them itself). Every project is in the answer, with an empty list if it waits for nothing."""
     out: dict[int, list[Waiting]] = {p.id: [] for p in projects}
     if not projects:
         return out
     today = today or utcnow().date()
-    reads = _reads()
-    ids = {"ids": list(out)}
-
-    async def grouped(statement: Any) -> dict[int, list[Any]]:
-        rows: dict[int, list[Any]] = defaultdict(list)
-        for row in (await session.execute(statement, ids)).all():
-            rows[row.project_id].append(row)
-        return rows
-
-    reviewed = set((await session.scalars(reads.reviewed, ids)).all())
-    rounds_of = await grouped(reads.rounds)
-    questions_of = await grouped(reads.questions)
-    changes_of = await grouped(reads.changes)
-    tasks_of = await grouped(reads.tasks)
-    milestones_of = await grouped(reads.milestones) if milestones else {}
+    reviewed: set[int] = set()
+    rounds_of: dict[int, list[_Round]] = defaultdict(list)
+    questions_of: dict[int, list[_Question]] = defaultdict(list)
+    changes_of: dict[int, list[_Change]] = defaultdict(list)
+    tasks_of: dict[int, list[_Task]] = defaultdict(list)
+    milestones_of: dict[int, list[_Milestone]] = defaultdict(list)
+    rows = await session.execute(_open_things(milestones), {"ids": list(out)})
+    for source, project_id, id_, number, status, owner_id, text, at, at2, due, position in rows.all():
+        if source == REVIEWED:
+            reviewed.add(project_id)
+        elif source == ROUND:
+            rounds_of[project_id].append(_Round(id_, number, SampleStatus(status), at, at2))
+        elif source == QUESTION:
+            questions_of[project_id].append(_Question(id_, text, at))
+        elif source == CHANGE:
+            changes_of[project_id].append(_Change(id_, number, text, at))
+        elif source == TASK:
+            tasks_of[project_id].append(_Task(id_, owner_id, text, at, due))
+        else:
+            milestones_of[project_id].append(
+                _Milestone(id_, owner_id, text, MilestoneStatus(status), due, position, at)
+            )
+    # each kind in the order the rules list it (a UNION ALL keeps no order)
+    for rounds in rounds_of.values():
+        rounds.sort(key=lambda r: r.number)
+    for questions in questions_of.values():
+        questions.sort(key=lambda q: (q.created_at, q.id))
+    for changes in changes_of.values():
+        changes.sort(key=lambda c: c.number)
+    for tasks in tasks_of.values():
+        tasks.sort(key=lambda t: (t.created_at, t.id))
+    for open_milestones in milestones_of.values():
+        open_milestones.sort(key=lambda m: (m.position, m.id))
 
     for project in projects:
         out[project.id] = _items(
@@ -200,13 +290,13 @@ def _items(
     today: date,
     *,
     reviewed: bool,
-    rounds: list[Any],
-    questions: list[Any],
-    changes: list[Any],
-    tasks: list[Any],
-    milestones: list[Any],
+    rounds: list[_Round],
+    questions: list[_Question],
+    changes: list[_Change],
+    tasks: list[_Task],
+    milestones: list[_Milestone],
 ) -> list[Waiting]:
-    """The rules: who each open thing of one project waits on (its open things as rows of `_reads`' columns)."""
+    """The rules: who each open thing of one project waits on."""
     items: list[Waiting] = []
     coordinator = project.coordinator_id
     staff = Party.person if coordinator else Party.coordinator
