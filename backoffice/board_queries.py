@@ -17,6 +17,7 @@ from datetime import date, datetime, timedelta
 from functools import cache, lru_cache
 from typing import Any, NamedTuple
 
+from markupsafe import Markup, escape
 from sqlalchemy import (
     ColumnElement,
     Integer,
@@ -227,6 +228,16 @@ class Board:
     """Active projects of the whole agency with no coordinator, whatever the filters."""
     page_size: int = PAGE_SIZE
 
+    def coordinator_options(self) -> Markup:
+        return _options(((p.id, p.display_name) for p in self.coordinators), self.filters.coordinator)
+
+    def client_options(self) -> Markup:
+        return _options(((c.id, c.name) for c in self.clients), self.filters.client)
+
+    def supplier_options(self) -> Markup:
+        names = ((s.id, f"{s.name_en} / {s.name_zh}" if s.name_zh else s.name_en) for s in self.suppliers)
+        return _options(names, self.filters.supplier)
+
     def more(self, column: Column) -> int:
         """How many of the column's cards come after this page (its "more" link goes to the next page)."""
         return max(0, column.total - (self.page - 1) * self.page_size - len(column.cards))
@@ -247,6 +258,16 @@ class Board:
     @property
     def next_url(self) -> str | None:
         return "/coordinator/board" + self.filters.query(self.page + 1) if self.page < self.pages else None
+
+
+def _options(choices: Iterable[tuple[int, str]], chosen: int | None) -> Markup:
+    """A filter's `<option>`s, as the template's loop wrote them: an agency's thousand clients were a thousand
+    iterations of Jinja's loop on every request, about 1.5 ms of CPU."""
+    html = "".join(
+        f'\n        <option value="{int(i)}" {"selected" if i == chosen else ""}>{escape(name)}</option>\n      '
+        for i, name in choices
+    )
+    return Markup(html)  # noqa: S704 - the ids are integers, the names escaped
 
 
 def board_projects(filters: Filters) -> Select[Any]:
