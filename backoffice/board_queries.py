@@ -43,7 +43,7 @@ from makeready.conditions.models import Condition, ConditionStatus
 from makeready.conditions.service import unresolved_for
 from makeready.db.counting import capped_count
 from makeready.db.types import utcnow
-from makeready.i18n import _, ngettext
+from makeready.i18n import _, label, ngettext
 from makeready.projects.milestones import RISK_WINDOW_DAYS, Health, health, milestone_health
 from makeready.projects.models import Milestone, MilestoneStatus, Phase, Project, Question, Task, TaskStatus
 from makeready.samples.models import SampleRound
@@ -227,6 +227,11 @@ class Board:
     unassigned: int = 0
     """Active projects of the whole agency with no coordinator, whatever the filters."""
     page_size: int = PAGE_SIZE
+
+    @property
+    def health_labels(self) -> dict[Health, str]:
+        """Each health's badge, translated once for the page."""
+        return {health: label(health) for health in Health}
 
     def coordinator_options(self) -> Markup:
         return _options(((p.id, p.display_name) for p in self.coordinators), self.filters.coordinator)
