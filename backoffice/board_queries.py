@@ -42,6 +42,7 @@ from makeready.conditions import kinds as condition_kinds
 from makeready.conditions.models import Condition, ConditionStatus
 from makeready.conditions.service import unresolved_for
 from makeready.db.counting import capped_count
+from makeready.db.ids import among, dialect_of
 from makeready.db.types import utcnow
 from makeready.i18n import _, label, ngettext
 from makeready.projects.milestones import RISK_WINDOW_DAYS, Health, health, milestone_health
@@ -349,7 +350,7 @@ def _graded(
 
 
 @lru_cache(maxsize=8)
-def _next_steps(day: date) -> Any:
+def _next_steps(day: date, dialect: str) -> Any:
     """Per project of the page (bound as `ids`): its open milestones ranked by what to act on next (most urgent on
     `day`, then soonest due, then plan order, as the card shows it; `step` 1 is the card's), each row with how many
     of the project's open milestones are late and at risk. Built once per day, bound per request."""
@@ -376,18 +377,18 @@ def _next_steps(day: date) -> Any:
             func.sum(case((_late(day), 1), else_=0)).over(partition_by=by_project).label("late"),
             func.sum(case((_at_risk(day), 1), else_=0)).over(partition_by=by_project).label("at_risk"),
         )
-        .where(by_project.in_(bindparam("ids", expanding=True)), Milestone.status != MilestoneStatus.done)
+        .where(among(by_project, "ids", dialect), Milestone.status != MilestoneStatus.done)
         .subquery()
     )
 
 
 @lru_cache(maxsize=8)
-def _cards(day: date) -> Any:
+def _cards(day: date, dialect: str) -> Any:
     """The page's projects (bound as `ids`) as their cards show them, one row each: the project with its client's,
     coordinator's and supplier's names, and its next step (`_next_steps`, read from the ranking itself: joining
     that back to milestones could plan a scan of the whole table) with its owner and counts. Columns, not entities:
     a hundred cards of six entities each cost more CPU to build and populate than their statements did (two)."""
-    step = _next_steps(day)
+    step = _next_steps(day, dialect)
     coordinator, owner = aliased(User), aliased(User)
     return (
         select(
@@ -415,12 +416,12 @@ def _cards(day: date) -> Any:
         .outerjoin(Supplier, Supplier.id == Project.supplier_id)
         .outerjoin(step, and_(step.c.project_id == Project.id, step.c.step == 1))
         .outerjoin(owner, owner.id == step.c.owner_id)
-        .where(Project.id.in_(bindparam("ids", expanding=True)))
+        .where(among(Project.id, "ids", dialect))
     )
 
 
 @cache
-def _sticky_notes() -> Any:
+def _sticky_notes(dialect: str) -> Any:
     """The unresolved conditions on the open milestones of the page's projects (bound as `ids`), oldest first,
     each with its milestone's project and its owner's name: one statement (the milestones' ids, then the
     conditions on them, were two)."""
@@ -441,7 +442,7 @@ def _sticky_notes() -> Any:
         .where(
             Condition.subject_type == "milestone",
             Condition.resolved_at.is_(None),
-            Milestone.project_id.in_(bindparam("ids", expanding=True)),
+            among(Milestone.project_id, "ids", dialect),
             Milestone.status != MilestoneStatus.done,
         )
         .order_by(Condition.raised_at, Condition.id)
@@ -515,7 +516,8 @@ async def load_board(db: AsyncSession, filters: Filters, *, day: date, page: int
     steps: dict[int, tuple[NextStep, int, int]] = {}
     notes_of: dict[int, list[Note]] = defaultdict(list)
     if placed:
-        for row in (await db.execute(_cards(day), ids)).all():
+        dialect = dialect_of(db)
+        for row in (await db.execute(_cards(day, dialect), ids)).all():
             pid, name, phase, coordinator_id, go_ahead_at, client, cid, cname, cemail, supplier = row[:10]
             title, status, due, oid, oname, oemail, late, at_risk = row[10:]
             project = CardProject(
@@ -529,7 +531,7 @@ async def load_board(db: AsyncSession, filters: Filters, *, day: date, page: int
                     int(at_risk),
                 )
         for kind, status, raised_at, milestone_id, pid, oid, oname, oemail in (
-            await db.execute(_sticky_notes(), ids)
+            await db.execute(_sticky_notes(dialect), ids)
         ).all():
             notes_of[pid].append(_note(kind, status, raised_at, milestone_id, _person(oid, oname, oemail)))
     shown = [project for project, _s in rows]
@@ -612,7 +614,7 @@ async def filter_choices(
 
 
 @cache
-def _choices() -> Any:
+def _choices(dialect: str) -> Any:
     """The filters' choices (`filter_choices`: the active staff, the clients, the suppliers) and the people who own
     the open tasks of the page's projects (bound as `ids`: a card names whom it waits on), in one statement: rows
     (list, id, name, detail), each list in its page order."""
@@ -628,7 +630,7 @@ def _choices() -> Any:
     owners: Any = select(literal_column("3"), User.id, User.name, User.email).where(
         User.id.in_(
             select(Task.owner_id).where(
-                Task.project_id.in_(bindparam("ids", expanding=True)), Task.status == TaskStatus.open
+                among(Task.project_id, "ids", dialect), Task.status == TaskStatus.open
             )
         )
     )
@@ -643,7 +645,7 @@ async def _choices_and_owners(
     clients: list[ClientChoice] = []
     suppliers: list[SupplierChoice] = []
     owners: dict[int, Person] = {}
-    for listed, row_id, name, detail in (await db.execute(_choices(), {"ids": ids})).all():
+    for listed, row_id, name, detail in (await db.execute(_choices(dialect_of(db)), {"ids": ids})).all():
         if listed == 0:
             staff.append(Person(row_id, name, detail))
         elif listed == 1:

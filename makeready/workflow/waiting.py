@@ -20,9 +20,7 @@ from datetime import date, datetime
 from typing import Any, NamedTuple, Protocol
 
 from sqlalchemy import (
-    BindParameter,
     String,
-    bindparam,
     cast,
     literal_column,
     null,
@@ -33,6 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from makeready.changes.models import ChangeRequest, ChangeStatus
+from makeready.db.ids import among, dialect_of
 from makeready.db.types import utcnow
 from makeready.feasibility.models import FeasibilityReview
 from makeready.i18n import N_, _
@@ -124,15 +123,19 @@ REVIEWED, ROUND, QUESTION, CHANGE, TASK, MILESTONE = range(6)
 
 
 @functools.cache
-def _open_things(milestones: bool) -> Any:
+def _open_things(milestones: bool, dialect: str) -> Any:
     """The statement of `waiting_for`: the open things of the projects bound as `ids` (their completed feasibility
     reviews, undecided sample rounds, unanswered questions, open change requests and tasks, and with `milestones`
     their open milestones), as one UNION ALL of rows (source, id, project_id, number, status, owner_id, text, at,
-    at2, due, position), each source filling the columns its rule reads. Built once, bound per call: it runs on
-    every page that says what projects wait for and on every event that refreshes a project's flags. One statement
-    of columns, not six of entities: a board page's hundred projects have hundreds of open things, and each
-    statement, and each entity built and populated, cost the board more CPU than the SQL."""
-    ids: BindParameter[int] = bindparam("ids", expanding=True)
+    at2, due, position), each source filling the columns its rule reads. Built once per dialect (`db.ids.among`:
+    the ids are one array parameter on PostgreSQL), bound per call: it runs on every page that says what projects
+    wait for and on every event that refreshes a project's flags. One statement of columns, not six of entities: a
+    board page's hundred projects have hundreds of open things, and each statement, and each entity built and
+    populated, cost the board more CPU than the SQL."""
+
+    def among_ids(column: Any) -> Any:
+        return among(column, "ids", dialect)
+
     text, at, day, number = (
         Question.body.type,
         Question.created_at.type,
@@ -156,7 +159,7 @@ def _open_things(milestones: bool) -> Any:
 
     parts = [
         row(REVIEWED, FeasibilityReview.project_id).where(
-            FeasibilityReview.project_id.in_(ids), FeasibilityReview.completed_at.is_not(None)
+            among_ids(FeasibilityReview.project_id), FeasibilityReview.completed_at.is_not(None)
         ),
         row(
             ROUND,
@@ -166,9 +169,9 @@ def _open_things(milestones: bool) -> Any:
             status=SampleRound.status,
             at=SampleRound.received_at,
             at2=SampleRound.requested_at,
-        ).where(SampleRound.project_id.in_(ids), SampleRound.status.not_in(DECIDED_ROUNDS)),
+        ).where(among_ids(SampleRound.project_id), SampleRound.status.not_in(DECIDED_ROUNDS)),
         row(QUESTION, Question.project_id, id=Question.id, text=Question.body, at=Question.created_at).where(
-            Question.project_id.in_(ids), Question.answered_at.is_(None)
+            among_ids(Question.project_id), Question.answered_at.is_(None)
         ),
         row(
             CHANGE,
@@ -177,7 +180,7 @@ def _open_things(milestones: bool) -> Any:
             number=ChangeRequest.number,
             text=ChangeRequest.title,
             at=ChangeRequest.created_at,
-        ).where(ChangeRequest.project_id.in_(ids), ChangeRequest.status == ChangeStatus.open),
+        ).where(among_ids(ChangeRequest.project_id), ChangeRequest.status == ChangeStatus.open),
         row(
             TASK,
             Task.project_id,
@@ -186,7 +189,7 @@ def _open_things(milestones: bool) -> Any:
             text=Task.title,
             at=Task.created_at,
             due=Task.due_date,
-        ).where(Task.project_id.in_(ids), Task.status == TaskStatus.open),
+        ).where(among_ids(Task.project_id), Task.status == TaskStatus.open),
     ]
     if milestones:
         parts.append(
@@ -200,7 +203,7 @@ def _open_things(milestones: bool) -> Any:
                 due=Milestone.due_date,
                 position=Milestone.position,
                 at=Milestone.started_at,
-            ).where(Milestone.project_id.in_(ids), Milestone.status != MilestoneStatus.done)
+            ).where(among_ids(Milestone.project_id), Milestone.status != MilestoneStatus.done)
         )
     return union_all(*parts)
 
@@ -243,7 +246,7 @@ async def waiting_for(
     changes_of: dict[int, list[_Change]] = defaultdict(list)
     tasks_of: dict[int, list[_Task]] = defaultdict(list)
     milestones_of: dict[int, list[_Milestone]] = defaultdict(list)
-    rows = await session.execute(_open_things(milestones), {"ids": list(out)})
+    rows = await session.execute(_open_things(milestones, dialect_of(session)), {"ids": list(out)})
     for source, project_id, id_, number, status, owner_id, text, at, at2, due, position in rows.all():
         if source == REVIEWED:
             reviewed.add(project_id)
