@@ -449,11 +449,9 @@ def _sticky_notes(dialect: str) -> Any:
     )
 
 
-@lru_cache(maxsize=64)
-def _totals(graded: Any, phases: tuple[Phase, ...]) -> Any:
-    """One row: the cards of each of `phases` among the graded projects, how many are late and at risk, and the
-    agency's active projects nobody coordinates, whatever the filters (their escalations reach nobody)."""
-    unassigned = (
+def _unassigned() -> Any:
+    """The agency's active projects nobody coordinates, whatever the filters (their escalations reach nobody)."""
+    return (
         select(func.count())
         .select_from(Project)
         .where(
@@ -464,11 +462,37 @@ def _totals(graded: Any, phases: tuple[Phase, ...]) -> Any:
         .correlate(None)
         .scalar_subquery()
     )
-    return select(
+
+
+def _counts(graded: Any, phases: tuple[Phase, ...]) -> list[Any]:
+    """The cards of each of `phases` among the graded projects, and how many are late and at risk."""
+    return [
         *(func.sum(case((graded.c.phase == phase, 1), else_=0)) for phase in phases),
         func.sum(graded.c.late),
         func.sum(case((graded.c.rank == URGENCY[Health.at_risk], 1), else_=0)),
-        unassigned,
+    ]
+
+
+@lru_cache(maxsize=64)
+def _totals(graded: Any, phases: tuple[Phase, ...]) -> Any:
+    """One row: `_counts` and the unassigned projects (for a page past the last, or an empty board)."""
+    return select(*_counts(graded, phases), _unassigned())
+
+
+@lru_cache(maxsize=64)
+def _page_of(graded: Any, phases: tuple[Phase, ...]) -> Any:
+    """The ids of a page's projects (each one's position in its column, the board's order, between the bound `first`
+    excluded and `last`), each row with `_totals` beside it (windows over every graded project): one statement for
+    the page and the counts that page it (they were two)."""
+    position = func.row_number().over(
+        partition_by=graded.c.phase,
+        order_by=(graded.c.rank, graded.c.due.is_(None), graded.c.due, graded.c.name, graded.c.id),
+    )
+    counts = [count.over().label(f"count_{n}") for n, count in enumerate(_counts(graded, phases))]
+    ranked = select(graded.c.id, position.label("position"), *counts).subquery()
+    return select(ranked.c.id, *(ranked.c[count.name] for count in counts), _unassigned()).where(
+        ranked.c.position > bindparam("first", type_=Integer),
+        ranked.c.position <= bindparam("last", type_=Integer),
     )
 
 
@@ -476,41 +500,34 @@ def _person(user_id: int | None, name: str | None, email: str | None) -> Person 
     return Person(user_id, name or "", email or "") if user_id is not None else None
 
 
-@lru_cache(maxsize=64)
-def _ranked(graded: Any) -> Any:
-    """Each card's position in its column (the board's order), for the graded projects of `_graded`."""
-    position = (
-        func.row_number()
-        .over(
-            partition_by=graded.c.phase,
-            order_by=(graded.c.rank, graded.c.due.is_(None), graded.c.due, graded.c.name, graded.c.id),
-        )
-        .label("position")
-    )
-    return select(graded.c.id, position).subquery()
-
-
 async def load_board(db: AsyncSession, filters: Filters, *, day: date, page: int = 1) -> Board:
-    """One page of each column (of the one column of `filters.phase`). Statements: the columns' counts with the
-    agency's unassigned projects, the page's project ids (ranked), their cards (each with its next step and
-    counts), their sticky notes, what they wait on (waiting_for), the people it names, and the filters' choices."""
+    """One page of each column (of the one column of `filters.phase`). Statements: the page's project ids (ranked)
+    with the columns' counts and the agency's unassigned projects (a page past the last, or an empty board, reads
+    the counts alone first), their cards (each with its next step and counts), their sticky notes, what they wait
+    on (waiting_for), and the filters' choices with the people the cards name."""
     graded = _urgency_of_projects(filters, day)
     shown_phases = BOARD_PHASES if filters.phase is None else (filters.phase,)
-    *counts, late_total, at_risk_total, unassigned = (await db.execute(_totals(graded, shown_phases))).one()
+    page = clamp_page(page)
+
+    async def page_rows(page: int) -> list[Any]:
+        # the page's projects first, then their rows by id: joining the ranking to the projects planned a scan of
+        # every project on PostgreSQL (a hash join) at 100,000 projects
+        bounds = {"first": (page - 1) * PAGE_SIZE, "last": page * PAGE_SIZE}
+        return list((await db.execute(_page_of(graded, shown_phases), bounds)).all())
+
+    rows_of_page = await page_rows(page)
+    if rows_of_page:
+        *counts, late_total, at_risk_total, unassigned = rows_of_page[0][1:]
+    else:  # an empty board, or a page past the last: the counts, then the last page
+        *counts, late_total, at_risk_total, unassigned = (
+            await db.execute(_totals(graded, shown_phases))
+        ).one()
     per_phase = {phase: int(n or 0) for phase, n in zip(shown_phases, counts, strict=True)}
     pages = max([1, *((n + PAGE_SIZE - 1) // PAGE_SIZE for n in per_phase.values())])
-    page = min(clamp_page(page), pages)
-    ranked = _ranked(graded)
-    first = (page - 1) * PAGE_SIZE
-    # the page's projects first, then their rows by id: joining the ranking to the projects planned a scan of
-    # every project on PostgreSQL (a hash join) at 100,000 projects
-    placed = list(
-        (
-            await db.scalars(
-                select(ranked.c.id).where(ranked.c.position > first, ranked.c.position <= first + PAGE_SIZE)
-            )
-        ).all()
-    )
+    if page > pages:
+        page = pages
+        rows_of_page = await page_rows(page) if any(per_phase.values()) else []
+    placed = [row[0] for row in rows_of_page]
     ids = {"ids": placed}
     rows: list[tuple[CardProject, str | None]] = []
     steps: dict[int, tuple[NextStep, int, int]] = {}
