@@ -4,7 +4,8 @@
   phase's column, most urgent first: a late milestone, then one at risk, then the nearest due date. A card shows the
   client, the coordinator, the milestone that needs attention next with its due date and health, and what the
   project is waiting on and from whom. Filters by coordinator, client and supplier are query parameters, so a
-  filtered board is a link.
+  filtered board is a link; so is one column (`?phase=production`, linked from the column's heading), paged on its
+  own, for working through one stage.
 - `/coordinator/work`: the open milestones, open tasks and unanswered brand questions a coordinator owns (the caller,
   or `?user=<id>` for a lead looking at someone else's), late first.
 - `/coordinator/projects/{id}`: the project's workflow on one page, with its actions as forms that call the same
@@ -39,6 +40,7 @@ from starlette.exceptions import HTTPException
 
 from backoffice.access import Failed, Staff, provide_staff, refused_page, typed_values
 from backoffice.board_queries import (
+    BOARD_PHASES,
     Filters,
     load_board,
     load_work,
@@ -313,10 +315,11 @@ class CoordinatorPages(Controller):
         coordinator: FromQuery[str | None] = None,
         client: FromQuery[int | None] = None,
         supplier: FromQuery[int | None] = None,
+        phase: FromQuery[str | None] = None,
         page: FromQuery[int] = 1,
     ) -> Template:
         """The caller's active projects (or a coordinator's, or everyone's: `all`) as cards in their phase's
-        column, most urgent first, a page of each column at a time."""
+        column, most urgent first, a page of each column at a time (or of the one column of `phase`)."""
         if coordinator is None or not coordinator.strip():
             chosen: int | None = staff.user.id
         elif coordinator.strip() == "all":
@@ -326,7 +329,7 @@ class CoordinatorPages(Controller):
                 chosen = int(coordinator)
             except ValueError:
                 raise ValidationException(_("Choose a coordinator or all.")) from None
-        filters = Filters(coordinator=chosen, client=client, supplier=supplier)
+        filters = Filters(coordinator=chosen, client=client, supplier=supplier, phase=_column(phase))
         board = await load_board(db, filters, day=today(), page=page)
         return Template("backoffice/board.html", context={"user": staff, "board": board})
 
@@ -681,6 +684,19 @@ class CoordinatorPages(Controller):
             raise ValidationFailed(_("Choose complete or cancel."), field="action")
 
         return await act(request, db, staff, project_id, key=f"task-{task_id}", notice="task", action=action)
+
+
+def _column(value: str | None) -> Phase | None:
+    """The board's `phase` parameter: one of its columns, or None (empty too) for every column."""
+    if value is None or not value.strip():
+        return None
+    if value.strip() in BOARD_PHASES:
+        return Phase(value.strip())
+    raise ValidationFailed(
+        _("The board has no column %(phase)s: choose one of %(columns)s.")
+        % {"phase": value.strip()[:40], "columns": ", ".join(phase.value for phase in BOARD_PHASES)},
+        field="phase",
+    )
 
 
 # -- records of one project ----------------------------------------------------------------------------------------

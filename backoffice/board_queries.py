@@ -1,7 +1,8 @@
 """What the coordinator board and "my work" read: a page at a time, in a fixed number of statements.
 
 No page's rows grow with the agency: the board shows one page of each phase's column (`PAGE_SIZE` cards, most
-urgent first, ordered in SQL so page 2 continues page 1), "my work" one page of each of its lists, each with its
+urgent first, ordered in SQL so page 2 continues page 1), or with a `phase` only that column, paged on its own (what a
+coordinator works through one stage with), "my work" one page of each of its lists, each with its
 total. The page number is capped (`MAX_PAGE`): past it, a filter narrows the list. What each card waits on comes
 from makeready.workflow.waiting_for (one computation for every page that says it), grouped by person here; the
 open conditions of the page's milestones are its sticky notes.
@@ -11,11 +12,12 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any, NamedTuple
 
+from markupsafe import Markup, escape
 from sqlalchemy import (
     ColumnElement,
     Integer,
@@ -26,8 +28,11 @@ from sqlalchemy import (
     exists,
     func,
     literal,
+    literal_column,
+    null,
     or_,
     select,
+    union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, joinedload
@@ -37,9 +42,10 @@ from makeready.conditions import kinds as condition_kinds
 from makeready.conditions.models import Condition, ConditionStatus
 from makeready.conditions.service import unresolved_for
 from makeready.db.counting import capped_count
+from makeready.db.ids import among, dialect_of
 from makeready.db.types import utcnow
-from makeready.i18n import _, ngettext
-from makeready.projects.milestones import RISK_WINDOW_DAYS, Health, milestone_health
+from makeready.i18n import _, label, ngettext
+from makeready.projects.milestones import RISK_WINDOW_DAYS, Health, health, milestone_health
 from makeready.projects.models import Milestone, MilestoneStatus, Phase, Project, Question, Task, TaskStatus
 from makeready.samples.models import SampleRound
 from makeready.suppliers.models import Quote, Supplier
@@ -115,12 +121,48 @@ class Note:
     milestone_id: int
 
 
+class Person(NamedTuple):
+    """Someone a card names (its coordinator, the next step's owner, whom it waits on), read as columns."""
+
+    id: int
+    name: str
+    email: str
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.email
+
+
+class CardProject(NamedTuple):
+    """What a card shows of its project and what the waiting rules read of it (waiting.ProjectFacts), read as
+    columns: a hundred cards of four entities each (project, client, coordinator, supplier) cost more CPU to build
+    and populate than their statement."""
+
+    id: int
+    name: str
+    phase: Phase
+    coordinator_id: int | None
+    go_ahead_at: datetime | None
+    client: str
+    coordinator: Person | None
+
+
+class NextStep(NamedTuple):
+    """The open milestone a card says to act on next."""
+
+    title: str
+    status: MilestoneStatus
+    due_date: date | None
+    owner: Person | None
+
+
 @dataclass
 class Card:
-    project: Project
-    supplier: Supplier | None
+    project: CardProject
+    supplier: str | None
+    """The supplier's English name, if the project has one chosen."""
     health: Health
-    next: Milestone | None
+    next: NextStep | None
     late: int = 0
     at_risk: int = 0
     waiting: list[Waiting] = field(default_factory=list)
@@ -138,12 +180,16 @@ class Filters:
     """None: every coordinator's projects (the page sets the caller's by default); UNASSIGNED: nobody's."""
     client: int | None = None
     supplier: int | None = None
+    phase: Phase | None = None
+    """One column of the board (`?phase=production`), paged on its own; None: every column."""
 
     def query(self, page: int | None = None) -> str:
         parts = [f"coordinator={self.coordinator if self.coordinator is not None else 'all'}"]
         parts += [
             f"{k}={v}" for k, v in (("client", self.client), ("supplier", self.supplier)) if v is not None
         ]
+        if self.phase is not None:
+            parts.append(f"phase={self.phase.value}")
         if page and page > 1:
             parts.append(f"page={page}")
         return "?" + "&".join(parts)
@@ -170,7 +216,7 @@ class Column:
 class Board:
     columns: list[Column]
     filters: Filters
-    coordinators: list[User]
+    coordinators: list[Person]
     clients: list[ClientChoice]
     suppliers: list[SupplierChoice]
     today: date
@@ -183,9 +229,35 @@ class Board:
     """Active projects of the whole agency with no coordinator, whatever the filters."""
     page_size: int = PAGE_SIZE
 
+    @property
+    def health_labels(self) -> dict[Health, str]:
+        """Each health's badge, translated once for the page."""
+        return {health: label(health) for health in Health}
+
+    def coordinator_options(self) -> Markup:
+        return _options(tuple((p.id, p.display_name) for p in self.coordinators), self.filters.coordinator)
+
+    def client_options(self) -> Markup:
+        return _options(tuple(self.clients), self.filters.client)
+
+    def supplier_options(self) -> Markup:
+        names = tuple(
+            (s.id, f"{s.name_en} / {s.name_zh}" if s.name_zh else s.name_en) for s in self.suppliers
+        )
+        return _options(names, self.filters.supplier)
+
     def more(self, column: Column) -> int:
         """How many of the column's cards come after this page (its "more" link goes to the next page)."""
         return max(0, column.total - (self.page - 1) * self.page_size - len(column.cards))
+
+    @property
+    def phases(self) -> tuple[Phase, ...]:
+        """Every column of the board, for the one-column view's links to the others."""
+        return BOARD_PHASES
+
+    def column_url(self, phase: Phase | None) -> str:
+        """The board of one column (None: of every column), first page, with the same filters."""
+        return "/coordinator/board" + replace(self.filters, phase=phase).query()
 
     @property
     def previous_url(self) -> str | None:
@@ -196,9 +268,28 @@ class Board:
         return "/coordinator/board" + self.filters.query(self.page + 1) if self.page < self.pages else None
 
 
+def _options(choices: tuple[tuple[int, str], ...], chosen: int | None) -> Markup:
+    """A filter's `<option>`s, as the template's loop wrote them (an agency's thousand clients were a thousand
+    iterations of Jinja's loop on every request, about 1.5 ms of CPU): written once per list of choices, the
+    chosen one marked per request."""
+    html = _unselected_options(choices)
+    if chosen is not None:  # the names are escaped: no name holds this markup
+        html = html.replace(f'<option value="{int(chosen)}" >', f'<option value="{int(chosen)}" selected>', 1)
+    return Markup(html)  # noqa: S704 - the ids are integers, the names escaped
+
+
+@lru_cache(maxsize=32)
+def _unselected_options(choices: tuple[tuple[int, str], ...]) -> str:
+    return "".join(
+        f'\n        <option value="{int(i)}" >{escape(name)}</option>\n      ' for i, name in choices
+    )
+
+
 def board_projects(filters: Filters) -> Select[Any]:
-    """The board's projects: not archived, in an active phase or on hold, narrowed by the filters."""
-    query = select(Project.id).where(Project.archived_at.is_(None), Project.phase.in_(BOARD_PHASES))
+    """The board's projects: not archived, in an active phase or on hold (or the one phase asked for), narrowed by
+    the filters."""
+    phase = Project.phase.in_(BOARD_PHASES) if filters.phase is None else Project.phase == filters.phase
+    query = select(Project.id).where(Project.archived_at.is_(None), phase)
     if filters.coordinator == UNASSIGNED:
         query = query.where(Project.coordinator_id.is_(None))
     elif filters.coordinator is not None:
@@ -227,7 +318,7 @@ def _urgency_of_projects(filters: Filters, day: date) -> Any:
 
     Built once per filters and day (SQL expressions are immutable): building it took about a third of the board's
     own CPU per request."""
-    return _graded(filters.coordinator, filters.client, filters.supplier, day)
+    return _graded(filters.coordinator, filters.client, filters.supplier, filters.phase, day)
 
 
 def project_urgency(day: date) -> tuple[ColumnElement[int], ColumnElement[date]]:
@@ -248,8 +339,10 @@ def project_urgency(day: date) -> tuple[ColumnElement[int], ColumnElement[date]]
 
 
 @lru_cache(maxsize=64)
-def _graded(coordinator: int | None, client: int | None, supplier: int | None, day: date) -> Any:
-    filters = Filters(coordinator=coordinator, client=client, supplier=supplier)
+def _graded(
+    coordinator: int | None, client: int | None, supplier: int | None, phase: Phase | None, day: date
+) -> Any:
+    filters = Filters(coordinator=coordinator, client=client, supplier=supplier, phase=phase)
     rank, due = project_urgency(day)
     return (
         board_projects(filters)
@@ -266,15 +359,18 @@ def _graded(coordinator: int | None, client: int | None, supplier: int | None, d
 
 
 @lru_cache(maxsize=8)
-def _next_steps(day: date) -> Any:
-    """Per project of the page (bound as `ids`): its open milestone to act on next (most urgent on `day`, then
-    soonest due, then plan order, as the card shows it) with how many of its open milestones are late and at risk:
-    one row per project, read as a milestone, instead of every open milestone as an entity (a hundred cards had
-    seven hundred). Built once per day, bound per request."""
+def _next_steps(day: date, dialect: str) -> Any:
+    """Per project of the page (bound as `ids`): its open milestones ranked by what to act on next (most urgent on
+    `day`, then soonest due, then plan order, as the card shows it; `step` 1 is the card's), each row with how many
+    of the project's open milestones are late and at risk. Built once per day, bound per request."""
     by_project = Milestone.project_id
-    ranked = (
+    return (
         select(
-            Milestone,
+            Milestone.project_id,
+            Milestone.title,
+            Milestone.status,
+            Milestone.due_date,
+            Milestone.owner_id,
             func.row_number()
             .over(
                 partition_by=by_project,
@@ -290,50 +386,81 @@ def _next_steps(day: date) -> Any:
             func.sum(case((_late(day), 1), else_=0)).over(partition_by=by_project).label("late"),
             func.sum(case((_at_risk(day), 1), else_=0)).over(partition_by=by_project).label("at_risk"),
         )
-        .where(by_project.in_(bindparam("ids", expanding=True)), Milestone.status != MilestoneStatus.done)
+        .where(among(by_project, "ids", dialect), Milestone.status != MilestoneStatus.done)
         .subquery()
     )
-    step = aliased(Milestone, ranked)
-    # read from the ranking itself: joining it back to milestones could plan a scan of the whole table
+
+
+@lru_cache(maxsize=8)
+def _cards(day: date, dialect: str) -> Any:
+    """The page's projects (bound as `ids`) as their cards show them, one row each: the project with its client's,
+    coordinator's and supplier's names, and its next step (`_next_steps`, read from the ranking itself: joining
+    that back to milestones could plan a scan of the whole table) with its owner and counts. Columns, not entities:
+    a hundred cards of six entities each cost more CPU to build and populate than their statements did (two)."""
+    step = _next_steps(day, dialect)
+    coordinator, owner = aliased(User), aliased(User)
     return (
-        select(step, ranked.c.late, ranked.c.at_risk)
-        .where(ranked.c.step == 1)
-        .options(joinedload(step.owner))
+        select(
+            Project.id,
+            Project.name,
+            Project.phase,
+            Project.coordinator_id,
+            Project.go_ahead_at,
+            Organization.name,
+            coordinator.id,
+            coordinator.name,
+            coordinator.email,
+            Supplier.name_en,
+            step.c.title,
+            step.c.status,
+            step.c.due_date,
+            owner.id,
+            owner.name,
+            owner.email,
+            step.c.late,
+            step.c.at_risk,
+        )
+        .join(Organization, Organization.id == Project.org_id)
+        .outerjoin(coordinator, coordinator.id == Project.coordinator_id)
+        .outerjoin(Supplier, Supplier.id == Project.supplier_id)
+        .outerjoin(step, and_(step.c.project_id == Project.id, step.c.step == 1))
+        .outerjoin(owner, owner.id == step.c.owner_id)
+        .where(among(Project.id, "ids", dialect))
     )
 
 
-@lru_cache(maxsize=64)
-def _ranked(graded: Any) -> Any:
-    """Each card's position in its column (the board's order), for the graded projects of `_graded`."""
-    position = (
-        func.row_number()
-        .over(
-            partition_by=graded.c.phase,
-            order_by=(graded.c.rank, graded.c.due.is_(None), graded.c.due, graded.c.name, graded.c.id),
+@cache
+def _sticky_notes(dialect: str) -> Any:
+    """The unresolved conditions on the open milestones of the page's projects (bound as `ids`), oldest first,
+    each with its milestone's project and its owner's name: one statement (the milestones' ids, then the
+    conditions on them, were two)."""
+    owner = aliased(User)
+    return (
+        select(
+            Condition.kind,
+            Condition.status,
+            Condition.raised_at,
+            Condition.subject_id,
+            Milestone.project_id,
+            owner.id,
+            owner.name,
+            owner.email,
         )
-        .label("position")
+        .join(Milestone, Milestone.id == Condition.subject_id)
+        .outerjoin(owner, owner.id == Condition.owner_id)
+        .where(
+            Condition.subject_type == "milestone",
+            Condition.resolved_at.is_(None),
+            among(Milestone.project_id, "ids", dialect),
+            Milestone.status != MilestoneStatus.done,
+        )
+        .order_by(Condition.raised_at, Condition.id)
     )
-    return select(graded.c.id, position).subquery()
 
 
-async def load_board(db: AsyncSession, filters: Filters, *, day: date, page: int = 1) -> Board:
-    """One page of each column. Statements: the columns' counts, the agency's unassigned projects, the page's
-    project ids (ranked), their rows, each one's next step with its counts, their open milestones' ids, what they
-    wait on (waiting_for), their sticky notes, the people named, and the filters' choices."""
-    graded = _urgency_of_projects(filters, day)
-    totals = (
-        await db.execute(
-            select(
-                graded.c.phase,
-                func.count(),
-                func.sum(graded.c.late),
-                func.sum(case((graded.c.rank == URGENCY[Health.at_risk], 1), else_=0)),
-            ).group_by(graded.c.phase)
-        )
-    ).all()
-    per_phase = {Phase(phase): int(n) for phase, n, _late, _risk in totals}
-    # the agency's projects nobody coordinates, whatever the filters: their escalations reach nobody
-    unassigned = await db.scalar(
+def _unassigned() -> Any:
+    """The agency's active projects nobody coordinates, whatever the filters (their escalations reach nobody)."""
+    return (
         select(func.count())
         .select_from(Project)
         .where(
@@ -341,67 +468,115 @@ async def load_board(db: AsyncSession, filters: Filters, *, day: date, page: int
             Project.phase.in_(BOARD_PHASES),
             Project.coordinator_id.is_(None),
         )
+        .correlate(None)
+        .scalar_subquery()
     )
-    pages = max([1, *((n + PAGE_SIZE - 1) // PAGE_SIZE for n in per_phase.values())])
-    page = min(clamp_page(page), pages)
-    ranked = _ranked(graded)
-    first = (page - 1) * PAGE_SIZE
-    # the page's projects first, then their rows by id: joining the ranking to the projects planned a scan of
-    # every project on PostgreSQL (a hash join) at 100,000 projects
-    placed = list(
-        (
-            await db.scalars(
-                select(ranked.c.id).where(ranked.c.position > first, ranked.c.position <= first + PAGE_SIZE)
-            )
-        ).all()
-    )
-    rows = (
-        (
-            await db.execute(
-                select(Project, Supplier)
-                .outerjoin(Supplier, Supplier.id == Project.supplier_id)
-                .where(Project.id.in_(placed))
-                .options(joinedload(Project.org), joinedload(Project.coordinator))
-            )
-        ).all()
-        if placed
-        else []
-    )
-    shown = [project for project, _s in rows]
-    ids = [p.id for p in shown]
-    steps: dict[int, tuple[Milestone, int, int]] = {}
-    project_of: dict[int, int] = {}
-    if shown:
-        for milestone, late, at_risk in (await db.execute(_next_steps(day), {"ids": ids})).all():
-            steps[milestone.project_id] = (milestone, int(late), int(at_risk))
-        # the open milestones' ids (tuples, not entities), for the sticky notes on them
-        open_milestones = Milestone.project_id.in_(ids), Milestone.status != MilestoneStatus.done
-        open_ids = await db.execute(select(Milestone.id, Milestone.project_id).where(*open_milestones))
-        project_of = {milestone_id: project_id for milestone_id, project_id in open_ids.tuples()}
-        conditions = await unresolved_for(
-            db, subject_type="milestone", subject_ids=select(Milestone.id).where(*open_milestones)
-        )
-    else:
-        conditions = []
-    waiting = await waiting_for(db, shown, day, milestones=False)
-    people = await _people(
-        db,
-        shown,
-        [item.user_id for items in waiting.values() for item in items] + [c.owner_id for c in conditions],
-    )
-    notes = _notes(conditions, people)
-    notes_of: dict[int, list[Note]] = defaultdict(list)
-    for note in notes:
-        notes_of[project_of[note.milestone_id]].append(note)
 
-    columns = {phase: Column(phase, [], per_phase.get(phase, 0)) for phase in BOARD_PHASES}
+
+def _counts(graded: Any, phases: tuple[Phase, ...]) -> list[Any]:
+    """The cards of each of `phases` among the graded projects, and how many are late and at risk."""
+    return [
+        *(func.sum(case((graded.c.phase == phase, 1), else_=0)) for phase in phases),
+        func.sum(graded.c.late),
+        func.sum(case((graded.c.rank == URGENCY[Health.at_risk], 1), else_=0)),
+    ]
+
+
+@lru_cache(maxsize=64)
+def _totals(graded: Any, phases: tuple[Phase, ...]) -> Any:
+    """One row: `_counts` and the unassigned projects (for a page past the last, or an empty board)."""
+    return select(*_counts(graded, phases), _unassigned())
+
+
+@lru_cache(maxsize=64)
+def _page_of(graded: Any, phases: tuple[Phase, ...]) -> Any:
+    """The ids of a page's projects (each one's position in its column, the board's order, between the bound `first`
+    excluded and `last`), each row with `_totals` beside it (windows over every graded project): one statement for
+    the page and the counts that page it (they were two)."""
+    position = func.row_number().over(
+        partition_by=graded.c.phase,
+        order_by=(graded.c.rank, graded.c.due.is_(None), graded.c.due, graded.c.name, graded.c.id),
+    )
+    counts = [count.over().label(f"count_{n}") for n, count in enumerate(_counts(graded, phases))]
+    ranked = select(graded.c.id, position.label("position"), *counts).subquery()
+    return select(ranked.c.id, *(ranked.c[count.name] for count in counts), _unassigned()).where(
+        ranked.c.position > bindparam("first", type_=Integer),
+        ranked.c.position <= bindparam("last", type_=Integer),
+    )
+
+
+def _person(user_id: int | None, name: str | None, email: str | None) -> Person | None:
+    return Person(user_id, name or "", email or "") if user_id is not None else None
+
+
+async def load_board(db: AsyncSession, filters: Filters, *, day: date, page: int = 1) -> Board:
+    """One page of each column (of the one column of `filters.phase`). Statements: the page's project ids (ranked)
+    with the columns' counts and the agency's unassigned projects (a page past the last, or an empty board, reads
+    the counts alone first), their cards (each with its next step and counts), their sticky notes, what they wait
+    on (waiting_for), and the filters' choices with the people the cards name."""
+    graded = _urgency_of_projects(filters, day)
+    shown_phases = BOARD_PHASES if filters.phase is None else (filters.phase,)
+    page = clamp_page(page)
+
+    async def page_rows(page: int) -> list[Any]:
+        # the page's projects first, then their rows by id: joining the ranking to the projects planned a scan of
+        # every project on PostgreSQL (a hash join) at 100,000 projects
+        bounds = {"first": (page - 1) * PAGE_SIZE, "last": page * PAGE_SIZE}
+        return list((await db.execute(_page_of(graded, shown_phases), bounds)).all())
+
+    rows_of_page = await page_rows(page)
+    if rows_of_page:
+        *counts, late_total, at_risk_total, unassigned = rows_of_page[0][1:]
+    else:  # an empty board, or a page past the last: the counts, then the last page
+        *counts, late_total, at_risk_total, unassigned = (
+            await db.execute(_totals(graded, shown_phases))
+        ).one()
+    per_phase = {phase: int(n or 0) for phase, n in zip(shown_phases, counts, strict=True)}
+    pages = max([1, *((n + PAGE_SIZE - 1) // PAGE_SIZE for n in per_phase.values())])
+    if page > pages:
+        page = pages
+        rows_of_page = await page_rows(page) if any(per_phase.values()) else []
+    placed = [row[0] for row in rows_of_page]
+    ids = {"ids": placed}
+    rows: list[tuple[CardProject, str | None]] = []
+    steps: dict[int, tuple[NextStep, int, int]] = {}
+    notes_of: dict[int, list[Note]] = defaultdict(list)
+    if placed:
+        dialect = dialect_of(db)
+        for row in (await db.execute(_cards(day, dialect), ids)).all():
+            pid, name, phase, coordinator_id, go_ahead_at, client, cid, cname, cemail, supplier = row[:10]
+            title, status, due, oid, oname, oemail, late, at_risk = row[10:]
+            project = CardProject(
+                pid, name, phase, coordinator_id, go_ahead_at, client, _person(cid, cname, cemail)
+            )
+            rows.append((project, supplier))
+            if title is not None:
+                steps[pid] = (
+                    NextStep(title, status, due, _person(oid, oname, oemail)),
+                    int(late),
+                    int(at_risk),
+                )
+        for kind, status, raised_at, milestone_id, pid, oid, oname, oemail in (
+            await db.execute(_sticky_notes(dialect), ids)
+        ).all():
+            notes_of[pid].append(_note(kind, status, raised_at, milestone_id, _person(oid, oname, oemail)))
+    shown = [project for project, _s in rows]
+    coordinators, clients, suppliers, owners = await _choices_and_owners(db, placed)
+    waiting = await waiting_for(db, shown, day, milestones=False)
+    people = {p.coordinator.id: p.coordinator for p in shown if p.coordinator is not None} | owners
+    named = {item.user_id for items in waiting.values() for item in items if item.user_id is not None}
+    if named - people.keys():
+        # waiting_for named someone who is neither a card's coordinator nor a task's owner (a new kind of item)
+        people |= await _people(db, named - people.keys())
+
+    columns = {phase: Column(phase, [], per_phase.get(phase, 0)) for phase in shown_phases}
     for project, supplier in rows:
         nxt, late, at_risk = steps.get(project.id, (None, 0, 0))
         columns[project.phase].cards.append(
             Card(
                 project=project,
                 supplier=supplier,
-                health=milestone_health(nxt, day) if nxt else Health.done,
+                health=health(nxt.status, nxt.due_date, day) if nxt else Health.done,
                 next=nxt,
                 late=late,
                 at_risk=at_risk,
@@ -411,7 +586,6 @@ async def load_board(db: AsyncSession, filters: Filters, *, day: date, page: int
         )
     for column in columns.values():
         column.cards.sort(key=lambda c: c.sort_key)
-    coordinators, clients, suppliers = await filter_choices(db)
     return Board(
         columns=list(columns.values()),
         filters=filters,
@@ -422,8 +596,8 @@ async def load_board(db: AsyncSession, filters: Filters, *, day: date, page: int
         page=page,
         pages=pages,
         count=sum(per_phase.values()),
-        late=sum(int(late or 0) for _p, _n, late, _r in totals),
-        at_risk=sum(int(risk or 0) for _p, _n, _l, risk in totals),
+        late=int(late_total or 0),
+        at_risk=int(at_risk_total or 0),
         unassigned=int(unassigned or 0),
         page_size=PAGE_SIZE,
     )
@@ -465,16 +639,67 @@ async def filter_choices(
     )
 
 
-async def _people(
-    db: AsyncSession, projects: Sequence[Project], ids: Iterable[int | None]
-) -> dict[int, User]:
-    """The people a page names that it has not loaded yet (one statement, bounded by the page)."""
-    known = {p.coordinator.id: p.coordinator for p in projects if p.coordinator is not None}
-    wanted = sorted({i for i in ids if i is not None} - set(known))
-    if projects:
-        for user in (await db.scalars(select(User).where(User.id.in_(wanted)))).all():
-            known[user.id] = user
-    return known
+@cache
+def _choices(dialect: str) -> Any:
+    """The filters' choices (`filter_choices`: the active staff, the clients, the suppliers) and the people who own
+    the open tasks of the page's projects (bound as `ids`: a card names whom it waits on), in one statement: rows
+    (list, id, name, detail), each list in its page order."""
+    staff: Any = select(
+        literal_column("0").label("list"), User.id, User.name, User.email.label("detail")
+    ).where(User.is_staff.is_(True), User.is_active.is_(True))
+    clients: Any = select(literal_column("1"), Organization.id, Organization.name, null()).where(
+        Organization.archived_at.is_(None)
+    )
+    suppliers: Any = select(literal_column("2"), Supplier.id, Supplier.name_en, Supplier.name_zh).where(
+        Supplier.archived_at.is_(None)
+    )
+    owners: Any = select(literal_column("3"), User.id, User.name, User.email).where(
+        User.id.in_(
+            select(Task.owner_id).where(
+                among(Task.project_id, "ids", dialect), Task.status == TaskStatus.open
+            )
+        )
+    )
+    listed = union_all(staff, clients, suppliers, owners).subquery()
+    return select(listed).order_by(listed.c.list, listed.c.name, listed.c.detail, listed.c.id)
+
+
+async def _choices_and_owners(
+    db: AsyncSession, ids: list[int]
+) -> tuple[list[Person], list[ClientChoice], list[SupplierChoice], dict[int, Person]]:
+    staff: list[Person] = []
+    clients: list[ClientChoice] = []
+    suppliers: list[SupplierChoice] = []
+    owners: dict[int, Person] = {}
+    for listed, row_id, name, detail in (await db.execute(_choices(dialect_of(db)), {"ids": ids})).all():
+        if listed == 0:
+            staff.append(Person(row_id, name, detail))
+        elif listed == 1:
+            clients.append(ClientChoice(row_id, name))
+        elif listed == 2:
+            suppliers.append(SupplierChoice(row_id, name, detail))
+        else:
+            owners[row_id] = Person(row_id, name, detail)
+    return staff, clients, suppliers, owners
+
+
+async def _people(db: AsyncSession, ids: Iterable[int]) -> dict[int, Person]:
+    """These people, as columns."""
+    rows = await db.execute(select(User.id, User.name, User.email).where(User.id.in_(sorted(ids))))
+    return {row.id: Person(row.id, row.name, row.email) for row in rows.all()}
+
+
+def _note(
+    kind: str, status: ConditionStatus, since: datetime, milestone_id: int, owner: Person | None
+) -> Note:
+    found = condition_kinds.KINDS.get(kind)
+    return Note(
+        title=_(found.title) if found else kind,
+        owner=owner.display_name if owner else _("nobody"),
+        since=since,
+        escalated=status == ConditionStatus.escalated,
+        milestone_id=milestone_id,
+    )
 
 
 def _notes(conditions: Sequence[Condition], people: dict[int, User]) -> list[Note]:
@@ -513,7 +738,9 @@ def _short(item: WaitingItem) -> str:
     return item.text
 
 
-def group_by_person(project: Project, items: Sequence[WaitingItem], people: dict[int, User]) -> list[Waiting]:
+def group_by_person(
+    project: CardProject, items: Sequence[WaitingItem], people: dict[int, Person]
+) -> list[Waiting]:
     """waiting_for's items of one project, besides its milestones (the card shows those), by whom: the brand
     first, then the coordinator, then anyone else named; several questions, change requests or tasks counted."""
     coordinator = project.coordinator.display_name if project.coordinator else _("the coordinator")

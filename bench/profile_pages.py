@@ -41,6 +41,7 @@ PAGES = {
     "b_api": ("brand", "/api/v1/projects"),
     "s_dash": ("staff", "/"),
     "s_board": ("staff", "/coordinator/board"),
+    "s_board1": ("staff", "/coordinator/board?phase=production"),
     "s_work": ("staff", "/coordinator/work"),
     "s_proj": ("staff", "{staff_project}"),
     "factory": ("anonymous", "{factory}"),

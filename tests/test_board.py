@@ -337,6 +337,96 @@ async def test_board_filters_stay_in_the_url(
     assert (await client.get("/coordinator/board?coordinator=someone")).status_code == 400
 
 
+async def test_one_column_of_the_board_is_paged_on_its_own(
+    client: Client, engine: AsyncEngine, world: World, people: People, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`?phase=` shows that column only, a page of it at a time, in the order the whole board pages it; each
+    column's heading links to it, and its links keep the other filters."""
+    monkeypatch.setattr(board_queries, "PAGE_SIZE", 3)
+    await grow(engine, people, 40, first=1)  # 10 projects a phase; Lamp n is in phase n % 4 (2: production)
+    async with system(engine) as session:
+        production = set(
+            (
+                await session.scalars(
+                    select(Project.id).where(Project.phase == Phase.production, Project.name.like("Lamp %"))
+                )
+            ).all()
+        )
+        factory = await session.scalar(select(Supplier.id).where(Supplier.name_en == "Factory"))
+    assert len(production) == 10
+    await login(client, world.coordinator.email)
+
+    everyone = (await client.get("/coordinator/board?coordinator=all")).text
+    for phase in ("feasibility", "development", "production", "on_hold"):
+        heading = everyone.split(f'data-phase="{phase}"', 1)[1].split("</h2>", 1)[0]
+        assert (
+            f'<a class="column-link" href="/coordinator/board?coordinator=all&amp;phase={phase}">' in heading
+        )
+        assert '<span class="muted">10</span>' in heading
+    assert 'class="columns-nav"' not in everyone
+
+    whole_board, one_column = [], []
+    for page in (1, 2, 3, 4):
+        suffix = f"&page={page}" if page > 1 else ""
+        whole_board += column(
+            (await client.get(f"/coordinator/board?coordinator=all{suffix}")).text, "production"
+        )
+        html = (await client.get(f"/coordinator/board?coordinator=all&phase=production{suffix}")).text
+        assert re.findall(r'<section class="column" data-phase="(\w+)"', html) == ["production"]
+        assert f"Page {page} of 4" in html  # 10 cards, 3 a page: the column's pages, not the board's
+        assert "10 active projects" in html
+        one_column += column(html, "production")
+        if page < 4:
+            assert len(column(html, "production")) == 3
+            following = f"/coordinator/board?coordinator=all&amp;phase=production&amp;page={page + 1}"
+            assert f'rel="next" href="{following}"' in html
+            assert f'class="more" rel="next" href="{following}">{10 - 3 * page} more</a>' in html
+        else:
+            assert 'rel="next"' not in html
+    assert one_column == whole_board
+    assert set(one_column) == production
+
+    # the other filters stay in every link of the one-column view, and in its form
+    filtered = f"coordinator={world.coordinator.id}&client={world.org_a.id}&supplier={factory}"
+    html = (await client.get(f"/coordinator/board?{filtered}&phase=on_hold")).text
+    kept = filtered.replace("&", "&amp;")
+    assert f'<a class="all-columns" href="/coordinator/board?{kept}">All columns</a>' in html
+    for phase in ("feasibility", "development", "production"):
+        assert f'href="/coordinator/board?{kept}&amp;phase={phase}"' in html
+    assert '<strong aria-current="page">On hold</strong>' in html
+    assert '<input type="hidden" name="phase" value="on_hold">' in html
+    assert 'href="/coordinator/board?coordinator=all&amp;phase=on_hold">Show all</a>' in html
+    async with system(engine) as session:
+        expected = set(
+            (
+                await session.scalars(
+                    select(Project.id).where(
+                        Project.phase == Phase.on_hold,
+                        Project.org_id == world.org_a.id,
+                        Project.coordinator_id == world.coordinator.id,
+                        Project.supplier_id == factory,
+                    )
+                )
+            ).all()
+        )
+    assert expected
+    shown = column(html, "on_hold")
+    assert len(shown) == min(3, len(expected))
+    assert set(shown) <= expected
+    whole = (await client.get(f"/coordinator/board?{filtered}")).text
+    assert f'<a class="column-link" href="/coordinator/board?{kept}&amp;phase=on_hold">' in whole
+
+    # an empty phase is the whole board; anything but a column of the board is refused, saying which
+    assert (
+        len(re.findall(r'<section class="column"', (await client.get("/coordinator/board?phase=")).text)) == 4
+    )
+    for bad in ("delivered", "cancelled", "Production", "x" * 300):
+        response = await client.get(f"/coordinator/board?phase={bad}")
+        assert response.status_code == 422, bad
+        assert "The board has no column" in response.text
+        assert "choose one of feasibility, development, production, on_hold." in response.text
+
+
 async def test_waiting_on_matches_the_workflow(
     client: Client, engine: AsyncEngine, world: World, people: People
 ) -> None:
@@ -524,9 +614,10 @@ async def grow(engine: AsyncEngine, people: People, count: int, *, first: int) -
     "page",
     [
         Page("GET /coordinator/board", "/coordinator/board"),
+        Page("GET /coordinator/board?phase=production", "/coordinator/board?phase=production"),
         Page("GET /coordinator/work", "/coordinator/work"),
     ],
-    ids=["board", "work"],
+    ids=["board", "board1", "work"],
 )
 async def test_statements_per_request_do_not_grow_with_the_board(
     client: Client, engine: AsyncEngine, world: World, people: People, page: Page
@@ -540,7 +631,9 @@ async def test_statements_per_request_do_not_grow_with_the_board(
     with count_statements(engine) as large:
         response = await client.get(page.path)
     assert response.status_code == 200
-    assert "Lamp 040" in response.text or page.path.endswith("work")
+    # the newest project on the page (Lamp n is in phase n % 4: 40 feasibility, 38 production)
+    newest = {"/coordinator/board": "Lamp 040", "/coordinator/board?phase=production": "Lamp 038"}
+    assert newest.get(page.path, "") in response.text
     assert len(small) == len(large), "\n".join(large)
     check_baseline(page, engine.dialect.name, large)
 

@@ -68,7 +68,13 @@ def test_the_boards_grading_is_built_once_per_filters_and_day() -> None:
     mine = board_queries.Filters(coordinator=7)
     graded = board_queries._urgency_of_projects(mine, day)
     assert board_queries._urgency_of_projects(board_queries.Filters(coordinator=7), day) is graded
-    assert board_queries._ranked(graded) is board_queries._ranked(graded)
-    # another day or other filters grade differently
+    phases = board_queries.BOARD_PHASES
+    assert board_queries._page_of(graded, phases) is board_queries._page_of(graded, phases)
+    for dialect in ("sqlite", "postgresql"):  # the cards' statement, per dialect (ids in an array or an IN)
+        assert board_queries._cards(day, dialect) is board_queries._cards(day, dialect)
+    assert board_queries._cards(day, "sqlite") is not board_queries._cards(day, "postgresql")
+    # another day, other filters or one column grade differently
     assert board_queries._urgency_of_projects(mine, date(2026, 3, 5)) is not graded
     assert board_queries._urgency_of_projects(board_queries.Filters(coordinator=8), day) is not graded
+    one_column = board_queries.Filters(coordinator=7, phase=board_queries.Phase.production)
+    assert board_queries._urgency_of_projects(one_column, day) is not graded
