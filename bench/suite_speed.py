@@ -476,7 +476,7 @@ def run_sequential(args: argparse.Namespace) -> Path:
 
 def report_sequential(out: Path) -> str:
     meta = json.loads((out / "meta.json").read_text())
-    common = set((out / "common.txt").read_text().split())
+    common = set((out / "common.txt").read_text().splitlines())
     collected = meta["collected"]
     lines = [
         f"baseline {meta['base_commit']} and current, one run after the other, "
@@ -485,8 +485,8 @@ def report_sequential(out: Path) -> str:
         f"collected: baseline {collected['baseline']}, current {collected['current']}, "
         f"common (same node id) {collected['common']}",
         "",
-        "| # | run | tests: passed / failed / skipped | wall | CPU | summed test time | load average |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        "| # | run | tests: passed / failed / skipped | wall | CPU | CPU / wall | summed test time | load average |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     measured: dict[tuple[str, str], list[float]] = {}
     for i, run in enumerate(meta["runs"], 1):
@@ -496,6 +496,7 @@ def report_sequential(out: Path) -> str:
         lines.append(
             f"| {i} | {run['name']} | {counts['passed']} / {counts['failed']} / {counts['skipped']} "
             f"(exit {run['exit']}) | {run['wall'] / 60:.1f} min | {run['cpu'] / 60:.1f} min | "
+            f"{run['cpu'] / run['wall']:.2f} | "
             f"{sum(times.values()) / 60:.1f} min | {sum(load) / len(load):.1f} "
             f"({min(load):.1f}-{max(load):.1f}) |"
         )
