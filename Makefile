@@ -24,8 +24,11 @@ catalogs: $(BIN)/makeready ## compile the .po catalogs to .mo (optional: the app
 run: setup ## seed the demo agency and serve it on http://127.0.0.1:8000
 	$(BIN)/makeready demo
 
-test: setup ## run the whole test suite (PostgreSQL too when TEST_DATABASE_URL is set)
-	$(BIN)/pytest
+# pytest-xdist: one worker per logical CPU; the browser tests (and a few modules sharing a seeded demo) stay together
+# on one worker (--dist loadgroup, docs/ARCHITECTURE.md). TEST_WORKERS=0 runs the suite in this one process.
+TEST_WORKERS ?= logical
+test: setup ## run the whole test suite on every core (PostgreSQL too when TEST_DATABASE_URL is set)
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup
 
 lint: $(BIN)/makeready ## ruff, mypy and the import layers (import-linter)
 	$(BIN)/ruff check .

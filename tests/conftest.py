@@ -84,10 +84,15 @@ Rows = dict[str, list[dict[str, Any]]]
 
 
 PG_PREFIX = "makeready_test_"
-"""A test run's PostgreSQL database is `makeready_test_p<pid>_<hex>`: the run drops it when it ends, and a later run
-drops it when that pid is gone (a run that was killed). `makeready_test_<hex>` databases are older runs' (no pid):
-dropped when unused and older than any run can be (a session here lasts at most 3 hours, CI 90 minutes)."""
+"""A test process's PostgreSQL database is `makeready_test_p<pid>_<hex>` (under pytest-xdist each worker is a process
+of its own, with its own database): the process drops it when it ends, and a later one drops it when that pid is
+gone (a run that was killed). `makeready_test_<hex>` databases are older runs' (no pid): dropped when unused and older
+than any run can be (a session here lasts at most 3 hours, CI 90 minutes)."""
 _STALE_UNNAMED_SECONDS = 4 * 3600
+PG_CLEANUP_LOCK = 0x6D616B65_72656479
+"""The advisory lock `_drop_stale_pg_databases` holds while it looks and drops: the test processes of a run (xdist
+workers) and concurrent runs clean up one at a time, and a test of the cleanup holds it while it arranges databases
+for it (tests/test_suite_databases.py), so no other process drops them first."""
 
 
 def _pg_connect_args(url: URL) -> dict[str, Any]:
@@ -114,7 +119,15 @@ async def _drop_stale_pg_databases(conn: Any) -> list[str]:
     """Drop the test databases of runs that are gone, never one a running test session may be using: a pid-named
     database only when its pid is no longer running and nothing is connected to it; an older unnamed one only when
     nothing is connected to it and it was created over 4 hours ago. Concurrent runs are safe: a database being used
-    refuses DROP (without FORCE), and a run's own pid is alive."""
+    refuses DROP (without FORCE), and a run's own pid is alive. One process at a time (`PG_CLEANUP_LOCK`)."""
+    await conn.execute("SELECT pg_advisory_lock($1)", PG_CLEANUP_LOCK)
+    try:
+        return await _drop_stale(conn)
+    finally:
+        await conn.execute("SELECT pg_advisory_unlock($1)", PG_CLEANUP_LOCK)
+
+
+async def _drop_stale(conn: Any) -> list[str]:
     rows = await conn.fetch(
         "SELECT d.datname, d.oid, EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.datid = d.oid) AS used "
         "FROM pg_database d WHERE d.datname LIKE $1",
@@ -350,26 +363,96 @@ async def _shared_chromium() -> AsyncIterator[None]:
 
 _DEMO_SEEDING: list[Any] = []
 
+XDIST_GROUPS = {
+    # one Chromium, one seeding of the demo (demo_template) and one served copy of it (shared_demo) for the run
+    "browser": (
+        "tests/test_browser.py",
+        "tests/test_browser_csp.py",
+        "tests/test_browser_factory.py",
+        "tests/test_browser_inspection.py",
+        "tests/test_browser_production.py",
+        "tests/test_phone.py",
+    ),
+    # the demo at one day (`seeded_demo(TODAY)`, 4-10 s per backend), built once instead of once per worker
+    "seeded_demo": ("tests/test_demo.py", "tests/test_demo_production.py"),
+    "waiting_flags": ("tests/test_waiting_flags.py",),
+}
+"""Test files whose tests `make test` (pytest-xdist, `--dist loadgroup`) runs on one worker, in collection order; every
+other test is a unit of its own, handed to whichever worker is free. Declared here by file, not with xdist_group
+marks: pytest 9.2 builds node ids as structured values and no longer sees xdist 3.8's `@group` suffix, so loadgroup
+silently ignores the marks (pytest-xdist issue #1386); `pytest_xdist_make_scheduler` reads this instead."""
+_GROUP_OF = {path: group for group, paths in XDIST_GROUPS.items() for path in paths}
+
+
+def xdist_group_of(nodeid: str) -> str | None:
+    return _GROUP_OF.get(nodeid.split("::", 1)[0])
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """With `--dist loadgroup`: xdist's loadgroup scheduling, its groups being `XDIST_GROUPS` (and any `@group` node
+    id an older pytest still gives an xdist_group mark). The largest units (the groups) are handed out first."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadGroupScheduling
+
+    class FileGroupScheduling(LoadGroupScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            group = xdist_group_of(nodeid)
+            return f"group:{group}" if group else super()._split_scope(nodeid)
+
+    return FileGroupScheduling(config, log)
+
+
+def _uses_demo(item: pytest.Item) -> bool:
+    return "demo_template" in getattr(item, "fixturenames", ())
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every browser test (marked `browser`, or using the seeded demo) is in the browser group: under xdist the demo
+    is then seeded, the shared served demo started and Chromium launched on one worker only. A browser module left
+    out of `XDIST_GROUPS` stops the run here rather than seed the demo twice."""
+    stray = sorted(
+        {
+            item.nodeid.split("::", 1)[0]
+            for item in items
+            if (item.get_closest_marker("browser") is not None or _uses_demo(item))
+            and xdist_group_of(item.nodeid) != "browser"
+        }
+    )
+    if stray:
+        raise pytest.UsageError(f"browser tests outside XDIST_GROUPS['browser'] (tests/conftest.py): {stray}")
+
+
+def _start_demo_seeding() -> Any:
+    from tests.browser_support import DemoSeeding
+
+    home = _TMP / "demo-template"
+    home.mkdir()
+    seeding = DemoSeeding(home)
+    atexit.register(seeding.stop)  # before _TMP is removed (atexit runs last registered first)
+    _DEMO_SEEDING.append(seeding)
+    return seeding
+
 
 def pytest_collection_finish(session: pytest.Session) -> None:
     """When a collected test uses the demo template, start seeding it now (tests/browser_support.py's DemoSeeding):
-    it runs beside the tests that come before the browser tests."""
-    if any("demo_template" in getattr(item, "fixturenames", ()) for item in session.items):
-        from tests.browser_support import DemoSeeding
-
-        home = _TMP / "demo-template"
-        home.mkdir()
-        seeding = DemoSeeding(home)
-        atexit.register(seeding.stop)  # before _TMP is removed (atexit runs last registered first)
-        _DEMO_SEEDING.append(seeding)
+    it runs beside the tests that come before the browser tests. Not in an xdist worker: every worker collects
+    every test but only the one given the browser group runs them, so there `demo_template` starts the seeding when
+    it is first asked for (the groups are the largest units, handed out first: that is at the worker's start,
+    beside the other worker's tests)."""
+    if hasattr(session.config, "workerinput"):
+        return
+    if any(_uses_demo(item) for item in session.items):
+        _start_demo_seeding()
 
 
 @pytest.fixture(scope="session")
 def demo_template() -> Any:
     """The demo seeded once per run by the real `makeready demo --no-serve` (tests/browser_support.py's
     DemoTemplate), waited for: a browser module copies its home instead of seeding one of its own."""
-    assert _DEMO_SEEDING, "pytest_collection_finish starts the seeding when a collected test needs it"
-    return _DEMO_SEEDING[0].template()
+    seeding = _DEMO_SEEDING[0] if _DEMO_SEEDING else _start_demo_seeding()
+    return seeding.template()
 
 
 @dataclass(frozen=True)

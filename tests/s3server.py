@@ -34,11 +34,17 @@ CREDENTIALS = {
 }
 
 
+_HELD: list[socket.socket] = []
+"""The sockets that keep `closed_port()`s bound for the rest of the process."""
+
+
 def closed_port() -> int:
-    """A port nothing listens on (bound once, then released)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A port nothing listens on: bound and never listened on, and kept bound until the process ends, so no other
+    test process (an xdist worker beside this one) can start a server on it meanwhile; connecting to it is refused."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    _HELD.append(sock)
+    return int(sock.getsockname()[1])
 
 
 def s3_settings(endpoint: str, bucket: str, *, expiry: int = 300) -> StorageSettings:

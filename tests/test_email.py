@@ -30,6 +30,7 @@ from babel.support import NullTranslations, Translations
 from makeready import i18n, jobs
 from makeready.notify import email as mail
 from makeready.settings import EmailSettings, JobSettings, Settings
+from tests.s3server import closed_port
 
 SMTP_USER = "mailer"
 SMTP_PASSWORD = "s3cret pass/word"  # a space and a slash: the URL must carry them percent-encoded
@@ -308,7 +309,7 @@ async def test_a_refused_recipient_is_not_retried(smtp: tuple[Mailbox, int]) -> 
 
 
 async def test_an_unreachable_server_is_a_temporary_failure() -> None:
-    settings = settings_with(smtp_url=f"smtp://127.0.0.1:{free_port()}")
+    settings = settings_with(smtp_url=f"smtp://127.0.0.1:{closed_port()}")
     with pytest.raises(mail.EmailDeliveryFailed, match=r"cannot send through 127\.0\.0\.1"):
         await mail.send(
             to="a@example.com",

@@ -37,6 +37,7 @@ from makeready.notify.service import (
     unread_count,
 )
 from makeready.settings import DatabaseSettings, EmailSettings, Settings
+from tests.s3server import closed_port
 from tests.test_email import Mailbox, free_port, parts, smtp_url
 from tests.workflow_support import People, make_people, make_project, outbox, reload, session_as, system
 
@@ -486,7 +487,7 @@ async def test_an_unreachable_server_is_retried_later_then_given_up(
 ) -> None:
     box, port = mailbox
     await queue_two(engine, people)
-    down = mail_settings(db_url, f"smtp://127.0.0.1:{free_port()}")
+    down = mail_settings(db_url, f"smtp://127.0.0.1:{closed_port()}")
     now = utcnow()
     report = await deliver_outbox(engine, down, now=now)
     assert (report.sent, report.retrying, report.failed) == (0, 2, 0)
@@ -518,7 +519,7 @@ async def test_the_server_back_up_sends_what_waited(
     box, port = mailbox
     await queue_two(engine, people)
     now = utcnow()
-    await deliver_outbox(engine, mail_settings(db_url, f"smtp://127.0.0.1:{free_port()}"), now=now)
+    await deliver_outbox(engine, mail_settings(db_url, f"smtp://127.0.0.1:{closed_port()}"), now=now)
     report = await deliver_outbox(engine, mail_settings(db_url, smtp_url(port)), now=now + retry_delay(1))
     assert report.sent == 2
     assert [(r.status, r.attempts, r.last_error) for r in await outbox(engine)] == [

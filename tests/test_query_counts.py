@@ -12,6 +12,7 @@ rewrite the baseline with
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 from collections.abc import Iterator
@@ -134,13 +135,26 @@ def _numbered(statements: list[str]) -> str:
     return "\n".join(f"  {i}. {s[:240]}" for i, s in enumerate(statements, 1))
 
 
+def _record_baseline(page: Page, dialect: str, counted: int) -> None:
+    """Write one count into the JSON file, read and rewritten under an exclusive lock: test processes running side
+    by side (xdist workers) each record their own pages without losing the others'."""
+    BASELINES.touch()
+    with BASELINES.open("r+") as file:
+        fcntl.flock(file, fcntl.LOCK_EX)
+        text = file.read()
+        data: dict[str, Any] = json.loads(text) if text else {}
+        data.setdefault(page.key, {})[dialect] = counted
+        file.seek(0)
+        file.truncate()
+        file.write(json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
 def check_baseline(page: Page, dialect: str, statements: list[str]) -> None:
-    data: dict[str, Any] = json.loads(BASELINES.read_text()) if BASELINES.exists() else {}
     counted = len(statements)
     if UPDATE:
-        data.setdefault(page.key, {})[dialect] = counted
-        BASELINES.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+        _record_baseline(page, dialect, counted)
         return
+    data: dict[str, Any] = json.loads(BASELINES.read_text()) if BASELINES.exists() else {}
     expected = data.get(page.key, {}).get(dialect)
     assert expected is not None, (
         f"{page.key} has no {dialect} baseline in {BASELINES.name}; record it with {HOW_TO_UPDATE}"

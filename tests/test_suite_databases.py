@@ -13,7 +13,7 @@ import asyncpg
 import pytest
 from sqlalchemy.engine import make_url
 
-from tests.conftest import PG_PREFIX, _drop_stale_pg_databases, _pg_connect_args
+from tests.conftest import PG_CLEANUP_LOCK, PG_PREFIX, _drop_stale_pg_databases, _pg_connect_args
 
 ADMIN_URL = os.environ.get("TEST_DATABASE_URL", "")
 pytestmark = [
@@ -43,6 +43,9 @@ async def test_only_the_databases_of_runs_that_are_gone_are_dropped() -> None:
     other = "makeready_testing_0000eeee"  # not the suite's
     made = [gone, running, gone_but_used, recent_unnamed, other]
     user = None
+    # the cleanup's lock, held from the first CREATE to the last DROP: another test process starting beside this
+    # one (an xdist worker, the child run below) would otherwise drop `gone` before the call under test could
+    await conn.execute("SELECT pg_advisory_lock($1)", PG_CLEANUP_LOCK)
     try:
         for name in made:
             await conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
@@ -61,7 +64,7 @@ async def test_only_the_databases_of_runs_that_are_gone_are_dropped() -> None:
             await user.close()
         for name in made:
             await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await conn.close()
+        await conn.close()  # and with it the lock
 
 
 def test_a_run_drops_its_database_when_it_ends(tmp_path: Path) -> None:
