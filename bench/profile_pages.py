@@ -38,7 +38,7 @@ from scale import BRAND_EMAIL, STAFF_EMAIL, run_demo  # noqa: E402
 PAGES = {
     "b_dash": ("brand", "/"),
     "b_proj": ("brand", "{project}"),
-    "b_api": ("brand", "/api/v1/projects"),
+    "b_api": ("brand", "/api/v1/projects?limit=25"),
     "s_dash": ("staff", "/"),
     "s_board": ("staff", "/coordinator/board"),
     "s_board1": ("staff", "/coordinator/board?phase=production"),
