@@ -241,3 +241,25 @@ async def test_the_field_options_mark_the_chosen_field_and_escape_the_rest(engin
         assert spec_document.field_options(chinese_doc, "overview.summary") == chinese
     assert chinese != chosen
     assert chinese.count(" selected") == 1
+
+
+async def test_a_drafts_document_follows_its_content_and_an_issued_one_is_parsed_once(
+    engine: AsyncEngine,
+) -> None:
+    people = await make_people(engine)
+    arranged = await arrange_revision(engine, people)
+    async with system(engine) as session:
+        issued = await spec_document.build_document(session, arranged.revision, languages="zh_Hans,en")
+        again = await spec_document.build_document(session, arranged.revision, languages="zh_Hans,en")
+        assert again.content is issued.content  # fixed at issue: parsed once
+        draft = arranged.revision
+        draft.content_hash = ""  # as a draft: its content may change from one read to the next
+        content = dict(draft.content)
+        content["overview"] = {
+            **content["overview"],
+            "summary": {"en": "Changed", "zh": "改了", "status": "reviewed"},
+        }
+        draft.content = content
+        changed = await spec_document.build_document(session, draft, languages="zh_Hans,en")
+    assert changed.content.overview.summary.en == "Changed"
+    assert issued.content.overview.summary.en != "Changed"

@@ -182,10 +182,10 @@ async def build_document(
     """The document of `revision` (read through the session's tenancy scope)."""
     order = check_languages(languages)
     project = await session.get_one(Project, revision.project_id)
-    content = service.content_of(revision)
+    content = _content(revision)
     log = await service.change_log(session, revision)
     changes = [
-        ChangeEntry(r.label, r.status, r.issued_at, service.content_of(r).change_summary)
+        ChangeEntry(r.label, r.status, r.issued_at, _content(r).change_summary)
         for r in log
         if r.id != revision.id
     ]
@@ -206,6 +206,14 @@ async def build_document(
         content_hash=revision.content_hash,
         fields_locale=i18n.get_locale(),
     )
+
+
+def _content(revision: SpecRevision) -> SpecContent:
+    """The revision's content: an issued one's parsed once and kept (its content is fixed; a document only reads
+    it), a draft's parsed each time."""
+    if not revision.content_hash:
+        return service.content_of(revision)
+    return _kept(_contents, revision.content_hash, lambda: service.content_of(revision))
 
 
 def _fields(content: SpecContent, content_hash: str) -> list[tuple[str, str]]:
@@ -444,11 +452,12 @@ def document_data(document: Document, *, content: Any = None) -> dict[str, Any]:
 
 BODY = "specs/_doc_body.html"
 KEPT = 64
-"""Rendered bodies (a spec's body is 20-200 KB), field lists and their options kept in the process (each), the least
-recently read dropped first."""
+"""Rendered bodies (a spec's body is 20-200 KB), parsed issued contents, field lists and their options kept in the
+process (each), the least recently read dropped first."""
 _bodies: OrderedDict[Any, str] = OrderedDict()
 _field_lists: OrderedDict[Any, list[tuple[str, str]]] = OrderedDict()
 _options: OrderedDict[Any, str] = OrderedDict()
+_contents: OrderedDict[str, SpecContent] = OrderedDict()
 T = TypeVar("T")
 
 
