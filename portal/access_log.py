@@ -53,6 +53,8 @@ class AccessLog:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
+        # read before the app runs: a mount cuts its prefix off the scope's path (the back office's /admin)
+        method, path, query = scope.get("method", ""), scope["path"], scope.get("query_string", b"")
         status: list[int] = []
 
         async def send_noting_status(message: Message) -> None:
@@ -65,11 +67,10 @@ class AccessLog:
         finally:
             if self._logger is None:
                 self._logger = scope["litestar_app"].get_logger(LOGGER_NAME)
-            query = scope.get("query_string", b"")
             self._logger.info(
                 EVENT,
-                method=scope.get("method", ""),
-                path=loggable_path(scope["path"]),
+                method=method,
+                path=loggable_path(path),
                 query=query.decode("latin-1") if query else "",
                 # no response started: the exception goes on to the server, which answers 500
                 status=status[0] if status else 500,
