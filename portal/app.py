@@ -40,6 +40,7 @@ from makeready.billing.stripe_client import billing_enabled
 from makeready.composition import wire
 from makeready.db.session import get_engine
 from makeready.settings import BASE_DIR, Settings, get_settings
+from makeready.specs import pdf
 from portal.access_log import AccessLog
 from portal.account import AccountPages
 from portal.api import api_router
@@ -297,6 +298,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ),
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[jobs.lifespan],
+        # the PDF render workers stop with the app (a stopped server left its forkserver and a worker running)
+        on_shutdown=[pdf.shutdown_pool],
         state=State({"settings": settings}),
         debug=False,
     )

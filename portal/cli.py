@@ -679,6 +679,7 @@ def production_board_rebuild(batch: int) -> None:
 def worker(concurrency: int, queue_name: str) -> None:
     """Run background jobs (from Redis when REDIS_URL is set) until interrupted."""
     from makeready import jobs
+    from makeready.specs import pdf
 
     settings = load_settings()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s [%(name)s] %(message)s")
@@ -700,5 +701,8 @@ def worker(concurrency: int, queue_name: str) -> None:
                 "run jobs of its own process. Set REDIS_URL to share jobs between processes. Ctrl-C stops it."
             )
         )
-    run(lambda: jobs.run_worker(settings, concurrency=concurrency, queue_name=queue_name))
+    try:
+        run(lambda: jobs.run_worker(settings, concurrency=concurrency, queue_name=queue_name))
+    finally:
+        pdf.shutdown_pool()  # the PDF render workers its jobs started stop with it, as the web app's do
     click.echo(_("Worker stopped."))

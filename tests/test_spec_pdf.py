@@ -405,3 +405,17 @@ async def test_the_hash_changes_with_what_the_pdf_shows(engine: AsyncEngine) -> 
         **{**document.__dict__, "figures": [type(view)(**{**view.__dict__, "checksum": "1" * 64})]}
     )
     assert base != documents.pdf_inputs_hash(moved, ("zh_Hans", "en"))
+
+
+async def test_the_app_stops_its_render_workers_when_it_stops(settings: Settings) -> None:
+    """A stopped server left the render pool's forkserver and a worker running (found by the parallel suite)."""
+    from portal.app import create_app
+
+    app = create_app(settings)
+    async with app.lifespan():
+        workers = pdf.pool()
+        assert await asyncio.wrap_future(workers.submit(len, "ready")) == len("ready")
+    with pytest.raises(RuntimeError, match="shutdown"):
+        workers.submit(len, "after")  # the app's shutdown stopped this pool
+    assert pdf.pool() is not workers  # and the next use starts a new one
+    pdf.shutdown_pool()
