@@ -39,6 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from makeready import i18n
 from makeready.errors import ValidationFailed
+from makeready.html import option_tags
 from makeready.i18n import N_
 from makeready.projects.models import Attachment, Project
 from makeready.samples.models import SamplePhoto, SampleRound
@@ -126,8 +127,6 @@ class Document:
     content_hash: str = ""
     """The hash of the content fixed when the revision was issued (its content can no longer change), "" for a
     draft: what stands for the content in the keys of what is kept from one reader to the next."""
-    fields_locale: str = ""
-    """The locale of the `fields` labels."""
 
     @property
     def issue_date(self) -> str:
@@ -204,7 +203,6 @@ async def build_document(
         figures=await _figure_views(session, project.id, content.figures),
         fields=_fields(content, revision.content_hash),
         content_hash=revision.content_hash,
-        fields_locale=i18n.get_locale(),
     )
 
 
@@ -229,20 +227,9 @@ def _fields(content: SpecContent, content_hash: str) -> list[tuple[str, str]]:
 
 
 def field_options(document: Document, selected: str) -> Markup:
-    """The `<option>`s of a question form's field list (`document.fields`), `selected` chosen: about 160 for a filled
-    spec, a tenth of a factory page's CPU as a Jinja loop, so built here and kept per issued content, the labels'
-    locale and the choice."""
-
-    def build() -> str:
-        return "".join(
-            f'\n        <option value="{escape(path)}"{" selected" if path == selected else ""}>{escape(label)}</option>'
-            for path, label in document.fields
-        )
-
-    if not document.content_hash:
-        return Markup(build())  # noqa: S704 - every value is escaped
-    key = (document.content_hash, document.fields_locale, selected)
-    return Markup(_kept(_options, key, build))  # noqa: S704 - every value is escaped
+    """The `<option>`s of a question form's field list (`document.fields`, about 160 for a filled spec), `selected`
+    chosen."""
+    return option_tags(tuple(document.fields), selected)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -452,11 +439,10 @@ def document_data(document: Document, *, content: Any = None) -> dict[str, Any]:
 
 BODY = "specs/_doc_body.html"
 KEPT = 64
-"""Rendered bodies (a spec's body is 20-200 KB), parsed issued contents, field lists and their options kept in the
-process (each), the least recently read dropped first."""
+"""Rendered bodies (a spec's body is 20-200 KB), parsed issued contents and field lists kept in the process (each),
+the least recently read dropped first."""
 _bodies: OrderedDict[Any, str] = OrderedDict()
 _field_lists: OrderedDict[Any, list[tuple[str, str]]] = OrderedDict()
-_options: OrderedDict[Any, str] = OrderedDict()
 _contents: OrderedDict[str, SpecContent] = OrderedDict()
 T = TypeVar("T")
 
