@@ -96,7 +96,7 @@ def build_jinja(directory: Path = TEMPLATES) -> Environment:
         extensions=["jinja2.ext.i18n"],
         auto_reload=False,
     )
-    env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
+    i18n.install_gettext(env)
     # `translated` is for data that may hold a catalog message (standard milestone titles): unlike newstyle _(),
     # it neither marks the result safe nor %-formats it, so stored text stays escaped
     env.filters.update(

@@ -116,7 +116,7 @@ def _environment(directory: Path = TEMPLATE_DIR) -> Environment:
         auto_reload=False,
         keep_trailing_newline=True,
     )
-    env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
+    i18n.install_gettext(env)
     # `translated` looks up a value that is itself a msgid (a standard milestone title). Never `_(value)`:
     # newstyle `_` marks its result safe in HTML and %-formats it, so a title with markup or "%" would break out
     env.filters.update(date=_date, datetime=_datetime, money=_money, translated=i18n.gettext)

@@ -518,7 +518,7 @@ def environment() -> Environment:
         extensions=["jinja2.ext.i18n"],
         auto_reload=False,
     )
-    env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
+    i18n.install_gettext(env)
     env.filters.update(date=i18n.format_date, datetime=i18n.format_datetime, translated=i18n.gettext)
     env.globals.update(current_locale=i18n.get_locale, label=i18n.label)
     return env
