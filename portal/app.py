@@ -39,6 +39,7 @@ from makeready import i18n, jobs
 from makeready.billing.stripe_client import billing_enabled
 from makeready.composition import wire
 from makeready.db.session import get_engine
+from makeready.kept import KeptBlocks
 from makeready.settings import BASE_DIR, Settings, get_settings
 from makeready.specs import pdf
 from portal.access_log import AccessLog
@@ -93,10 +94,12 @@ def build_jinja(directory: Path = TEMPLATES) -> Environment:
     env = Environment(
         loader=FileSystemLoader(directory),
         autoescape=select_autoescape(default=True, default_for_string=True),
-        extensions=["jinja2.ext.i18n"],
+        extensions=["jinja2.ext.i18n", KeptBlocks],
         auto_reload=False,
     )
     i18n.install_gettext(env)
+    # a kept block's HTML is in the reader's language: each language keeps its own
+    env.kept_varies_with = i18n.get_locale  # type: ignore[attr-defined]
     # `translated` is for data that may hold a catalog message (standard milestone titles): unlike newstyle _(),
     # it neither marks the result safe nor %-formats it, so stored text stays escaped
     env.filters.update(

@@ -22,14 +22,13 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from jinja2.filters import do_urlencode
@@ -41,6 +40,7 @@ from makeready import i18n
 from makeready.errors import ValidationFailed
 from makeready.html import option_tags
 from makeready.i18n import N_
+from makeready.kept import Kept
 from makeready.projects.models import Attachment, Project
 from makeready.samples.models import SamplePhoto, SampleRound
 from makeready.specs import service
@@ -211,15 +211,14 @@ def _content(revision: SpecRevision) -> SpecContent:
     it), a draft's parsed each time."""
     if not revision.content_hash:
         return service.content_of(revision)
-    return _kept(_contents, revision.content_hash, lambda: service.content_of(revision))
+    return _contents.get(revision.content_hash, lambda: service.content_of(revision))
 
 
 def _fields(content: SpecContent, content_hash: str) -> list[tuple[str, str]]:
     """(path, label) of every field: an issued content's are kept per locale (a factory page lists them all)."""
     if not content_hash:
         return [(ref.path, service.describe_field(ref)) for ref in walk(content)]
-    kept: list[tuple[str, str]] = _kept(
-        _field_lists,
+    kept = _field_lists.get(
         (content_hash, i18n.get_locale()),
         lambda: [(ref.path, service.describe_field(ref)) for ref in walk(content)],
     )
@@ -441,22 +440,9 @@ BODY = "specs/_doc_body.html"
 KEPT = 64
 """Rendered bodies (a spec's body is 20-200 KB), parsed issued contents and field lists kept in the process (each),
 the least recently read dropped first."""
-_bodies: OrderedDict[Any, str] = OrderedDict()
-_field_lists: OrderedDict[Any, list[tuple[str, str]]] = OrderedDict()
-_contents: OrderedDict[str, SpecContent] = OrderedDict()
-T = TypeVar("T")
-
-
-def _kept(store: OrderedDict[Any, T], key: Any, make: Callable[[], T]) -> T:
-    """`store[key]`, made by `make()` the first time; the store keeps the KEPT most recently read."""
-    value = store.get(key)
-    if value is None:
-        value = store[key] = make()
-        if len(store) > KEPT:
-            store.popitem(last=False)
-    else:
-        store.move_to_end(key)
-    return value
+_bodies = Kept[str](KEPT)
+_field_lists = Kept[list[tuple[str, str]]](KEPT)
+_contents = Kept[SpecContent](KEPT)
 
 
 # stands for the reader's link base while a body is rendered for everyone; random, so no stored text can contain it
@@ -493,8 +479,7 @@ def document_body(
         neutral_ask,
         tuple(neutral_src(view) for view in document.figures),
     )
-    body = _kept(
-        _bodies,
+    body = _bodies.get(
         key,
         lambda: str(_render_body(document, mode=mode, image_src=neutral_src, ask_url=neutral_ask)),
     )
