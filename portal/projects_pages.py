@@ -9,6 +9,7 @@ transaction. A refused answer rolls back and shows the page again with the messa
 from __future__ import annotations
 
 from datetime import date
+from functools import partial
 from typing import Annotated, Any
 
 from litestar import Controller, get, post
@@ -74,9 +75,8 @@ async def project_context(
     """Everything the project page shows; a fixed number of statements."""
     project = await projects.get_project(db, project_id)
     today = utcnow().date()
-    picture = timeline.build(
-        timeline.steps_of(project.milestones), today=today, origin=project.created_at.date()
-    )
+    steps = timeline.steps_of(project.milestones)
+    origin = project.created_at.date()
     log = await decision_log.page_of(
         db,
         project.id,
@@ -88,7 +88,9 @@ async def project_context(
         "user": user,
         "project": project,
         "today": today,
-        "timeline": picture,
+        # the timeline is drawn once per plan, day and name (a kept block, templates/portal/_timeline.html)
+        "timeline_key": (tuple(steps), today, origin, project.name),
+        "draw_timeline": partial(timeline.build, steps, today=today, origin=origin),
         "files": await overview.file_versions(db, project.id),
         "questions": await overview.questions(db, project.id),
         "log": log,

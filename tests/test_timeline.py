@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from makeready import i18n
 from makeready.projects import timeline
 from makeready.projects.models import MilestoneStatus, Phase
 from makeready.projects.timeline import Health, Step
@@ -179,7 +180,10 @@ def test_the_svg_draws_the_geometry_with_titles_and_a_table() -> None:
     env = build_jinja()
     env.globals["csrf_token"] = lambda: "token"
     html = env.get_template("portal/_timeline.html").render(
-        timeline=picture, project={"name": "Lamp <script>"}, tick_label=tick_label
+        timeline_key=(tuple(steps), TODAY, ORIGIN, "Lamp <script>"),
+        draw_timeline=lambda: picture,
+        project={"name": "Lamp <script>"},
+        tick_label=tick_label,
     )
     assert html.count("<svg") == 1
     assert 'role="img"' in html
@@ -192,3 +196,46 @@ def test_the_svg_draws_the_geometry_with_titles_and_a_table() -> None:
     assert "&lt;b&gt;Maya&lt;/b&gt;" in html
     assert "<b>Maya" not in html
     assert '<table class="list milestones"' in html
+
+
+def test_the_drawn_timeline_is_kept_per_plan_day_name_and_language() -> None:
+    """The partial is a kept block: drawn once for the same milestones, day, start and name in one language, and
+    drawn anew when any of them changes (an owner renamed, a milestone started, the next day, the other language)."""
+    from portal.app import build_jinja
+    from portal.projects_pages import tick_label
+
+    env = build_jinja()
+    template = env.get_template("portal/_timeline.html")
+    drawn: list[str] = []
+
+    def render(steps: list[timeline.Step], today: date = TODAY, name: str = "Lamp") -> str:
+        def draw() -> timeline.Timeline:
+            drawn.append(name)
+            return timeline.build(steps, today=today, origin=ORIGIN)
+
+        return template.render(
+            timeline_key=(tuple(steps), today, ORIGIN, name),
+            draw_timeline=draw,
+            project={"name": name},
+            tick_label=tick_label,
+        )
+
+    plan = [step(1, TODAY + timedelta(days=20), owner="Chen Wei"), step(2, TODAY + timedelta(days=40))]
+    first = render(plan)
+    assert render(list(plan)) == first
+    assert len(drawn) == 1
+
+    renamed = [step(1, TODAY + timedelta(days=20), owner="Chen Wei Jr"), plan[1]]
+    assert "Chen Wei Jr" in render(renamed)
+    started = [
+        step(1, TODAY + timedelta(days=20), owner="Chen Wei", status=MilestoneStatus.in_progress),
+        plan[1],
+    ]
+    assert "ms-in_progress" in render(started) and "ms-in_progress" not in first
+    assert render(plan, today=TODAY + timedelta(days=1)) != first
+    assert "Milestone timeline of Desk lamp" in render(plan, name="Desk lamp")
+    with i18n.use_locale("zh_Hans"):
+        chinese = render(plan)
+    assert chinese != first and "里程碑" in chinese
+    assert len(drawn) == 6
+    assert render(plan) == first and len(drawn) == 6
