@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Select, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import selectinload
 
@@ -79,3 +79,32 @@ async def test_milestones_of_another_org_stay_hidden_in_a_join(engine: AsyncEngi
             set_scope(session, Scope.member(world.owner_a.id, {org.id}))
             orgs = set((await session.scalars(select(Milestone.org_id).join(Project))).all())
             assert orgs == {org.id}
+
+
+async def test_a_statement_built_once_has_its_cache_key_computed_once_in_a_scope(
+    engine: AsyncEngine, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The criteria are added once per statement (and dialect), not on every execution: SQLAlchemy memoizes a
+    statement's cache key per object, and a new scoped copy per execution computed it again each time."""
+    from sqlalchemy.sql import cache_key
+
+    marker = "tenancy-key-probe"
+    statement = select(Project).where(Project.name != literal_column(f"'{marker}'"))
+    computed: list[object] = []
+    generate = cache_key.HasCacheKey._generate_cache_key
+
+    def counted(self: cache_key.HasCacheKey) -> object:
+        if isinstance(self, Select) and marker in str(self.whereclause):
+            computed.append(self)
+        return generate(self)
+
+    monkeypatch.setattr(cache_key.HasCacheKey, "_generate_cache_key", counted)
+    for scope in (
+        Scope.member(world.owner_a.id, {world.org_a.id}),
+        Scope.member(world.owner_b.id, {world.org_b.id}),
+        Scope.member(world.owner_a.id, {world.org_a.id}),
+    ):
+        async with make_sessionmaker(engine)() as session:
+            set_scope(session, scope)
+            await session.scalars(statement)
+    assert len(computed) == 1
