@@ -19,6 +19,7 @@ from makeready.quality import inspections as qc
 from tests.conftest import World, login
 from tests.quality_support import produced_lot, submitted
 from tests.test_api_samples import bearer
+from tests.test_i18n import switch
 from tests.test_quality_pages import people_of
 from tests.workflow_support import call_as
 
@@ -172,3 +173,56 @@ async def test_the_brand_reads_the_production_decisions_and_staff_read_every_ste
     # no event is shown by its raw name (the fallback "actor: action")
     assert not re.search(r": [a-z_]+\.[a-z_.]+<", staff)
     assert not re.search(r"(Makeready|Coordinator): [a-z_]+\.[a-z_]+", staff)
+
+
+async def test_the_kept_log_follows_new_events_and_renamed_people(
+    client: AsyncTestClient[Litestar], engine: AsyncEngine, world: World
+) -> None:
+    """The page's log section is a kept block (per the events, the names they quote and the language): a new event
+    and a renamed actor show at once, and the Chinese page is written in Chinese."""
+    from sqlalchemy import update
+
+    from makeready.accounts.models import User
+    from makeready.db.session import make_sessionmaker
+    from makeready.db.tenancy import Scope, set_scope
+    from makeready.projects import service as projects
+
+    async with make_sessionmaker(engine)() as session:
+        set_scope(session, Scope.system())
+        async with session.begin():
+            project = await projects.create_project(
+                session, actor=world.owner_a, org_id=world.org_a.id, data={"name": "Kept lamp"}
+            )
+    await login(client, world.owner_a.email)
+    first = log_section((await client.get(f"/projects/{project.id}")).text)
+    assert world.owner_a.display_name in first
+    assert log_section((await client.get(f"/projects/{project.id}")).text) == first
+
+    async with make_sessionmaker(engine)() as session:
+        set_scope(session, Scope.system())
+        async with session.begin():
+            await session.execute(update(User).where(User.id == world.owner_a.id).values(name="Ada Renamed"))
+    renamed = log_section((await client.get(f"/projects/{project.id}")).text)
+    assert "Ada Renamed" in renamed
+    assert renamed != first
+
+    async with make_sessionmaker(engine)() as session:
+        set_scope(session, Scope.system())
+        async with session.begin():
+            await projects.update_project(
+                session,
+                actor=world.owner_a,
+                project_id=project.id,
+                expected_version=project.version,
+                changes={"category": "Lighting"},
+            )
+    updated = log_section((await client.get(f"/projects/{project.id}")).text)
+    assert "Lighting" in updated
+    assert updated.count('<li class="log-entry') == renamed.count('<li class="log-entry') + 1
+
+    await switch(client, "zh_Hans")
+    chinese = log_section((await client.get(f"/projects/{project.id}")).text)
+    with i18n.use_locale("zh_Hans"):
+        assert i18n.gettext("Decision log") in chinese
+    assert chinese != updated
+    assert "Ada Renamed" in chinese

@@ -18,10 +18,10 @@ Events name their subject by id; the domains above this package register how to 
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from functools import cache, lru_cache
+from functools import cache, cached_property, lru_cache
 from typing import Any
 
 from sqlalchemy import Integer, and_, bindparam, func, literal_column, select
@@ -349,10 +349,19 @@ class Entry:
 
 @dataclass(frozen=True)
 class LogPage:
-    entries: list[Entry]
     page: int
     pages: int
     total: int
+    key: Hashable
+    """What the page's entries are written from, for a kept block that shows them (templates/portal/
+    _decision_log.html): the events' ids (an event is never changed), the names their sentences quote and the
+    milestones' titles. The language is the block's to add."""
+    write: Callable[[], list[Entry]] = field(repr=False, compare=False)
+
+    @cached_property
+    def entries(self) -> list[Entry]:
+        """The events as sentences in the current language, written when first read."""
+        return self.write()
 
 
 def _text(value: Any) -> str:
@@ -534,16 +543,31 @@ async def page_of(
     ).all()
     total = int(rows[0][-1]) if rows else 0
     labels = await subject_labels(session, (row[0] for row in rows))
-    entries = [
-        describe(
+    written = [
+        (
             event,
-            actor=user.display_name if user is not None else _("Makeready"),
-            milestones=milestones,
-            round_number=round_number,
-            change_number=change_number,
-            change_title=change_title,
-            subject=labels.get((event.subject_type, event.subject_id or 0)),
+            user.display_name if user is not None else None,
+            round_number,
+            change_number,
+            change_title,
+            labels.get((event.subject_type, event.subject_id or 0)),
         )
         for event, user, round_number, change_number, change_title, _total in rows
     ]
-    return LogPage(entries=entries, page=page, pages=max(1, -(-total // page_size)), total=total)
+
+    def write() -> list[Entry]:
+        return [
+            describe(
+                event,
+                actor=actor if actor is not None else _("Makeready"),
+                milestones=milestones,
+                round_number=round_number,
+                change_number=change_number,
+                change_title=change_title,
+                subject=subject,
+            )
+            for event, actor, round_number, change_number, change_title, subject in written
+        ]
+
+    key = (staff, tuple(milestones.items()), tuple((row[0].id, *row[1:]) for row in written))
+    return LogPage(page=page, pages=max(1, -(-total // page_size)), total=total, key=key, write=write)
