@@ -61,7 +61,12 @@ class User(IdMixin, TimestampMixin, VersionedMixin, Base):
 
     @property
     def display_name(self) -> str:
-        return self.name or self.email
+        return User.name_to_show(self.name, self.email)
+
+    @staticmethod
+    def name_to_show(name: str, email: str) -> str:
+        """What a user is called on pages: the name, else the email address (for rows read as columns)."""
+        return name or email
 
 
 class Membership(IdMixin, TenantOwned, TimestampMixin, Base):

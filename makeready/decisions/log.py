@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cache, cached_property, lru_cache
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Integer, and_, bindparam, func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -293,7 +293,7 @@ def brand_actions() -> list[str]:
     return sorted(shown)
 
 
-async def subject_labels(session: AsyncSession, events: Iterable[AuditEvent]) -> dict[tuple[str, int], str]:
+async def subject_labels(session: AsyncSession, events: Iterable[EventFacts]) -> dict[tuple[str, int], str]:
     """The registered names of the events' subjects, one statement per subject type present."""
     wanted: dict[str, set[int]] = {}
     for event in events:
@@ -384,8 +384,29 @@ def _sample_state(action: str) -> str:
         return action
 
 
+class EventFacts(Protocol):
+    """What a sentence is written from: an AuditEvent, or a row of its columns (`page_of`)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def action(self) -> str: ...
+    @property
+    def subject_type(self) -> str: ...
+    @property
+    def subject_id(self) -> int | None: ...
+    @property
+    def before(self) -> dict[str, Any] | None: ...
+    @property
+    def after(self) -> dict[str, Any] | None: ...
+    @property
+    def reason(self) -> str: ...
+    @property
+    def created_at(self) -> datetime: ...
+
+
 def describe(
-    event: AuditEvent,
+    event: EventFacts,
     *,
     actor: str,
     milestones: Mapping[int, str],
@@ -492,15 +513,25 @@ def _actor() -> Any:
 @lru_cache(maxsize=8)
 def _page_statement(actions: tuple[str, ...] | None, page_size: int) -> Any:
     """`page_of`'s statement for these actions (None: every action) and page size, built once and bound per
-    request with the project (`log_project_id`) and the page's first row (`first`)."""
+    request with the project (`log_project_id`) and the page's first row (`first`). It reads the columns a
+    sentence is written from (`describe`), not whole events and actors: loading them as ORM objects was most of
+    the statement's CPU."""
     actor = _actor()
     query = (
         select(
-            AuditEvent,
-            actor,
-            SampleRound.number,
-            ChangeRequest.number,
-            ChangeRequest.title,
+            AuditEvent.id,
+            AuditEvent.action,
+            AuditEvent.subject_type,
+            AuditEvent.subject_id,
+            AuditEvent.before,
+            AuditEvent.after,
+            AuditEvent.reason,
+            AuditEvent.created_at,
+            actor.name.label("actor_name"),
+            actor.email.label("actor_email"),
+            SampleRound.number.label("round_number"),
+            ChangeRequest.number.label("change_number"),
+            ChangeRequest.title.label("change_title"),
             func.count().over().label("total"),
         )
         .outerjoin(actor, actor.id == AuditEvent.actor_id)
@@ -541,18 +572,18 @@ async def page_of(
     rows = (
         await session.execute(statement, {"log_project_id": project_id, "first": (page - 1) * page_size})
     ).all()
-    total = int(rows[0][-1]) if rows else 0
-    labels = await subject_labels(session, (row[0] for row in rows))
+    total = int(rows[0].total) if rows else 0
+    labels = await subject_labels(session, rows)
     written = [
         (
-            event,
-            user.display_name if user is not None else None,
-            round_number,
-            change_number,
-            change_title,
-            labels.get((event.subject_type, event.subject_id or 0)),
+            row,
+            None if row.actor_email is None else User.name_to_show(row.actor_name, row.actor_email),
+            row.round_number,
+            row.change_number,
+            row.change_title,
+            labels.get((row.subject_type, row.subject_id or 0)),
         )
-        for event, user, round_number, change_number, change_title, _total in rows
+        for row in rows
     ]
 
     def write() -> list[Entry]:
