@@ -84,6 +84,7 @@ async def project_context(
         page=log_page,
         staff=user.is_staff,
     )
+    files, questions = await overview.files_and_questions(db, project.id)
     return {
         "user": user,
         "project": project,
@@ -91,8 +92,8 @@ async def project_context(
         # the timeline is drawn once per plan, day and name (a kept block, templates/portal/_timeline.html)
         "timeline_key": (tuple(steps), today, origin, project.name),
         "draw_timeline": partial(timeline.build, steps, today=today, origin=origin),
-        "files": await overview.file_versions(db, project.id),
-        "questions": await overview.questions(db, project.id),
+        "files": files,
+        "questions": questions,
         "log": log,
         "feasibility": await feasibility.brand_summary(db, project.id),
         "can_write": can_write(user, project),

@@ -328,12 +328,19 @@ async def test_files_are_listed_with_their_versions(
             session.add(sample)
             await session.flush()
             session.add(SamplePhoto(org_id=world.org_a.id, round_id=sample.id, attachment_id=sample_file.id))
-        groups = await overview.file_versions(session, project_id)
+        groups, _questions = await overview.files_and_questions(session, project_id)
 
     assert [g.name for g in groups] == ["lamp drawing.pdf", "reference.png"]
-    assert [(v.attachment.id, v.number) for v in groups[0].versions] == [(third, 3), (second, 2), (first, 1)]
+    assert [(v.id, v.number) for v in groups[0].versions] == [(third, 3), (second, 2), (first, 1)]
     assert [v.uploader for v in groups[0].versions] == ["owner_a", "member_a", "member_a"]
-    assert [(v.attachment.id, v.number) for v in groups[1].versions] == [(photo, 1)]
+    assert [(v.id, v.number) for v in groups[1].versions] == [(photo, 1)]
+    # the lists are read through the caller's scope: another organization's reader gets none of them
+    async with make_sessionmaker(engine)() as session:
+        set_scope(session, Scope.member(world.owner_b.id, {world.org_b.id}))
+        outsider_files, outsider_questions = await overview.files_and_questions(session, project_id)
+    assert outsider_files == []
+    assert outsider_questions.open == []
+    assert outsider_questions.answered == []
 
     page = (await client.get(f"/projects/{project_id}")).text
     section = page.split('id="files"', 1)[1].split("</section>", 1)[0]
@@ -376,6 +383,14 @@ async def test_the_brand_answers_a_question_in_place(
     assert f'action="/projects/{project_id}/questions/{question.id}/answer"' in page
     assert "Which RAL colour for the base?" in page
     assert "<script>alert" not in page
+    assert f"{world.coordinator.display_name} asked on" in page
+    async with make_sessionmaker(engine)() as session:
+        set_scope(session, Scope.member(world.owner_b.id, {world.org_b.id}))
+        assert (await overview.files_and_questions(session, project_id))[1].open == []
+        set_scope(session, Scope.member(world.member_a.id, {world.org_a.id}))
+        assert [q.id for q in (await overview.files_and_questions(session, project_id))[1].open] == [
+            question.id
+        ]
 
     blank = await client.post(
         f"/projects/{project_id}/questions/{question.id}/answer",
