@@ -65,10 +65,15 @@ class BrandSummary:
 
 @cache
 def _review_of_project() -> Any:
-    """The project's review: built once (every brand project page reads it), bound with `project_id`."""
-    return select(FeasibilityReview).where(
-        FeasibilityReview.project_id == bindparam("project_id", type_=Integer)
-    )
+    """What the summary reads of the project's review, as columns rather than an ORM object (every brand project
+    page reads it): built once, bound with `project_id`."""
+    return select(
+        FeasibilityReview.id,
+        FeasibilityReview.status,
+        FeasibilityReview.completed_at,
+        FeasibilityReview.summary,
+        FeasibilityReview.recommended_approach_id,
+    ).where(FeasibilityReview.project_id == bindparam("project_id", type_=Integer))
 
 
 async def brand_summary(session: AsyncSession, project_id: int) -> BrandSummary:
@@ -77,7 +82,7 @@ async def brand_summary(session: AsyncSession, project_id: int) -> BrandSummary:
     One statement while the review is not completed (what the project page's query count depends on), three once
     it is (four without a recommended approach), whatever the size of the review.
     """
-    review = await session.scalar(_review_of_project(), {"project_id": project_id})
+    review = (await session.execute(_review_of_project(), {"project_id": project_id})).first()
     if review is None:
         return BrandSummary(completed=False, started=False)
     if review.status != ReviewStatus.completed:
