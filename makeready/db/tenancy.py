@@ -79,37 +79,25 @@ def _criteria(dialect: str) -> tuple[Any, ...]:
     found = _CRITERIA.get(dialect)
     if found is None:
         if dialect == "postgresql":
-            found = (
-                with_loader_criteria(
-                    TenantOwned,
-                    lambda cls: among(cls.org_id, "tenancy_org_ids", "postgresql"),
-                    include_aliases=True,
-                    track_closure_variables=False,
-                ),
-                with_loader_criteria(
-                    _root_table(),
-                    lambda cls: among(cls.id, "tenancy_org_ids", "postgresql"),
-                    include_aliases=True,
-                    track_closure_variables=False,
-                ),
+            found = _pair(
+                lambda cls: among(cls.org_id, "tenancy_org_ids", "postgresql"),
+                lambda cls: among(cls.id, "tenancy_org_ids", "postgresql"),
             )
         else:
-            found = (
-                with_loader_criteria(
-                    TenantOwned,
-                    lambda cls: among(cls.org_id, "tenancy_org_ids", "sqlite"),
-                    include_aliases=True,
-                    track_closure_variables=False,
-                ),
-                with_loader_criteria(
-                    _root_table(),
-                    lambda cls: among(cls.id, "tenancy_org_ids", "sqlite"),
-                    include_aliases=True,
-                    track_closure_variables=False,
-                ),
+            found = _pair(
+                lambda cls: among(cls.org_id, "tenancy_org_ids", "sqlite"),
+                lambda cls: among(cls.id, "tenancy_org_ids", "sqlite"),
             )
         _CRITERIA[dialect] = found
     return found
+
+
+def _pair(owned: Any, root: Any) -> tuple[Any, ...]:
+    """The criteria on rows an organization owns (`owned`) and on the organizations themselves (`root`)."""
+    return (
+        with_loader_criteria(TenantOwned, owned, include_aliases=True, track_closure_variables=False),
+        with_loader_criteria(_root_table(), root, include_aliases=True, track_closure_variables=False),
+    )
 
 
 @event.listens_for(Session, "do_orm_execute")
