@@ -15,7 +15,9 @@ Run `.venv/bin/python bench/scale.py` (or `make bench-scale`; `--scale 0.1` for 
    counts its SQL statements (one request alone), EXPLAIN ANALYZEs every statement it sends that reads projects,
    milestones or audit_events (a Seq Scan reading more than SCAN_ROWS rows of one of them is reported), then drives `--concurrency` clients for
    `--duration` seconds and reports p50/p95 latency and the server's CPU time per request (from /proc, before and
-   after), each with its ratio to the fair baseline's.
+   after), each with its ratio to the fair baseline's. The fair baseline is measured before the first page and
+   again after each one, and each page is compared with the mean of the two runs around it: a shared machine's
+   speed drifts over a run (a single baseline at the start once made the last pages look 15% dearer).
 
 The database is dropped at the end unless --keep. Exit status 1 when a request failed or a Seq Scan was found.
 """
@@ -32,6 +34,7 @@ import os
 import pickle
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -503,7 +506,8 @@ async def measure(
     return Measured(result=result, statements=statements, seq_scans=scans, explained=explained)
 
 
-def report(rows: list[tuple[str, Measured]], fair: Measured) -> None:
+def report(rows: list[tuple[str, Measured, float, float]]) -> None:
+    """Each row: the page's label, its measurement, and the fair baseline's CPU ms and p50 ms around it."""
     header = (
         f"{'page':<46} {'reqs':>5} {'p50 ms':>8} {'p95 ms':>8} {'CPU ms/req':>10} {'SQL':>4} "
         f"{'p50 x fair':>10} {'CPU x fair':>10} {'EXPLAIN':>12} {'target':>12}"
@@ -511,9 +515,7 @@ def report(rows: list[tuple[str, Measured]], fair: Measured) -> None:
     print()
     print(header)
     print("-" * len(header))
-    fair_p50 = fair.result.percentile(50)
-    fair_cpu = fair.result.cpu_ms_per_request
-    for label, m in rows:
+    for label, m, fair_cpu, fair_p50 in rows:
         r = m.result
         check = "n/a" if not m.explained else ("ok" if not m.seq_scans else f"{len(m.seq_scans)} SEQ SCAN")
         ratio = r.cpu_ms_per_request / fair_cpu
@@ -530,7 +532,9 @@ def report(rows: list[tuple[str, Measured]], fair: Measured) -> None:
         "SQL is the statements one request sends. target: issue #17's CPU x fair (TARGETS). EXPLAIN: how many of its statements read projects, milestones "
         f"or audit_events, and whether any of them read more than {SCAN_ROWS:,} rows of one of those tables by a Seq Scan."
     )
-    for label, m in rows:
+    fair = [cpu for _label, _m, cpu, _p50 in rows]
+    print(f"fair baseline around the pages: {min(fair):.2f} to {max(fair):.2f} CPU ms per request")
+    for label, m, _cpu, _p50 in rows:
         for scan in m.seq_scans:
             print(f"SEQ SCAN ({label}) on {scan}")
         for sample in m.result.error_samples:
@@ -676,18 +680,37 @@ def main(argv: list[str] | None = None) -> int:
             f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}"
         )
         measured: list[tuple[str, Measured]] = []
-        for label, target in targets:
+        fair_label, fair_target = targets[0]
+        fair_runs: list[Measured] = []
+        rows: list[tuple[str, Measured, float, float]] = []
+
+        def run(label: str, target: Target) -> Measured:
             log = sql_log if target.server is portal else None
             m = asyncio.run(measure(target, args.concurrency, args.duration, log, dsn))
             print(
                 f"  {label}: {m.result.requests} requests, p50 {m.result.percentile(50):.1f} ms", flush=True
             )
             measured.append((label, m))
+            return m
+
+        fair_runs.append(run(fair_label, fair_target))
+        for label, target in targets[1:]:
+            m = run(label, target)
+            fair_runs.append(run(fair_label, fair_target))
+            around = fair_runs[-2:]
+            rows.append(
+                (
+                    label,
+                    m,
+                    statistics.mean(f.result.cpu_ms_per_request for f in around),
+                    statistics.mean(f.result.percentile(50) for f in around),
+                )
+            )
         for server in servers:
             if server.proc.poll() is not None:
                 print(f"{server.name} server died during the run:\n{server.log_tail()}")
                 return 1
-        report(measured[1:], measured[0][1])
+        report(rows)
         print(f"total run time {time.perf_counter() - began:.0f} s")
         failed = sum(m.result.errors for _, m in measured)
         scans = sum(len(m.seq_scans) for _, m in measured)
