@@ -668,3 +668,34 @@ async def test_project_page_of_another_organization_is_404(
     response = await client.get(f"/projects/{project_id}")
     assert response.status_code == 404
     assert "Acme secret" not in response.text
+
+
+async def test_the_upload_messages_follow_the_readers_language(
+    client: AsyncTestClient[Litestar], world: World, engine: AsyncEngine
+) -> None:
+    """The picker's messages (a kept block: the same for every page in one language) are the reader's language's,
+    on the project page and on the submit form, whichever language asked first."""
+    import json
+
+    from makeready import i18n
+    from tests.test_i18n import switch
+
+    project_id = await make_project(engine, world)
+    await login(client, world.member_a.email)
+
+    def messages(html: str) -> dict[str, str]:
+        found = re.search(r'<script type="application/json" id="upload-messages">(.*?)</script>', html, re.S)
+        assert found is not None
+        return dict(json.loads(found.group(1)))
+
+    english = messages((await client.get(f"/projects/{project_id}")).text)
+    assert english["uploading"] == "Uploading"
+    assert english["failed"] == "Not added: %(reason)s"
+    await switch(client, "zh_Hans")
+    with i18n.use_locale("zh_Hans"):
+        uploading = i18n.gettext("Uploading")
+    assert uploading != "Uploading"
+    for path in (f"/projects/{project_id}", "/projects/new"):
+        assert messages((await client.get(path)).text)["uploading"] == uploading
+    await switch(client, "en")
+    assert messages((await client.get("/projects/new")).text) == english
