@@ -186,23 +186,19 @@ async def test_the_kept_log_follows_new_events_and_renamed_people(
     from makeready.db.session import make_sessionmaker
     from makeready.db.tenancy import Scope, set_scope
     from makeready.projects import service as projects
+    from tests.test_portal_projects import make_project
 
-    async with make_sessionmaker(engine)() as session:
-        set_scope(session, Scope.system())
-        async with session.begin():
-            project = await projects.create_project(
-                session, actor=world.owner_a, org_id=world.org_a.id, data={"name": "Kept lamp"}
-            )
+    project_id = await make_project(engine, world, "Kept lamp")
     await login(client, world.owner_a.email)
-    first = log_section((await client.get(f"/projects/{project.id}")).text)
+    first = log_section((await client.get(f"/projects/{project_id}")).text)
     assert world.owner_a.display_name in first
-    assert log_section((await client.get(f"/projects/{project.id}")).text) == first
+    assert log_section((await client.get(f"/projects/{project_id}")).text) == first
 
     async with make_sessionmaker(engine)() as session:
         set_scope(session, Scope.system())
         async with session.begin():
             await session.execute(update(User).where(User.id == world.owner_a.id).values(name="Ada Renamed"))
-    renamed = log_section((await client.get(f"/projects/{project.id}")).text)
+    renamed = log_section((await client.get(f"/projects/{project_id}")).text)
     assert "Ada Renamed" in renamed
     assert renamed != first
 
@@ -212,16 +208,16 @@ async def test_the_kept_log_follows_new_events_and_renamed_people(
             await projects.update_project(
                 session,
                 actor=world.owner_a,
-                project_id=project.id,
-                expected_version=project.version,
+                project_id=project_id,
+                expected_version=(await projects.get_project(session, project_id)).version,
                 changes={"category": "Lighting"},
             )
-    updated = log_section((await client.get(f"/projects/{project.id}")).text)
+    updated = log_section((await client.get(f"/projects/{project_id}")).text)
     assert "Lighting" in updated
     assert updated.count('<li class="log-entry') == renamed.count('<li class="log-entry') + 1
 
     await switch(client, "zh_Hans")
-    chinese = log_section((await client.get(f"/projects/{project.id}")).text)
+    chinese = log_section((await client.get(f"/projects/{project_id}")).text)
     with i18n.use_locale("zh_Hans"):
         assert i18n.gettext("Decision log") in chinese
     assert chinese != updated
